@@ -1,0 +1,168 @@
+/**
+ * Choosing and starting a tfjs backend, with the kernels this library adds.
+ *
+ * - `wasm`: XNNPACK in WebAssembly with SIMD, single-threaded under Deno; the
+ *   fastest CPU backend here once our gradient kernels are registered (tfjs
+ *   ships it without the convolution gradients). Needs read permission (it
+ *   loads its `.wasm` file).
+ * - `webgpu`: tfjs-backend-webgpu on Deno's `navigator.gpu`.
+ * - `cpu`: plain JavaScript; the reference the others are tested against.
+ * - `auto`: webgpu when a hardware GPU adapter exists, else wasm. A software
+ *   adapter (Mesa's llvmpipe or lavapipe, SwiftShader) is never chosen
+ *   automatically: it is slower than wasm.
+ *
+ * A backend that cannot start is an error that says why; nothing switches
+ * silently to another backend.
+ *
+ * @example
+ * ```ts
+ * import { useBackend } from "./backend.ts";
+ * const info = await useBackend("wasm");
+ * console.log(info.name); // "wasm"
+ * ```
+ *
+ * @module
+ */
+import { tf } from "./tf.ts";
+import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
+
+/** A backend a user can ask for. */
+export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
+
+/** The backends {@linkcode useBackend} can start. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+
+/** What {@linkcode useBackend} started. */
+export interface BackendInfo {
+  /** The tfjs backend now active. */
+  readonly name: "webgpu" | "wasm" | "cpu";
+  /** Human-readable detail: the GPU adapter, or the wasm build. */
+  readonly detail: string;
+}
+
+/** What {@linkcode probeWebGpu} found. */
+export interface WebGpuProbe {
+  /** An adapter exists. */
+  readonly available: boolean;
+  /** The adapter is a software rasteriser (or the API marks it a fallback). */
+  readonly software: boolean;
+  /** The adapter's description, or why there is none. */
+  readonly description: string;
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|basic render/i;
+
+/**
+ * Looks for a WebGPU adapter without starting a backend.
+ *
+ * @example
+ * ```ts
+ * import { probeWebGpu } from "./backend.ts";
+ * const probe = await probeWebGpu();
+ * console.log(typeof probe.available); // "boolean"
+ * ```
+ */
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) {
+    return { available: false, software: false, description: "navigator.gpu is not defined" };
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (error) {
+    return {
+      available: false,
+      software: false,
+      description: `requestAdapter failed: ${(error as Error).message}`,
+    };
+  }
+  if (!adapter) {
+    return { available: false, software: false, description: "no WebGPU adapter found" };
+  }
+  const info = adapter.info;
+  const description = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s && s !== "0").join(" ") || "unnamed adapter";
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return {
+    available: true,
+    software: fallback || SOFTWARE_ADAPTER.test(description),
+    description,
+  };
+}
+
+async function startWasm(): Promise<BackendInfo> {
+  await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+  registerWasmKernels();
+  let started = false;
+  let failure = "";
+  try {
+    started = await tf.setBackend("wasm");
+  } catch (error) {
+    failure = (error as Error).message ?? String(error);
+  }
+  if (!started || tf.getBackend() !== "wasm") {
+    const read = await Deno.permissions.query({ name: "read" });
+    const why = read.state !== "granted"
+      ? "it needs read permission to load its .wasm file (run Deno with --allow-read)"
+      : failure || "tfjs could not initialise it";
+    throw new Error(`the wasm backend could not start: ${why}`);
+  }
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return { name: "wasm", detail: `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, 1 thread` };
+}
+
+async function startWebGpu(probe: WebGpuProbe): Promise<BackendInfo> {
+  if (!probe.available) {
+    throw new Error(`the webgpu backend could not start: ${probe.description}`);
+  }
+  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  let started = false;
+  let failure = "";
+  try {
+    started = await tf.setBackend("webgpu");
+  } catch (error) {
+    failure = (error as Error).message ?? String(error);
+  }
+  if (!started || tf.getBackend() !== "webgpu") {
+    throw new Error(
+      `the webgpu backend could not start on ${probe.description}: ${
+        failure || "tfjs could not initialise it"
+      }`,
+    );
+  }
+  return {
+    name: "webgpu",
+    detail: `${probe.description}${probe.software ? " (software)" : ""}`,
+  };
+}
+
+/**
+ * Starts a backend and makes it tfjs's active one. Errors name the reason a
+ * backend cannot start (permission, no adapter, unknown name).
+ *
+ * @example
+ * ```ts
+ * import { useBackend } from "./backend.ts";
+ * await useBackend("cpu");
+ * ```
+ */
+export async function useBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+  switch (choice) {
+    case "cpu":
+      if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend could not start");
+      return { name: "cpu", detail: "plain JavaScript" };
+    case "wasm":
+      return await startWasm();
+    case "webgpu":
+      return await startWebGpu(await probeWebGpu());
+    case "auto": {
+      const probe = await probeWebGpu();
+      return probe.available && !probe.software ? await startWebGpu(probe) : await startWasm();
+    }
+    default:
+      throw new Error(
+        `unknown backend ${JSON.stringify(choice)}: choose one of ${BACKEND_CHOICES.join(", ")}`,
+      );
+  }
+}

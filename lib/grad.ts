@@ -1,0 +1,124 @@
+/**
+ * Gradients of scalar functions of parameter trees.
+ *
+ * @example A quadratic's gradient
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { valueAndGrad } from "./grad.ts";
+ * import { dispose } from "./tree.ts";
+ *
+ * const params = { w: tf.tensor1d([1, 2]) };
+ * const loss = (p: typeof params) => ({ loss: tf.sum(tf.square(p.w)) });
+ * const { value, grads } = valueAndGrad(loss)(params);
+ * console.log(value.dataSync()[0], grads.w.dataSync()); // 5 Float32Array [2, 4]
+ * dispose([params, value, grads]);
+ * ```
+ *
+ * @module
+ */
+import { type Scalar, type Tensor, tf } from "./tf.ts";
+import { flatten, map, type Tree } from "./tree.ts";
+
+/** What a differentiated function returns: the loss and optional metrics. */
+export interface LossOutput<M extends Tree = Record<string, Tensor>> {
+  /** The scalar to differentiate (a rank-0 tensor, checked at run time). */
+  loss: Tensor;
+  /** Auxiliary tensors returned alongside (not differentiated). */
+  metrics?: M;
+}
+
+/** What the function made by {@linkcode valueAndGrad} returns. */
+export interface ValueAndGrad<P extends Tree, M extends Tree> {
+  /** The loss. */
+  value: Scalar;
+  /** The metrics the function returned (an empty record if none). */
+  metrics: M;
+  /** The gradient of the loss for every leaf of the parameters. */
+  grads: P;
+}
+
+/**
+ * Makes a function that returns the loss, the metrics and the gradient of the
+ * loss with respect to every leaf of its first argument (a parameter tree).
+ * Leaves the loss does not depend on get a zero gradient. Every tensor made
+ * inside is disposed except those returned, which belong to the caller.
+ *
+ * @example Metrics ride along with the loss
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { valueAndGrad } from "./grad.ts";
+ * import { dispose } from "./tree.ts";
+ *
+ * const f = (p: { w: tf.Tensor }, x: tf.Tensor) => {
+ *   const y = tf.mul(p.w, x);
+ *   return { loss: tf.mean(y), metrics: { max: tf.max(y) } };
+ * };
+ * const p = { w: tf.scalar(3) }, x = tf.tensor1d([1, 2]);
+ * const out = valueAndGrad(f)(p, x);
+ * console.log(out.metrics.max.dataSync()[0]); // 6
+ * dispose([p, x, out.value, out.metrics, out.grads]);
+ * ```
+ */
+export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree>(
+  fn: (params: P, ...args: A) => LossOutput<M>,
+): (params: P, ...args: A) => ValueAndGrad<P, M> {
+  return (params: P, ...args: A) => {
+    const entries = flatten(params);
+    const xs = entries.map(([, leaf]) => leaf);
+    let metrics: M | undefined;
+    const { value, grads } = tf.engine().gradients(
+      () => {
+        const out = fn(params, ...args);
+        if (!(out?.loss instanceof tf.Tensor) || out.loss.rank !== 0) {
+          throw new Error(
+            "valueAndGrad: the function must return { loss: <scalar tensor>, metrics? }",
+          );
+        }
+        // Kept so that the gradient scope does not dispose them; re-owned below.
+        metrics = out.metrics === undefined
+          ? ({} as M)
+          : map(out.metrics, (t) => tf.keep(t));
+        return out.loss;
+      },
+      xs,
+      undefined,
+      true,
+    );
+    const byPath = new Map(entries.map(([path], i) => [path, grads[i]]));
+    const gradTree = map(
+      params,
+      (leaf, path) => byPath.get(path) ?? tf.zerosLike(leaf),
+    );
+    const owned = map(metrics as M, (t) => {
+      const copy = tf.clone(t);
+      t.dispose();
+      return copy;
+    });
+    return { value: value as Scalar, metrics: owned as M, grads: gradTree };
+  };
+}
+
+const identityWithZeroGrad = tf.customGrad((...inputs) => ({
+  value: tf.clone(inputs[0] as Tensor),
+  gradFunc: (dy: Tensor) => tf.zerosLike(dy),
+}));
+
+/**
+ * The same values, with no gradient flowing back through them (as
+ * `detach()` in PyTorch or `jax.lax.stop_gradient`).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { stopGradient, valueAndGrad } from "./grad.ts";
+ * import { dispose } from "./tree.ts";
+ * const f = (p: { w: tf.Tensor }) => ({ loss: tf.mul(p.w, stopGradient(p.w)) });
+ * const p = { w: tf.scalar(3) };
+ * const { value, grads } = valueAndGrad(f)(p);
+ * console.log(grads.w.dataSync()[0]); // 3, not 6
+ * dispose([p, value, grads]);
+ * ```
+ */
+export function stopGradient<T extends Tensor>(x: T): T {
+  return identityWithZeroGrad(x) as T;
+}

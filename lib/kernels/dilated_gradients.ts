@@ -1,0 +1,123 @@
+/**
+ * Gradients for dilated (atrous) convolution on every backend.
+ *
+ * tfjs refuses to differentiate `conv2d` and `depthwiseConv2d` when a
+ * dilation exceeds 1 ("dilation rates greater than 1 are not yet supported in
+ * gradients"). This module replaces those two gradients: undilated cases go
+ * to tfjs's own gradient unchanged; dilated ones are computed as forward
+ * convolutions with the public ops (see `conv_backprop.ts`), which every
+ * backend has. Importing `lib/tf.ts` installs them, so `tf.conv2d(x, w, 1,
+ * "same", "NHWC", rate)` trains anywhere.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * const x = tf.ones([1, 8, 8, 2]), w = tf.ones([3, 3, 2, 1]);
+ * const g = tf.grad((w: tf.Tensor4D) => tf.sum(tf.conv2d(x as tf.Tensor4D, w, 1, "same", "NHWC", 2)))(w);
+ * console.log(g.shape); // [3, 3, 2, 1]
+ * ```
+ *
+ * @module
+ */
+import * as tf from "npm:@tensorflow/tfjs@4.22.0";
+import {
+  type ConvGeometry,
+  convFilterGrad,
+  convInputGrad,
+  type ConvPrimitives,
+  depthwiseFilterGrad,
+  depthwiseInputGrad,
+} from "./conv_backprop.ts";
+
+type Tensor = tf.Tensor;
+type Pad2 = [[number, number], [number, number]];
+const explicit = (pad: Pad2) =>
+  [[0, 0], pad[0], pad[1], [0, 0]] as tf.backend_util.ExplicitPadding;
+
+/** The public tfjs ops as {@linkcode ConvPrimitives}. */
+export const tfPrimitives: ConvPrimitives<Tensor> = {
+  transpose: (x, perm) => tf.transpose(x, perm),
+  reshape: (x, shape) => tf.reshape(x, shape),
+  pad: (x, paddings) => tf.pad(x, paddings),
+  slice: (x, begin, size) => tf.slice(x, begin, size),
+  reverse: (x, axes) => tf.reverse(x, axes),
+  sum: (x, axis) => tf.sum(x, axis),
+  conv2d: (x, w, strides, dilations, pad) =>
+    tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit(pad), "NHWC", dilations),
+  depthwiseConv2d: (x, w, strides, dilations, pad) =>
+    tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit(pad), "NHWC", dilations),
+  free: (x) => x.dispose(),
+};
+
+function pair(v: unknown): [number, number] {
+  if (v === undefined || v === null) return [1, 1];
+  return typeof v === "number" ? [v, v] : [(v as number[])[0], (v as number[])[1]];
+}
+
+function geometry(
+  inputShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+  depthwise: boolean,
+): ConvGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    pair(attrs.strides),
+    pair(attrs.dilations),
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+    depthwise,
+  );
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+}
+
+let installed = false;
+
+/**
+ * Installs the dilation-aware gradients of Conv2D and DepthwiseConv2dNative
+ * (idempotent). `lib/tf.ts` calls it on import.
+ *
+ * @example
+ * ```ts
+ * import { installDilatedGradients } from "./dilated_gradients.ts";
+ * installDilatedGradients();
+ * ```
+ */
+export function installDilatedGradients(): void {
+  if (installed) return;
+  installed = true;
+  for (const kernelName of ["Conv2D", "DepthwiseConv2dNative"]) {
+    const original = tf.getGradient(kernelName);
+    if (!original) throw new Error(`tfjs has no gradient for ${kernelName} to extend`);
+    const depthwise = kernelName !== "Conv2D";
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ["x", "filter"],
+      gradFunc: (dy, saved, attrs) => {
+        const [dh, dw] = pair(attrs.dilations);
+        if (dh === 1 && dw === 1) return original.gradFunc(dy, saved, attrs);
+        if ((attrs.dataFormat ?? "NHWC") !== "NHWC") {
+          throw new Error(`dilated ${kernelName} gradient: NHWC only`);
+        }
+        const [x, filter] = saved;
+        const g = geometry(x.shape, filter.shape, attrs, depthwise);
+        const grad = dy as Tensor;
+        return depthwise
+          ? {
+            x: () => depthwiseInputGrad(tfPrimitives, grad, filter, x.shape, g),
+            filter: () => depthwiseFilterGrad(tfPrimitives, x, grad, filter.shape, g),
+          }
+          : {
+            x: () => convInputGrad(tfPrimitives, grad, filter, x.shape, g),
+            filter: () => convFilterGrad(tfPrimitives, x, grad, g),
+          };
+      },
+    });
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * The gradient kernels that tfjs's wasm backend lacks (or has only as slow
+ * scalar loops), built on that backend's own forward kernels (XNNPACK
+ * convolutions, transposes, pads) called directly, never through the cpu
+ * backend.
+ *
+ * Registered: Conv2DBackpropFilter (missing), Conv2DBackpropInput (replaces
+ * a naive loop), DepthwiseConv2dNativeBackpropFilter and
+ * DepthwiseConv2dNativeBackpropInput (missing), UnsortedSegmentSum (missing;
+ * the gradient of gather), and OneHot (tfjs's writes int32 bits into float32
+ * outputs).
+ *
+ * @example Registering, then training a conv layer on wasm
+ * ```ts ignore
+ * import { registerWasmKernels } from "./wasm_kernels.ts";
+ * registerWasmKernels();
+ * ```
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import {
+  type ConvGeometry,
+  convFilterGrad,
+  convInputGrad,
+  type ConvPrimitives,
+  depthwiseFilterGrad,
+  depthwiseInputGrad,
+  window,
+} from "./conv_backprop.ts";
+
+type Info = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+
+// The wasm backend's class is not exported by a stable path; these are the
+// members our kernels use.
+interface WasmBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+  makeOutput(shape: number[], dtype: string): Info;
+  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
+  readSync(dataId: object): ArrayLike<number>;
+}
+
+function wasmKernel(name: string) {
+  const config = tf.getKernel(name, "wasm");
+  if (!config) throw new Error(`wasm backend: kernel ${name} is not registered`);
+  return config.kernelFunc as (args: {
+    inputs: Record<string, Info>;
+    backend: WasmBackend;
+    attrs?: Attrs;
+  }) => Info;
+}
+
+/** The wasm backend's forward kernels as {@linkcode ConvPrimitives}. */
+export function wasmPrimitives(backend: WasmBackend): ConvPrimitives<Info> {
+  const call = (name: string, inputs: Record<string, Info>, attrs: Attrs = {}) =>
+    wasmKernel(name)({ inputs, backend, attrs });
+  const explicit = (pad: [[number, number], [number, number]]) => [[0, 0], pad[0], pad[1], [0, 0]];
+  return {
+    transpose: (x, perm) => call("Transpose", { x }, { perm }),
+    reshape: (x, shape) => {
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape, dtype: x.dtype };
+    },
+    pad: (x, paddings) => call("PadV2", { x }, { paddings, constantValue: 0 }),
+    slice: (x, begin, size) => call("Slice", { x }, { begin, size }),
+    reverse: (x, axes) => call("Reverse", { x }, { dims: axes }),
+    sum: (x, axis) => call("Sum", { x }, { axis: [axis], keepDims: false }),
+    conv2d: (x, filter, strides, dilations, pad) =>
+      call("Conv2D", { x, filter }, {
+        strides,
+        dilations,
+        pad: explicit(pad),
+        dataFormat: "NHWC",
+      }),
+    depthwiseConv2d: (x, filter, strides, dilations, pad) =>
+      call("DepthwiseConv2dNative", { x, filter }, {
+        strides,
+        dilations,
+        pad: explicit(pad),
+        dataFormat: "NHWC",
+      }),
+    free: (x) => void backend.disposeData(x.dataId),
+  };
+}
+
+function geometry(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Attrs,
+  depthwise: boolean,
+): ConvGeometry {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? "NHWC";
+  if (dataFormat !== "NHWC") {
+    throw new Error(`wasm gradient kernels support NHWC only, got ${dataFormat}`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations as [number, number] | undefined) ?? 1,
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+    depthwise,
+  );
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs };
+
+const conv2DBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x, dy } = inputs as Record<string, Info>;
+  const filterShape = attrs.filterShape as number[];
+  const ops = wasmPrimitives(backend as WasmBackend);
+  return convFilterGrad(ops, x, dy, geometry(x.shape, filterShape, attrs, false));
+};
+
+/**
+ * The phases of a strided convolution's input gradient along one axis.
+ * Input row `y = Y·s + r` receives `Σ_j dy[Y + q − j] · w[t + j·s]` with
+ * `t = (r + p) mod s`, `q = ⌊(r + p)/s⌋`: a stride-1 correlation of dy with
+ * the taps `t, t + s, …` reversed. For phase r, `taps[b]` is the filter index
+ * at window position b, and the window starts at `Y + offset`.
+ */
+function phases(kernel: number, stride: number, padBefore: number) {
+  return Array.from({ length: stride }, (_, r) => {
+    const t = (r + padBefore) % stride, q = Math.floor((r + padBefore) / stride);
+    const last = Math.floor((kernel - 1 - t) / stride); // −1: no tap
+    const taps = Array.from({ length: last + 1 }, (_, b) => t + (last - b) * stride);
+    return { offset: q - last, taps };
+  });
+}
+
+/**
+ * Strided input gradient without multiplying inserted zeros: each of the s²
+ * output phases is a stride-1 convolution of dy with its own sub-filter,
+ * written into every s-th row and column of the result.
+ */
+function stridedInputGrad(
+  backend: WasmBackend,
+  dy: Info,
+  filter: Info,
+  inputShape: number[],
+  g: ConvGeometry,
+): Info {
+  const ops = wasmPrimitives(backend);
+  const [n, h, w, ci] = inputShape;
+  const [, kw, , co] = filter.shape;
+  const s = g.strides[0];
+  const hp = Math.ceil(h / s), wp = Math.ceil(w / s);
+  const rows = phases(filter.shape[0], s, g.padBefore[0]);
+  const cols = phases(kw, s, g.padBefore[1]);
+  const parts: { part: Info; rh: number; rw: number }[] = [];
+  rows.forEach((row, rh) =>
+    cols.forEach((col, rw) => {
+      if (row.taps.length === 0 || col.taps.length === 0) return; // stays zero
+      const [lh, lw] = [row.taps.length, col.taps.length];
+      // The phase's sub-filter, flipped and transposed: [lh, lw, Cₒ, Cᵢ].
+      const sub = backend.makeOutput([lh, lw, co, ci], "float32");
+      const target = backend.typedArrayFromHeap(sub);
+      const source = backend.typedArrayFromHeap(filter);
+      for (let bh = 0; bh < lh; bh++) {
+        for (let bw = 0; bw < lw; bw++) {
+          const from = (row.taps[bh] * kw + col.taps[bw]) * ci * co;
+          const to = (bh * lw + bw) * co * ci;
+          for (let c = 0; c < ci; c++) {
+            for (let o = 0; o < co; o++) target[to + o * ci + c] = source[from + c * co + o];
+          }
+        }
+      }
+      const top = window(dy.shape[1], -row.offset, hp + lh - 1);
+      const left = window(dy.shape[2], -col.offset, wp + lw - 1);
+      const part = ops.conv2d(dy, sub, [1, 1], [1, 1], [top.pad, left.pad]);
+      ops.free(sub);
+      parts.push({ part, rh: rh - top.crop * s, rw: rw - left.crop * s });
+    })
+  );
+  const out = backend.makeOutput([n, h, w, ci], "float32");
+  // Views are taken after the last allocation: growing the heap detaches them.
+  const target = backend.typedArrayFromHeap(out);
+  target.fill(0);
+  for (const { part, rh, rw } of parts) {
+    const source = backend.typedArrayFromHeap(part);
+    const [, ph, pw] = part.shape;
+    for (let b = 0; b < n; b++) {
+      for (let py = 0; py < ph; py++) {
+        const y = py * s + rh;
+        if (y < 0 || y >= h) continue;
+        for (let px = 0; px < pw; px++) {
+          const x = px * s + rw;
+          if (x < 0 || x >= w) continue;
+          const from = ((b * ph + py) * pw + px) * ci, to = ((b * h + y) * w + x) * ci;
+          for (let c = 0; c < ci; c++) target[to + c] = source[from + c];
+        }
+      }
+    }
+    ops.free(part);
+  }
+  return out;
+}
+
+const conv2DBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { dy, filter } = inputs as Record<string, Info>;
+  const inputShape = attrs.inputShape as number[];
+  const wasm = backend as WasmBackend;
+  const g = geometry(inputShape, filter.shape, attrs, false);
+  const [sh, sw] = g.strides;
+  if (sh > 1 && sh === sw && g.dilations[0] === 1 && g.dilations[1] === 1) {
+    return stridedInputGrad(wasm, dy, filter, inputShape, g);
+  }
+  return convInputGrad(wasmPrimitives(wasm), dy, filter, inputShape, g);
+};
+
+const depthwiseBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x, dy } = inputs as Record<string, Info>;
+  const filterShape = attrs.filterShape as number[];
+  const ops = wasmPrimitives(backend as WasmBackend);
+  return depthwiseFilterGrad(ops, x, dy, filterShape, geometry(x.shape, filterShape, attrs, true));
+};
+
+const depthwiseBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { dy, filter } = inputs as Record<string, Info>;
+  const inputShape = attrs.inputShape as number[];
+  const ops = wasmPrimitives(backend as WasmBackend);
+  return depthwiseInputGrad(ops, dy, filter, inputShape, geometry(inputShape, filter.shape, attrs, true));
+};
+
+/**
+ * `out[segmentIds[i], …] += x[i, …]`; ids outside [0, numSegments) are
+ * dropped, as in TensorFlow. A scatter-add over the wasm heap in one pass.
+ */
+const unsortedSegmentSum = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x, segmentIds } = inputs as Record<string, Info>;
+  const wasm = backend as WasmBackend;
+  const numSegments = attrs.numSegments as number;
+  const rows = segmentIds.shape.reduce((a, b) => a * b, 1);
+  const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
+  const out = wasm.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  const values = wasm.readSync(x.dataId);
+  const ids = wasm.readSync(segmentIds.dataId);
+  const target = wasm.typedArrayFromHeap(out);
+  target.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const segment = ids[i];
+    if (segment < 0 || segment >= numSegments) continue;
+    const from = i * inner, to = segment * inner;
+    for (let j = 0; j < inner; j++) target[to + j] += values[from + j];
+  }
+  return out;
+};
+
+/**
+ * One-hot encoding in the requested dtype. tfjs's wasm OneHot writes int32
+ * bit patterns whatever the dtype, so a float32 one-hot comes out as
+ * denormals (1 reads as 1.4e-45): silently wrong.
+ */
+const oneHot = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { indices } = inputs as Record<string, Info>;
+  const wasm = backend as WasmBackend;
+  const depth = attrs.depth as number;
+  const onValue = (attrs.onValue as number | undefined) ?? 1;
+  const offValue = (attrs.offValue as number | undefined) ?? 0;
+  const out = wasm.makeOutput([...indices.shape, depth], (attrs.dtype as string) ?? "int32");
+  const ids = wasm.readSync(indices.dataId);
+  const target = wasm.typedArrayFromHeap(out);
+  target.fill(offValue);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id >= 0 && id < depth) target[i * depth + id] = onValue;
+  }
+  return out;
+};
+
+const KERNELS: [string, (args: KernelArgs) => Info][] = [
+  ["Conv2DBackpropFilter", conv2DBackpropFilter],
+  ["Conv2DBackpropInput", conv2DBackpropInput],
+  ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
+  ["DepthwiseConv2dNativeBackpropInput", depthwiseBackpropInput],
+  ["UnsortedSegmentSum", unsortedSegmentSum],
+  ["OneHot", oneHot],
+];
+
+/**
+ * tfjs's wasm convolutions hand "same" padding to XNNPACK as a flag, and
+ * XNNPACK then pads differently from TensorFlow whenever the stride exceeds 1
+ * in some shapes (for example any 3-strided "same" convolution, or a width-1
+ * input under a 2-wide kernel at stride 2): silently wrong outputs. These
+ * kernels are wrapped to pass tfjs's own "same" padding explicitly.
+ */
+const EXPLICIT_PADDING_KERNELS = [
+  ["Conv2D", false],
+  ["FusedConv2D", false],
+  ["DepthwiseConv2dNative", true],
+  ["FusedDepthwiseConv2D", true],
+] as const;
+
+function explicitPadding(
+  original: tf.KernelConfig,
+  depthwise: boolean,
+): tf.KernelConfig {
+  const kernelFunc = ((args: KernelArgs) => {
+    const attrs = args.attrs ?? {};
+    if (attrs.pad !== "same") return original.kernelFunc(args as never);
+    const { x, filter } = args.inputs as Record<string, Info>;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides as [number, number],
+      (attrs.dilations as [number, number] | undefined) ?? 1,
+      "same",
+      undefined,
+      depthwise,
+    );
+    const { top, bottom, left, right } = info.padInfo;
+    const pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    return original.kernelFunc({ ...args, attrs: { ...attrs, pad } } as never);
+  }) as unknown as tf.KernelFunc;
+  return { ...original, kernelFunc };
+}
+
+/** The kernel names {@linkcode registerWasmKernels} provides or wraps. */
+export const WASM_KERNEL_NAMES: readonly string[] = [
+  ...KERNELS.map(([name]) => name),
+  ...EXPLICIT_PADDING_KERNELS.map(([name]) => name),
+];
+
+const wrapped = new WeakSet<tf.KernelFunc>();
+
+/**
+ * Registers our gradient kernels on the wasm backend, replacing any there
+ * (idempotent). Call before the first wasm computation that needs them;
+ * {@linkcode useBackend} does.
+ *
+ * @example
+ * ```ts ignore
+ * import { registerWasmKernels } from "./wasm_kernels.ts";
+ * registerWasmKernels();
+ * ```
+ */
+export function registerWasmKernels(): void {
+  for (const [kernelName, depthwise] of EXPLICIT_PADDING_KERNELS) {
+    const original = tf.getKernel(kernelName, "wasm");
+    if (!original) throw new Error(`wasm backend: kernel ${kernelName} is not registered`);
+    if (wrapped.has(original.kernelFunc)) continue;
+    const replacement = explicitPadding(original, depthwise);
+    wrapped.add(replacement.kernelFunc);
+    tf.unregisterKernel(kernelName, "wasm");
+    tf.registerKernel(replacement);
+  }
+  for (const [kernelName, kernelFunc] of KERNELS) {
+    if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
+    tf.registerKernel({
+      kernelName,
+      backendName: "wasm",
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
+  }
+}

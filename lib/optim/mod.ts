@@ -1,0 +1,26 @@
+/**
+ * Optimizers as pure `init`/`update` pairs (Optax's design): elementary
+ * transformations, their {@linkcode chain}, ready aliases (SGD, Adam, AdamW)
+ * and learning-rate schedules.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { dispose } from "../tree.ts";
+ * import { adam, applyUpdates } from "./mod.ts";
+ * const params = { w: tf.scalar(1) };
+ * const opt = adam({ learningRate: 0.1 });
+ * const state = opt.init(params);
+ * const grads = { w: tf.scalar(2) };
+ * const [updates, next] = opt.update(grads, state, params);
+ * const moved = applyUpdates(params, updates);
+ * console.log(moved.w.dataSync()[0].toFixed(2)); // "0.90"
+ * dispose([params, state, grads, updates, next, moved]);
+ * ```
+ *
+ * @module
+ */
+export * from "./transform.ts";
+export * from "./transforms.ts";
+export * from "./aliases.ts";
+export * from "./schedule.ts";
