@@ -29,7 +29,7 @@
  * @module
  */
 import { type Tensor, tf } from "../lib/tf.ts";
-import { type Key, normal, randomInt, split, bits } from "../lib/random.ts";
+import { bits, type Key, normal, randomInt, split } from "../lib/random.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { adam } from "../lib/optim/aliases.ts";
@@ -38,9 +38,24 @@ import { map } from "../lib/tree.ts";
 
 /** Parameters of the reference network and its discriminator. */
 export type ReferenceParams = {
-  w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor; w3: Tensor; b3: Tensor;
-  w4: Tensor; b4: Tensor; gamma: Tensor; beta: Tensor; wc: Tensor; bc: Tensor;
-  d1: Tensor; db1: Tensor; d2: Tensor; db2: Tensor; d3: Tensor; db3: Tensor;
+  w1: Tensor;
+  b1: Tensor;
+  w2: Tensor;
+  b2: Tensor;
+  w3: Tensor;
+  b3: Tensor;
+  w4: Tensor;
+  b4: Tensor;
+  gamma: Tensor;
+  beta: Tensor;
+  wc: Tensor;
+  bc: Tensor;
+  d1: Tensor;
+  db1: Tensor;
+  d2: Tensor;
+  db2: Tensor;
+  d3: Tensor;
+  db3: Tensor;
 };
 
 /** One batch: images [N, H, W, 3] and their one-hot labels [N, H, W, classes]. */
@@ -65,7 +80,7 @@ export interface ReferenceConfig {
  * import { key } from "../lib/random.ts";
  * import { count, dispose } from "../lib/tree.ts";
  * const p = initReference(key(0));
- * console.log(count(p)); // 147,563
+ * console.log(count(p)); // 157750
  * dispose(p);
  * ```
  */
@@ -75,14 +90,22 @@ export function initReference(k: Key, config: ReferenceConfig = {}): ReferencePa
   const he = (i: number, shape: number[]) =>
     normal(keys[i], shape, { stddev: Math.sqrt(2 / (shape[0] * shape[1] * shape[2])) });
   return {
-    w1: he(0, [3, 3, 3, c]), b1: tf.zeros([c]),
-    w2: he(1, [3, 3, c, c]), b2: tf.zeros([c]),
-    w3: he(2, [3, 3, c, c]), b3: tf.zeros([c]),
-    w4: he(3, [3, 3, c, c]), b4: tf.zeros([c]),
-    gamma: tf.ones([c]), beta: tf.zeros([c]),
-    wc: he(4, [1, 1, c, classes]), bc: tf.zeros([classes]),
-    d1: he(5, [4, 4, classes, cd]), db1: tf.zeros([cd]),
-    d2: he(6, [4, 4, cd, 2 * cd]), db2: tf.zeros([2 * cd]),
+    w1: he(0, [3, 3, 3, c]),
+    b1: tf.zeros([c]),
+    w2: he(1, [3, 3, c, c]),
+    b2: tf.zeros([c]),
+    w3: he(2, [3, 3, c, c]),
+    b3: tf.zeros([c]),
+    w4: he(3, [3, 3, c, c]),
+    b4: tf.zeros([c]),
+    gamma: tf.ones([c]),
+    beta: tf.zeros([c]),
+    wc: he(4, [1, 1, c, classes]),
+    bc: tf.zeros([classes]),
+    d1: he(5, [4, 4, classes, cd]),
+    db1: tf.zeros([cd]),
+    d2: he(6, [4, 4, cd, 2 * cd]),
+    db2: tf.zeros([2 * cd]),
     d3: normal(split(keys[6])[1], [1, 1, 2 * cd, 1], { stddev: Math.sqrt(2 / (2 * cd)) }),
     db3: tf.zeros([1]),
   };
@@ -111,8 +134,10 @@ export function referenceBatch(
   void randomInt;
   return {
     images: normal(kx, [batch, size, size, 3]),
-    labels: tidy(() => tf.oneHot(tf.tensor1d(ids, "int32"), classes, 1, 0, "float32")
-      .reshape([batch, size, size, classes])),
+    labels: tidy(() =>
+      tf.oneHot(tf.tensor1d(ids, "int32"), classes, 1, 0, "float32")
+        .reshape([batch, size, size, classes])
+    ),
   };
 }
 
@@ -162,13 +187,13 @@ export function referenceLoss(p: ReferenceParams, batch: ReferenceBatch) {
 /** The reference step: Adam (lr 1e-3) on the reference loss. */
 export interface ReferenceStep {
   /** The optimizer state for some parameters. */
-  init(params: ReferenceParams): OptState;
+  init(params: ReferenceParams): OptState[];
   /** One pure step: new parameters, new state, metrics (loss, seg, adv, disc). */
   step(
     params: ReferenceParams,
-    state: OptState,
+    state: OptState[],
     batch: ReferenceBatch,
-  ): [ReferenceParams, OptState, Record<string, Tensor>];
+  ): [ReferenceParams, OptState[], Record<string, Tensor>];
 }
 
 /**

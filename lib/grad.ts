@@ -75,9 +75,7 @@ export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree
           );
         }
         // Kept so that the gradient scope does not dispose them; re-owned below.
-        metrics = out.metrics === undefined
-          ? ({} as M)
-          : map(out.metrics, (t) => tf.keep(t));
+        metrics = out.metrics === undefined ? ({} as M) : map(out.metrics, (t) => tf.keep(t));
         return out.loss;
       },
       xs,

@@ -10,7 +10,7 @@
  * import { replace, tidy } from "./memory.ts";
  *
  * const step = (w: tf.Tensor) => tidy(() => tf.mul(w, 0.5));
- * let w = tf.scalar(8);
+ * let w: tf.Tensor = tf.scalar(8);
  * const before = tf.memory().numTensors;
  * for (let i = 0; i < 3; i++) w = replace(w, step(w));
  * console.log(tf.memory().numTensors === before, w.dataSync()[0]); // true 1

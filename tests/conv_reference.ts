@@ -109,7 +109,9 @@ export async function convOnBackend(
       ? tf.depthwiseConv2d(xv, wv, c.stride, tfPad(c), "NHWC", c.dilation)
       : tf.conv2d(xv, wv, c.stride, tfPad(c), "NHWC", c.dilation);
   const y = forward(xt, wt);
-  const [dx, dw] = tf.grads((a, b) => tf.sum(tf.mul(forward(a as tf.Tensor4D, b as tf.Tensor4D), rt)))([xt, wt]);
+  const [dx, dw] = tf.grads((a, b) =>
+    tf.sum(tf.mul(forward(a as tf.Tensor4D, b as tf.Tensor4D), rt))
+  )([xt, wt]);
   const out = { y: await y.data(), dx: await dx.data(), dw: await dw.data() };
   tf.dispose([xt, wt, rt, y, dx, dw]);
   return out;
@@ -173,4 +175,3 @@ export const caseArb = (depthwise: boolean): fc.Arbitrary<ConvCase> =>
     const { outShape } = geometry(c);
     return outShape[1] > 0 && outShape[2] > 0;
   });
-

@@ -1,5 +1,5 @@
 /** Shared test helpers: backends, tolerances, tensor reading. */
-import { tf } from "../lib/tf.ts";
+import type { tf } from "../lib/tf.ts";
 import { type BackendChoice, useBackend } from "../lib/backend.ts";
 
 /** Starts a backend for a test (quietly). */
@@ -29,8 +29,9 @@ export function assertClose(
   expected: ArrayLike<number>,
   tolerance: number,
   what = "values",
+  floor = 1e-6,
 ): void {
-  const error = relativeError(actual, expected);
+  const error = relativeError(actual, expected, floor);
   if (!(error <= tolerance)) {
     throw new Error(`${what}: relative error ${error.toExponential(3)} > ${tolerance}`);
   }

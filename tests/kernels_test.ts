@@ -24,7 +24,18 @@ Deno.test("wasm depthwise conv2d: values and gradients match cpu (and float64) o
 Deno.test("wasm conv gradients at a realistic size (1×32×32×21, 3×3; stride 2; dilation 4)", async () => {
   for (const [stride, dilation] of [[1, 1], [2, 1], [1, 4]]) {
     await checkCase(
-      { n: 1, h: 32, w: 32, ci: 21, co: 21, k: [3, 3], stride, dilation, pad: "same", depthwise: false },
+      {
+        n: 1,
+        h: 32,
+        w: 32,
+        ci: 21,
+        co: 21,
+        k: [3, 3],
+        stride,
+        dilation,
+        pad: "same",
+        depthwise: false,
+      },
       stride * 10 + dilation,
       ["wasm"],
     );
@@ -45,7 +56,9 @@ Deno.test("wasm 'same' strided convolutions agree with cpu (XNNPACK pads them di
       const outs: Float32Array[] = [];
       for (const backend of ["cpu", "wasm"] as const) {
         await on(backend);
-        const x = tf.tidy(() => tf.reshape(tf.range(1, h * w * 2 + 1), [1, h, w, 2]).toFloat()) as tf.Tensor4D;
+        const x = tf.tidy(() =>
+          tf.reshape(tf.range(1, h * w * 2 + 1), [1, h, w, 2]).toFloat()
+        ) as tf.Tensor4D;
         const f = tf.ones([k, k, 2, 1]) as tf.Tensor4D;
         const y = op(x, f, s);
         outs.push(new Float32Array(await y.data()));
@@ -74,26 +87,33 @@ Deno.test("wasm OneHot gives true float32 and int32 one-hots", async () => {
 });
 
 Deno.test("wasm UnsortedSegmentSum and gather's gradient match cpu", async () => {
-  await fc.assert(fc.asyncProperty(
-    fc.integer({ min: 1, max: 6 }),
-    fc.array(fc.nat(5), { minLength: 1, maxLength: 12 }),
-    fc.integer({ min: 1, max: 4 }),
-    async (rows, picks, inner) => {
-      const indices = picks.map((p) => p % rows);
-      const outs: number[][] = [];
-      for (const backend of ["cpu", "wasm"] as const) {
-        await on(backend);
-        const table = tf.tidy(() => tf.reshape(tf.range(0, rows * inner), [rows, inner]).toFloat());
-        const idx = tf.tensor1d(indices, "int32");
-        const weights = tf.tidy(() => tf.reshape(tf.range(1, indices.length * inner + 1), [indices.length, inner]).toFloat());
-        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), weights)))(table);
-        const direct = tf.unsortedSegmentSum(weights, idx, rows + 1);
-        outs.push([...(await g.data()), ...(await direct.data())]);
-        tf.dispose([table, idx, weights, g, direct]);
-      }
-      assertClose(outs[1], outs[0], 1e-6, "segment sums");
-    },
-  ), { numRuns: 30 });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.nat(5), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 4 }),
+      async (rows, picks, inner) => {
+        const indices = picks.map((p) => p % rows);
+        const outs: number[][] = [];
+        for (const backend of ["cpu", "wasm"] as const) {
+          await on(backend);
+          const table = tf.tidy(() =>
+            tf.reshape(tf.range(0, rows * inner), [rows, inner]).toFloat()
+          );
+          const idx = tf.tensor1d(indices, "int32");
+          const weights = tf.tidy(() =>
+            tf.reshape(tf.range(1, indices.length * inner + 1), [indices.length, inner]).toFloat()
+          );
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), weights)))(table);
+          const direct = tf.unsortedSegmentSum(weights, idx, rows + 1);
+          outs.push([...(await g.data()), ...(await direct.data())]);
+          tf.dispose([table, idx, weights, g, direct]);
+        }
+        assertClose(outs[1], outs[0], 1e-6, "segment sums");
+      },
+    ),
+    { numRuns: 30 },
+  );
 });
 
 Deno.test("a strided and dilated training-size net has every gradient kernel on wasm", async () => {

@@ -37,7 +37,9 @@ function run(
   let state = opt.init(params);
   const history: Record<string, number[]>[] = [];
   for (let t = 0; t < steps; t++) {
-    const current: Record<string, number[]> = Object.fromEntries(flatten(params).map(([k, v]) => [k, read(v)]));
+    const current: Record<string, number[]> = Object.fromEntries(
+      flatten(params).map(([k, v]) => [k, read(v)]),
+    );
     const g: Tree = Object.fromEntries(
       Object.entries(grad(current, t)).map(([k, v]) => [k, tf.tensor1d(v)]),
     );
@@ -51,13 +53,20 @@ function run(
 }
 
 function close(a: number[], b: number[], tol = 1e-6) {
-  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= tol * Math.max(1, Math.abs(b[i])), `${a} vs ${b}`));
+  a.forEach((x, i) =>
+    assert.ok(Math.abs(x - b[i]) <= tol * Math.max(1, Math.abs(b[i])), `${a} vs ${b}`)
+  );
 }
 
 Deno.test("Adam: two steps match a hand computation", () => {
   const [lr, b1, b2, eps] = [0.1, 0.9, 0.999, 1e-8];
   const g1 = [0.5, -0.1], g2 = [-0.2, 0.3];
-  const got = run(adam({ learningRate: lr, b1, b2, eps }), { w: [1, -2] }, (_, t) => ({ w: t ? g2 : g1 }), 2);
+  const got = run(
+    adam({ learningRate: lr, b1, b2, eps }),
+    { w: [1, -2] },
+    (_, t) => ({ w: t ? g2 : g1 }),
+    2,
+  );
   const expected = [1, -2].map((w0, i) => {
     let w = w0, m = 0, v = 0;
     const out: number[] = [];
@@ -77,7 +86,12 @@ Deno.test("Adam: two steps match a hand computation", () => {
 Deno.test("SGD with momentum on a quadratic follows the closed-form recurrence", () => {
   // f(w) = a w²/2: [w, b]ₜ = M [w, b]ₜ₋₁ with M = [[1 − ηa, −ημ], [a, μ]].
   const [a, lr, mu, steps] = [2, 0.05, 0.9, 25];
-  const got = run(sgd({ learningRate: lr, momentum: mu }), { w: [3] }, (p) => ({ w: [a * p.w[0]] }), steps);
+  const got = run(
+    sgd({ learningRate: lr, momentum: mu }),
+    { w: [3] },
+    (p) => ({ w: [a * p.w[0]] }),
+    steps,
+  );
   let [w, b] = [3, 0];
   for (let t = 0; t < steps; t++) {
     [w, b] = [(1 - lr * a) * w - lr * mu * b, a * w + mu * b];
@@ -102,7 +116,12 @@ Deno.test("Nesterov, weight decay and AdamW follow PyTorch's formulas", () => {
     w -= lr * (g + mu * b);
     close(nesterov[t].w, [w]);
   }
-  const decoupled = run(adamw({ learningRate: lr, weightDecay: wd }), { w: [2] }, () => ({ w: [1] }), 1);
+  const decoupled = run(
+    adamw({ learningRate: lr, weightDecay: wd }),
+    { w: [2] },
+    () => ({ w: [1] }),
+    1,
+  );
   close(decoupled[0].w, [2 - lr * (1 / (1 + 1e-8)) - lr * wd * 2]);
 });
 
@@ -116,7 +135,10 @@ Deno.test("per-path learning-rate multipliers and freezing", () => {
   );
   close(got[0].head, [0]);
   close(got[0].backbone_x, [0.9]);
-  const nested = { head: { w: tf.scalar(1) }, backbone: { stem: tf.scalar(1), body: tf.scalar(1) } };
+  const nested = {
+    head: { w: tf.scalar(1) },
+    backbone: { stem: tf.scalar(1), body: tf.scalar(1) },
+  };
   const grads = { head: { w: tf.scalar(1) }, backbone: { stem: tf.scalar(1), body: tf.scalar(1) } };
   const t = scaleByPath({ head: 10, "backbone/stem": 0 });
   const [u] = t.update(grads, t.init(nested));
@@ -147,7 +169,11 @@ Deno.test("schedules: poly, warm-up, and their use as a learning rate", () => {
   close([valueAt(poly(1, 10, 1), 5)], [0.5]);
   close([valueAt(poly(2.5e-4, 100, 0.9), 50)], [2.5e-4 * 0.5 ** 0.9]);
   close([valueAt(poly(1, 10), 20)], [0]);
-  close([valueAt(warmup(1, 4), 0), valueAt(warmup(1, 4), 3), valueAt(warmup(1, 4), 9)], [0.25, 1, 1]);
+  close([valueAt(warmup(1, 4), 0), valueAt(warmup(1, 4), 3), valueAt(warmup(1, 4), 9)], [
+    0.25,
+    1,
+    1,
+  ]);
   const got = run(chain(scaleByLearningRate(poly(1, 4, 1))), { w: [0] }, () => ({ w: [1] }), 4);
   close(got.map((h) => h.w[0]), [-1, -1.75, -2.25, -2.5]);
   assert.throws(() => poly(1, 0), /steps > 0/);
@@ -155,7 +181,12 @@ Deno.test("schedules: poly, warm-up, and their use as a learning rate", () => {
 });
 
 Deno.test("update neither mutates nor disposes its inputs, and leaks nothing", () => {
-  for (const opt of [adam({ learningRate: 1e-3 }), sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4 })]) {
+  for (
+    const opt of [
+      adam({ learningRate: 1e-3 }),
+      sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4 }),
+    ]
+  ) {
     const params = { w: tf.tensor2d([[1, 2], [3, 4]]), b: tf.tensor1d([0.5]) };
     const grads = { w: tf.tensor2d([[0.1, 0.2], [0.3, 0.4]]), b: tf.tensor1d([1]) };
     let state = opt.init(params);
@@ -167,7 +198,10 @@ Deno.test("update neither mutates nor disposes its inputs, and leaks nothing", (
     assert.deepEqual(snapshot(grads), g0);
     assert.deepEqual(snapshot(state), s0);
     const made = tf.memory().numTensors - before;
-    assert.equal(made, flatten([updates, next]).filter(([, t]) => !flatten(state).some(([, s]) => s === t)).length);
+    assert.equal(
+      made,
+      flatten([updates, next]).filter(([, t]) => !flatten(state).some(([, s]) => s === t)).length,
+    );
     state = replace(state, next);
     dispose([updates, params, grads, state]);
   }

@@ -33,16 +33,19 @@ Deno.test("threefry2x32 matches the Random123 known-answer vectors", () => {
 const keyArb = fc.tuple(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }));
 
 Deno.test("the same key gives bit-identical draws; split and foldIn give distinct keys", () => {
-  fc.assert(fc.property(keyArb, fc.integer({ min: 1, max: 64 }), (k, n) => {
-    assert.deepEqual(bits(k, n), bits(k, n));
-    const children = split(k, 4).map((c) => c.join());
-    const folded = [0, 1, 2, 3].map((i) => foldIn(k, i).join());
-    assert.equal(new Set([...children, ...folded, k.join()]).size, 9);
-    const a = normal(k, [n]), b = normal(k, [n]);
-    assert.deepEqual(a.dataSync(), b.dataSync());
-    a.dispose();
-    b.dispose();
-  }), { numRuns: 50 });
+  fc.assert(
+    fc.property(keyArb, fc.integer({ min: 1, max: 64 }), (k, n) => {
+      assert.deepEqual(bits(k, n), bits(k, n));
+      const children = split(k, 4).map((c) => c.join());
+      const folded = [0, 1, 2, 3].map((i) => foldIn(k, i).join());
+      assert.equal(new Set([...children, ...folded, k.join()]).size, 9);
+      const a = normal(k, [n]), b = normal(k, [n]);
+      assert.deepEqual(a.dataSync(), b.dataSync());
+      a.dispose();
+      b.dispose();
+    }),
+    { numRuns: 50 },
+  );
 });
 
 Deno.test("uniform draws stay in range and look uniform", () => {

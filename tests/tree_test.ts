@@ -41,30 +41,36 @@ function signature(tree: Tree): [string, number[], number[]][] {
 }
 
 Deno.test("flatten then unflatten gives back the same tree", () => {
-  fc.assert(fc.property(skeletonArb, (skeleton) => {
-    const tree = materialise(skeleton);
-    try {
-      const rebuilt = unflatten(flatten(tree));
-      assert.deepEqual(signature(rebuilt), signature(tree));
-      assertSameStructure(rebuilt, tree);
-      assert.equal(leaves(rebuilt).length, leaves(tree).length);
-    } finally {
-      dispose(tree);
-    }
-  }), { numRuns: 150 });
+  fc.assert(
+    fc.property(skeletonArb, (skeleton) => {
+      const tree = materialise(skeleton);
+      try {
+        const rebuilt = unflatten(flatten(tree));
+        assert.deepEqual(signature(rebuilt), signature(tree));
+        assertSameStructure(rebuilt, tree);
+        assert.equal(leaves(rebuilt).length, leaves(tree).length);
+      } finally {
+        dispose(tree);
+      }
+    }),
+    { numRuns: 150 },
+  );
 });
 
 Deno.test("map with the identity keeps structure, paths and leaves", () => {
-  fc.assert(fc.property(skeletonArb, (skeleton) => {
-    const tree = materialise(skeleton);
-    try {
-      const same = map(tree, (t) => t);
-      assert.deepEqual(flatten(same).map(([p]) => p), flatten(tree).map(([p]) => p));
-      assert.deepEqual(leaves(same), leaves(tree)); // the very same tensors
-    } finally {
-      dispose(tree);
-    }
-  }), { numRuns: 150 });
+  fc.assert(
+    fc.property(skeletonArb, (skeleton) => {
+      const tree = materialise(skeleton);
+      try {
+        const same = map(tree, (t) => t);
+        assert.deepEqual(flatten(same).map(([p]) => p), flatten(tree).map(([p]) => p));
+        assert.deepEqual(leaves(same), leaves(tree)); // the very same tensors
+      } finally {
+        dispose(tree);
+      }
+    }),
+    { numRuns: 150 },
+  );
 });
 
 Deno.test("paths are canonical: sorted keys, then indices", () => {
@@ -78,42 +84,48 @@ Deno.test("paths are canonical: sorted keys, then indices", () => {
 });
 
 Deno.test("trees of different structure: the error names the first differing path", () => {
-  fc.assert(fc.property(skeletonArb, fc.nat(), (skeleton, pick) => {
-    const tree = materialise(skeleton);
-    try {
-      const entries = flatten(tree);
-      const [victim] = entries[pick % entries.length];
-      fc.pre(entries.length > 1 && !/(^|\/)[0-9]+$/.test(victim));
-      let pruned: Tree;
+  fc.assert(
+    fc.property(skeletonArb, fc.nat(), (skeleton, pick) => {
+      const tree = materialise(skeleton);
       try {
-        pruned = unflatten(entries.filter(([p]) => p !== victim));
-      } catch {
-        fc.pre(false); // removal emptied an array element: not a tree of the same kind
-        return;
+        const entries = flatten(tree);
+        const [victim] = entries[pick % entries.length];
+        fc.pre(entries.length > 1 && !/(^|\/)[0-9]+$/.test(victim));
+        let pruned: Tree;
+        try {
+          pruned = unflatten(entries.filter(([p]) => p !== victim));
+        } catch {
+          fc.pre(false); // removal emptied an array element: not a tree of the same kind
+          return;
+        }
+        let message = "";
+        try {
+          assertSameStructure(tree, pruned);
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        assert.match(message, /tree structures differ at/);
+        // The path named is the removed leaf or one of its ancestors.
+        const named = /at '([^']*)'/.exec(message)?.[1] ?? "";
+        assert.ok(
+          victim === named || victim.startsWith(named + "/") || named.startsWith(victim),
+          `${message} does not name ${victim}`,
+        );
+      } finally {
+        dispose(tree);
       }
-      let message = "";
-      try {
-        assertSameStructure(tree, pruned);
-      } catch (error) {
-        message = (error as Error).message;
-      }
-      assert.match(message, /tree structures differ at/);
-      // The path named is the removed leaf or one of its ancestors.
-      const named = /at '([^']*)'/.exec(message)?.[1] ?? "";
-      assert.ok(
-        victim === named || victim.startsWith(named + "/") || named.startsWith(victim),
-        `${message} does not name ${victim}`,
-      );
-    } finally {
-      dispose(tree);
-    }
-  }), { numRuns: 100 });
+    }),
+    { numRuns: 100 },
+  );
 });
 
 Deno.test("structure errors are specific", () => {
   const a = { conv: { kernel: tf.scalar(1), bias: tf.scalar(2) } };
   const b = { conv: { kernel: tf.scalar(1) } };
-  assert.throws(() => assertSameStructure(a, b), /differ at 'conv\/bias': present in the first tree only/);
+  assert.throws(
+    () => assertSameStructure(a, b),
+    /differ at 'conv\/bias': present in the first tree only/,
+  );
   assert.throws(
     () => zipMap([a, b], ([x]) => x),
     /differ at 'conv\/bias'/,
@@ -126,7 +138,10 @@ Deno.test("structure errors are specific", () => {
 });
 
 Deno.test("invalid trees and keys are rejected with the path", () => {
-  assert.throws(() => flatten({ a: { b: 3 } } as unknown as Tree), /number \(not a tree node\) at 'a\/b'/);
+  assert.throws(
+    () => flatten({ a: { b: 3 } } as unknown as Tree),
+    /number \(not a tree node\) at 'a\/b'/,
+  );
   const t = tf.scalar(1);
   assert.throws(() => flatten({ "a/b": t }), /invalid record key "a\/b"/);
   assert.throws(() => flatten({ "0": t }), /invalid record key "0"/);

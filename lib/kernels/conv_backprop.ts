@@ -133,8 +133,8 @@ export function convFilterGrad<T extends Handle>(
   dy: T,
   g: ConvGeometry,
 ): T {
-  const [, h, w, ci] = x.shape;
-  const [, ho, wo, co] = dy.shape;
+  const [, h, w] = x.shape;
+  const [, ho, wo] = dy.shape;
   const [kh, kw] = g.filterSize;
   const rows = window(h, g.padBefore[0], (kh - 1) * g.dilations[0] + (ho - 1) * g.strides[0] + 1);
   const cols = window(w, g.padBefore[1], (kw - 1) * g.dilations[1] + (wo - 1) * g.strides[1] + 1);
@@ -197,7 +197,11 @@ export function depthwiseFilterGrad<T extends Handle>(
   // The batch folds into the channels: [1, H, W, N·C] against [Hₒ, Wₒ, N·C, M].
   let xf = then(ops, ops.transpose(x, [1, 2, 0, 3]), (v) => ops.reshape(v, [1, h, w, n * c]));
   xf = cropSpatial(ops, xf, [rows.crop, cols.crop], [h - rows.crop, w - cols.crop]);
-  const filter = then(ops, ops.transpose(dy, [1, 2, 0, 3]), (v) => ops.reshape(v, [ho, wo, n * c, m]));
+  const filter = then(
+    ops,
+    ops.transpose(dy, [1, 2, 0, 3]),
+    (v) => ops.reshape(v, [ho, wo, n * c, m]),
+  );
   const out = ops.depthwiseConv2d(
     xf,
     filter,

@@ -13,7 +13,8 @@
  * ```ts
  * import { tf } from "../tf.ts";
  * const x = tf.ones([1, 8, 8, 2]), w = tf.ones([3, 3, 2, 1]);
- * const g = tf.grad((w: tf.Tensor4D) => tf.sum(tf.conv2d(x as tf.Tensor4D, w, 1, "same", "NHWC", 2)))(w);
+ * const atrous = (v: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 1, "same", "NHWC", 2));
+ * const g = tf.grad(atrous)(w);
  * console.log(g.shape); // [3, 3, 2, 1]
  * ```
  *
@@ -21,8 +22,8 @@
  */
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import {
-  type ConvGeometry,
   convFilterGrad,
+  type ConvGeometry,
   convInputGrad,
   type ConvPrimitives,
   depthwiseFilterGrad,
@@ -31,8 +32,7 @@ import {
 
 type Tensor = tf.Tensor;
 type Pad2 = [[number, number], [number, number]];
-const explicit = (pad: Pad2) =>
-  [[0, 0], pad[0], pad[1], [0, 0]] as tf.backend_util.ExplicitPadding;
+const explicit = (pad: Pad2) => [[0, 0], pad[0], pad[1], [0, 0]] as tf.backend_util.ExplicitPadding;
 
 /** The public tfjs ops as {@linkcode ConvPrimitives}. */
 export const tfPrimitives: ConvPrimitives<Tensor> = {
@@ -45,7 +45,14 @@ export const tfPrimitives: ConvPrimitives<Tensor> = {
   conv2d: (x, w, strides, dilations, pad) =>
     tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit(pad), "NHWC", dilations),
   depthwiseConv2d: (x, w, strides, dilations, pad) =>
-    tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, explicit(pad), "NHWC", dilations),
+    tf.depthwiseConv2d(
+      x as tf.Tensor4D,
+      w as tf.Tensor4D,
+      strides,
+      explicit(pad),
+      "NHWC",
+      dilations,
+    ),
   free: (x) => x.dispose(),
 };
 

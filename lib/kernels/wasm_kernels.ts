@@ -20,8 +20,8 @@
  */
 import { tf } from "../tf.ts";
 import {
-  type ConvGeometry,
   convFilterGrad,
+  type ConvGeometry,
   convInputGrad,
   type ConvPrimitives,
   depthwiseFilterGrad,
@@ -228,7 +228,13 @@ const depthwiseBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => 
   const { dy, filter } = inputs as Record<string, Info>;
   const inputShape = attrs.inputShape as number[];
   const ops = wasmPrimitives(backend as WasmBackend);
-  return depthwiseInputGrad(ops, dy, filter, inputShape, geometry(inputShape, filter.shape, attrs, true));
+  return depthwiseInputGrad(
+    ops,
+    dy,
+    filter,
+    inputShape,
+    geometry(inputShape, filter.shape, attrs, true),
+  );
 };
 
 /**

@@ -8,7 +8,7 @@
  * import { tf } from "../tf.ts";
  * import { poly, valueAt, warmup } from "./schedule.ts";
  * const lr = warmup(poly(2.5e-4, 1000, 0.9), 100);
- * console.log(valueAt(lr, 50).toFixed(7), valueAt(lr, 1000)); // "0.0001244" 0
+ * console.log(valueAt(lr, 50).toFixed(7), valueAt(lr, 1000)); // "0.0001217" 0
  * ```
  *
  * @module

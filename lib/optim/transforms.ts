@@ -71,10 +71,14 @@ export function scaleByAdam(
     update: (updates, state) =>
       tidy(() => {
         const count = tf.add(state.count, 1) as Scalar;
-        const mu = zipMap([updates, state.mu], ([g, m]) =>
-          tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        const nu = zipMap([updates, state.nu], ([g, v]) =>
-          tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const mu = zipMap(
+          [updates, state.mu],
+          ([g, m]) => tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)),
+        );
+        const nu = zipMap(
+          [updates, state.nu],
+          ([g, v]) => tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)),
+        );
         // 1 − βᵗ as −expm1(t·ln β): no cancellation in float32 when β ≈ 1.
         const correction1 = tf.neg(tf.expm1(tf.mul(count, Math.log(b1))));
         const correction2 = tf.neg(tf.expm1(tf.mul(count, Math.log(b2))));

@@ -1,0 +1,60 @@
+/**
+ * Unsupervised domain adaptation for semantic segmentation on TensorFlow.js,
+ * in a functional style: models are pure functions over parameter trees,
+ * optimizers are pure `init`/`update` pairs, and a training step is
+ * `step(params, optState, batch) => [params, optState, metrics]`.
+ *
+ * This module is the public API. It imports TensorFlow.js by full `npm:`
+ * specifiers only, so it works when imported from a URL by a project with an
+ * import map of its own.
+ *
+ * @example One training step of a tiny model, leak-free
+ * ```ts
+ * import { adam, applyUpdates, random, replace, tf, tidy, tree, useBackend, valueAndGrad } from "./mod.ts";
+ *
+ * await useBackend("wasm");
+ * const [k1, k2] = random.split(random.key(0));
+ * let params = { w: random.normal(k1, [4, 2], { stddev: 0.1 }), b: tf.zeros([2]) };
+ * const opt = adam({ learningRate: 1e-2 });
+ * let state = opt.init(params);
+ * const x = random.normal(k2, [8, 4]);
+ *
+ * const loss = (p: typeof params) => ({
+ *   loss: tf.mean(tf.square(tf.add(tf.matMul(x, p.w), p.b))),
+ * });
+ * const step = (p: typeof params, s: typeof state) =>
+ *   tidy(() => {
+ *     const { value, grads } = valueAndGrad(loss)(p);
+ *     const [updates, next] = opt.update(grads, s, p);
+ *     return [applyUpdates(p, updates), next, { loss: value }] as const;
+ *   });
+ *
+ * const [p1, s1, metrics] = step(params, state);
+ * console.log((await metrics.loss.data())[0] > 0); // true
+ * [params, state] = replace([params, state, metrics], [p1, s1]);
+ * tree.dispose([params, state]);
+ * ```
+ *
+ * @module
+ */
+import { tf as tfjs } from "./lib/tf.ts";
+/** TensorFlow.js 4.22 (`npm:@tensorflow/tfjs@4.22.0`), the instance this library uses. */
+export const tf: typeof tfjs = tfjs;
+export type { Scalar, Tensor } from "./lib/tf.ts";
+export * as tree from "./lib/tree.ts";
+export type { Entry, Tree } from "./lib/tree.ts";
+export * as random from "./lib/random.ts";
+export type { Key } from "./lib/random.ts";
+export { type LossOutput, stopGradient, type ValueAndGrad, valueAndGrad } from "./lib/grad.ts";
+export { disposeAll, replace, tidy } from "./lib/memory.ts";
+export * from "./lib/optim/mod.ts";
+export {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendInfo,
+  probeWebGpu,
+  useBackend,
+  type WebGpuProbe,
+} from "./lib/backend.ts";
+export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_kernels.ts";
+export { installDilatedGradients } from "./lib/kernels/dilated_gradients.ts";
