@@ -74,8 +74,11 @@ export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree
             "valueAndGrad: the function must return { loss: <scalar tensor>, metrics? }",
           );
         }
-        // Kept so that the gradient scope does not dispose them; re-owned below.
-        metrics = out.metrics === undefined ? ({} as M) : map(out.metrics, (t) => tf.keep(t));
+        // Kept copies, so that the gradient scope does not dispose them (a copy
+        // even when a metric is the loss itself); re-owned below.
+        metrics = out.metrics === undefined
+          ? ({} as M)
+          : map(out.metrics, (t) => tf.keep(tf.clone(t)));
         return out.loss;
       },
       xs,
@@ -119,4 +122,40 @@ const identityWithZeroGrad = tf.customGrad((...inputs) => ({
  */
 export function stopGradient<T extends Tensor>(x: T): T {
   return identityWithZeroGrad(x) as T;
+}
+
+/**
+ * Computes `fn(...inputs)` as a constant: none of the operations inside is
+ * recorded for differentiation, and no gradient flows back to the inputs.
+ * This is how to build masks and weights from comparisons, argmax and other
+ * operations that tfjs cannot differentiate, inside a differentiated
+ * function.
+ *
+ * @example A mask from a comparison inside a loss
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { valueAndGrad, withoutGradient } from "./grad.ts";
+ * import { dispose } from "./tree.ts";
+ * const f = (p: { w: tf.Tensor }) => {
+ *   const positive = withoutGradient((w) => tf.cast(tf.greater(w, 0), "float32"), p.w);
+ *   return { loss: tf.sum(tf.mul(p.w, positive)) };
+ * };
+ * const p = { w: tf.tensor1d([-1, 2]) };
+ * const { value, grads } = valueAndGrad(f)(p);
+ * console.log(grads.w.dataSync()); // Float32Array [0, 1]
+ * dispose([p, value, grads]);
+ * ```
+ */
+export function withoutGradient(
+  fn: (...inputs: Tensor[]) => Tensor,
+  ...inputs: Tensor[]
+): Tensor {
+  const constant = tf.customGrad((...args) => {
+    const tensors = args.slice(0, inputs.length) as Tensor[];
+    return {
+      value: fn(...tensors),
+      gradFunc: () => tensors.map((t) => tf.zerosLike(t)),
+    };
+  });
+  return constant(...inputs);
 }

@@ -219,6 +219,29 @@ export function scaleByPath(
 }
 
 /**
+ * Zeroes the updates of the leaves whose path satisfies `frozen`: those
+ * parameters never change, whatever came before in the chain (weight decay
+ * included).
+ *
+ * @example Running statistics are not trained
+ * ```ts
+ * import { freezeWhere } from "./transforms.ts";
+ * const keepStats = freezeWhere((path) => /\/(mean|variance)$/.test(path));
+ * ```
+ */
+export function freezeWhere(
+  frozen: (path: string) => boolean,
+): GradientTransformation<Record<never, never>> {
+  return {
+    init: () => ({}),
+    update: (updates, state) => {
+      const out = tidy(() => map(updates, (u, path) => (frozen(path) ? tf.zerosLike(u) : u)));
+      return [out, state];
+    },
+  };
+}
+
+/**
  * Rescales all updates together so that their global L2 norm is at most
  * `maxNorm` (unchanged when it already is).
  *

@@ -1,0 +1,77 @@
+/**
+ * Adversarial losses on discriminator logits d (1 = source, 0 = target).
+ *
+ *     BCE(d, t) = mean_j [ softplus(−d_j) if t = 1, softplus(d_j) if t = 0 ]
+ *     LS(d, t)  = mean_j (d_j − t)²                       (least squares, Mao et al. 2017)
+ *
+ * With weights w_j ≥ 0 (CDGA's class-equivalence weights, pooled to D's
+ * output grid) the mean becomes Σ_j w_j ℓ_j / Σ_j w_j.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { adversarialLoss } from "./adversarial.ts";
+ * console.log(adversarialLoss(tf.zeros([1, 2, 2, 1]), 1).dataSync()[0].toFixed(4)); // "0.6931"
+ * ```
+ *
+ * @module
+ */
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
+
+/** The adversarial objective. */
+export type AdversarialKind = "bce" | "ls";
+
+/**
+ * The (weighted) adversarial loss of logits against a domain label.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { adversarialLoss } from "./adversarial.ts";
+ * console.log(adversarialLoss(tf.fill([4], 1), 0, { kind: "ls" }).dataSync()[0]); // 1
+ * ```
+ */
+export function adversarialLoss(
+  logits: Tensor,
+  target: 0 | 1,
+  options: { kind?: AdversarialKind; weights?: Tensor } = {},
+): Scalar {
+  const kind = options.kind ?? "bce";
+  if (kind !== "bce" && kind !== "ls") {
+    throw new Error(`adversarial: kind must be "bce" or "ls", got ${kind}`);
+  }
+  return tf.tidy(() => {
+    const perLogit = kind === "bce"
+      ? tf.softplus(target === 1 ? tf.neg(logits) : logits)
+      : tf.square(tf.sub(logits, target));
+    if (!options.weights) return tf.mean(perLogit) as Scalar;
+    const w = tf.broadcastTo(options.weights, perLogit.shape);
+    return tf.div(tf.sum(tf.mul(perLogit, w)), tf.maximum(tf.sum(w), 1e-12)) as Scalar;
+  });
+}
+
+/**
+ * The fraction of logits on the right side of 0 for their domain label: the
+ * discriminator's accuracy.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { discriminatorAccuracy } from "./adversarial.ts";
+ * console.log(discriminatorAccuracy(tf.tensor1d([2, -1]), tf.tensor1d([-3, -1])).dataSync()[0]); // 0.75
+ * ```
+ */
+export function discriminatorAccuracy(
+  sourceLogits: Tensor,
+  targetLogits: Tensor,
+  kind: AdversarialKind = "bce",
+): Scalar {
+  const threshold = kind === "ls" ? 0.5 : 0;
+  return tf.tidy(() => {
+    const right = tf.add(
+      tf.sum(tf.cast(tf.greater(sourceLogits, threshold), "float32")),
+      tf.sum(tf.cast(tf.lessEqual(targetLogits, threshold), "float32")),
+    );
+    return tf.div(right, sourceLogits.size + targetLogits.size) as Scalar;
+  });
+}

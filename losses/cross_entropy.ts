@@ -1,0 +1,71 @@
+/**
+ * Segmentation cross-entropy with an ignore label.
+ *
+ *     L_seg = −(1/|Ω|) Σ_{i∈Ω} log softmax(z_i)[y_i],   Ω = { i : y_i ≠ ignore }
+ *
+ * z: logits [N, H, W, C] at the labels' resolution; y: class ids [N, H, W]
+ * (int32), `ignore` (default 255) excluded. With no labelled pixel the loss
+ * is 0. Ids outside [0, C) other than `ignore` are the data loader's to
+ * reject; here they count as ignored.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { segmentationCrossEntropy } from "./cross_entropy.ts";
+ * const logits = tf.zeros([1, 2, 2, 4]);
+ * const labels = tf.tensor3d([[[0, 1], [255, 3]]], undefined, "int32");
+ * console.log(segmentationCrossEntropy(logits, labels).dataSync()[0].toFixed(4)); // "1.3863" (log 4)
+ * ```
+ *
+ * @module
+ */
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
+
+/** The label id that marks pixels without a label. */
+export const IGNORE_LABEL = 255;
+
+/**
+ * A float32 one-hot encoding of class ids [..] → [.., C], with all-zero rows
+ * for ignored or out-of-range ids. Float32 throughout: casting an int32
+ * one-hot feeds silently wrong convolutions on webgpu.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { oneHotLabels } from "./cross_entropy.ts";
+ * console.log(oneHotLabels(tf.tensor1d([2, 255], "int32"), 3).arraySync()); // [[0, 0, 1], [0, 0, 0]]
+ * ```
+ */
+export function oneHotLabels(labels: Tensor, classes: number): Tensor {
+  return tf.tidy(() => tf.oneHot(tf.cast(labels, "int32"), classes, 1, 0, "float32"));
+}
+
+/**
+ * The mean cross-entropy over labelled pixels.
+ *
+ * @example
+ * ```ts ignore
+ * const loss = segmentationCrossEntropy(upsampledLogits, labels);
+ * ```
+ */
+export function segmentationCrossEntropy(
+  logits: Tensor,
+  labels: Tensor,
+  options: { ignore?: number } = {},
+): Scalar {
+  const classes = logits.shape[logits.rank - 1];
+  if (labels.shape.join() !== logits.shape.slice(0, -1).join()) {
+    throw new Error(
+      `cross-entropy: labels [${labels.shape}] do not match logits [${logits.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const ignore = options.ignore ?? IGNORE_LABEL;
+    const kept = tf.expandDims(tf.cast(tf.notEqual(labels, ignore), "float32"), -1);
+    const target = tf.mul(oneHotLabels(labels, classes), kept);
+    const labelled = tf.sum(target, -1);
+    const perPixel = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1));
+    const count = tf.maximum(tf.sum(labelled), 1);
+    return tf.div(tf.sum(perPixel), count) as Scalar;
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Group balance (not in the paper; a guard against collapse):
+ *
+ *     L_bal = KL(ū ‖ U_K) = Σ_k ū_k log(K ū_k),    ū = mean_i A[i,:]
+ *
+ * over all pixels of both domains. Without it, putting every pixel in one
+ * group minimises L_sc and L_orth trivially. ≥ 0, and 0 exactly when the
+ * groups are used equally; 0·log 0 counts as 0.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { groupBalance } from "./group_balance.ts";
+ * console.log(groupBalance([tf.fill([1, 2, 2, 4], 0.25)]).dataSync()[0]); // 0
+ * ```
+ *
+ * @module
+ */
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
+
+/**
+ * The mean assignment ū [K] over every pixel of the given assignment maps.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { groupUsage } from "./group_balance.ts";
+ * console.log(groupUsage([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2])]).arraySync()); // [0.5, 0.5]
+ * ```
+ */
+export function groupUsage(assignments: Tensor[]): Tensor {
+  return tf.tidy(() => {
+    const k = assignments[0].shape[assignments[0].rank - 1];
+    const rows = tf.concat(assignments.map((a) => tf.reshape(a, [-1, k])), 0);
+    return tf.mean(rows, 0);
+  });
+}
+
+/**
+ * L_bal for the assignments of both domains.
+ *
+ * @example
+ * ```ts ignore
+ * const lbal = groupBalance([aSource, aTarget]);
+ * ```
+ */
+export function groupBalance(assignments: Tensor[]): Scalar {
+  return tf.tidy(() => {
+    const usage = groupUsage(assignments);
+    const k = usage.shape[0];
+    const safe = tf.maximum(usage, 1e-30);
+    return tf.relu(tf.sum(tf.mul(usage, tf.log(tf.mul(safe, k))))) as Scalar;
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Group class distributions (CDGA, reconstructed), for domain d and group k,
+ * over the whole mini-batch:
+ *
+ *     q_k^d = Σ_i A_d[i,k] · Ŷ_d[i,:] / (Σ_i A_d[i,k] + ε)
+ *
+ * A_d: soft group assignments [N, h, w, K] (rows sum to 1); Ŷ_d: class
+ * evidence [N, h, w, C]: one-hot labels Y_s for the source (zero rows for
+ * ignored pixels), the predictions P_t for the target. Returns q [K, C].
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { groupClassDistributions } from "./group_distribution.ts";
+ * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
+ * const y = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
+ * console.log(groupClassDistributions(a, y).arraySync()); // ≈ [[1, 0], [0, 1]]
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+
+/** ε of the group distributions. */
+export const GROUP_EPS = 1e-6;
+
+/**
+ * q [K, C] for one domain.
+ *
+ * @example
+ * ```ts ignore
+ * const qSource = groupClassDistributions(aSource, oneHotLabels(labels, C));
+ * ```
+ */
+export function groupClassDistributions(
+  assignments: Tensor,
+  evidence: Tensor,
+  eps = GROUP_EPS,
+): Tensor {
+  const k = assignments.shape[assignments.rank - 1];
+  const c = evidence.shape[evidence.rank - 1];
+  if (assignments.shape.slice(0, -1).join() !== evidence.shape.slice(0, -1).join()) {
+    throw new Error(
+      `group distributions: assignments [${assignments.shape}] and evidence [${evidence.shape}] differ in pixels`,
+    );
+  }
+  return tf.tidy(() => {
+    const a = tf.reshape(assignments, [-1, k]);
+    const y = tf.reshape(evidence, [-1, c]);
+    const mass = tf.matMul(tf.transpose(a), y); // [K, C]
+    const size = tf.sum(a, 0); // [K]
+    return tf.div(mass, tf.expandDims(tf.add(size, eps), 1));
+  });
+}

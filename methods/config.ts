@@ -1,0 +1,218 @@
+/**
+ * The configuration of a training method: the networks, the loss weights and
+ * the optimizers, with the defaults of `docs/method.md` (AdaptSegNet's
+ * protocol; CDGA's reconstructed choices marked there).
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * const config = resolveConfig({ method: "cdga", seg: { classes: 19 } });
+ * console.log(config.groups, config.lambdas.sc); // 8 0.1
+ * ```
+ *
+ * @module
+ */
+import type { DeepLabConfig } from "../model/deeplab.ts";
+import type { GroupDiscriminatorMode } from "../model/discriminator.ts";
+import type { AdversarialKind } from "../losses/adversarial.ts";
+import type { ConsistencyDistance } from "../losses/semantic_consistency.ts";
+
+/** The training methods. */
+export const METHODS = ["sourceOnly", "adaptSegNet", "minEnt", "advEnt", "cdga"] as const;
+
+/** A training method. */
+export type Method = typeof METHODS[number];
+
+/** Loss weights. */
+export interface Lambdas {
+  /** λ_adv: adversarial term for G (and C). */
+  adv: number;
+  /** λ_sc: semantic consistency. */
+  sc: number;
+  /** λ_orth: orthogonality. */
+  orth: number;
+  /** λ_bal: group balance. */
+  bal: number;
+  /** λ_ent: MinEnt's entropy. */
+  ent: number;
+}
+
+/** Optimizer settings (AdaptSegNet's protocol). */
+export interface OptimConfig {
+  /** G's base learning rate (SGD). */
+  segLr: number;
+  /** The factor of G's classifier head (and of C). */
+  headMultiplier: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** SGD weight decay. */
+  weightDecay: number;
+  /** D's learning rate (Adam). */
+  discLr: number;
+  /** D's Adam β₁, β₂. */
+  discBetas: [number, number];
+  /** Steps of the poly decay (1 − t/steps)^power. */
+  steps: number;
+  /** Poly power. */
+  power: number;
+  /** Train batch-norm γ, β (default false: frozen, as AdaptSegNet). */
+  trainNormAffine: boolean;
+}
+
+/** A resolved method configuration. */
+export interface MethodConfig {
+  /** Which method. */
+  method: Method;
+  /** G. */
+  seg: DeepLabConfig;
+  /** K, CDGA's number of groups. */
+  groups: number;
+  /** C's input and width. */
+  grouping: { input: "probs+feature" | "probs"; hidden: number };
+  /** D's width, CDGA's variant, and the adversarial objective. */
+  disc: { width: number; mode: GroupDiscriminatorMode; kind: AdversarialKind };
+  /** Where D looks: the input resolution (upsampled, as AdaptSegNet) or G's output's. */
+  discResolution: "input" | "output";
+  /** Loss weights. */
+  lambdas: Lambdas;
+  /** L_sc's distance. */
+  consistency: ConsistencyDistance;
+  /** Weight D's losses by class-equivalence weights (CDGA). */
+  classEquivalence: boolean;
+  /** Target pseudo-labels below this top probability get no weight. */
+  pseudoLabelThreshold: number;
+  /** Optimizers. */
+  optim: OptimConfig;
+}
+
+/** A partial configuration: `method` and `seg.classes` are required. */
+export type MethodConfigInput =
+  & Partial<Omit<MethodConfig, "lambdas" | "optim" | "grouping" | "disc" | "seg">>
+  & {
+    method: Method;
+    seg: DeepLabConfig;
+    lambdas?: Partial<Lambdas>;
+    optim?: Partial<OptimConfig>;
+    grouping?: Partial<MethodConfig["grouping"]>;
+    disc?: Partial<MethodConfig["disc"]>;
+  };
+
+const DEFAULTS = {
+  groups: 8,
+  grouping: { input: "probs+feature" as const, hidden: 64 },
+  disc: { width: 64, mode: "shared" as const, kind: "bce" as const },
+  discResolution: "input" as const,
+  lambdas: { adv: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001 },
+  consistency: "l1" as const,
+  classEquivalence: true,
+  pseudoLabelThreshold: 0,
+  optim: {
+    segLr: 2.5e-4,
+    headMultiplier: 10,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    discLr: 1e-4,
+    discBetas: [0.9, 0.99] as [number, number],
+    steps: 250_000,
+    power: 0.9,
+    trainNormAffine: false,
+  },
+};
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new Error(`config: ${message}`);
+}
+
+/**
+ * Fills in the defaults and validates: an unknown method, a K below 2 or a
+ * negative λ is an error that names the field.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * const c = resolveConfig({ method: "adaptSegNet", seg: { classes: 11, depth: 18 }, lambdas: { adv: 0.01 } });
+ * console.log(c.lambdas.adv, c.optim.discLr); // 0.01 0.0001
+ * ```
+ */
+export function resolveConfig(input: MethodConfigInput): MethodConfig {
+  check(
+    METHODS.includes(input.method),
+    `method must be one of ${METHODS.join(", ")}, got ${JSON.stringify(input.method)}`,
+  );
+  const config: MethodConfig = {
+    method: input.method,
+    seg: { ...input.seg },
+    groups: input.groups ?? DEFAULTS.groups,
+    grouping: { ...DEFAULTS.grouping, ...input.grouping },
+    disc: { ...DEFAULTS.disc, ...input.disc },
+    discResolution: input.discResolution ?? DEFAULTS.discResolution,
+    lambdas: { ...DEFAULTS.lambdas, ...input.lambdas },
+    consistency: input.consistency ?? DEFAULTS.consistency,
+    classEquivalence: input.classEquivalence ?? DEFAULTS.classEquivalence,
+    pseudoLabelThreshold: input.pseudoLabelThreshold ?? DEFAULTS.pseudoLabelThreshold,
+    optim: { ...DEFAULTS.optim, ...input.optim },
+  };
+  check(
+    Number.isInteger(config.seg.classes) && config.seg.classes >= 2,
+    "seg.classes must be an integer ≥ 2",
+  );
+  check(
+    Number.isInteger(config.groups) && config.groups >= 2,
+    `groups (K) must be an integer ≥ 2, got ${config.groups}`,
+  );
+  for (const [name, value] of Object.entries(config.lambdas)) {
+    check(Number.isFinite(value) && value >= 0, `lambdas.${name} must be ≥ 0, got ${value}`);
+  }
+  check(
+    ["l1", "l2", "js"].includes(config.consistency),
+    `consistency must be l1, l2 or js, got ${config.consistency}`,
+  );
+  check(
+    ["shared", "independent", "conditioned"].includes(config.disc.mode),
+    `disc.mode must be shared, independent or conditioned, got ${config.disc.mode}`,
+  );
+  check(
+    ["bce", "ls"].includes(config.disc.kind),
+    `disc.kind must be bce or ls, got ${config.disc.kind}`,
+  );
+  check(
+    ["input", "output"].includes(config.discResolution),
+    `discResolution must be input or output, got ${config.discResolution}`,
+  );
+  check(
+    ["probs+feature", "probs"].includes(config.grouping.input),
+    `grouping.input must be probs+feature or probs, got ${config.grouping.input}`,
+  );
+  check(
+    config.pseudoLabelThreshold >= 0 && config.pseudoLabelThreshold < 1,
+    `pseudoLabelThreshold must be in [0, 1), got ${config.pseudoLabelThreshold}`,
+  );
+  for (const name of ["segLr", "headMultiplier", "discLr", "steps", "power"] as const) {
+    check(
+      Number.isFinite(config.optim[name]) && config.optim[name] > 0,
+      `optim.${name} must be > 0, got ${config.optim[name]}`,
+    );
+  }
+  check(
+    config.optim.momentum >= 0 && config.optim.momentum < 1,
+    `optim.momentum must be in [0, 1)`,
+  );
+  check(config.optim.weightDecay >= 0, `optim.weightDecay must be ≥ 0`);
+  return config;
+}
+
+/**
+ * Which parameter groups a method trains.
+ *
+ * @example
+ * ```ts
+ * import { methodParts } from "./config.ts";
+ * console.log(methodParts("cdga")); // { group: true, disc: true }
+ * ```
+ */
+export function methodParts(method: Method): { group: boolean; disc: boolean } {
+  return {
+    group: method === "cdga",
+    disc: method === "adaptSegNet" || method === "advEnt" || method === "cdga",
+  };
+}

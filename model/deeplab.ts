@@ -1,0 +1,144 @@
+/**
+ * G, the segmentation network: DeepLab-V2 (Chen et al. 2017) as the UDA
+ * literature trains it: a backbone at output stride 8 and an ASPP head of
+ * four 3×3 atrous convolutions (rates 6, 12, 18, 24) whose class scores are
+ * summed. Returns the logits at the classifier's resolution and the backbone
+ * feature that the grouping network C reads.
+ *
+ * Backbones: ResNet-18/34/50/101 with a width multiplier (`model/resnet.ts`),
+ * or MobileNetV2 (`model/mobilenet_v2.ts`), the only one with ImageNet
+ * weights reachable offline.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { applyDeepLab, initDeepLab } from "./deeplab.ts";
+ * const config = { backbone: "resnet" as const, depth: 18 as const, width: 0.125, classes: 11 };
+ * const params = initDeepLab(key(0), config);
+ * const { logits, feature } = applyDeepLab(params, tf.zeros([1, 32, 32, 3]), config);
+ * console.log(logits.shape, feature.shape); // [1, 4, 4, 11] [1, 4, 4, 64]
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { type Key, split } from "../lib/random.ts";
+import { conv, type ConvParams, initConv, type NormMode } from "./layers.ts";
+import {
+  applyResNet,
+  initResNet,
+  resnetChannels,
+  type ResNetDepth,
+  type ResNetParams,
+} from "./resnet.ts";
+import {
+  applyMobileNetV2,
+  initMobileNetV2,
+  mobileNetV2Channels,
+  type MobileNetV2Params,
+} from "./mobilenet_v2.ts";
+
+/** G's configuration. */
+export interface DeepLabConfig {
+  /** "resnet" (default) or "mobilenetv2". */
+  backbone?: "resnet" | "mobilenetv2";
+  /** ResNet depth (default 101). */
+  depth?: ResNetDepth;
+  /** Channel multiplier of the ResNet (default 1). */
+  width?: number;
+  /** Number of classes. */
+  classes: number;
+  /** ASPP rates (default [6, 12, 18, 24]). */
+  atrousRates?: number[];
+  /** Batch-norm mode (default "frozen", as UDA work trains DeepLab-V2). */
+  norm?: NormMode;
+}
+
+/** G's parameters. */
+export type DeepLabParams = {
+  backbone: ResNetParams | MobileNetV2Params;
+  head: { aspp: ConvParams[] };
+};
+
+/** What G returns. */
+export interface DeepLabOutput {
+  /** Class scores [N, h, w, C] at output stride 8. */
+  logits: Tensor;
+  /** The backbone feature [N, h, w, F]. */
+  feature: Tensor;
+}
+
+const DEFAULT_RATES = [6, 12, 18, 24];
+
+/**
+ * The number of channels of the feature G returns.
+ *
+ * @example
+ * ```ts
+ * import { deepLabFeatureChannels } from "./deeplab.ts";
+ * console.log(deepLabFeatureChannels({ classes: 19 })); // 2048
+ * ```
+ */
+export function deepLabFeatureChannels(config: DeepLabConfig): number {
+  return config.backbone === "mobilenetv2"
+    ? mobileNetV2Channels()
+    : resnetChannels({ depth: config.depth ?? 101, width: config.width });
+}
+
+/**
+ * Initialises G: a randomly initialised backbone (He-normal) and the ASPP head
+ * from N(0, 0.01²) as in DeepLab. Load pretrained weights over it where you
+ * have them (MobileNetV2: `loadMobileNetV2ImageNet`).
+ *
+ * @example
+ * ```ts
+ * import { key } from "../lib/random.ts";
+ * import { initDeepLab } from "./deeplab.ts";
+ * const g = initDeepLab(key(0), { depth: 18, width: 0.25, classes: 19 });
+ * console.log(g.head.aspp.length); // 4
+ * ```
+ */
+export function initDeepLab(k: Key, config: DeepLabConfig): DeepLabParams {
+  if (!Number.isInteger(config.classes) || config.classes < 2) {
+    throw new Error(`deeplab: classes must be an integer ≥ 2, got ${config.classes}`);
+  }
+  const rates = config.atrousRates ?? DEFAULT_RATES;
+  const [kb, kh] = split(k);
+  const backbone = config.backbone === "mobilenetv2"
+    ? initMobileNetV2(kb)
+    : initResNet(kb, { depth: config.depth ?? 101, width: config.width });
+  const channels = deepLabFeatureChannels(config);
+  const aspp = split(kh, rates.length).map((rk) =>
+    initConv(rk, [3, 3, channels, config.classes], { stddev: 0.01 })
+  );
+  return { backbone, head: { aspp } };
+}
+
+/**
+ * Runs G: images [N, H, W, 3] (normalised as the backbone expects) → logits
+ * and feature at stride 8.
+ *
+ * @example
+ * ```ts ignore
+ * const { logits, feature } = applyDeepLab(params, images, config);
+ * ```
+ */
+export function applyDeepLab(
+  p: DeepLabParams,
+  images: Tensor,
+  config: DeepLabConfig,
+): DeepLabOutput {
+  const rates = config.atrousRates ?? DEFAULT_RATES;
+  const norm = config.norm ?? "frozen";
+  const feature = config.backbone === "mobilenetv2"
+    ? applyMobileNetV2(p.backbone as MobileNetV2Params, images, { norm })
+    : applyResNet(p.backbone as ResNetParams, images, {
+      depth: config.depth ?? 101,
+      width: config.width,
+      norm,
+    });
+  const branches = p.head.aspp.map((branch, i) => conv(branch, feature, { dilation: rates[i] }));
+  const logits = branches.length === 1 ? branches[0] : tf.addN(branches);
+  return { logits, feature };
+}

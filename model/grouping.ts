@@ -1,0 +1,126 @@
+/**
+ * C, the cross-domain grouping network of CDGA: a per-pixel soft assignment
+ * of every pixel to K groups (sub-spaces), A = softmax_K(C(·)).
+ *
+ * Reconstructed (the paper's architecture is not available): three 1×1
+ * convolutions, the first two followed by layer normalisation over channels
+ * and ReLU. Layer norm, not batch norm, so that the assignment of a pixel
+ * does not depend on the rest of its batch or domain. The input is
+ * `concat(P, feature)` (default; gradients flow into the backbone through the
+ * feature) or `P` alone.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { applyGrouping, initGrouping } from "./grouping.ts";
+ * const config = { classes: 11, featureChannels: 16, groups: 4 };
+ * const params = initGrouping(key(0), config);
+ * const a = applyGrouping(params, { probs: tf.fill([1, 4, 4, 11], 1 / 11), feature: tf.zeros([1, 4, 4, 16]) }, config);
+ * console.log(a.shape); // [1, 4, 4, 4]
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { type Key, split } from "../lib/random.ts";
+import { conv, type ConvParams, initConv, layerNorm } from "./layers.ts";
+
+/** C's configuration. */
+export interface GroupingConfig {
+  /** Classes C (channels of P). */
+  classes: number;
+  /** Channels of the backbone feature (ignored when `input` is "probs"). */
+  featureChannels: number;
+  /** Groups K ≥ 2. */
+  groups: number;
+  /** What C reads: "probs+feature" (default) or "probs". */
+  input?: "probs+feature" | "probs";
+  /** Hidden width (default 64). */
+  hidden?: number;
+}
+
+type Norm = { gamma: Tensor; beta: Tensor };
+
+/** C's parameters. */
+export type GroupingParams = {
+  conv1: ConvParams;
+  norm1: Norm;
+  conv2: ConvParams;
+  norm2: Norm;
+  conv3: ConvParams;
+};
+
+function validate(config: GroupingConfig): void {
+  if (!Number.isInteger(config.groups) || config.groups < 2) {
+    throw new Error(`grouping: K (groups) must be an integer ≥ 2, got ${config.groups}`);
+  }
+  if (config.input && !["probs+feature", "probs"].includes(config.input)) {
+    throw new Error(`grouping: input must be "probs+feature" or "probs", got ${config.input}`);
+  }
+}
+
+/**
+ * Initialises C.
+ *
+ * @example
+ * ```ts
+ * import { key } from "../lib/random.ts";
+ * import { initGrouping } from "./grouping.ts";
+ * const c = initGrouping(key(0), { classes: 19, featureChannels: 2048, groups: 8 });
+ * console.log(c.conv3.kernel.shape); // [1, 1, 64, 8]
+ * ```
+ */
+export function initGrouping(k: Key, config: GroupingConfig): GroupingParams {
+  validate(config);
+  const hidden = config.hidden ?? 64;
+  const inC = config.classes +
+    ((config.input ?? "probs+feature") === "probs" ? 0 : config.featureChannels);
+  const [k1, k2, k3] = split(k, 3);
+  const norm = () => ({ gamma: tf.ones([hidden]), beta: tf.zeros([hidden]) });
+  return {
+    conv1: initConv(k1, [1, 1, inC, hidden]),
+    norm1: norm(),
+    conv2: initConv(k2, [1, 1, hidden, hidden]),
+    norm2: norm(),
+    conv3: initConv(k3, [1, 1, hidden, config.groups], { stddev: 0.01 }),
+  };
+}
+
+/**
+ * The group logits (before the softmax over K).
+ *
+ * @example
+ * ```ts ignore
+ * const logits = groupingLogits(params, { probs, feature }, config);
+ * ```
+ */
+export function groupingLogits(
+  p: GroupingParams,
+  input: { probs: Tensor; feature?: Tensor },
+  config: GroupingConfig,
+): Tensor {
+  validate(config);
+  const useFeature = (config.input ?? "probs+feature") === "probs+feature";
+  if (useFeature && !input.feature) throw new Error("grouping: this C reads the feature too");
+  const x = useFeature ? tf.concat([input.probs, input.feature!], -1) : input.probs;
+  let h = tf.relu(layerNorm(p.norm1, conv(p.conv1, x)));
+  h = tf.relu(layerNorm(p.norm2, conv(p.conv2, h)));
+  return conv(p.conv3, h);
+}
+
+/**
+ * The soft assignment A [N, h, w, K]: every pixel's row sums to 1.
+ *
+ * @example
+ * ```ts ignore
+ * const a = applyGrouping(params, { probs, feature }, config);
+ * ```
+ */
+export function applyGrouping(
+  p: GroupingParams,
+  input: { probs: Tensor; feature?: Tensor },
+  config: GroupingConfig,
+): Tensor {
+  return tf.softmax(groupingLogits(p, input, config));
+}

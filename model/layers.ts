@@ -1,0 +1,145 @@
+/**
+ * The layers the networks are built from, as pure functions over parameter
+ * records: convolution (with dilation, PyTorch-style symmetric padding),
+ * batch normalisation (frozen running statistics or batch statistics) and
+ * their initialisers. Tensors are NHWC, kernels HWIO.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { conv, initConv } from "./layers.ts";
+ * const p = initConv(key(0), [3, 3, 3, 8]);
+ * const y = conv(p, tf.zeros([1, 16, 16, 3]), { stride: 2 });
+ * console.log(y.shape); // [1, 8, 8, 8]
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { type Key, normal } from "../lib/random.ts";
+import { stopGradient } from "../lib/grad.ts";
+
+/** A convolution's parameters: kernel [kh, kw, in, out] and optional bias. */
+export type ConvParams = { kernel: Tensor; bias?: Tensor };
+
+/** Batch-norm parameters: affine γ, β and running statistics. */
+export type BatchNormParams = { gamma: Tensor; beta: Tensor; mean: Tensor; variance: Tensor };
+
+/** How batch normalisation normalises. */
+export type NormMode = "frozen" | "batch";
+
+/** The path suffixes of running statistics: never trained by gradients. */
+export const RUNNING_STATS: readonly string[] = ["mean", "variance"];
+
+/**
+ * A convolution with He-normal weights (fan-in, as for ReLU nets) or a given
+ * standard deviation, and a zero bias unless `bias: false`.
+ *
+ * @example
+ * ```ts
+ * import { key } from "../lib/random.ts";
+ * import { initConv } from "./layers.ts";
+ * const head = initConv(key(1), [3, 3, 64, 19], { stddev: 0.01 });
+ * console.log(head.kernel.shape, head.bias?.shape); // [3, 3, 64, 19] [19]
+ * ```
+ */
+export function initConv(
+  k: Key,
+  shape: [number, number, number, number],
+  options: { bias?: boolean; stddev?: number } = {},
+): ConvParams {
+  const [kh, kw, cin, cout] = shape;
+  const stddev = options.stddev ?? Math.sqrt(2 / (kh * kw * cin));
+  const kernel = normal(k, shape, { stddev });
+  return options.bias === false ? { kernel } : { kernel, bias: tf.zeros([cout]) };
+}
+
+/**
+ * Applies a convolution. Padding defaults to PyTorch's symmetric
+ * `dilation·(k − 1)/2` on each side (so stride-2 layers align as in
+ * converted PyTorch weights); `"same"` and `"valid"` are tfjs's.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { conv, initConv } from "./layers.ts";
+ * const y = conv(initConv(key(0), [3, 3, 4, 4]), tf.ones([1, 9, 9, 4]), { dilation: 2 });
+ * console.log(y.shape); // [1, 9, 9, 4]
+ * ```
+ */
+export function conv(
+  p: ConvParams,
+  x: Tensor,
+  options: { stride?: number; dilation?: number; padding?: "symmetric" | "same" | "valid" } = {},
+): Tensor {
+  const { stride = 1, dilation = 1, padding = "symmetric" } = options;
+  const [kh, kw] = p.kernel.shape;
+  let pad: "same" | "valid" | tf.backend_util.ExplicitPadding;
+  if (padding === "symmetric") {
+    const ph = (dilation * (kh - 1)) >> 1, pw = (dilation * (kw - 1)) >> 1;
+    pad = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+  } else pad = padding;
+  const y = tf.conv2d(x as tf.Tensor4D, p.kernel as tf.Tensor4D, stride, pad, "NHWC", dilation);
+  return p.bias ? tf.add(y, p.bias) : y;
+}
+
+/**
+ * Batch norm with γ = 1, β = 0, running mean 0 and variance 1.
+ *
+ * @example
+ * ```ts
+ * import { initBatchNorm } from "./layers.ts";
+ * console.log(initBatchNorm(64).gamma.shape); // [64]
+ * ```
+ */
+export function initBatchNorm(channels: number): BatchNormParams {
+  return {
+    gamma: tf.ones([channels]),
+    beta: tf.zeros([channels]),
+    mean: tf.zeros([channels]),
+    variance: tf.ones([channels]),
+  };
+}
+
+/**
+ * Batch normalisation. `frozen` uses the running statistics (which get no
+ * gradient), as UDA work trains DeepLab-V2; `batch` normalises with the
+ * statistics of this batch over N, H, W.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { batchNorm, initBatchNorm } from "./layers.ts";
+ * const y = batchNorm(initBatchNorm(2), tf.ones([1, 2, 2, 2]), "frozen");
+ * console.log(y.shape); // [1, 2, 2, 2]
+ * ```
+ */
+export function batchNorm(p: BatchNormParams, x: Tensor, mode: NormMode, eps = 1e-5): Tensor {
+  if (mode === "frozen") {
+    const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(stopGradient(p.variance), eps)));
+    const shift = tf.sub(p.beta, tf.mul(stopGradient(p.mean), scale));
+    return tf.add(tf.mul(x, scale), shift);
+  }
+  const { mean, variance } = tf.moments(x, [0, 1, 2], true);
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normed, p.gamma), p.beta);
+}
+
+/**
+ * Layer normalisation over the channels of each pixel, with γ and β: no
+ * dependence on the batch, so training and evaluation agree.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { layerNorm } from "./layers.ts";
+ * const y = layerNorm({ gamma: tf.ones([3]), beta: tf.zeros([3]) }, tf.tensor4d([1, 2, 3], [1, 1, 1, 3]));
+ * console.log(y.shape); // [1, 1, 1, 3]
+ * ```
+ */
+export function layerNorm(p: { gamma: Tensor; beta: Tensor }, x: Tensor, eps = 1e-5): Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.gamma), p.beta);
+}

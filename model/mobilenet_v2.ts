@@ -1,0 +1,190 @@
+/**
+ * A MobileNetV2 backbone (Sandler et al. 2018, width 1.0) at output stride 8,
+ * in the manner of DeepLab-V3's MobileNetV2: blocks 6 and 13 keep stride 1 and
+ * the depthwise convolutions after them are dilated (rates 2, then 4). The
+ * feature is block 16's projection (320 channels); the final 1×1 Conv_1
+ * (1280 channels) of the classifier is left out.
+ *
+ * Layer names follow Keras's `MobileNetV2`, so that ImageNet-initialised
+ * weights load by name (see `data/pretrained.ts`). Batch-norm ε is Keras's
+ * 1e-3; pixels are expected in [−1, 1] (Keras's `preprocess_input`).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { applyMobileNetV2, initMobileNetV2 } from "./mobilenet_v2.ts";
+ * const p = initMobileNetV2(key(0));
+ * const f = applyMobileNetV2(p, tf.zeros([1, 32, 32, 3]));
+ * console.log(f.shape); // [1, 4, 4, 320]
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { type Key, normal, split } from "../lib/random.ts";
+import {
+  batchNorm,
+  type BatchNormParams,
+  conv,
+  type ConvParams,
+  initBatchNorm,
+  initConv,
+  type NormMode,
+} from "./layers.ts";
+
+/** One inverted-residual block: optional 1×1 expansion, 3×3 depthwise, 1×1 projection. */
+export type InvertedResidualParams = {
+  expand?: { conv: ConvParams; bn: BatchNormParams };
+  depthwise: { kernel: Tensor; bn: BatchNormParams };
+  project: { conv: ConvParams; bn: BatchNormParams };
+};
+
+/** MobileNetV2's parameters: the stem and 17 blocks. */
+export type MobileNetV2Params = {
+  stem: { conv: ConvParams; bn: BatchNormParams };
+  blocks: InvertedResidualParams[];
+};
+
+/** Per block: input and output channels, expansion, stride in the classifier. */
+export const MOBILENET_V2_BLOCKS: readonly {
+  readonly in: number;
+  readonly out: number;
+  readonly expansion: number;
+  readonly stride: number;
+}[] = [
+  [32, 16, 1, 1],
+  [16, 24, 6, 2],
+  [24, 24, 6, 1],
+  [24, 32, 6, 2],
+  [32, 32, 6, 1],
+  [32, 32, 6, 1],
+  [32, 64, 6, 2],
+  [64, 64, 6, 1],
+  [64, 64, 6, 1],
+  [64, 64, 6, 1],
+  [64, 96, 6, 1],
+  [96, 96, 6, 1],
+  [96, 96, 6, 1],
+  [96, 160, 6, 2],
+  [160, 160, 6, 1],
+  [160, 160, 6, 1],
+  [160, 320, 6, 1],
+].map(([i, o, e, s]) => ({ in: i, out: o, expansion: e, stride: s }));
+
+const EPS = 1e-3;
+
+/**
+ * Channels of the MobileNetV2 feature (320).
+ *
+ * @example
+ * ```ts
+ * import { mobileNetV2Channels } from "./mobilenet_v2.ts";
+ * console.log(mobileNetV2Channels()); // 320
+ * ```
+ */
+export function mobileNetV2Channels(): number {
+  return 320;
+}
+
+/**
+ * Stride and dilation of each block's depthwise convolution at output stride
+ * 8: once the running stride reaches 8, strides become 1 and the dilation
+ * grows by the stride that was removed, from the next layer on.
+ *
+ * @example
+ * ```ts
+ * import { mobileNetV2Geometry } from "./mobilenet_v2.ts";
+ * console.log(mobileNetV2Geometry()[13]); // { stride: 1, dilation: 2 }
+ * ```
+ */
+export function mobileNetV2Geometry(): { stride: number; dilation: number }[] {
+  let current = 2, rate = 1;
+  return MOBILENET_V2_BLOCKS.map((b) => {
+    if (current >= 8 && b.stride > 1) {
+      const out = { stride: 1, dilation: rate };
+      rate *= b.stride;
+      return out;
+    }
+    current *= b.stride;
+    return { stride: b.stride, dilation: rate };
+  });
+}
+
+/**
+ * A randomly initialised MobileNetV2 (He-normal, identity batch norms).
+ *
+ * @example
+ * ```ts
+ * import { key } from "../lib/random.ts";
+ * import { initMobileNetV2 } from "./mobilenet_v2.ts";
+ * console.log(initMobileNetV2(key(0)).blocks.length); // 17
+ * ```
+ */
+export function initMobileNetV2(k: Key): MobileNetV2Params {
+  const [stemKey, ...blockKeys] = split(k, 1 + MOBILENET_V2_BLOCKS.length);
+  const blocks = MOBILENET_V2_BLOCKS.map((b, i): InvertedResidualParams => {
+    const [ke, kd, kp] = split(blockKeys[i], 3);
+    const hidden = b.in * b.expansion;
+    const block: InvertedResidualParams = {
+      depthwise: {
+        kernel: normal(kd, [3, 3, hidden, 1], { stddev: Math.sqrt(2 / 9) }),
+        bn: initBatchNorm(hidden),
+      },
+      project: {
+        conv: initConv(kp, [1, 1, hidden, b.out], { bias: false }),
+        bn: initBatchNorm(b.out),
+      },
+    };
+    if (b.expansion !== 1) {
+      block.expand = {
+        conv: initConv(ke, [1, 1, b.in, hidden], { bias: false }),
+        bn: initBatchNorm(hidden),
+      };
+    }
+    return block;
+  });
+  return {
+    stem: { conv: initConv(stemKey, [3, 3, 3, 32], { bias: false }), bn: initBatchNorm(32) },
+    blocks,
+  };
+}
+
+/**
+ * Runs the backbone: images [N, H, W, 3] in [−1, 1] → feature
+ * [N, ⌈H/8⌉, ⌈W/8⌉, 320].
+ *
+ * @example
+ * ```ts ignore
+ * const feature = applyMobileNetV2(params, images, { norm: "frozen" });
+ * ```
+ */
+export function applyMobileNetV2(
+  p: MobileNetV2Params,
+  images: Tensor,
+  options: { norm?: NormMode } = {},
+): Tensor {
+  const norm = options.norm ?? "frozen";
+  const bn = (params: BatchNormParams, x: Tensor) => batchNorm(params, x, norm, EPS);
+  let h = tf.relu6(bn(p.stem.bn, conv(p.stem.conv, images, { stride: 2, padding: "same" })));
+  const geometry = mobileNetV2Geometry();
+  p.blocks.forEach((block, i) => {
+    const { stride, dilation } = geometry[i];
+    const input = h;
+    let x = h;
+    if (block.expand) x = tf.relu6(bn(block.expand.bn, conv(block.expand.conv, x)));
+    x = tf.depthwiseConv2d(
+      x as tf.Tensor4D,
+      block.depthwise.kernel as tf.Tensor4D,
+      stride,
+      "same",
+      "NHWC",
+      dilation,
+    );
+    x = tf.relu6(bn(block.depthwise.bn, x));
+    x = bn(block.project.bn, conv(block.project.conv, x));
+    const spec = MOBILENET_V2_BLOCKS[i];
+    h = stride === 1 && spec.in === spec.out ? tf.add(input, x) : x;
+  });
+  return h;
+}

@@ -1,0 +1,222 @@
+/**
+ * ResNet backbones (He et al. 2016) as DeepLab-V2 uses them: output stride 8,
+ * with the last two stages dilated (rates 2 and 4) instead of strided. Depths
+ * 18 and 34 use basic blocks, 50 and 101 bottlenecks (stride on the 3×3
+ * convolution, as torchvision's v1.5). A width multiplier scales every
+ * channel count for CPU-sized runs. Convolutions have no bias; every one is
+ * followed by batch normalisation.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { applyResNet, initResNet } from "./resnet.ts";
+ * const cfg = { depth: 18 as const, width: 0.125 };
+ * const params = initResNet(key(0), cfg);
+ * const feature = applyResNet(params, tf.zeros([1, 32, 32, 3]), cfg);
+ * console.log(feature.shape); // [1, 4, 4, 64]
+ * ```
+ *
+ * @module
+ */
+import type { Tensor } from "../lib/tf.ts";
+import { tf } from "../lib/tf.ts";
+import { type Key, split } from "../lib/random.ts";
+import {
+  batchNorm,
+  type BatchNormParams,
+  conv,
+  type ConvParams,
+  initBatchNorm,
+  initConv,
+  type NormMode,
+} from "./layers.ts";
+
+/** The ResNet depths offered. */
+export const RESNET_DEPTHS = [18, 34, 50, 101] as const;
+
+/** A ResNet depth. */
+export type ResNetDepth = typeof RESNET_DEPTHS[number];
+
+/** A ResNet backbone's configuration. */
+export interface ResNetConfig {
+  /** 18, 34, 50 or 101. */
+  depth: ResNetDepth;
+  /** Channel multiplier (default 1: the published widths). */
+  width?: number;
+  /** Input channels (default 3). */
+  inChannels?: number;
+  /** Batch-norm mode (default "frozen"). */
+  norm?: NormMode;
+}
+
+/** One residual block's parameters. */
+export type BlockParams = {
+  conv1: ConvParams;
+  bn1: BatchNormParams;
+  conv2: ConvParams;
+  bn2: BatchNormParams;
+  conv3?: ConvParams;
+  bn3?: BatchNormParams;
+  downsample?: { conv: ConvParams; bn: BatchNormParams };
+};
+
+/** A ResNet backbone's parameters. */
+export type ResNetParams = {
+  stem: { conv: ConvParams; bn: BatchNormParams };
+  layer1: BlockParams[];
+  layer2: BlockParams[];
+  layer3: BlockParams[];
+  layer4: BlockParams[];
+};
+
+const BLOCKS: Record<ResNetDepth, [number, number, number, number]> = {
+  18: [2, 2, 2, 2],
+  34: [3, 4, 6, 3],
+  50: [3, 4, 6, 3],
+  101: [3, 4, 23, 3],
+};
+
+/** Stride and dilation of the four stages at output stride 8. */
+const STAGES = [
+  { stride: 1, dilation: 1 },
+  { stride: 2, dilation: 1 },
+  { stride: 1, dilation: 2 },
+  { stride: 1, dilation: 4 },
+];
+
+function widths(config: ResNetConfig) {
+  const w = config.width ?? 1;
+  if (!(w > 0) || !Number.isFinite(w)) {
+    throw new Error(`resnet: width multiplier must be > 0, got ${w}`);
+  }
+  if (!RESNET_DEPTHS.includes(config.depth)) {
+    throw new Error(
+      `resnet: depth must be one of ${RESNET_DEPTHS.join(", ")}, got ${config.depth}`,
+    );
+  }
+  const c = (n: number) => Math.max(1, Math.round(n * w));
+  const bottleneck = config.depth >= 50;
+  return {
+    stem: c(64),
+    planes: [c(64), c(128), c(256), c(512)],
+    expansion: bottleneck ? 4 : 1,
+    bottleneck,
+  };
+}
+
+/**
+ * The number of channels of the backbone's output feature.
+ *
+ * @example
+ * ```ts
+ * import { resnetChannels } from "./resnet.ts";
+ * console.log(resnetChannels({ depth: 101 }), resnetChannels({ depth: 18, width: 0.5 })); // 2048 256
+ * ```
+ */
+export function resnetChannels(config: ResNetConfig): number {
+  const w = widths(config);
+  return w.planes[3] * w.expansion;
+}
+
+/**
+ * Initialises a ResNet backbone (He-normal convolutions, identity batch
+ * norms).
+ *
+ * @example
+ * ```ts
+ * import { key } from "../lib/random.ts";
+ * import { initResNet } from "./resnet.ts";
+ * const p = initResNet(key(0), { depth: 18, width: 0.25 });
+ * console.log(p.layer4.length); // 2
+ * ```
+ */
+export function initResNet(k: Key, config: ResNetConfig): ResNetParams {
+  const w = widths(config);
+  const [stemKey, ...stageKeys] = split(k, 5);
+  let inC = w.stem;
+  const stages = BLOCKS[config.depth].map((count, s) => {
+    const planes = w.planes[s];
+    const keys = split(stageKeys[s], count);
+    return keys.map((bk, b): BlockParams => {
+      const [k1, k2, k3, kd] = split(bk, 4);
+      const outC = planes * w.expansion;
+      const stride = b === 0 ? STAGES[s].stride : 1;
+      const block: BlockParams = w.bottleneck
+        ? {
+          conv1: initConv(k1, [1, 1, inC, planes], { bias: false }),
+          bn1: initBatchNorm(planes),
+          conv2: initConv(k2, [3, 3, planes, planes], { bias: false }),
+          bn2: initBatchNorm(planes),
+          conv3: initConv(k3, [1, 1, planes, outC], { bias: false }),
+          bn3: initBatchNorm(outC),
+        }
+        : {
+          conv1: initConv(k1, [3, 3, inC, planes], { bias: false }),
+          bn1: initBatchNorm(planes),
+          conv2: initConv(k2, [3, 3, planes, planes], { bias: false }),
+          bn2: initBatchNorm(planes),
+        };
+      if (stride !== 1 || inC !== outC) {
+        block.downsample = {
+          conv: initConv(kd, [1, 1, inC, outC], { bias: false }),
+          bn: initBatchNorm(outC),
+        };
+      }
+      inC = outC;
+      return block;
+    });
+  });
+  return {
+    stem: {
+      conv: initConv(stemKey, [7, 7, config.inChannels ?? 3, w.stem], { bias: false }),
+      bn: initBatchNorm(w.stem),
+    },
+    layer1: stages[0],
+    layer2: stages[1],
+    layer3: stages[2],
+    layer4: stages[3],
+  };
+}
+
+function applyBlock(
+  p: BlockParams,
+  x: Tensor,
+  stride: number,
+  dilation: number,
+  norm: NormMode,
+): Tensor {
+  let h: Tensor;
+  if (p.conv3 && p.bn3) {
+    h = tf.relu(batchNorm(p.bn1, conv(p.conv1, x), norm));
+    h = tf.relu(batchNorm(p.bn2, conv(p.conv2, h, { stride, dilation }), norm));
+    h = batchNorm(p.bn3, conv(p.conv3, h), norm);
+  } else {
+    h = tf.relu(batchNorm(p.bn1, conv(p.conv1, x, { stride, dilation }), norm));
+    h = batchNorm(p.bn2, conv(p.conv2, h, { dilation }), norm);
+  }
+  const shortcut = p.downsample
+    ? batchNorm(p.downsample.bn, conv(p.downsample.conv, x, { stride }), norm)
+    : x;
+  return tf.relu(tf.add(h, shortcut));
+}
+
+/**
+ * Runs the backbone: images [N, H, W, 3] → feature [N, ⌈H/8⌉, ⌈W/8⌉, C].
+ *
+ * @example
+ * ```ts ignore
+ * const feature = applyResNet(params, images, { depth: 101 });
+ * ```
+ */
+export function applyResNet(p: ResNetParams, images: Tensor, config: ResNetConfig): Tensor {
+  const norm = config.norm ?? "frozen";
+  let h = tf.relu(batchNorm(p.stem.bn, conv(p.stem.conv, images, { stride: 2 }), norm));
+  h = tf.maxPool(h as tf.Tensor4D, 3, 2, "same");
+  [p.layer1, p.layer2, p.layer3, p.layer4].forEach((blocks, s) => {
+    blocks.forEach((block, b) => {
+      h = applyBlock(block, h, b === 0 ? STAGES[s].stride : 1, STAGES[s].dilation, norm);
+    });
+  });
+  return h;
+}
