@@ -45,7 +45,13 @@ export * as tree from "./lib/tree.ts";
 export type { Entry, Tree } from "./lib/tree.ts";
 export * as random from "./lib/random.ts";
 export type { Key } from "./lib/random.ts";
-export { type LossOutput, stopGradient, type ValueAndGrad, valueAndGrad } from "./lib/grad.ts";
+export {
+  type LossOutput,
+  stopGradient,
+  type ValueAndGrad,
+  valueAndGrad,
+  withoutGradient,
+} from "./lib/grad.ts";
 export { disposeAll, replace, tidy } from "./lib/memory.ts";
 export * from "./lib/optim/mod.ts";
 export {
@@ -58,3 +64,21 @@ export {
 } from "./lib/backend.ts";
 export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_kernels.ts";
 export { installDilatedGradients } from "./lib/kernels/dilated_gradients.ts";
+
+export * from "./model/layers.ts";
+export * from "./model/resnet.ts";
+export * from "./model/mobilenet_v2.ts";
+export * from "./model/deeplab.ts";
+export * from "./model/grouping.ts";
+export * from "./model/discriminator.ts";
+export * from "./losses/cross_entropy.ts";
+export * from "./losses/adversarial.ts";
+export * from "./losses/group_distribution.ts";
+export * from "./losses/semantic_consistency.ts";
+export * from "./losses/orthogonality.ts";
+export * from "./losses/group_balance.ts";
+export * from "./losses/class_equivalence.ts";
+export * from "./losses/entropy.ts";
+export * from "./methods/config.ts";
+export * from "./methods/step.ts";
+export * from "./data/pretrained.ts";

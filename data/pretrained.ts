@@ -12,7 +12,10 @@
  *   ImageNet's. `imagenetOnly: true` leaves them randomly initialised.
  * - `Conv_1` and the dense classifier: not used.
  *
- * Dequantisation: value = min + scale · byte, per tensor.
+ * Dequantisation: value = min + scale · byte, per tensor. The quantisation
+ * rounds the tiny running variances of a few dead channels (in `stem`,
+ * `blocks/0`, `blocks/2`) to exactly 0; batch norm's ε = 1e-3 keeps them
+ * finite.
  *
  * @example
  * ```ts ignore

@@ -24,7 +24,7 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, split } from "../lib/random.ts";
-import { conv, type ConvParams, initConv, layerNorm } from "./layers.ts";
+import { conv, type ConvParams, initConv, layerNorm, type LayerNormParams } from "./layers.ts";
 
 /** C's configuration. */
 export interface GroupingConfig {
@@ -40,14 +40,12 @@ export interface GroupingConfig {
   hidden?: number;
 }
 
-type Norm = { gamma: Tensor; beta: Tensor };
-
 /** C's parameters. */
 export type GroupingParams = {
   conv1: ConvParams;
-  norm1: Norm;
+  norm1: LayerNormParams;
   conv2: ConvParams;
-  norm2: Norm;
+  norm2: LayerNormParams;
   conv3: ConvParams;
 };
 

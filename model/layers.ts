@@ -26,6 +26,9 @@ export type ConvParams = { kernel: Tensor; bias?: Tensor };
 /** Batch-norm parameters: affine γ, β and running statistics. */
 export type BatchNormParams = { gamma: Tensor; beta: Tensor; mean: Tensor; variance: Tensor };
 
+/** Layer-norm parameters: affine γ and β over channels. */
+export type LayerNormParams = { gamma: Tensor; beta: Tensor };
+
 /** How batch normalisation normalises. */
 export type NormMode = "frozen" | "batch";
 
@@ -139,7 +142,7 @@ export function batchNorm(p: BatchNormParams, x: Tensor, mode: NormMode, eps = 1
  * console.log(y.shape); // [1, 1, 1, 3]
  * ```
  */
-export function layerNorm(p: { gamma: Tensor; beta: Tensor }, x: Tensor, eps = 1e-5): Tensor {
+export function layerNorm(p: LayerNormParams, x: Tensor, eps = 1e-5): Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.gamma), p.beta);
 }

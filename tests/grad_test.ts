@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tf } from "../lib/tf.ts";
-import { stopGradient, valueAndGrad } from "../lib/grad.ts";
+import { stopGradient, valueAndGrad, withoutGradient } from "../lib/grad.ts";
 import { dispose } from "../lib/tree.ts";
 import { on } from "./helpers.ts";
 
@@ -57,5 +57,30 @@ Deno.test("stopGradient passes values and blocks gradients", () => {
   }))(params);
   assert.equal(value.dataSync()[0], 9);
   assert.equal(grads.w.dataSync()[0], 3);
+  dispose([value, grads, params]);
+});
+
+Deno.test("a metric may be the loss itself", () => {
+  const params = { w: tf.scalar(3) };
+  const { value, metrics, grads } = valueAndGrad((p: typeof params) => {
+    const loss = tf.square(p.w);
+    return { loss, metrics: { loss } };
+  })(params);
+  assert.equal(value.dataSync()[0], 9);
+  assert.equal(metrics.loss.dataSync()[0], 9);
+  assert.equal(grads.w.dataSync()[0], 6);
+  dispose([value, metrics, grads, params]);
+});
+
+Deno.test("withoutGradient: comparisons inside a loss, no gradient through them", () => {
+  const params = { w: tf.tensor1d([-1, 2, 3]) };
+  const before = tf.memory().numTensors;
+  const { value, grads } = valueAndGrad((p: typeof params) => {
+    const mask = withoutGradient((w) => tf.cast(tf.greater(w, 0), "float32"), p.w);
+    return { loss: tf.sum(tf.mul(tf.square(p.w), mask)) };
+  })(params);
+  assert.equal(value.dataSync()[0], 13);
+  assert.deepEqual([...grads.w.dataSync()], [0, 4, 6]);
+  assert.equal(tf.memory().numTensors, before + 2);
   dispose([value, grads, params]);
 });

@@ -1,0 +1,500 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { tf } from "../lib/tf.ts";
+import { on } from "./helpers.ts";
+import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
+import { adversarialLoss } from "../losses/adversarial.ts";
+import { groupClassDistributions } from "../losses/group_distribution.ts";
+import { type ConsistencyDistance, semanticConsistency } from "../losses/semantic_consistency.ts";
+import { orthogonality } from "../losses/orthogonality.ts";
+import { groupBalance, groupUsage } from "../losses/group_balance.ts";
+import { classEquivalenceWeights } from "../losses/class_equivalence.ts";
+import { meanEntropy, selfInformation } from "../losses/entropy.ts";
+
+await on("cpu");
+
+// ---------------------------------------------------------------- helpers
+
+const scalar = (f: () => tf.Tensor) => {
+  const t = tf.tidy(f);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+};
+const close = (a: number, b: number, tol = 1e-5) =>
+  Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+
+/** Rows of positive weights normalised to sum 1: M pixels × K. */
+const simplexRows = (m: number, k: number) =>
+  fc.array(
+    fc.array(fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), {
+      minLength: k,
+      maxLength: k,
+    }),
+    {
+      minLength: m,
+      maxLength: m,
+    },
+  ).map((rows) => rows.map((r) => r.map((x) => x / r.reduce((a, b) => a + b, 0))));
+
+/** One domain's pixels: assignments A (M × K) and one-hot class ids (M). */
+const domainArb = (m: number, k: number, c: number) =>
+  fc.record({ a: simplexRows(m, k), y: fc.array(fc.nat(c - 1), { minLength: m, maxLength: m }) });
+
+const sizesArb = fc.record({
+  m: fc.integer({ min: 1, max: 24 }),
+  k: fc.integer({ min: 2, max: 5 }),
+  c: fc.integer({ min: 2, max: 6 }),
+});
+
+const asMap = (rows: number[][]) => tf.tensor4d(rows.flat(), [1, 1, rows.length, rows[0].length]);
+const oneHot = (ids: number[], c: number) =>
+  asMap(ids.map((id) => Array.from({ length: c }, (_, j) => (j === id ? 1 : 0))));
+const qOf = (a: number[][], ids: number[], c: number) =>
+  tf.tidy(() => groupClassDistributions(asMap(a), oneHot(ids, c)));
+
+function permute<T>(xs: T[], order: number[]): T[] {
+  return order.map((i) => xs[i]);
+}
+const permutationArb = (n: number) =>
+  fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
+    .map((keys) => keys.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i));
+
+/** Central finite difference of f along a random direction vs the gradient. */
+function checkGradient(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, seed: number): void {
+  const direction = tf.tidy(() => tf.randomNormal(x.shape, 0, 1, "float32", seed));
+  const analytic = scalar(() => tf.sum(tf.mul(tf.grad(f)(x), direction)));
+  const h = 1e-2;
+  const up = scalar(() => f(tf.add(x, tf.mul(direction, h))));
+  const down = scalar(() => f(tf.sub(x, tf.mul(direction, h))));
+  const numeric = (up - down) / (2 * h);
+  direction.dispose();
+  assert.ok(Number.isFinite(analytic), `gradient not finite: ${analytic}`);
+  assert.ok(
+    Math.abs(numeric - analytic) <= 2e-2 * Math.max(Math.abs(numeric), Math.abs(analytic), 1e-2),
+    `finite difference ${numeric} vs gradient ${analytic}`,
+  );
+}
+
+const DISTANCES: ConsistencyDistance[] = ["l1", "l2", "js"];
+
+// ------------------------------------------------------ semantic consistency
+
+Deno.test("semantic consistency: ≥ 0, symmetric, 0 on equal distributions", () => {
+  fc.assert(
+    fc.property(
+      sizesArb.chain(({ m, k, c }) =>
+        fc.record({ s: domainArb(m, k, c), t: domainArb(m, k, c), c: fc.constant(c) })
+      ),
+      ({ s, t, c }) => {
+        const qs = qOf(s.a, s.y, c), qt = qOf(t.a, t.y, c);
+        for (const d of DISTANCES) {
+          const st = scalar(() => semanticConsistency(qs, qt, d));
+          const ts = scalar(() => semanticConsistency(qt, qs, d));
+          assert.ok(st >= 0, `${d} negative: ${st}`);
+          assert.ok(close(st, ts, 1e-5), `${d} not symmetric: ${st} vs ${ts}`);
+          assert.equal(scalar(() => semanticConsistency(qs, qs, d)), 0);
+        }
+        tf.dispose([qs, qt]);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("semantic consistency is 0 only when the group distributions are equal", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 4 }).chain((k) => fc.tuple(simplexRows(k, 3), simplexRows(k, 3))),
+      ([p, q]) => {
+        const equal = p.every((row, i) => row.every((v, j) => Math.abs(v - q[i][j]) < 1e-6));
+        const [tp, tq] = [tf.tensor2d(p), tf.tensor2d(q)];
+        for (const d of DISTANCES) {
+          const v = scalar(() => semanticConsistency(tp, tq, d));
+          if (!equal) assert.ok(v > 0, `${d} is 0 for different distributions`);
+        }
+        tf.dispose([tp, tq]);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("semantic consistency is invariant to a group permutation of both domains and to pixel permutations", () => {
+  fc.assert(
+    fc.property(
+      sizesArb.chain(({ m, k, c }) =>
+        fc.record({
+          s: domainArb(m, k, c),
+          t: domainArb(m, k, c),
+          c: fc.constant(c),
+          groups: permutationArb(k),
+          pixelsS: permutationArb(m),
+          pixelsT: permutationArb(m),
+        })
+      ),
+      ({ s, t, c, groups, pixelsS, pixelsT }) => {
+        const base = DISTANCES.map((d) =>
+          scalar(() => semanticConsistency(qOf(s.a, s.y, c), qOf(t.a, t.y, c), d))
+        );
+        const regroup = (a: number[][]) => a.map((row) => permute(row, groups));
+        const grouped = DISTANCES.map((d) =>
+          scalar(() => semanticConsistency(qOf(regroup(s.a), s.y, c), qOf(regroup(t.a), t.y, c), d))
+        );
+        const shuffled = DISTANCES.map((d) =>
+          scalar(() =>
+            semanticConsistency(
+              qOf(permute(s.a, pixelsS), permute(s.y, pixelsS), c),
+              qOf(permute(t.a, pixelsT), permute(t.y, pixelsT), c),
+              d,
+            )
+          )
+        );
+        base.forEach((v, i) => {
+          assert.ok(close(v, grouped[i], 1e-4), `groups: ${v} vs ${grouped[i]}`);
+          assert.ok(close(v, shuffled[i], 1e-4), `pixels: ${v} vs ${shuffled[i]}`);
+        });
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+// ------------------------------------------------------------ orthogonality
+
+Deno.test("orthogonality lies in [0, 1] and is invariant to group and pixel permutations", () => {
+  fc.assert(
+    fc.property(
+      sizesArb.chain(({ m, k, c }) =>
+        fc.record({
+          s: domainArb(m, k, c),
+          c: fc.constant(c),
+          groups: permutationArb(k),
+          pixels: permutationArb(m),
+        })
+      ),
+      ({ s, c, groups, pixels }) => {
+        const v = scalar(() => orthogonality(qOf(s.a, s.y, c)));
+        assert.ok(v >= -1e-6 && v <= 1 + 1e-6, `out of [0, 1]: ${v}`);
+        const g = scalar(() => orthogonality(qOf(s.a.map((r) => permute(r, groups)), s.y, c)));
+        const p = scalar(() => orthogonality(qOf(permute(s.a, pixels), permute(s.y, pixels), c)));
+        assert.ok(close(v, g, 1e-4) && close(v, p, 1e-4), `${v} ${g} ${p}`);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("orthogonality is 0 exactly when the groups' class supports are disjoint", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 4 }).chain((k) =>
+        fc.record({
+          k: fc.constant(k),
+          owner: fc.array(fc.nat(k - 1), { minLength: 6, maxLength: 6 }), // class → group
+          mass: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
+            minLength: 6,
+            maxLength: 6,
+          }),
+          overlap: fc.option(fc.record({ cls: fc.nat(5), group: fc.nat(k - 1) }), {
+            nil: undefined,
+          }),
+        })
+      ),
+      ({ k, owner, mass, overlap }) => {
+        const q = Array.from({ length: k }, (_, g) => owner.map((o, c) => (o === g ? mass[c] : 0)));
+        let shared = false;
+        if (overlap && owner[overlap.cls] !== overlap.group) {
+          q[overlap.group][overlap.cls] = 0.5;
+          shared = true;
+        }
+        const t = tf.tensor2d(q);
+        const v = scalar(() => orthogonality(t));
+        t.dispose();
+        if (shared) assert.ok(v > 1e-4, `overlapping supports give ${v}`);
+        else assert.ok(Math.abs(v) < 1e-6, `disjoint supports give ${v}`);
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+// ------------------------------------------------------------- group balance
+
+Deno.test("group balance is ≥ 0 and 0 exactly when groups are used equally", () => {
+  fc.assert(
+    fc.property(
+      sizesArb.chain(({ m, k }) => simplexRows(m, k)),
+      (a) => {
+        const t = asMap(a);
+        const v = scalar(() => groupBalance([t]));
+        const usage = groupUsage([t]).dataSync() as Float32Array;
+        const k = a[0].length;
+        const spread = Math.max(...usage) - Math.min(...usage);
+        assert.ok(v >= 0);
+        if (spread > 1e-2) assert.ok(v > 1e-6, `uneven usage ${usage} gives ${v}`);
+        const even = tf.fill([1, 3, 3, k], 1 / k);
+        assert.ok(Math.abs(scalar(() => groupBalance([even]))) < 1e-6);
+        tf.dispose([t, even]);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+// ------------------------------------------------- class-equivalence weights
+
+Deno.test("class-equivalence weights: non-negative, equal total per present class, pixel-equivariant", () => {
+  fc.assert(
+    fc.property(
+      sizesArb.chain(({ m, k, c }) =>
+        fc.record({ d: domainArb(m, k, c), c: fc.constant(c), order: permutationArb(m) })
+      ),
+      ({ d, c, order }) => {
+        const w = tf.tidy(() => classEquivalenceWeights(asMap(d.a), oneHot(d.y, c)));
+        const rows = (w.arraySync() as number[][][][])[0][0];
+        w.dispose();
+        assert.ok(rows.every((r) => r.every((v) => v >= 0)));
+        const k = d.a[0].length;
+        for (let g = 0; g < k; g++) {
+          const totals = new Map<number, number>();
+          d.y.forEach((cls, i) => totals.set(cls, (totals.get(cls) ?? 0) + rows[i][g]));
+          const present = [...totals.values()];
+          for (const t of present) {
+            assert.ok(
+              close(t, 1 / present.length, 1e-4),
+              `group ${g}: ${present}`,
+            );
+          }
+        }
+        const shuffled = tf.tidy(() =>
+          classEquivalenceWeights(asMap(permute(d.a, order)), oneHot(permute(d.y, order), c))
+        );
+        const shuffledRows = (shuffled.arraySync() as number[][][][])[0][0];
+        shuffled.dispose();
+        order.forEach((from, i) =>
+          shuffledRows[i].forEach((v, g) => assert.ok(close(v, rows[from][g], 1e-4)))
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("class-equivalence weights give excluded (ignored) pixels no weight", () => {
+  const a = tf.fill([1, 1, 3, 2], 0.5);
+  const y = tf.tensor4d([1, 0, 0, 0, 0, 1], [1, 1, 3, 2]); // the middle pixel has no class
+  const w = classEquivalenceWeights(a, y).arraySync() as number[][][][];
+  assert.deepEqual(w[0][0][1], [0, 0]);
+  tf.dispose([a, y]);
+});
+
+// ------------------------------------------------------------ cross-entropy
+
+Deno.test("cross-entropy: ignored pixels change nothing; uniform logits give log C", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 6 }).chain((c) =>
+        fc.record({
+          c: fc.constant(c),
+          labels: fc.array(fc.oneof(fc.nat(c - 1), fc.constant(255)), {
+            minLength: 1,
+            maxLength: 12,
+          }),
+          logits: fc.array(fc.float({ min: -5, max: 5, noNaN: true }), {
+            minLength: 12 * c,
+            maxLength: 12 * c,
+          }),
+          noise: fc.array(fc.float({ min: -50, max: 50, noNaN: true }), {
+            minLength: 12 * c,
+            maxLength: 12 * c,
+          }),
+        })
+      ),
+      ({ c, labels, logits, noise }) => {
+        const m = labels.length;
+        const z = logits.slice(0, m * c);
+        const changed = z.map((v, i) => (labels[Math.floor(i / c)] === 255 ? noise[i] : v));
+        const y = tf.tensor3d(labels, [1, 1, m], "int32");
+        const ce = (values: number[]) =>
+          scalar(() => segmentationCrossEntropy(tf.tensor4d(values, [1, 1, m, c]), y));
+        assert.ok(close(ce(z), ce(changed), 1e-6), "ignored pixels changed the loss");
+        const kept = labels.map((l, i) => [l, i]).filter(([l]) => l !== 255);
+        if (kept.length > 0) {
+          const sub = kept.flatMap(([, i]) => z.slice(i * c, (i + 1) * c));
+          const ySub = tf.tensor3d(kept.map(([l]) => l), [1, 1, kept.length], "int32");
+          const alone = scalar(() =>
+            segmentationCrossEntropy(tf.tensor4d(sub, [1, 1, kept.length, c]), ySub)
+          );
+          assert.ok(close(ce(z), alone, 1e-5));
+          ySub.dispose();
+          assert.ok(close(ce(new Array(m * c).fill(0.3)), Math.log(c), 1e-6));
+        } else {
+          assert.equal(ce(z), 0);
+        }
+        y.dispose();
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("cross-entropy rejects labels of the wrong size", () => {
+  const logits = tf.zeros([1, 4, 4, 3]);
+  const labels = tf.zeros([1, 4, 5], "int32");
+  assert.throws(
+    () => segmentationCrossEntropy(logits, labels),
+    /labels \[1,4,5\] do not match logits/,
+  );
+  tf.dispose([logits, labels]);
+});
+
+// --------------------------------------------------- entropy and adversarial
+
+Deno.test("entropy: uniform logits give 1, one-hot predictions give 0; the map sums to the entropy", () => {
+  assert.ok(close(scalar(() => meanEntropy(tf.zeros([1, 2, 2, 7]))), 1, 1e-6));
+  assert.ok(scalar(() => meanEntropy(tf.tensor4d([100, -100, -100, 100], [1, 1, 2, 2]))) < 1e-6);
+  fc.assert(fc.property(
+    fc.array(fc.float({ min: -8, max: 8, noNaN: true }), { minLength: 12, maxLength: 12 }),
+    (values) => {
+      const z = tf.tensor4d(values, [1, 2, 2, 3]);
+      const fromMap = scalar(() => tf.div(tf.mean(tf.sum(selfInformation(z), -1)), Math.log(3)));
+      const direct = scalar(() => meanEntropy(z));
+      assert.ok(close(fromMap, direct, 1e-6));
+      assert.ok(direct >= -1e-7 && direct <= 1 + 1e-6);
+      z.dispose();
+    },
+  ));
+});
+
+Deno.test("adversarial losses: BCE and least squares against both labels, weights as a weighted mean", () => {
+  const d = tf.tensor1d([0, 2, -1]);
+  assert.ok(
+    close(
+      scalar(() => adversarialLoss(d, 1)),
+      (Math.log(2) + Math.log1p(Math.exp(-2)) + Math.log1p(Math.E)) / 3,
+    ),
+  );
+  assert.ok(close(scalar(() => adversarialLoss(d, 0, { kind: "ls" })), (0 + 4 + 1) / 3));
+  const w = tf.tensor1d([0, 1, 0]);
+  assert.ok(close(scalar(() => adversarialLoss(d, 1, { weights: w })), Math.log1p(Math.exp(-2))));
+  tf.dispose([d, w]);
+});
+
+// ------------------------------------- extreme inputs and finite differences
+
+Deno.test("every loss stays finite at extreme inputs, with finite gradients", () => {
+  const k = 3, c = 4;
+  const oneHotA = tf.tensor4d([1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0], [1, 1, 4, k]); // groups 1, 2 empty
+  const tiny = tf.tensor4d([
+    1 - 3e-30,
+    1e-30,
+    1e-30,
+    1e-30,
+    1e-30,
+    1,
+    1e-30,
+    1e-30,
+    1e-30,
+    1e-30,
+    1,
+    1e-30,
+    1e-30,
+    1e-30,
+    1e-30,
+    1,
+  ], [1, 1, 4, c]);
+  const ys = oneHot([0, 1, 2, 3], c);
+  const extremeLogits = tf.tensor4d([1e4, -1e4, 0, 0, -1e4, 1e4, 0, 0], [1, 1, 2, c]);
+  const labels = tf.tensor3d([0, 255], [1, 1, 2], "int32");
+  const checks: [string, () => tf.Tensor][] = [
+    [
+      "sc l1",
+      () =>
+        semanticConsistency(
+          groupClassDistributions(oneHotA, ys),
+          groupClassDistributions(oneHotA, tiny),
+        ),
+    ],
+    [
+      "sc js",
+      () =>
+        semanticConsistency(
+          groupClassDistributions(oneHotA, ys),
+          groupClassDistributions(oneHotA, tiny),
+          "js",
+        ),
+    ],
+    ["orth", () => orthogonality(groupClassDistributions(oneHotA, tiny))],
+    ["bal", () => groupBalance([oneHotA])],
+    ["weights", () => tf.sum(classEquivalenceWeights(oneHotA, tiny))],
+    ["ce", () => segmentationCrossEntropy(extremeLogits, labels)],
+    ["entropy", () => meanEntropy(extremeLogits)],
+    ["bce", () => adversarialLoss(tf.tensor1d([1e4, -1e4]), 1)],
+  ];
+  for (const [name, f] of checks) assert.ok(Number.isFinite(scalar(f)), `${name} is not finite`);
+  // Gradients at the extremes: with respect to the probabilities / logits.
+  const grads: [string, (x: tf.Tensor) => tf.Tensor, tf.Tensor][] = [
+    [
+      "sc js wrt P_t",
+      (p) =>
+        semanticConsistency(
+          groupClassDistributions(oneHotA, ys),
+          groupClassDistributions(oneHotA, p),
+          "js",
+        ),
+      tiny,
+    ],
+    ["orth wrt P", (p) => orthogonality(groupClassDistributions(oneHotA, p)), tiny],
+    ["bal wrt A", (a) => groupBalance([a]), oneHotA],
+    ["ce wrt logits", (z) => segmentationCrossEntropy(z, labels), extremeLogits],
+    ["entropy wrt logits", (z) => meanEntropy(z), extremeLogits],
+  ];
+  for (const [name, f, x] of grads) {
+    const g = tf.grad(f)(x);
+    assert.ok(
+      (g.dataSync() as Float32Array).every(Number.isFinite),
+      `${name}: gradient not finite`,
+    );
+    g.dispose();
+  }
+  tf.dispose([oneHotA, tiny, ys, extremeLogits, labels]);
+});
+
+Deno.test("every differentiable loss's gradient agrees with a central finite difference", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1e6 }), (seed) => {
+      const k = 3, c = 4, m = 6;
+      const zA = tf.randomNormal([1, 1, m, k], 0, 1, "float32", seed);
+      const zP = tf.randomNormal([1, 1, m, c], 0, 1, "float32", seed + 1);
+      const ys = oneHot([0, 1, 2, 3, 1, 0], c);
+      const labels = tf.tensor3d([0, 1, 255, 3, 1, 0], [1, 1, m], "int32");
+      const qs = tf.tidy(() => groupClassDistributions(tf.softmax(zA), ys));
+      const d = tf.randomNormal([8], 0, 1, "float32", seed + 2);
+      const w = tf.randomUniform([8], 0.1, 1, "float32", seed + 3);
+      const cases: [string, (x: tf.Tensor) => tf.Tensor, tf.Tensor][] = [
+        ["ce", (z) => segmentationCrossEntropy(z, labels), zP],
+        ["entropy", (z) => meanEntropy(z), zP],
+        ["bce", (z) => adversarialLoss(z, 1, { weights: w }), d],
+        ["ls", (z) => adversarialLoss(z, 0, { kind: "ls" }), d],
+        ["bal", (z) => groupBalance([tf.softmax(z)]), zA],
+        ["orth", (z) => orthogonality(groupClassDistributions(tf.softmax(z), ys)), zA],
+        ...DISTANCES.map((dist): [string, (x: tf.Tensor) => tf.Tensor, tf.Tensor] => [
+          `sc ${dist}`,
+          (z) =>
+            semanticConsistency(qs, groupClassDistributions(tf.softmax(zA), tf.softmax(z)), dist),
+          zP,
+        ]),
+      ];
+      for (const [name, f, x] of cases) {
+        try {
+          checkGradient(f, x, seed + 7);
+        } catch (error) {
+          throw new Error(`${name}: ${(error as Error).message}`);
+        }
+      }
+      tf.dispose([zA, zP, ys, labels, qs, d, w]);
+    }),
+    { numRuns: 15 },
+  );
+});
