@@ -241,9 +241,42 @@ export function uniform(
 }
 
 /**
- * A float32 tensor of normal samples (Box–Muller), mean 0 and standard
- * deviation 1 unless given. With `truncate`, samples beyond that many standard
- * deviations are drawn again.
+ * `count` normal samples (Box–Muller) as plain float32 numbers, mean 0 and
+ * standard deviation 1 unless given. With `truncate`, samples beyond that many
+ * standard deviations are drawn again.
+ *
+ * @example
+ * ```ts
+ * import { key, normalValues } from "./random.ts";
+ * console.log(normalValues(key(0), 3, { stddev: 2 }).length); // 3
+ * ```
+ */
+export function normalValues(
+  k: Key,
+  count: number,
+  options: { mean?: number; stddev?: number; truncate?: number } = {},
+): Float32Array {
+  const { mean = 0, stddev = 1, truncate } = options;
+  const values = new Float32Array(count);
+  let filled = 0;
+  for (let round = 0; filled < count; round++) {
+    const needed = count - filled;
+    const u = uniformValues(foldIn(k, round), 2 * Math.ceil(needed / 2));
+    for (let i = 0; i < u.length && filled < count; i += 2) {
+      const radius = Math.sqrt(-2 * Math.log(u[i]));
+      const angle = 2 * Math.PI * u[i + 1];
+      for (const z of [radius * Math.cos(angle), radius * Math.sin(angle)]) {
+        if (filled < count && (truncate === undefined || Math.abs(z) <= truncate)) {
+          values[filled++] = mean + stddev * z;
+        }
+      }
+    }
+  }
+  return values;
+}
+
+/**
+ * A float32 tensor of normal samples (see {@linkcode normalValues}).
  *
  * @example He initialisation of a 3×3 convolution kernel
  * ```ts
@@ -258,22 +291,5 @@ export function normal(
   shape: readonly number[],
   options: { mean?: number; stddev?: number; truncate?: number } = {},
 ): Tensor {
-  const { mean = 0, stddev = 1, truncate } = options;
-  const n = sizeOf(shape);
-  const values = new Float32Array(n);
-  let filled = 0;
-  for (let round = 0; filled < n; round++) {
-    const needed = n - filled;
-    const u = uniformValues(foldIn(k, round), 2 * Math.ceil(needed / 2));
-    for (let i = 0; i < u.length && filled < n; i += 2) {
-      const radius = Math.sqrt(-2 * Math.log(u[i]));
-      const angle = 2 * Math.PI * u[i + 1];
-      for (const z of [radius * Math.cos(angle), radius * Math.sin(angle)]) {
-        if (filled < n && (truncate === undefined || Math.abs(z) <= truncate)) {
-          values[filled++] = mean + stddev * z;
-        }
-      }
-    }
-  }
-  return tf.tensor(values, [...shape], "float32");
+  return tf.tensor(normalValues(k, sizeOf(shape), options), [...shape], "float32");
 }

