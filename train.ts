@@ -1,33 +1,22 @@
 /**
- * `deno task train`: the end-to-end training job.
- *
- * The foundation (trees, random keys, gradients, optimizers, backends and the
- * wasm kernels) is in place; the models, losses, data and the training loop
- * arrive with their own issues. Until then this job says so plainly and
- * checks that the chosen backend starts.
+ * `deno task train`: trains on the embedded digits benchmark by default (a
+ * source-only warm-up, then CDGA, plus a source-only baseline over the same
+ * steps from the same warm-up), evaluates on the held-out target split and
+ * prints the per-class IoU tables. `--help` lists every option.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { BACKEND_CHOICES, type BackendChoice, useBackend } from "./lib/backend.ts";
+import { helpText, parseOptions } from "./cli/options.ts";
+import { runTraining } from "./cli/job.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { backend: { type: "string", default: "auto" }, help: { type: "boolean" } },
-  strict: true,
-});
-if (values.help) {
-  console.log(`deno task train [--backend ${BACKEND_CHOICES.join("|")}]`);
-  Deno.exit(0);
+try {
+  const options = await parseOptions(Deno.args);
+  if (options.help) {
+    console.log(helpText("deno task train"));
+  } else {
+    await runTraining(options);
+  }
+} catch (error) {
+  console.error(`train: ${(error as Error).message}`);
+  Deno.exit(1);
 }
-if (!BACKEND_CHOICES.includes(values.backend as BackendChoice)) {
-  console.error(`train: --backend must be one of ${BACKEND_CHOICES.join(", ")}`);
-  Deno.exit(2);
-}
-const info = await useBackend(values.backend as BackendChoice);
-console.log(`backend: ${info.name} (${info.detail})`);
-console.log(
-  "Training is not there yet: the CDGA models, losses, the digits benchmark and the\n" +
-    "training loop land with their own issues. `deno task bench` times the training\n" +
-    "step of the reference network on this machine meanwhile.",
-);

@@ -20,6 +20,7 @@ import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
+import { loadDigitsBenchmark } from "../data/digits.ts";
 
 const HELP = `deno task bench [flags]
 
@@ -246,6 +247,16 @@ async function main() {
     timings.push(timing);
     if (profile) profiles[timing.impl] = profile;
   }
+  // The digits benchmark's scene generation, which must never dominate training.
+  const bench = await loadDigitsBenchmark();
+  const sceneMs: Record<string, number> = {};
+  for (const domain of ["source", "target"] as const) {
+    const start = performance.now();
+    for (let i = 0; i < 300; i++) {
+      bench.scene(key(1), i, { split: "train", domain }, { scale: [2, 2.3], digits: [1, 2] });
+    }
+    sceneMs[domain] = round((performance.now() - start) / 300 * 100) / 100;
+  }
   const rows = [...timings, ...(torch ? [torch] : [])];
   console.log("");
   console.log(
@@ -266,10 +277,15 @@ async function main() {
       console.log(`  ${name.padEnd(28)} ${String(ms).padStart(7)} ms  ${calls} calls`);
     }
   }
+  console.log(
+    `\ndigits benchmark scene generation (64×64): ${sceneMs.source} ms per source scene, ` +
+      `${sceneMs.target} ms per target scene (a training step of 8 + 8 scenes spends ` +
+      `${round(8 * (sceneMs.source + sceneMs.target))} ms on them)`,
+  );
   if (options.json) {
     await Deno.writeTextFile(
       options.json,
-      JSON.stringify({ options, timings: rows, profiles }, null, 2) + "\n",
+      JSON.stringify({ options, timings: rows, profiles, sceneMs }, null, 2) + "\n",
     );
     console.log(`\nwrote ${options.json}`);
   }

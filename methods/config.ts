@@ -39,7 +39,9 @@ export interface Lambdas {
 
 /** Optimizer settings (AdaptSegNet's protocol). */
 export interface OptimConfig {
-  /** G's base learning rate (SGD). */
+  /** G's (and C's) optimizer: SGD with momentum (AdaptSegNet's protocol) or Adam. */
+  segOptimizer: "sgd" | "adam";
+  /** G's base learning rate. */
   segLr: number;
   /** The factor of G's classifier head (and of C). */
   headMultiplier: number;
@@ -107,6 +109,7 @@ const DEFAULTS = {
   classEquivalence: true,
   pseudoLabelThreshold: 0,
   optim: {
+    segOptimizer: "sgd" as const,
     segLr: 2.5e-4,
     headMultiplier: 10,
     momentum: 0.9,

@@ -125,20 +125,26 @@ function optimizers(config: MethodConfig) {
   const o = config.optim;
   const frozen = (path: string) =>
     isRunningStat(path) || (!o.trainNormAffine && isNormAffine(path));
+  const useAdam = o.segOptimizer === "adam";
+  // Adam's β₂ as for D; SGD as AdaptSegNet's. Weight decay is L2 in both.
+  const segRule = (lr: number, lrMultipliers?: Record<string, number>) =>
+    useAdam
+      ? adam({
+        learningRate: poly(lr, o.steps, o.power),
+        weightDecay: o.weightDecay,
+        lrMultipliers,
+      })
+      : sgd({
+        learningRate: poly(lr, o.steps, o.power),
+        momentum: o.momentum,
+        weightDecay: o.weightDecay,
+        lrMultipliers,
+      });
   const seg: GradientTransformation = chain(
-    sgd({
-      learningRate: poly(o.segLr, o.steps, o.power),
-      momentum: o.momentum,
-      weightDecay: o.weightDecay,
-      lrMultipliers: { head: o.headMultiplier },
-    }),
+    segRule(o.segLr, { head: o.headMultiplier }),
     freezeWhere(frozen),
   );
-  const group: GradientTransformation = sgd({
-    learningRate: poly(o.segLr * o.headMultiplier, o.steps, o.power),
-    momentum: o.momentum,
-    weightDecay: o.weightDecay,
-  });
+  const group: GradientTransformation = segRule(o.segLr * o.headMultiplier);
   const disc: GradientTransformation = adam({
     learningRate: poly(o.discLr, o.steps, o.power),
     b1: o.discBetas[0],

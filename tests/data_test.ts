@@ -327,3 +327,31 @@ Deno.test("stream: flips move labels with pixels; normalisation as the backbone 
     tf.dispose([b.images, b.labels!]);
   }
 });
+
+Deno.test("prediction maps and overlays are written as PNG in the class palette", async () => {
+  const { writePrediction, writeLabelPng } = await import("../data/visualize.ts");
+  const dir = await Deno.makeTempDir({ prefix: "uda-vis-" });
+  const table = cityscapesTable();
+  const image = Uint8Array.from([0, 0, 0, 255, 255, 255]);
+  const paths = await writePrediction(join(dir, "s0"), {
+    width: 2,
+    height: 1,
+    image,
+    prediction: [0, 13],
+  }, table.palette);
+  const map = decodeImage(await Deno.readFile(paths.map), paths.map);
+  assert.deepEqual([...map.data], [128, 64, 128, 0, 0, 142]);
+  const over = decodeImage(await Deno.readFile(paths.overlay), paths.overlay);
+  assert.deepEqual([...over.data], [64, 32, 64, 128, 128, 199]);
+  await writeLabelPng(join(dir, "s0_label.png"), 2, 1, Uint8Array.from([0, 13]));
+  assert.deepEqual([...decodeImage(await Deno.readFile(join(dir, "s0_label.png")), "l").data], [
+    0,
+    13,
+  ]);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "s0_label.png",
+    "s0_overlay.png",
+    "s0_pred.png",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { backend_util } from "npm:@tensorflow/tfjs@4.22.0";
 
 /** Shape and dtype of a tensor, plus an opaque handle the primitives know. */
 export interface Handle {
@@ -39,6 +40,42 @@ export interface ConvGeometry {
   readonly dilations: readonly [number, number];
   /** Zero padding before the first row and column. */
   readonly padBefore: readonly [number, number];
+}
+
+function pair(v: unknown): [number, number] {
+  if (v === undefined || v === null) return [1, 1];
+  return typeof v === "number" ? [v, v] : [(v as number[])[0], (v as number[])[1]];
+}
+
+/**
+ * The geometry of a convolution kernel call from its attributes (strides,
+ * dilations, pad, dimRoundingMode), as tfjs computes it. NHWC only.
+ */
+export function convGeometry(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Record<string, unknown>,
+  depthwise: boolean,
+): ConvGeometry {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? "NHWC";
+  if (dataFormat !== "NHWC") {
+    throw new Error(`convolution gradients support NHWC only, got ${dataFormat}`);
+  }
+  const info = backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    pair(attrs.strides),
+    pair(attrs.dilations),
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+    depthwise,
+  );
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
 }
 
 /** The primitives the gradients are written with. */

@@ -23,7 +23,7 @@
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import {
   convFilterGrad,
-  type ConvGeometry,
+  convGeometry,
   convInputGrad,
   type ConvPrimitives,
   depthwiseFilterGrad,
@@ -61,29 +61,6 @@ function pair(v: unknown): [number, number] {
   return typeof v === "number" ? [v, v] : [(v as number[])[0], (v as number[])[1]];
 }
 
-function geometry(
-  inputShape: number[],
-  filterShape: number[],
-  attrs: tf.NamedAttrMap,
-  depthwise: boolean,
-): ConvGeometry {
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    pair(attrs.strides),
-    pair(attrs.dilations),
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-    depthwise,
-  );
-  return {
-    filterSize: [info.filterHeight, info.filterWidth],
-    strides: [info.strideHeight, info.strideWidth],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    padBefore: [info.padInfo.top, info.padInfo.left],
-  };
-}
-
 let installed = false;
 
 /**
@@ -113,7 +90,7 @@ export function installDilatedGradients(): void {
           throw new Error(`dilated ${kernelName} gradient: NHWC only`);
         }
         const [x, filter] = saved;
-        const g = geometry(x.shape, filter.shape, attrs, depthwise);
+        const g = convGeometry(x.shape, filter.shape, attrs, depthwise);
         const grad = dy as Tensor;
         return depthwise
           ? {

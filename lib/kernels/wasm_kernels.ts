@@ -22,6 +22,7 @@ import { tf } from "../tf.ts";
 import {
   convFilterGrad,
   type ConvGeometry,
+  convGeometry as geometry,
   convInputGrad,
   type ConvPrimitives,
   depthwiseFilterGrad,
@@ -82,33 +83,6 @@ export function wasmPrimitives(backend: WasmBackend): ConvPrimitives<Info> {
         dataFormat: "NHWC",
       }),
     free: (x) => void backend.disposeData(x.dataId),
-  };
-}
-
-function geometry(
-  inputShape: readonly number[],
-  filterShape: readonly number[],
-  attrs: Attrs,
-  depthwise: boolean,
-): ConvGeometry {
-  const dataFormat = (attrs.dataFormat as string | undefined) ?? "NHWC";
-  if (dataFormat !== "NHWC") {
-    throw new Error(`wasm gradient kernels support NHWC only, got ${dataFormat}`);
-  }
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number],
-    (attrs.dilations as [number, number] | undefined) ?? 1,
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-    depthwise,
-  );
-  return {
-    filterSize: [info.filterHeight, info.filterWidth],
-    strides: [info.strideHeight, info.strideWidth],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    padBefore: [info.padInfo.top, info.padInfo.left],
   };
 }
 

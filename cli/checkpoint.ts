@@ -1,0 +1,212 @@
+/**
+ * Checkpoints: the whole training state in one file, written atomically.
+ *
+ * Layout: the 8 bytes `UDACKPT1`, a little-endian uint32 header length, the
+ * header (UTF-8 JSON: format version, the run's configuration, the training
+ * position, and for every tensor its path, dtype, shape and byte range), then
+ * the tensors' raw little-endian bytes. The header carries the SHA-256 of the
+ * tensor bytes: a truncated or corrupt file is an error naming the file and
+ * the problem, never a silent restart.
+ *
+ * @example
+ * ```ts ignore
+ * await saveCheckpoint("run/ckpt/cdga.ckpt", { config, position: { phase: "cdga", step: 100 }, tensors: { params, optState } });
+ * const loaded = await loadCheckpoint("run/ckpt/cdga.ckpt");
+ * ```
+ *
+ * @module
+ */
+import { tf } from "../lib/tf.ts";
+import { flatten, map, type Tree } from "../lib/tree.ts";
+import { DataError, writeFileAtomic } from "../data/image_io.ts";
+
+const MAGIC = "UDACKPT1";
+/** The checkpoint format version this code writes and reads. */
+export const CHECKPOINT_FORMAT = 1;
+
+/** Where training stands. */
+export interface Position {
+  /** The phase (warm-up, a method) this checkpoint belongs to. */
+  phase: string;
+  /** Steps done in this phase. */
+  step: number;
+  /** Whether the phase is complete. */
+  done: boolean;
+  /** Anything else needed to continue exactly (random key, stream positions). */
+  [key: string]: unknown;
+}
+
+interface TensorEntry {
+  path: string;
+  dtype: "float32" | "int32";
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface Header {
+  format: number;
+  config: unknown;
+  position: Position;
+  tensors: TensorEntry[];
+  sha256: string;
+}
+
+/** A loaded checkpoint: its header and its tensors' values by path. */
+export interface Checkpoint {
+  config: unknown;
+  position: Position;
+  /** Values by path, without materialising tensors. */
+  values: Map<
+    string,
+    { dtype: "float32" | "int32"; shape: number[]; data: Float32Array | Int32Array }
+  >;
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Writes a checkpoint of a tree of tensors (atomically: temporary file, then
+ * rename). Values are read with `await data()`, so any backend works.
+ *
+ * @example
+ * ```ts ignore
+ * await saveCheckpoint(path, { config, position, tensors: { params, optState } });
+ * ```
+ */
+export async function saveCheckpoint(
+  path: string,
+  content: { config: unknown; position: Position; tensors: Tree },
+): Promise<void> {
+  const entries = flatten(content.tensors);
+  const arrays = await Promise.all(entries.map(([, t]) => t.data()));
+  let offset = 0;
+  const tensors: TensorEntry[] = entries.map(([p, t], i) => {
+    if (t.dtype !== "float32" && t.dtype !== "int32") {
+      throw new Error(`checkpoint: cannot store ${p} of dtype ${t.dtype}`);
+    }
+    const length = arrays[i].length * 4;
+    const entry = { path: p, dtype: t.dtype, shape: t.shape, offset, length };
+    offset += length;
+    return entry;
+  });
+  const body = new Uint8Array(offset);
+  arrays.forEach((values, i) => {
+    const typed = tensors[i].dtype === "int32"
+      ? Int32Array.from(values)
+      : Float32Array.from(values);
+    body.set(new Uint8Array(typed.buffer), tensors[i].offset);
+  });
+  const header: Header = {
+    format: CHECKPOINT_FORMAT,
+    config: content.config,
+    position: content.position,
+    tensors,
+    sha256: await sha256(body),
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const file = new Uint8Array(8 + 4 + headerBytes.length + body.length);
+  file.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(file.buffer).setUint32(8, headerBytes.length, true);
+  file.set(headerBytes, 12);
+  file.set(body, 12 + headerBytes.length);
+  await writeFileAtomic(path, file);
+}
+
+/**
+ * Reads and verifies a checkpoint. Errors name the file and the problem: not
+ * a checkpoint, another format version, a truncated file, a checksum
+ * mismatch.
+ *
+ * @example
+ * ```ts ignore
+ * const { position, values } = await loadCheckpoint("run/checkpoints/cdga.ckpt");
+ * ```
+ */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new DataError(path, `cannot read the checkpoint (${(error as Error).message})`);
+  }
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw new DataError(path, "not a checkpoint of this library (bad magic bytes)");
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  if (12 + headerLength > bytes.length) {
+    throw new DataError(path, "truncated checkpoint (the header is cut short)");
+  }
+  let header: Header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
+  } catch {
+    throw new DataError(path, "corrupt checkpoint (the header is not valid JSON)");
+  }
+  if (header.format !== CHECKPOINT_FORMAT) {
+    throw new DataError(
+      path,
+      `checkpoint format ${header.format}, this version reads ${CHECKPOINT_FORMAT}`,
+    );
+  }
+  const body = bytes.subarray(12 + headerLength);
+  const expected = header.tensors.reduce((n, t) => Math.max(n, t.offset + t.length), 0);
+  if (body.length !== expected) {
+    throw new DataError(
+      path,
+      `truncated or padded checkpoint: ${body.length} bytes of tensor data, the header describes ${expected}`,
+    );
+  }
+  if ((await sha256(body)) !== header.sha256) {
+    throw new DataError(path, "corrupt checkpoint (the tensor data does not match its checksum)");
+  }
+  const aligned = new Uint8Array(body); // copies to an aligned buffer
+  const values: Checkpoint["values"] = new Map();
+  for (const t of header.tensors) {
+    const slice = aligned.buffer.slice(t.offset, t.offset + t.length);
+    values.set(t.path, {
+      dtype: t.dtype,
+      shape: t.shape,
+      data: t.dtype === "int32" ? new Int32Array(slice) : new Float32Array(slice),
+    });
+  }
+  return { config: header.config, position: header.position, values };
+}
+
+/**
+ * Fills a template tree (of the expected structure) with a checkpoint's
+ * values under `prefix`: every path must be there with the template's shape,
+ * or the error names the path. Returns new tensors; the template is left
+ * alone.
+ *
+ * @example
+ * ```ts ignore
+ * const params = restoreTree(checkpoint, "params", templateParams, path);
+ * ```
+ */
+export function restoreTree<T extends Tree>(
+  checkpoint: Checkpoint,
+  prefix: string,
+  template: T,
+  file: string,
+): T {
+  const entries = new Map(flatten(template));
+  const out = new Map<string, tf.Tensor>();
+  for (const [p, t] of entries) {
+    const key = prefix ? `${prefix}/${p}` : p;
+    const stored = checkpoint.values.get(key);
+    if (!stored) {
+      out.forEach((x) => x.dispose());
+      throw new DataError(file, `the checkpoint has no tensor '${key}'`);
+    }
+    if (stored.shape.join() !== t.shape.join()) {
+      out.forEach((x) => x.dispose());
+      throw new DataError(file, `'${key}' has shape [${stored.shape}], expected [${t.shape}]`);
+    }
+    out.set(p, tf.tensor(stored.data, stored.shape, stored.dtype));
+  }
+  return map(template, (_, p) => out.get(p)!);
+}

@@ -1,0 +1,595 @@
+/**
+ * The training job behind `deno task train`: data, phases (a source-only
+ * warm-up, then the method and, for comparison, a source-only baseline over
+ * as many steps from the same warm-up), checkpoints, exact resume, evaluation
+ * and the report. All the I/O of training lives here and in `data/`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { tf } from "../lib/tf.ts";
+import { type Key, key as rootKey, split } from "../lib/random.ts";
+import { replace } from "../lib/memory.ts";
+import { dispose, type Tree } from "../lib/tree.ts";
+import { type BackendInfo, useBackend } from "../lib/backend.ts";
+import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
+import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
+import {
+  type Batch as StepBatch,
+  makeTrainer,
+  type Params,
+  type Trainer,
+} from "../methods/step.ts";
+import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
+import { loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
+import {
+  cityscapes,
+  type Dataset,
+  digitsDataset,
+  folder,
+  gta5,
+  synthia,
+} from "../data/datasets.ts";
+import { CITYSCAPES_CLASSES, type ClassTable, PROTOCOLS } from "../data/labels.ts";
+import { type Batch, batches, type Normalisation } from "../data/stream.ts";
+import { loadMobileNetV2Weights } from "../data/pretrained.ts";
+import { writePrediction } from "../data/visualize.ts";
+import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
+import { iouJson, iouTable, type TableRow } from "../eval/table.ts";
+import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "./checkpoint.ts";
+import { loadSafetensors } from "./safetensors.ts";
+import type { Options } from "./options.ts";
+import { Progress } from "./progress.ts";
+import { svgDocument } from "./report.ts";
+
+/** The data of a run. */
+export interface DataPlan {
+  classes: ClassTable;
+  normalise: Normalisation;
+  source: Dataset;
+  target: Dataset;
+  /** Held-out labelled target data for evaluation. */
+  test: Dataset;
+  crop?: [number, number];
+  scale?: [number, number];
+  flip: boolean;
+  /** Protocol subsets by class name, where they apply. */
+  protocols: Record<string, readonly string[]>;
+}
+
+/** Opens the data sets the options name. */
+export async function openData(o: Options, k: Key): Promise<DataPlan> {
+  const normalise: Normalisation = o.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
+  const need = (root: string | undefined, flag: string) => {
+    if (!root) throw new Error(`--${flag} is required for --dataset ${o.dataset}`);
+    return root;
+  };
+  const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
+  const cityscapesProtocols = {
+    "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
+    "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
+  };
+  switch (o.dataset) {
+    case "digits": {
+      const bench = await loadDigitsBenchmark();
+      const scenes = {
+        size: o.canvas,
+        scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
+        digits: [o.digitsMin, o.digitsMax] as [number, number],
+      };
+      const huge = 2 ** 31 - 1;
+      const source = digitsDataset(
+        bench,
+        k,
+        { split: "train", domain: "source", length: huge },
+        scenes,
+      );
+      return {
+        classes: source.classes,
+        normalise,
+        source,
+        target: digitsDataset(bench, k, { split: "train", domain: "target", length: huge }, scenes),
+        test: digitsDataset(
+          bench,
+          k,
+          { split: "eval", domain: "target", length: o.testSamples },
+          scenes,
+        ),
+        flip: false,
+        protocols: {},
+      };
+    }
+    case "gta5-cityscapes":
+    case "synthia-cityscapes": {
+      const sourceRoot = need(o.sourceRoot, "source-root"),
+        targetRoot = need(o.targetRoot, "target-root");
+      const protocol = o.dataset === "gta5-cityscapes" ? "19" : "16";
+      const source = o.dataset === "gta5-cityscapes"
+        ? await gta5(sourceRoot)
+        : await synthia(sourceRoot);
+      return {
+        classes: source.classes,
+        normalise,
+        source,
+        target: await cityscapes(targetRoot, "train", { labels: false, protocol }),
+        test: await cityscapes(targetRoot, "val", { protocol }),
+        crop: crop ?? [512, 512],
+        scale: [0.5, 1.0],
+        flip: true,
+        protocols: cityscapesProtocols,
+      };
+    }
+    case "folder": {
+      const source = await folder(need(o.sourceRoot, "source-root"));
+      const targetRoot = need(o.targetRoot, "target-root");
+      return {
+        classes: source.classes,
+        normalise,
+        source,
+        target: await folder(targetRoot, { labels: false }),
+        test: await folder(targetRoot),
+        crop,
+        flip: true,
+        protocols: {},
+      };
+    }
+    default:
+      throw new Error(`unknown dataset ${o.dataset}`);
+  }
+}
+
+/** G's configuration from the options. */
+export function segConfig(o: Options, classes: number): DeepLabConfig {
+  return o.backbone === "mobilenetv2"
+    ? { backbone: "mobilenetv2", classes, norm: o.norm as "batch" }
+    : {
+      backbone: "resnet",
+      depth: o.depth as 18,
+      width: o.width,
+      classes,
+      norm: o.norm as "batch",
+    };
+}
+
+/** A method's configuration from the options. */
+export function methodConfig(o: Options, method: Method, classes: number): MethodConfigInput {
+  return {
+    method,
+    seg: segConfig(o, classes),
+    groups: o.groups,
+    disc: { width: o.discWidth, mode: o.discMode as "shared" },
+    discResolution: o.discResolution as "output",
+    lambdas: {
+      adv: o.lambdaAdv,
+      sc: o.lambdaSc,
+      orth: o.lambdaOrth,
+      bal: o.lambdaBal,
+      ent: o.lambdaEnt,
+    },
+    consistency: o.consistency as "l1",
+    classEquivalence: o.classEquivalence,
+    optim: {
+      segOptimizer: o.segOptimizer as "adam",
+      segLr: o.segLr,
+      headMultiplier: o.headMultiplier,
+      discLr: o.discLr,
+      steps: o.warmupSteps + o.steps,
+      trainNormAffine: o.norm === "batch",
+    },
+  };
+}
+
+interface Phase {
+  name: string;
+  method: Method;
+  steps: number;
+  /** The phase whose final state this one starts from. */
+  from?: string;
+  /** Global step of this phase's first step (positions in the data streams). */
+  offset: number;
+}
+
+/** The phases of a run. */
+export function phasesOf(o: Options): Phase[] {
+  const phases: Phase[] = [];
+  const from = o.warmupSteps > 0 ? "warmup" : undefined;
+  if (o.warmupSteps > 0) {
+    phases.push({ name: "warmup", method: "sourceOnly", steps: o.warmupSteps, offset: 0 });
+  }
+  if (o.baseline === "sourceOnly" && o.method !== "sourceOnly") {
+    phases.push({
+      name: "sourceOnly",
+      method: "sourceOnly",
+      steps: o.steps,
+      from,
+      offset: o.warmupSteps,
+    });
+  }
+  const extra = o.also.split(",").map((m) => m.trim()).filter(Boolean);
+  for (const m of [...extra, o.method]) {
+    if (!(METHODS as readonly string[]).includes(m)) {
+      throw new Error(`--also: unknown method ${JSON.stringify(m)} (one of ${METHODS.join(", ")})`);
+    }
+    if (!phases.some((p) => p.name === m)) {
+      phases.push({ name: m, method: m as Method, steps: o.steps, from, offset: o.warmupSteps });
+    }
+  }
+  return phases;
+}
+
+/** Per-style and overall confusion matrices of G on a labelled data set. */
+export async function evaluateSeg(
+  seg: DeepLabParams,
+  config: DeepLabConfig,
+  data: Dataset,
+  options: { samples: number; batch: number; normalise: Normalisation; keep?: number },
+): Promise<
+  {
+    overall: ConfusionMatrix;
+    byStyle: Map<string, ConfusionMatrix>;
+    kept: {
+      name: string;
+      style?: string;
+      width: number;
+      height: number;
+      image: Uint8Array;
+      prediction: Uint8Array;
+    }[];
+  }
+> {
+  const classes = data.classes.names.length;
+  const overall = new ConfusionMatrix(classes);
+  const byStyle = new Map<string, ConfusionMatrix>();
+  const kept: Awaited<ReturnType<typeof evaluateSeg>>["kept"] = [];
+  const keepPerStyle = new Map<string, number>();
+  const count = Math.min(options.samples, data.length);
+  for (let start = 0; start < count; start += options.batch) {
+    const size = Math.min(options.batch, count - start);
+    const samples = await Promise.all(Array.from({ length: size }, (_, i) => data.get(start + i)));
+    const { width, height } = samples[0];
+    const sameSize = samples.every((s) => s.width === width && s.height === height);
+    const groups = sameSize ? [samples] : samples.map((s) => [s]);
+    for (const group of groups) {
+      const [w, h] = [group[0].width, group[0].height];
+      const pixels = new Float32Array(group.length * w * h * 3);
+      const { normalise } = await import("../data/stream.ts");
+      group.forEach((s, i) => pixels.set(normalise(s.image, options.normalise), i * w * h * 3));
+      const predicted = tf.tidy(() => {
+        const images = tf.tensor4d(pixels, [group.length, h, w, 3]);
+        const { logits } = applyDeepLab(seg, images, config);
+        const up = tf.image.resizeBilinear(logits as tf.Tensor4D, [h, w], false, true);
+        return tf.argMax(up, -1);
+      });
+      const values = await predicted.data();
+      predicted.dispose();
+      group.forEach((s, i) => {
+        const prediction = Uint8Array.from(values.subarray(i * w * h, (i + 1) * w * h));
+        if (!s.label) {
+          throw new Error(`${data.description}: ${s.name} has no labels to evaluate against`);
+        }
+        overall.add(prediction, s.label);
+        const style = s.style ?? "all";
+        if (s.style) {
+          if (!byStyle.has(style)) byStyle.set(style, new ConfusionMatrix(classes));
+          byStyle.get(style)!.add(prediction, s.label);
+        }
+        const n = keepPerStyle.get(style) ?? 0;
+        if (n < (options.keep ?? 0)) {
+          keepPerStyle.set(style, n + 1);
+          kept.push({
+            name: s.name,
+            style: s.style,
+            width: w,
+            height: h,
+            image: s.image,
+            prediction,
+          });
+        }
+      });
+    }
+  }
+  return { overall, byStyle, kept };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads G's weights from a checkpoint or a .safetensors file over `seg`. */
+export async function initSegFrom(path: string, seg: DeepLabParams): Promise<DeepLabParams> {
+  if (path.endsWith(".safetensors")) return await loadSafetensors(path, seg);
+  const checkpoint = await loadCheckpoint(path);
+  return restoreTree(checkpoint, "params/seg", seg, path);
+}
+
+/** Runs the whole job; returns the run folder. */
+export async function runTraining(
+  o: Options,
+  log: (line: string) => void = console.log,
+): Promise<string> {
+  const backend: BackendInfo = await useBackend(o.backend as "auto");
+  const root = rootKey(o.seed);
+  const [initKey, dataKey, sourceKey, targetKey] = split(root, 4);
+  const data = await openData(o, dataKey);
+  const classes = data.classes.names.length;
+  const runName = o.name ?? `${o.method}-${o.dataset}-seed${o.seed}`;
+  const runDir = join(o.out, runName);
+  const checkpoints = join(runDir, "checkpoints");
+  const metricsPath = join(runDir, "metrics.jsonl");
+  if (!o.resume && await exists(checkpoints)) {
+    throw new Error(
+      `${runDir} already holds a run: pass --resume to continue it, or another --name`,
+    );
+  }
+  if (o.resume && !(await exists(checkpoints))) {
+    throw new Error(`${runDir}: nothing to resume (no checkpoints folder)`);
+  }
+  await Deno.mkdir(checkpoints, { recursive: true });
+  await Deno.mkdir(join(runDir, "predictions"), { recursive: true });
+  const resolved = { ...o, resume: undefined, config: undefined, help: undefined };
+  await Deno.writeTextFile(join(runDir, "config.json"), JSON.stringify(resolved, null, 2) + "\n");
+  log(`run folder: ${runDir}`);
+  log(
+    `backend: ${backend.name} (${backend.detail}); data: ${data.source.description} → ${data.target.description}`,
+  );
+
+  const phases = phasesOf(o);
+  // Metric lines written after the checkpoint we resume from are dropped.
+  let history: Record<string, unknown>[] = [];
+  if (o.resume && await exists(metricsPath)) {
+    history = (await Deno.readTextFile(metricsPath)).split("\n").filter(Boolean).map((l) =>
+      JSON.parse(l)
+    );
+  }
+  const keptHistory: Record<string, unknown>[] = [];
+  const progress = new Progress(log);
+  const finals = new Map<string, { params: Params; trainer: Trainer }>();
+
+  for (const phase of phases) {
+    const trainer = makeTrainer(methodConfig(o, phase.method, classes));
+    const path = join(checkpoints, `${phase.name}.ckpt`);
+    const fresh = trainer.init(initKey);
+    let params: Params = fresh.params, optState = fresh.optState;
+    let step = 0;
+    let restored: Checkpoint | undefined;
+    if (o.resume && await exists(path)) restored = await loadCheckpoint(path);
+    if (restored) {
+      params = restoreTree(restored, "params", fresh.params, path);
+      optState = restoreTree(restored, "opt", fresh.optState, path);
+      dispose([fresh.params, fresh.optState] as unknown as Tree);
+      step = restored.position.step;
+      log(`${phase.name}: resuming at step ${step} of ${phase.steps}`);
+    } else if (phase.from) {
+      const start = finals.get(phase.from);
+      if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
+      // G (and its optimizer state) continue from the warm-up; C and D start fresh.
+      dispose([params.seg, optState.seg] as unknown as Tree);
+      const warm = await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
+      params = { ...params, seg: restoreTree(warm, "params/seg", start.params.seg, phase.from) };
+      optState = { ...optState, seg: restoreTree(warm, "opt/seg", fresh.optState.seg, phase.from) };
+    } else if (o.initFrom) {
+      const seg = await initSegFrom(o.initFrom, params.seg);
+      dispose(params.seg);
+      params = { ...params, seg };
+      log(`${phase.name}: G initialised from ${o.initFrom}`);
+    } else if (o.backbone === "mobilenetv2" && o.pretrained) {
+      const { params: backbone } = await loadMobileNetV2Weights();
+      dispose(params.seg.backbone);
+      params = { ...params, seg: { ...params.seg, backbone: backbone as MobileNetV2Params } };
+      log(`${phase.name}: MobileNetV2 backbone from ImageNet weights (npm:nsfwjs)`);
+    }
+    keptHistory.push(
+      ...history.filter((h) => h.phase === phase.name && (h.step as number) <= step),
+    );
+    const save = (done: boolean) =>
+      saveCheckpoint(path, {
+        config: resolved,
+        position: { phase: phase.name, step, done, globalStep: phase.offset + step, key: root },
+        tensors: { params, opt: optState } as unknown as Tree,
+      });
+    await Deno.writeTextFile(
+      metricsPath,
+      keptHistory.map((h) => JSON.stringify(h) + "\n").join(""),
+    );
+    const usesTarget = phase.method !== "sourceOnly";
+    const remaining = phase.steps - step;
+    const stream = (dataset: Dataset, k: Key) =>
+      batches(dataset, {
+        key: k,
+        batchSize: o.batch,
+        shuffle: o.dataset !== "digits",
+        crop: data.crop,
+        scale: data.scale,
+        flip: data.flip,
+        normalise: data.normalise,
+        start: (phase.offset + step) * o.batch,
+        batches: remaining,
+      });
+    const sources = stream(data.source, sourceKey);
+    const targets = usesTarget ? stream(data.target, targetKey) : undefined;
+    progress.start(phase.name, step, phase.steps);
+    let lastGood = step;
+    while (step < phase.steps) {
+      const s = (await sources.next()).value as Batch;
+      const t = targets ? (await targets.next()).value as Batch : undefined;
+      const batch: StepBatch = {
+        source: { images: s.images, labels: s.labels! },
+        target: { images: t ? t.images : s.images },
+      };
+      const [nextParams, nextOpt, metrics] = trainer.step(params, optState, batch);
+      const values: Record<string, number | number[]> = {};
+      for (const [name, tensor] of Object.entries(metrics)) {
+        const v = [...await tensor.data()];
+        values[name] = v.length === 1 ? v[0] : v;
+      }
+      const bad = Object.entries(values).find(([, v]) =>
+        [v].flat().some((x) => !Number.isFinite(x))
+      );
+      tf.dispose([s.images, s.labels!, ...(t ? [t.images] : [])]);
+      if (bad) {
+        replace([nextParams, nextOpt, metrics], []);
+        progress.stop();
+        throw new Error(
+          `${phase.name} step ${step + 1}: loss '${bad[0]}' is ${bad[1]}; stopped. ` +
+            `The last good checkpoint (step ${lastGood}) is kept at ${path}`,
+        );
+      }
+      [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
+      step++;
+      const line: Record<string, unknown> = {
+        phase: phase.name,
+        step,
+        global: phase.offset + step,
+        ...values,
+      };
+      progress.update(step, values);
+      if (step % o.checkpointEvery === 0 || step === phase.steps) {
+        await save(step === phase.steps);
+        lastGood = step;
+      }
+      if (o.evalEvery > 0 && (step % o.evalEvery === 0 || step === phase.steps)) {
+        const quick = await evaluateSeg(params.seg, segConfig(o, classes), data.test, {
+          samples: o.evalSamples,
+          batch: 16,
+          normalise: data.normalise,
+        });
+        line.targetMIoU = quick.overall.meanIoU();
+        progress.note(
+          `target mIoU ${
+            (100 * (line.targetMIoU as number)).toFixed(1)
+          } (${o.evalSamples} held-out samples)`,
+        );
+      }
+      keptHistory.push(line);
+      await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+    }
+    if (!(await exists(path))) await save(true);
+    else if (!restored || !restored.position.done) await save(true);
+    progress.stop();
+    await sources.return(undefined);
+    await targets?.return(undefined);
+    finals.set(phase.name, { params, trainer });
+    dispose(optState as unknown as Tree);
+  }
+
+  // Final evaluation of every phase after the warm-up, on the whole held-out set.
+  const rows: Record<string, TableRow[]> = { overall: [] };
+  const names = data.classes.names;
+  const results: Record<string, unknown> = {};
+  for (const phase of phases.filter((p) => p.name !== "warmup" || phases.length === 1)) {
+    const { params } = finals.get(phase.name)!;
+    const result = await evaluateSeg(params.seg, segConfig(o, classes), data.test, {
+      samples: data.test.length,
+      batch: 16,
+      normalise: data.normalise,
+      keep: phase.name === o.method ? 2 : 0,
+    });
+    const label = phase.name === "sourceOnly" ? "source only" : phase.name;
+    rows.overall.push({ name: label, evaluation: evaluate(result.overall, names, data.protocols) });
+    for (const [style, matrix] of result.byStyle) {
+      (rows[style] ??= []).push({
+        name: label,
+        evaluation: evaluate(matrix, names, data.protocols),
+      });
+    }
+    for (const kept of result.kept) {
+      await writePrediction(
+        join(runDir, "predictions", `${phase.name}_${kept.style ?? "all"}_${kept.name}`),
+        kept,
+        data.classes.palette,
+      );
+    }
+    const usage = keptHistory.filter((h) => h.phase === phase.name && Array.isArray(h.groupUsage))
+      .at(-1)?.groupUsage;
+    results[phase.name] = { steps: phase.offset + phase.steps, groupUsage: usage };
+  }
+  const styleOrder = [
+    "overall",
+    ...TARGET_STYLES.filter((s) => rows[s]),
+    ...Object.keys(rows).filter((s) =>
+      s !== "overall" && !(TARGET_STYLES as readonly string[]).includes(s)
+    ),
+  ];
+  const tables = styleOrder.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
+  const charts = [
+    {
+      title: "losses",
+      series: ["seg", "adv", "sc", "orth", "bal", "ent", "disc"].flatMap((m) =>
+        phases.map((p) => ({
+          name: `${p.name} ${m}`,
+          points: keptHistory.filter((h) => h.phase === p.name && typeof h[m] === "number").map((
+            h,
+          ) => [h.global as number, h[m] as number] as [number, number]),
+        })).filter((s) => s.points.length > 0)
+      ),
+    },
+    {
+      title: "group usage (CDGA)",
+      series: Array.from({ length: o.groups }, (_, g) => ({
+        name: `group ${g}`,
+        points: keptHistory.filter((h) => Array.isArray(h.groupUsage)).map((h) =>
+          [h.global as number, (h.groupUsage as number[])[g]] as [number, number]
+        ),
+      })).filter((s) => s.points.length > 0),
+    },
+    {
+      title: "target mIoU (held-out subset)",
+      series: phases.map((p) => ({
+        name: p.name,
+        points: keptHistory.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
+          .map((h) => [h.global as number, h.targetMIoU as number] as [number, number]),
+      })),
+    },
+  ];
+  await Deno.writeTextFile(join(runDir, "plot.svg"), svgDocument(charts));
+  const markdown = [
+    `# Run ${runName}`,
+    "",
+    `${o.dataset}: ${
+      phases.map((p) => `${p.name} (${p.steps} steps${p.from ? ` from ${p.from}` : ""})`).join(", ")
+    }; ` +
+    `backbone ${o.backbone}${
+      o.backbone === "resnet" ? `-${o.depth} ×${o.width}` : ""
+    }, batch ${o.batch}, seed ${o.seed}, backend ${backend.name}.`,
+    "Per-class IoU (%) on the held-out target split, final models (no checkpoint picked on it).",
+    "",
+    ...tables.flatMap((t) => [t, ""]),
+    ...(results[o.method] && (results[o.method] as { groupUsage?: number[] }).groupUsage
+      ? [
+        `Group usage of ${o.method} at the end: ${
+          (results[o.method] as { groupUsage: number[] }).groupUsage.map((u) => u.toFixed(3)).join(
+            ", ",
+          )
+        }`,
+        "",
+      ]
+      : []),
+    "![losses, group usage and target mIoU over the steps](plot.svg)",
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(join(runDir, "report.md"), markdown);
+  await Deno.writeTextFile(
+    join(runDir, "report.json"),
+    JSON.stringify(
+      {
+        run: runName,
+        phases,
+        results,
+        tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  for (const { params } of finals.values()) dispose(params as unknown as Tree);
+  log("");
+  for (const t of tables) log(t + "\n");
+  log(`report: ${join(runDir, "report.md")}`);
+  log(`run folder: ${runDir}`);
+  return runDir;
+}

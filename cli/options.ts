@@ -1,0 +1,391 @@
+/**
+ * The training job's options: one schema gives the command-line flags, the
+ * keys of `--config file.json`, their validation and `--help`. An unknown key
+ * or a value of the wrong type is an error that names it.
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * const options = await parseOptions(["--steps", "100", "--method", "adaptSegNet"]);
+ * console.log(options.steps, options.method); // 100 "adaptSegNet"
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { METHODS } from "../methods/config.ts";
+import { BACKEND_CHOICES } from "../lib/backend.ts";
+
+type Kind = "string" | "number" | "integer" | "boolean";
+
+interface OptionSpec {
+  kind: Kind;
+  default: string | number | boolean | undefined;
+  help: string;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Not settable from --config (a run-control flag). */
+  flagOnly?: boolean;
+}
+
+/** Every option, with its default and help. */
+export const OPTIONS = {
+  dataset: {
+    kind: "string",
+    default: "digits",
+    choices: ["digits", "gta5-cityscapes", "synthia-cityscapes", "folder"],
+    help:
+      "source→target data: the embedded digits benchmark, GTA5→Cityscapes, SYNTHIA→Cityscapes, or two generic folders",
+  },
+  sourceRoot: {
+    kind: "string",
+    default: undefined,
+    help: "root folder of the source data set (GTA5, SYNTHIA or a folder)",
+  },
+  targetRoot: {
+    kind: "string",
+    default: undefined,
+    help: "root folder of the target data set (Cityscapes or a folder)",
+  },
+  method: {
+    kind: "string",
+    default: "cdga",
+    choices: METHODS,
+    help: "the adaptation method trained after the warm-up",
+  },
+  baseline: {
+    kind: "string",
+    default: "sourceOnly",
+    choices: ["sourceOnly", "none"],
+    help:
+      "also continue source-only training from the warm-up for as many steps, for the comparison row",
+  },
+  also: {
+    kind: "string",
+    default: "",
+    help:
+      "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons)",
+  },
+  backbone: {
+    kind: "string",
+    default: "resnet",
+    choices: ["resnet", "mobilenetv2"],
+    help: "G's backbone",
+  },
+  depth: { kind: "integer", default: 18, choices: ["18", "34", "50", "101"], help: "ResNet depth" },
+  width: {
+    kind: "number",
+    default: 0.25,
+    min: 0.01,
+    max: 4,
+    help: "ResNet channel multiplier (1 = published widths)",
+  },
+  norm: {
+    kind: "string",
+    default: "batch",
+    choices: ["batch", "frozen"],
+    help: "batch norm: batch statistics (from scratch) or frozen running statistics (pretrained)",
+  },
+  pretrained: {
+    kind: "boolean",
+    default: false,
+    help: "MobileNetV2 only: start from the ImageNet weights in npm:nsfwjs",
+  },
+  groups: { kind: "integer", default: 8, min: 2, max: 64, help: "K, CDGA's number of groups" },
+  lambdaAdv: {
+    kind: "number",
+    default: 0.001,
+    min: 0,
+    help: "λ_adv, the adversarial term's weight",
+  },
+  lambdaSc: { kind: "number", default: 0.1, min: 0, help: "λ_sc, semantic consistency" },
+  lambdaOrth: { kind: "number", default: 0.1, min: 0, help: "λ_orth, orthogonality" },
+  lambdaBal: { kind: "number", default: 0.1, min: 0, help: "λ_bal, group balance (0 disables)" },
+  lambdaEnt: { kind: "number", default: 0.001, min: 0, help: "λ_ent, MinEnt's entropy weight" },
+  consistency: {
+    kind: "string",
+    default: "l1",
+    choices: ["l1", "l2", "js"],
+    help: "L_sc's distance",
+  },
+  discMode: {
+    kind: "string",
+    default: "shared",
+    choices: ["shared", "independent", "conditioned"],
+    help: "CDGA's group discriminator variant",
+  },
+  discWidth: { kind: "integer", default: 16, min: 1, help: "D's base width (AdaptSegNet: 64)" },
+  discResolution: {
+    kind: "string",
+    default: "output",
+    choices: ["input", "output"],
+    help:
+      "D sees predictions at G's output resolution (cheap) or upsampled to the input's (AdaptSegNet)",
+  },
+  classEquivalence: {
+    kind: "boolean",
+    default: true,
+    help: "weight D's losses by class-equivalence weights",
+  },
+  warmupSteps: {
+    kind: "integer",
+    default: 300,
+    min: 0,
+    help: "source-only steps before the adaptation",
+  },
+  steps: {
+    kind: "integer",
+    default: 400,
+    min: 1,
+    help: "steps of the method (and of the baseline) after the warm-up",
+  },
+  batch: { kind: "integer", default: 8, min: 1, help: "images per domain per step" },
+  crop: {
+    kind: "integer",
+    default: 0,
+    min: 0,
+    help: "random square crop for real data sets (0: the digits' canvas)",
+  },
+  canvas: { kind: "integer", default: 64, min: 32, help: "digits benchmark canvas side" },
+  digitScaleMin: {
+    kind: "number",
+    default: 2.0,
+    min: 0.1,
+    help: "digits benchmark: smallest digit scale (× 28 px)",
+  },
+  digitScaleMax: {
+    kind: "number",
+    default: 2.3,
+    min: 0.1,
+    help: "digits benchmark: largest digit scale (28 × it must fit the canvas)",
+  },
+  digitsMin: {
+    kind: "integer",
+    default: 1,
+    min: 1,
+    help: "digits benchmark: fewest digits per scene",
+  },
+  digitsMax: {
+    kind: "integer",
+    default: 2,
+    min: 1,
+    help: "digits benchmark: most digits per scene",
+  },
+  segOptimizer: {
+    kind: "string",
+    default: "adam",
+    choices: ["sgd", "adam"],
+    help:
+      "G's and C's optimizer: SGD with momentum 0.9 (AdaptSegNet, for pretrained backbones) or Adam (from scratch)",
+  },
+  segLr: {
+    kind: "number",
+    default: 0.001,
+    min: 0,
+    help: "G's learning rate (C: × the head multiplier)",
+  },
+  headMultiplier: {
+    kind: "number",
+    default: 1,
+    min: 0,
+    help: "learning-rate factor of G's ASPP head and of C (DeepLab with a pretrained backbone: 10)",
+  },
+  discLr: { kind: "number", default: 1e-4, min: 0, help: "D's Adam learning rate" },
+  backend: { kind: "string", default: "auto", choices: BACKEND_CHOICES, help: "tfjs backend" },
+  seed: { kind: "integer", default: 0, min: 0, help: "the random seed of everything" },
+  out: { kind: "string", default: "runs", help: "folder under which the run folder is made" },
+  name: {
+    kind: "string",
+    default: undefined,
+    help: "run folder name (default: the method, dataset and seed)",
+  },
+  evalEvery: {
+    kind: "integer",
+    default: 100,
+    min: 0,
+    help: "evaluate on held-out target scenes every N steps (0: only at the end)",
+  },
+  evalSamples: {
+    kind: "integer",
+    default: 48,
+    min: 1,
+    help: "held-out samples per intermediate evaluation",
+  },
+  testSamples: {
+    kind: "integer",
+    default: 300,
+    min: 1,
+    help: "held-out samples of the final evaluation (digits)",
+  },
+  checkpointEvery: {
+    kind: "integer",
+    default: 50,
+    min: 1,
+    help: "write the checkpoint every N steps",
+  },
+  resume: {
+    kind: "boolean",
+    default: false,
+    flagOnly: true,
+    help: "continue the run in --out/--name from its checkpoints",
+  },
+  initFrom: {
+    kind: "string",
+    default: undefined,
+    help: "load G's weights only from a checkpoint or a .safetensors file",
+  },
+  config: {
+    kind: "string",
+    default: undefined,
+    flagOnly: true,
+    help: "read options from a JSON file (flags given too win)",
+  },
+  help: { kind: "boolean", default: false, flagOnly: true, help: "this text" },
+} as const satisfies Record<string, OptionSpec>;
+
+type Specs = typeof OPTIONS;
+type ValueOf<S extends OptionSpec> = S["kind"] extends "boolean" ? boolean
+  : S["kind"] extends "string" ? string
+  : number;
+
+/** The resolved options. */
+export type Options = {
+  -readonly [K in keyof Specs]:
+    | ValueOf<Specs[K]>
+    | (Specs[K]["default"] extends undefined ? undefined : never);
+};
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function check(
+  name: string,
+  spec: OptionSpec,
+  value: unknown,
+  where: string,
+): string | number | boolean {
+  const fail = (why: string): never => {
+    throw new Error(`${where}: ${name} ${why}`);
+  };
+  let v = value;
+  if (spec.kind === "boolean") {
+    if (typeof v === "string") v = v === "true" ? true : v === "false" ? false : v;
+    if (typeof v !== "boolean") fail(`must be true or false, got ${JSON.stringify(value)}`);
+    return v as boolean;
+  }
+  if (spec.kind === "number" || spec.kind === "integer") {
+    if (typeof v === "string" && v.trim() !== "") v = Number(v);
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      fail(`must be a number, got ${JSON.stringify(value)}`);
+    }
+    if (spec.kind === "integer" && !Number.isInteger(v)) {
+      fail(`must be an integer, got ${JSON.stringify(value)}`);
+    }
+    if (spec.min !== undefined && (v as number) < spec.min) fail(`must be ≥ ${spec.min}, got ${v}`);
+    if (spec.max !== undefined && (v as number) > spec.max) fail(`must be ≤ ${spec.max}, got ${v}`);
+    if (spec.choices && !spec.choices.includes(String(v))) {
+      fail(`must be one of ${spec.choices.join(", ")}, got ${v}`);
+    }
+    return v as number;
+  }
+  if (typeof v !== "string") fail(`must be a string, got ${JSON.stringify(value)}`);
+  if (spec.choices && !spec.choices.includes(v as string)) {
+    fail(`must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(v)}`);
+  }
+  return v as string;
+}
+
+/**
+ * The help text: every flag with its default.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./options.ts";
+ * console.log(helpText("deno task train").includes("--steps")); // true
+ * ```
+ */
+export function helpText(usage: string): string {
+  const lines = [`${usage} [flags]`, ""];
+  for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
+    const flag = `--${kebab(name)}${
+      spec.kind === "boolean" ? "" : ` ${spec.kind === "string" ? "S" : "N"}`
+    }`;
+    const extra = [
+      spec.choices ? `one of ${spec.choices.join("|")}` : "",
+      spec.default !== undefined && spec.kind !== "boolean" ? `default ${spec.default}` : "",
+      spec.kind === "boolean" && spec.default === true
+        ? `default on; --no-${kebab(name)} turns it off`
+        : "",
+    ].filter(Boolean).join("; ");
+    lines.push(`  ${flag.padEnd(26)} ${spec.help}${extra ? ` (${extra})` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Parses flags (and `--config` JSON, which flags override) into validated
+ * options.
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * try { await parseOptions(["--steps", "-3"]); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export async function parseOptions(args: string[]): Promise<Options> {
+  const specs = OPTIONS as Record<string, OptionSpec>;
+  const parseSpec: Record<string, { type: "string" | "boolean" }> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    parseSpec[kebab(name)] = { type: spec.kind === "boolean" ? "boolean" : "string" };
+    if (spec.kind === "boolean") parseSpec[`no-${kebab(name)}`] = { type: "boolean" };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: parseSpec, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new Error(`flags: ${(error as Error).message}`);
+  }
+  const fromFlags: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = parsed.values[kebab(name)];
+    if (value !== undefined) fromFlags[name] = value;
+    if (spec.kind === "boolean" && parsed.values[`no-${kebab(name)}`]) fromFlags[name] = false;
+  }
+  const fromFile: Record<string, unknown> = {};
+  const configPath = fromFlags.config as string | undefined;
+  if (configPath) {
+    let text: string, json: unknown;
+    try {
+      text = await Deno.readTextFile(configPath);
+    } catch (error) {
+      throw new Error(`${configPath}: cannot read the config (${(error as Error).message})`);
+    }
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${configPath}: the config is not valid JSON (${(error as Error).message})`);
+    }
+    if (json === null || typeof json !== "object" || Array.isArray(json)) {
+      throw new Error(`${configPath}: the config must be a JSON object`);
+    }
+    for (const [key, value] of Object.entries(json)) {
+      const spec = specs[key];
+      if (!spec || spec.flagOnly) {
+        throw new Error(
+          `${configPath}: unknown key ${JSON.stringify(key)}${
+            spec?.flagOnly ? " (a command-line flag only)" : ""
+          }`,
+        );
+      }
+      fromFile[key] = check(key, spec, value, configPath);
+    }
+  }
+  const options: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = fromFlags[name] ?? fromFile[name] ?? spec.default;
+    options[name] = raw === undefined
+      ? undefined
+      : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
+  }
+  return options as Options;
+}

@@ -1,0 +1,37 @@
+/**
+ * Rebuilding G from a checkpoint: its configuration (stored in the header)
+ * and its weights, for evaluation and prediction.
+ *
+ * @module
+ */
+import { key as rootKey } from "../lib/random.ts";
+import { dispose, type Tree } from "../lib/tree.ts";
+import type { DeepLabConfig, DeepLabParams } from "../model/deeplab.ts";
+import { makeTrainer } from "../methods/step.ts";
+import type { Method } from "../methods/config.ts";
+import { DataError } from "../data/image_io.ts";
+import { loadCheckpoint, restoreTree } from "./checkpoint.ts";
+import { OPTIONS, type Options } from "./options.ts";
+import { methodConfig, segConfig } from "./job.ts";
+
+/** G, its configuration and the run's options, from a checkpoint file. */
+export async function segFromCheckpoint(
+  path: string,
+  classes: (o: Options) => Promise<number>,
+): Promise<{ seg: DeepLabParams; config: DeepLabConfig; options: Options; phase: string }> {
+  const checkpoint = await loadCheckpoint(path);
+  const stored = checkpoint.config as Partial<Options> | undefined;
+  if (!stored || typeof stored !== "object" || !stored.dataset) {
+    throw new DataError(path, "the checkpoint carries no run configuration");
+  }
+  const defaults = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default]));
+  const options = { ...defaults, ...stored } as Options;
+  const n = await classes(options);
+  const method =
+    (checkpoint.position.phase === "warmup" ? "sourceOnly" : checkpoint.position.phase) as Method;
+  const trainer = makeTrainer(methodConfig(options, method, n));
+  const fresh = trainer.init(rootKey(0));
+  const seg = restoreTree(checkpoint, "params/seg", fresh.params.seg, path);
+  dispose([fresh.params, fresh.optState] as unknown as Tree);
+  return { seg, config: segConfig(options, n), options, phase: checkpoint.position.phase };
+}

@@ -1,0 +1,135 @@
+/**
+ * Weights from `.safetensors` files (as written by PyTorch's `safetensors`),
+ * so that weights converted from PyTorch can initialise G.
+ *
+ * Expected tensor names: the paths of G's parameter tree, optionally
+ * prefixed with `seg/`, for example `backbone/stem/conv/kernel`,
+ * `backbone/layer1/0/bn1/gamma`, `backbone/layer1/0/bn1/mean`,
+ * `head/aspp/0/kernel`, `head/aspp/0/bias`. Convolution kernels are HWIO
+ * ([kh, kw, in, out]; PyTorch's OIHW must be transposed with
+ * `permute(2, 3, 1, 0)`), batch norm is `gamma`, `beta`, `mean`, `variance`.
+ * Dtypes F32, F16 and BF16 are read (the last two converted to float32).
+ * Every parameter of G must be present with its shape; extra tensors are an
+ * error too, so that a misnamed file cannot half-load.
+ *
+ * @example
+ * ```ts ignore
+ * const seg = await loadSafetensors("resnet101_deeplab.safetensors", templateSeg);
+ * ```
+ *
+ * @module
+ */
+import { tf } from "../lib/tf.ts";
+import { flatten, map, type Tree } from "../lib/tree.ts";
+import { DataError } from "../data/image_io.ts";
+
+interface Entry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/**
+ * Parses a safetensors file into named float32 arrays.
+ *
+ * @example
+ * ```ts ignore
+ * const tensors = parseSafetensors(bytes, "weights.safetensors");
+ * ```
+ */
+export function parseSafetensors(
+  bytes: Uint8Array,
+  path: string,
+): Map<string, { shape: number[]; data: Float32Array }> {
+  if (bytes.length < 8) throw new DataError(path, "truncated safetensors file (no header length)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (8 + headerLength > bytes.length) {
+    throw new DataError(path, "truncated safetensors file (header cut short)");
+  }
+  let header: Record<string, Entry | Record<string, string>>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  } catch {
+    throw new DataError(path, "corrupt safetensors header (not JSON)");
+  }
+  const body = bytes.subarray(8 + headerLength);
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, value] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const entry = value as Entry;
+    const [begin, end] = entry.data_offsets ?? [];
+    const size = entry.shape.reduce((a, b) => a * b, 1);
+    const width = { F32: 4, F16: 2, BF16: 2 }[entry.dtype];
+    if (!width) {
+      throw new DataError(
+        path,
+        `tensor '${name}' has dtype ${entry.dtype}; F32, F16 or BF16 expected`,
+      );
+    }
+    if (!(end <= body.length && end - begin === size * width)) {
+      throw new DataError(
+        path,
+        `tensor '${name}' lies outside the file or has the wrong length (truncated?)`,
+      );
+    }
+    const raw = new DataView(body.buffer, body.byteOffset + begin, end - begin);
+    const data = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
+      data[i] = entry.dtype === "F32"
+        ? raw.getFloat32(4 * i, true)
+        : entry.dtype === "F16"
+        ? halfToFloat(raw.getUint16(2 * i, true))
+        : new Float32Array(new Uint32Array([raw.getUint16(2 * i, true) << 16]).buffer)[0];
+    }
+    out.set(name, { shape: entry.shape, data });
+  }
+  return out;
+}
+
+/**
+ * Loads a tree's values from a safetensors file by path (see the module
+ * documentation for the names), returning new tensors.
+ *
+ * @example
+ * ```ts ignore
+ * const seg = await loadSafetensors(path, template);
+ * ```
+ */
+export async function loadSafetensors<T extends Tree>(path: string, template: T): Promise<T> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new DataError(path, `cannot read (${(error as Error).message})`);
+  }
+  const tensors = parseSafetensors(bytes, path);
+  const strip = (name: string) => (name.startsWith("seg/") ? name.slice(4) : name);
+  const byPath = new Map([...tensors].map(([name, t]) => [strip(name), t]));
+  const wanted = flatten(template);
+  const extra = [...byPath.keys()].filter((p) => !wanted.some(([w]) => w === p));
+  if (extra.length) {
+    throw new DataError(path, `tensors not in the model: ${extra.slice(0, 5).join(", ")}`);
+  }
+  const made = new Map<string, tf.Tensor>();
+  for (const [p, t] of wanted) {
+    const found = byPath.get(p);
+    if (!found) {
+      made.forEach((x) => x.dispose());
+      throw new DataError(path, `missing tensor '${p}'`);
+    }
+    if (found.shape.join() !== t.shape.join()) {
+      made.forEach((x) => x.dispose());
+      throw new DataError(path, `'${p}' has shape [${found.shape}], the model needs [${t.shape}]`);
+    }
+    made.set(p, tf.tensor(found.data, t.shape, "float32"));
+  }
+  return map(template, (_, p) => made.get(p)!);
+}

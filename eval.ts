@@ -1,0 +1,76 @@
+/**
+ * `deno task eval --checkpoint FILE`: evaluates a checkpoint's G on the
+ * held-out target split of its run's data (or `--samples N` of it) and prints
+ * the per-class IoU tables (overall and per target sub-style); `--json FILE`
+ * writes them too.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { useBackend } from "./lib/backend.ts";
+import { key, split } from "./lib/random.ts";
+import { dispose } from "./lib/tree.ts";
+import { evaluateSeg, openData } from "./cli/job.ts";
+import { segFromCheckpoint } from "./cli/restore.ts";
+import { evaluate } from "./eval/metrics.ts";
+import { iouJson, iouTable } from "./eval/table.ts";
+
+const HELP = `deno task eval --checkpoint FILE [--samples N] [--backend B] [--json FILE]
+
+  --checkpoint FILE  a checkpoint written by deno task train
+  --samples N        evaluate the first N held-out samples (default: all)
+  --backend B        auto, webgpu, wasm or cpu (default auto)
+  --json FILE        also write the tables as JSON`;
+
+try {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      checkpoint: { type: "string" },
+      samples: { type: "string" },
+      backend: { type: "string", default: "auto" },
+      json: { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  if (!values.checkpoint) throw new Error("--checkpoint is required (see --help)");
+  const samples = values.samples === undefined ? undefined : Number(values.samples);
+  if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
+    throw new Error(`--samples must be a positive integer, got ${values.samples}`);
+  }
+  await useBackend(values.backend as "auto");
+  let data: Awaited<ReturnType<typeof openData>> | undefined;
+  const { seg, config, options, phase } = await segFromCheckpoint(values.checkpoint, async (o) => {
+    data = await openData(o, split(key(o.seed), 4)[1]);
+    return data.classes.names.length;
+  });
+  const result = await evaluateSeg(seg, config, data!.test, {
+    samples: samples ?? data!.test.length,
+    batch: 16,
+    normalise: data!.normalise,
+  });
+  const names = data!.classes.names;
+  const rows = [["overall", result.overall] as const, ...result.byStyle];
+  const tables = rows.map(([style, matrix]) => ({
+    style,
+    rows: [{ name: phase, evaluation: evaluate(matrix, names, data!.protocols) }],
+  }));
+  console.log(`${values.checkpoint}: ${phase} on ${data!.test.description} (${options.dataset})\n`);
+  for (const t of tables) console.log(`### Target: ${t.style}\n\n${iouTable(t.rows)}\n`);
+  if (values.json) {
+    await Deno.writeTextFile(
+      values.json,
+      JSON.stringify(Object.fromEntries(tables.map((t) => [t.style, iouJson(t.rows)])), null, 2) +
+        "\n",
+    );
+  }
+  dispose(seg);
+} catch (error) {
+  console.error(`eval: ${(error as Error).message}`);
+  Deno.exit(1);
+}

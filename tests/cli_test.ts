@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { tf } from "../lib/tf.ts";
+import { key } from "../lib/random.ts";
+import { dispose, flatten } from "../lib/tree.ts";
+import { initDeepLab } from "../model/deeplab.ts";
+import { helpText, OPTIONS, parseOptions } from "../cli/options.ts";
+import { loadCheckpoint, restoreTree, saveCheckpoint } from "../cli/checkpoint.ts";
+import { loadSafetensors } from "../cli/safetensors.ts";
+import { encodePng } from "../data/image_io.ts";
+import { on } from "./helpers.ts";
+
+await on("wasm");
+
+const root = new URL("..", import.meta.url).pathname;
+const TINY = [
+  "--backend",
+  "wasm",
+  "--canvas",
+  "32",
+  "--digit-scale-min",
+  "0.9",
+  "--digit-scale-max",
+  "1.1",
+  "--width",
+  "0.125",
+  "--batch",
+  "2",
+  "--groups",
+  "2",
+  "--disc-width",
+  "4",
+  "--eval-every",
+  "0",
+  "--test-samples",
+  "6",
+  "--seg-lr",
+  "0.01",
+];
+
+function spawn(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+async function deno(args: string[]) {
+  const { code, stdout, stderr } = await spawn(args).output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+// ------------------------------------------------------------------- options
+
+Deno.test("options: flags, a validated --config file, and --help for every option", async () => {
+  const dir = await Deno.makeTempDir();
+  const good = join(dir, "good.json"),
+    unknown = join(dir, "unknown.json"),
+    wrong = join(dir, "wrong.json");
+  await Deno.writeTextFile(
+    good,
+    JSON.stringify({ steps: 7, method: "advEnt", classEquivalence: false }),
+  );
+  await Deno.writeTextFile(unknown, JSON.stringify({ stepz: 7 }));
+  await Deno.writeTextFile(wrong, JSON.stringify({ groups: "eight" }));
+  const o = await parseOptions(["--config", good, "--steps", "9"]);
+  assert.equal(o.steps, 9, "flags win over the file");
+  assert.equal(o.method, "advEnt");
+  assert.equal(o.classEquivalence, false);
+  assert.equal((await parseOptions(["--no-class-equivalence"])).classEquivalence, false);
+  await assert.rejects(
+    () => parseOptions(["--config", unknown]),
+    /unknown.json: unknown key "stepz"/,
+  );
+  await assert.rejects(
+    () => parseOptions(["--config", wrong]),
+    /wrong.json: groups must be a number, got "eight"/,
+  );
+  await assert.rejects(
+    () => parseOptions(["--method", "magic"]),
+    /--method: method must be one of sourceOnly, adaptSegNet/,
+  );
+  await assert.rejects(() => parseOptions(["--steps", "0"]), /steps must be ≥ 1/);
+  await assert.rejects(() => parseOptions(["--stepz", "1"]), /flags: Unknown option '--stepz'/);
+  const help = helpText("deno task train");
+  for (const name of Object.keys(OPTIONS)) {
+    assert.ok(
+      help.includes(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`),
+      `--help misses ${name}`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+// --------------------------------------------------------------- checkpoints
+
+Deno.test("checkpoints round-trip bit for bit; truncated or corrupt files are errors naming them", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "x.ckpt");
+  const tree = {
+    params: { w: tf.randomNormal([3, 4], 0, 1, "float32", 1), n: tf.tensor1d([1, -2], "int32") },
+    opt: [{ c: tf.scalar(5) }],
+  };
+  await saveCheckpoint(path, {
+    config: { a: 1 },
+    position: { phase: "p", step: 3, done: false },
+    tensors: tree,
+  });
+  const loaded = await loadCheckpoint(path);
+  assert.deepEqual(loaded.position, { phase: "p", step: 3, done: false });
+  const back = restoreTree(loaded, "", tree, path);
+  for (const [[p, a], [, b]] of flatten(tree).map((e, i) => [e, flatten(back)[i]])) {
+    assert.deepEqual(
+      new Uint8Array((await b.data()).buffer),
+      new Uint8Array((await a.data()).buffer),
+      p,
+    );
+    assert.equal(a.dtype, b.dtype);
+  }
+  const bytes = await Deno.readFile(path);
+  await Deno.writeFile(join(dir, "cut.ckpt"), bytes.subarray(0, bytes.length - 5));
+  await assert.rejects(
+    () => loadCheckpoint(join(dir, "cut.ckpt")),
+    /cut.ckpt: truncated or padded checkpoint/,
+  );
+  await Deno.writeFile(join(dir, "head.ckpt"), bytes.subarray(0, 30));
+  await assert.rejects(
+    () => loadCheckpoint(join(dir, "head.ckpt")),
+    /head.ckpt: truncated checkpoint \(the header/,
+  );
+  const flipped = bytes.slice();
+  flipped[flipped.length - 3] ^= 0xff;
+  await Deno.writeFile(join(dir, "bad.ckpt"), flipped);
+  await assert.rejects(
+    () => loadCheckpoint(join(dir, "bad.ckpt")),
+    /bad.ckpt: corrupt checkpoint \(the tensor data does not match/,
+  );
+  await Deno.writeFile(
+    join(dir, "other.ckpt"),
+    new TextEncoder().encode("hello world, not a checkpoint"),
+  );
+  await assert.rejects(
+    () => loadCheckpoint(join(dir, "other.ckpt")),
+    /other.ckpt: not a checkpoint/,
+  );
+  assert.throws(
+    () => restoreTree(loaded, "", { ...tree, extra: tf.scalar(0) }, path),
+    /has no tensor 'extra'/,
+  );
+  dispose([tree, back] as never);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--init-from reads .safetensors by parameter path; bad files are errors naming the tensor", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = { depth: 18 as const, width: 0.125, classes: 3 };
+  const source = initDeepLab(key(1), config), template = initDeepLab(key(2), config);
+  const entries = flatten(source);
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  const chunks: Uint8Array[] = [];
+  for (const [p, t] of entries) {
+    const data = new Float32Array(await t.data());
+    header[`seg/${p}`] = {
+      dtype: "F32",
+      shape: t.shape,
+      data_offsets: [offset, offset + data.byteLength],
+    };
+    chunks.push(new Uint8Array(data.buffer));
+    offset += data.byteLength;
+  }
+  const write = async (name: string, h: Record<string, unknown>, body: Uint8Array[]) => {
+    const json = new TextEncoder().encode(JSON.stringify(h));
+    const size = new Uint8Array(8);
+    new DataView(size.buffer).setBigUint64(0, BigInt(json.length), true);
+    const path = join(dir, name);
+    await Deno.writeFile(path, new Uint8Array([...size, ...json, ...body.flatMap((c) => [...c])]));
+    return path;
+  };
+  const good = await write("good.safetensors", header, chunks);
+  const loaded = await loadSafetensors(good, template);
+  for (const [[p, a], [, b]] of entries.map((e, i) => [e, flatten(loaded)[i]])) {
+    assert.deepEqual(await b.data(), await a.data(), p);
+  }
+  const { [`seg/${entries[0][0]}`]: _dropped, ...missing } = header;
+  const noFirst = await write("missing.safetensors", missing, chunks);
+  await assert.rejects(
+    () => loadSafetensors(noFirst, template),
+    new RegExp(`missing.safetensors: missing tensor '${entries[0][0]}'`),
+  );
+  const cut = await write("cut.safetensors", header, chunks.slice(0, 2));
+  await assert.rejects(
+    () => loadSafetensors(cut, template),
+    /cut.safetensors: tensor .* lies outside the file/,
+  );
+  dispose([source, template, loaded]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// ------------------------------------------------------------- the whole job
+
+Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninterrupted run", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-resume-" });
+  const job = [
+    ...TINY,
+    "--warmup-steps",
+    "6",
+    "--steps",
+    "6",
+    "--checkpoint-every",
+    "2",
+    "--out",
+    out,
+  ];
+  const whole = await deno(["train.ts", ...job, "--name", "whole"]);
+  assert.equal(whole.code, 0, whole.err);
+  assert.match(whole.out, /### Target: overall/);
+  assert.match(whole.out, /\| source only \|/);
+  assert.match(whole.out, /\| cdga \|/);
+  // Interrupted: killed once a checkpoint of the second phase exists.
+  const child = spawn(["train.ts", ...job, "--name", "killed"]);
+  const target = join(out, "killed", "checkpoints", "sourceOnly.ckpt");
+  for (let i = 0; i < 600; i++) {
+    try {
+      await Deno.stat(target);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill("SIGKILL");
+  const status = await child.status;
+  assert.equal(status.signal, "SIGKILL");
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  // The kill must have landed mid-run: the last phase is not complete.
+  const last = join(out, "killed", "checkpoints", "cdga.ckpt");
+  const unfinished = await loadCheckpoint(last).then((c) => !c.position.done, () => true);
+  assert.ok(unfinished, "the run had finished before the kill");
+  const rerun = await deno(["train.ts", ...job, "--name", "killed"]);
+  assert.match(rerun.err, /already holds a run: pass --resume/);
+  const resumed = await deno(["train.ts", ...job, "--name", "killed", "--resume"]);
+  assert.equal(resumed.code, 0, resumed.err);
+  for (const phase of ["warmup", "sourceOnly", "cdga"]) {
+    const a = await loadCheckpoint(join(out, "whole", "checkpoints", `${phase}.ckpt`));
+    const b = await loadCheckpoint(join(out, "killed", "checkpoints", `${phase}.ckpt`));
+    assert.equal(a.position.step, 6);
+    assert.deepEqual([...b.values.keys()], [...a.values.keys()]);
+    for (const [p, v] of a.values) {
+      assert.deepEqual(
+        new Uint8Array(b.values.get(p)!.data.buffer),
+        new Uint8Array(v.data.buffer),
+        `${phase} ${p}`,
+      );
+    }
+  }
+  for (const file of ["config.json", "metrics.jsonl", "report.md", "report.json", "plot.svg"]) {
+    await Deno.stat(join(out, "killed", file));
+  }
+  const lines = (await Deno.readTextFile(join(out, "killed", "metrics.jsonl"))).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  assert.equal(lines.length, 18, "one metrics line per step, none repeated by the resume");
+  // eval and predict on the result.
+  const evalRun = await deno([
+    "eval.ts",
+    "--checkpoint",
+    join(out, "whole", "checkpoints", "cdga.ckpt"),
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(evalRun.code, 0, evalRun.err);
+  assert.match(evalRun.out, /### Target: overall[\s\S]*\| cdga \|/);
+  const images = join(out, "images");
+  await Deno.mkdir(images);
+  await Deno.writeFile(
+    join(images, "a.png"),
+    encodePng({ width: 40, height: 36, channels: 3, data: new Uint8Array(40 * 36 * 3).fill(90) }),
+  );
+  const predictRun = await deno([
+    "predict.ts",
+    "--checkpoint",
+    join(out, "whole", "checkpoints", "cdga.ckpt"),
+    "--input",
+    images,
+    "--output",
+    join(out, "pred"),
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(predictRun.code, 0, predictRun.err);
+  assert.deepEqual([...Deno.readDirSync(join(out, "pred"))].map((e) => e.name).sort(), [
+    "a_label.png",
+    "a_overlay.png",
+    "a_pred.png",
+  ]);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a NaN loss stops the run with its step; the last good checkpoint is kept", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-nan-" });
+  const run = await deno([
+    "train.ts",
+    ...TINY,
+    "--warmup-steps",
+    "0",
+    "--baseline",
+    "none",
+    "--method",
+    "sourceOnly",
+    "--steps",
+    "40",
+    "--checkpoint-every",
+    "1",
+    "--seg-lr",
+    "1e30",
+    "--out",
+    out,
+    "--name",
+    "nan",
+  ]);
+  assert.equal(run.code, 1);
+  const match =
+    /sourceOnly step (\d+): loss '(\w+)' is (NaN|Infinity|-Infinity); stopped\. The last good checkpoint \(step (\d+)\) is kept/
+      .exec(run.err);
+  assert.ok(match, run.err);
+  const checkpoint = await loadCheckpoint(join(out, "nan", "checkpoints", "sourceOnly.ckpt"));
+  assert.equal(checkpoint.position.step, Number(match[4]));
+  assert.equal(Number(match[1]), Number(match[4]) + 1);
+  await Deno.remove(out, { recursive: true });
+});
