@@ -15,9 +15,11 @@ import { segFromCheckpoint } from "./cli/restore.ts";
 import { evaluate } from "./eval/metrics.ts";
 import { iouJson, iouTable } from "./eval/table.ts";
 
-const HELP = `deno task eval --checkpoint FILE [--samples N] [--backend B] [--json FILE]
+const HELP =
+  `deno task eval --checkpoint FILE [--domain D] [--samples N] [--backend B] [--json FILE]
 
   --checkpoint FILE  a checkpoint written by deno task train
+  --domain D         target (default), or source: the held-out source split (digits only)
   --samples N        evaluate the first N held-out samples (default: all)
   --backend B        auto, webgpu, wasm or cpu (default auto)
   --json FILE        also write the tables as JSON`;
@@ -28,6 +30,7 @@ try {
     options: {
       checkpoint: { type: "string" },
       samples: { type: "string" },
+      domain: { type: "string", default: "target" },
       backend: { type: "string", default: "auto" },
       json: { type: "string" },
       help: { type: "boolean" },
@@ -49,8 +52,13 @@ try {
     data = await openData(o, split(key(o.seed), 4)[1]);
     return data.classes.names.length;
   });
-  const result = await evaluateSeg(seg, config, data!.test, {
-    samples: samples ?? data!.test.length,
+  if (values.domain !== "target" && values.domain !== "source") {
+    throw new Error(`--domain must be target or source, got ${values.domain}`);
+  }
+  const heldOut = values.domain === "source" ? data!.sourceTest : data!.test;
+  if (!heldOut) throw new Error(`--domain source: ${options.dataset} has no held-out source split`);
+  const result = await evaluateSeg(seg, config, heldOut, {
+    samples: samples ?? heldOut.length,
     batch: 16,
     normalise: data!.normalise,
   });
@@ -60,7 +68,7 @@ try {
     style,
     rows: [{ name: phase, evaluation: evaluate(matrix, names, data!.protocols) }],
   }));
-  console.log(`${values.checkpoint}: ${phase} on ${data!.test.description} (${options.dataset})\n`);
+  console.log(`${values.checkpoint}: ${phase} on ${heldOut.description} (${options.dataset})\n`);
   for (const t of tables) console.log(`### Target: ${t.style}\n\n${iouTable(t.rows)}\n`);
   if (values.json) {
     await Deno.writeTextFile(

@@ -50,6 +50,8 @@ export interface DataPlan {
   target: Dataset;
   /** Held-out labelled target data for evaluation. */
   test: Dataset;
+  /** Held-out labelled source data, where the data set has it (digits). */
+  sourceTest?: Dataset;
   crop?: [number, number];
   scale?: [number, number];
   flip: boolean;

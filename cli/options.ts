@@ -181,7 +181,7 @@ export const OPTIONS = {
   },
   segLr: {
     kind: "number",
-    default: 0.001,
+    default: 0.0003,
     min: 0,
     help: "G's learning rate (C: × the head multiplier)",
   },

@@ -273,6 +273,17 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   ]);
   assert.equal(evalRun.code, 0, evalRun.err);
   assert.match(evalRun.out, /### Target: overall[\s\S]*\| cdga \|/);
+  const sourceRun = await deno([
+    "eval.ts",
+    "--checkpoint",
+    join(out, "whole", "checkpoints", "warmup.ckpt"),
+    "--domain",
+    "source",
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(sourceRun.code, 0, sourceRun.err);
+  assert.match(sourceRun.out, /warmup on digits eval source/);
   const images = join(out, "images");
   await Deno.mkdir(images);
   await Deno.writeFile(
