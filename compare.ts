@@ -3,7 +3,9 @@
  * seed, one run trains a shared source-only warm-up, then source-only,
  * AdaptSegNet, ADVENT (AdvEnt) and CDGA for the same number of steps from it;
  * every final model is evaluated on the held-out target split (no checkpoint
- * is picked on it). Prints and writes the table of target mIoU, mean ± standard
+ * is picked on it). A second run per seed repeats the same warm-up, then
+ * trains CDGA with `--grouping-losses-train C` (the grouping losses reach C
+ * only), the variant that isolates their effect on G. Prints and writes the table of target mIoU, mean ± standard
  * deviation over the seeds, overall and per target sub-style, with CDGA's
  * group usage.
  *
@@ -18,12 +20,13 @@ import { parseArgs } from "node:util";
 import { parseOptions } from "./cli/options.ts";
 import { runTraining } from "./cli/job.ts";
 
-const METHODS = ["sourceOnly", "adaptSegNet", "advEnt", "cdga"];
+const METHODS = ["sourceOnly", "adaptSegNet", "advEnt", "cdga", "cdgaC"];
 const LABELS: Record<string, string> = {
   sourceOnly: "source only",
   adaptSegNet: "AdaptSegNet",
   advEnt: "ADVENT (AdvEnt)",
-  cdga: "CDGA",
+  cdga: "CDGA, grouping losses train G and C",
+  cdgaC: "CDGA (default: grouping losses train C)",
 };
 
 type Tables = Record<string, { method: string; miou: { all: number | null } }[]>;
@@ -66,30 +69,17 @@ try {
     }
   }
   const out = values.out as string;
-  const reports: { seed: number; tables: Tables; usage?: number[] }[] = [];
   const only = values.only === undefined ? undefined : Number(values.only);
-  for (let seed = 0; seed < seeds; seed++) {
-    if (only !== undefined && seed !== only) continue;
-    const name = `seed${seed}`;
+  // Runs (or finds) one training run; returns its report.
+  const run = async (name: string, flags: string[]) => {
     const reportPath = join(out, name, "report.json");
-    let done = false;
-    try {
-      await Deno.stat(reportPath);
-      done = true;
-    } catch { /* not run yet */ }
+    const done = await Deno.stat(reportPath).then(() => true, () => false);
     if (!done) {
       const resumeThis = values.resume &&
         await Deno.stat(join(out, name, "checkpoints")).then(() => true, () => false);
       const options = await parseOptions([
         ...passed,
-        "--method",
-        "cdga",
-        "--baseline",
-        "sourceOnly",
-        "--also",
-        "adaptSegNet,advEnt",
-        "--seed",
-        String(seed),
+        ...flags,
         "--out",
         out,
         "--name",
@@ -98,8 +88,43 @@ try {
       ]);
       await runTraining(options);
     }
-    const report = JSON.parse(await Deno.readTextFile(reportPath));
-    reports.push({ seed, tables: report.tables, usage: report.results?.cdga?.groupUsage });
+    return JSON.parse(await Deno.readTextFile(reportPath));
+  };
+  const reports: { seed: number; tables: Tables; usage?: number[]; usageC?: number[] }[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    if (only !== undefined && seed !== only) continue;
+    const main = await run(`seed${seed}`, [
+      "--method",
+      "cdga",
+      "--baseline",
+      "sourceOnly",
+      "--also",
+      "adaptSegNet,advEnt",
+      "--seed",
+      String(seed),
+    ]);
+    // The same warm-up (same seed) then CDGA whose grouping losses train C alone.
+    const variant = await run(`seed${seed}-cdgaC`, [
+      "--method",
+      "cdga",
+      "--baseline",
+      "none",
+      "--grouping-losses-train",
+      "C",
+      "--seed",
+      String(seed),
+    ]);
+    const tables: Tables = {};
+    for (const [style, rows] of Object.entries(main.tables as Tables)) {
+      const extra = (variant.tables as Tables)[style]?.find((r) => r.method === "cdga");
+      tables[style] = [...rows, ...(extra ? [{ ...extra, method: "cdgaC" }] : [])];
+    }
+    reports.push({
+      seed,
+      tables,
+      usage: main.results?.cdga?.groupUsage,
+      usageC: variant.results?.cdga?.groupUsage,
+    });
   }
   if (only !== undefined) Deno.exit(0);
   const styles = Object.keys(reports[0].tables);
@@ -108,6 +133,7 @@ try {
   const summary: Record<string, Record<string, ReturnType<typeof stats>>> = {};
   for (const method of METHODS) {
     const label = method === "sourceOnly" ? "source only" : method;
+    if (!reports.every((r) => r.tables[styles[0]].some((row) => row.method === label))) continue;
     const cells = styles.map((style) => {
       const values = reports.map((r) =>
         r.tables[style].find((row) => row.method === label)?.miou.all
@@ -119,15 +145,16 @@ try {
     });
     lines.push(`| ${LABELS[method]} | ${cells.join(" | ")} |`);
   }
+  const fmtUsage = (u?: number[]) => (u ? u.map((v) => v.toFixed(3)).join(", ") : "–");
   const usage = reports.map((r) =>
-    r.usage ? `seed ${r.seed}: ${r.usage.map((u) => u.toFixed(3)).join(", ")}` : ""
-  ).filter(Boolean);
+    `seed ${r.seed}: G+C ${fmtUsage(r.usage)}; C only ${fmtUsage(r.usageC)}`
+  );
   const text = [
     `Target mIoU (%) on the held-out split of the digits benchmark, mean ± standard deviation (min–max) over ${seeds} seeds; final models, no checkpoint picked on the evaluation split.`,
     "",
     ...lines,
     "",
-    `CDGA group usage at the end (share of pixels per group): ${usage.join("; ")}`,
+    `CDGA group usage at the end (share of pixels per group), ${usage.join(" | ")}`,
   ].join("\n");
   await Deno.writeTextFile(join(out, "summary.md"), text + "\n");
   await Deno.writeTextFile(

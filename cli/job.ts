@@ -97,6 +97,12 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
           { split: "eval", domain: "target", length: o.testSamples },
           scenes,
         ),
+        sourceTest: digitsDataset(
+          bench,
+          k,
+          { split: "eval", domain: "source", length: o.testSamples },
+          scenes,
+        ),
         flip: false,
         protocols: {},
       };
@@ -169,6 +175,7 @@ export function methodConfig(o: Options, method: Method, classes: number): Metho
       ent: o.lambdaEnt,
     },
     consistency: o.consistency as "l1",
+    groupingLossesTrain: o.groupingLossesTrain as "G+C",
     classEquivalence: o.classEquivalence,
     optim: {
       segOptimizer: o.segOptimizer as "adam",

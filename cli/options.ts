@@ -103,6 +103,13 @@ export const OPTIONS = {
   lambdaOrth: { kind: "number", default: 0.1, min: 0, help: "λ_orth, orthogonality" },
   lambdaBal: { kind: "number", default: 0.1, min: 0, help: "λ_bal, group balance (0 disables)" },
   lambdaEnt: { kind: "number", default: 0.001, min: 0, help: "λ_ent, MinEnt's entropy weight" },
+  groupingLossesTrain: {
+    kind: "string",
+    default: "C",
+    choices: ["G+C", "C"],
+    help:
+      "what L_sc, L_orth and L_bal train: C alone (they shape the grouping) or G and C (the method note's total read literally)",
+  },
   consistency: {
     kind: "string",
     default: "l1",

@@ -83,6 +83,13 @@ export interface MethodConfig {
   classEquivalence: boolean;
   /** Target pseudo-labels below this top probability get no weight. */
   pseudoLabelThreshold: number;
+  /**
+   * What L_sc, L_orth and L_bal train: "C" (default: C's inputs detached for
+   * them, so only the grouping learns from them and G is aligned by the
+   * group-level adversarial term) or "G+C" (the method note's total, read
+   * literally). Reconstructed; see docs/method.md.
+   */
+  groupingLossesTrain: "G+C" | "C";
   /** Optimizers. */
   optim: OptimConfig;
 }
@@ -108,6 +115,7 @@ const DEFAULTS = {
   consistency: "l1" as const,
   classEquivalence: true,
   pseudoLabelThreshold: 0,
+  groupingLossesTrain: "C" as const,
   optim: {
     segOptimizer: "sgd" as const,
     segLr: 2.5e-4,
@@ -153,6 +161,7 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     consistency: input.consistency ?? DEFAULTS.consistency,
     classEquivalence: input.classEquivalence ?? DEFAULTS.classEquivalence,
     pseudoLabelThreshold: input.pseudoLabelThreshold ?? DEFAULTS.pseudoLabelThreshold,
+    groupingLossesTrain: input.groupingLossesTrain ?? DEFAULTS.groupingLossesTrain,
     optim: { ...DEFAULTS.optim, ...input.optim },
   };
   check(

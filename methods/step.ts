@@ -297,10 +297,22 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
     // CDGA.
     const group = trainable.group!;
     const ps = tf.softmax(source.logits), pt = tf.softmax(target.logits);
-    const as = applyGrouping(group, { probs: ps, feature: source.feature }, groupingConfig);
-    const at = applyGrouping(group, { probs: pt, feature: target.feature }, groupingConfig);
+    // With "C", the grouping losses reach C only: C's inputs and the target
+    // evidence are detached for them (the adversarial term still reaches G through P).
+    const onlyC = config.groupingLossesTrain === "C";
+    const forC = (t: Tensor) => (onlyC ? stopGradient(t) : t);
+    const as = applyGrouping(
+      group,
+      { probs: forC(ps), feature: forC(source.feature) },
+      groupingConfig,
+    );
+    const at = applyGrouping(
+      group,
+      { probs: forC(pt), feature: forC(target.feature) },
+      groupingConfig,
+    );
     const ys = oneHotLabels(downsampleLabels(labels, [h, w]), classes);
-    const qs = groupClassDistributions(as, ys), qt = groupClassDistributions(at, pt);
+    const qs = groupClassDistributions(as, ys), qt = groupClassDistributions(at, forC(pt));
     const sc = semanticConsistency(qs, qt, config.consistency);
     const orth = tf.add(orthogonality(qs), orthogonality(qt));
     const bal = groupBalance([as, at]);

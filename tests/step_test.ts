@@ -130,3 +130,26 @@ Deno.test("configuration and batch errors name the problem", () => {
   );
   dispose([params, optState, images, labels] as unknown as Tree);
 });
+
+Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C' they do", async () => {
+  const batch = quadrantBatch();
+  const segAfter = async (config: Parameters<typeof makeTrainer>[0]) => {
+    const trainer = makeTrainer(config);
+    const { params, optState } = trainer.init(key(4));
+    const [p, s, m] = trainer.step(params, optState, batch);
+    const values = await Promise.all(flatten(p.seg).map(async ([, t]) => [...await t.data()]));
+    dispose([params, optState, p, s, m] as unknown as Tree);
+    return values;
+  };
+  const base = { ...SMALL, lambdas: { adv: 0 } };
+  const sourceOnly = await segAfter({ method: "sourceOnly", ...base });
+  const onlyC = await segAfter({ method: "cdga", ...base, groupingLossesTrain: "C" });
+  const both = await segAfter({ method: "cdga", ...base, groupingLossesTrain: "G+C" });
+  assert.deepEqual(onlyC, sourceOnly);
+  assert.notDeepEqual(both, sourceOnly);
+  assert.throws(
+    () => resolveConfig({ method: "cdga", seg: { classes: 3 }, groupingLossesTrain: "G" as "C" }),
+    /groupingLossesTrain must be "G\+C" or "C"/,
+  );
+  dispose(batch as unknown as Tree);
+});
