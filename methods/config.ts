@@ -176,6 +176,10 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     check(Number.isFinite(value) && value >= 0, `lambdas.${name} must be ≥ 0, got ${value}`);
   }
   check(
+    ["G+C", "C"].includes(config.groupingLossesTrain),
+    `groupingLossesTrain must be "G+C" or "C", got ${config.groupingLossesTrain}`,
+  );
+  check(
     ["l1", "l2", "js"].includes(config.consistency),
     `consistency must be l1, l2 or js, got ${config.consistency}`,
   );

@@ -325,6 +325,8 @@ Deno.test("a NaN loss stops the run with its step; the last good checkpoint is k
     "40",
     "--checkpoint-every",
     "1",
+    "--seg-optimizer",
+    "sgd",
     "--seg-lr",
     "1e30",
     "--out",
