@@ -56,10 +56,10 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|basic 
  * Looks for a WebGPU adapter without starting a backend.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { probeWebGpu } from "./backend.ts";
  * const probe = await probeWebGpu();
- * console.log(typeof probe.available); // "boolean"
+ * console.log(probe.available, probe.software, probe.description);
  * ```
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
