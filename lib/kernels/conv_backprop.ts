@@ -160,6 +160,25 @@ function zeroInsert<T extends Handle>(
   return then(ops, v, (t) => ops.reshape(t, [n, ho * sh, wo * sw, c]));
 }
 
+/** The windows of a filter gradient: positions a·d + o·s − p of the input. */
+function filterGradWindows(g: ConvGeometry, h: number, w: number, ho: number, wo: number) {
+  const span = (axis: 0 | 1, k: number, o: number) =>
+    (k - 1) * g.dilations[axis] + (o - 1) * g.strides[axis] + 1;
+  return {
+    rows: window(h, g.padBefore[0], span(0, g.filterSize[0], ho)),
+    cols: window(w, g.padBefore[1], span(1, g.filterSize[1], wo)),
+  };
+}
+
+/** The windows of an input gradient over dyᶻ: top padding (k − 1)·d − p. */
+function inputGradWindows(g: ConvGeometry, dyz: Handle, h: number, w: number) {
+  const reach = (axis: 0 | 1) => (g.filterSize[axis] - 1) * g.dilations[axis];
+  return {
+    rows: window(dyz.shape[1], reach(0) - g.padBefore[0], h + reach(0)),
+    cols: window(dyz.shape[2], reach(1) - g.padBefore[1], w + reach(1)),
+  };
+}
+
 /**
  * The gradient of a convolution with respect to its filter.
  * Returns [kh, kw, Cᵢ, Cₒ].
@@ -173,8 +192,7 @@ export function convFilterGrad<T extends Handle>(
   const [, h, w] = x.shape;
   const [, ho, wo] = dy.shape;
   const [kh, kw] = g.filterSize;
-  const rows = window(h, g.padBefore[0], (kh - 1) * g.dilations[0] + (ho - 1) * g.strides[0] + 1);
-  const cols = window(w, g.padBefore[1], (kw - 1) * g.dilations[1] + (wo - 1) * g.strides[1] + 1);
+  const { rows, cols } = filterGradWindows(g, h, w, ho, wo);
   let xt = ops.transpose(x, [3, 1, 2, 0]);
   xt = cropSpatial(ops, xt, [rows.crop, cols.crop], [h - rows.crop, w - cols.crop]);
   const dyt = ops.transpose(dy, [1, 2, 0, 3]);
@@ -203,12 +221,10 @@ export function convInputGrad<T extends Handle>(
   g: ConvGeometry,
 ): T {
   const [, h, w] = inputShape;
-  const [kh, kw] = g.filterSize;
   const [dh, dw] = g.dilations;
   const dyz = zeroInsert(ops, dy, g.strides);
   const flipped = then(ops, ops.reverse(filter, [0, 1]), (v) => ops.transpose(v, [0, 1, 3, 2]));
-  const rows = window(dyz.shape[1], (kh - 1) * dh - g.padBefore[0], h + (kh - 1) * dh);
-  const cols = window(dyz.shape[2], (kw - 1) * dw - g.padBefore[1], w + (kw - 1) * dw);
+  const { rows, cols } = inputGradWindows(g, dyz, h, w);
   const out = ops.conv2d(dyz, flipped, [1, 1], [dh, dw], [rows.pad, cols.pad]);
   if (dyz !== dy) ops.free(dyz);
   ops.free(flipped);
@@ -229,8 +245,7 @@ export function depthwiseFilterGrad<T extends Handle>(
   const [n, h, w, c] = x.shape;
   const [, ho, wo] = dy.shape;
   const [kh, kw, , m] = filterShape;
-  const rows = window(h, g.padBefore[0], (kh - 1) * g.dilations[0] + (ho - 1) * g.strides[0] + 1);
-  const cols = window(w, g.padBefore[1], (kw - 1) * g.dilations[1] + (wo - 1) * g.strides[1] + 1);
+  const { rows, cols } = filterGradWindows(g, h, w, ho, wo);
   // The batch folds into the channels: [1, H, W, N·C] against [Hₒ, Wₒ, N·C, M].
   let xf = then(ops, ops.transpose(x, [1, 2, 0, 3]), (v) => ops.reshape(v, [1, h, w, n * c]));
   xf = cropSpatial(ops, xf, [rows.crop, cols.crop], [h - rows.crop, w - cols.crop]);
@@ -272,8 +287,7 @@ export function depthwiseInputGrad<T extends Handle>(
   // Each of the C·M output channels convolves on its own; the M copies of an
   // input channel are summed afterwards.
   const flipped = then(ops, ops.reverse(filter, [0, 1]), (v) => ops.reshape(v, [kh, kw, c * m, 1]));
-  const rows = window(dyz.shape[1], (kh - 1) * dh - g.padBefore[0], h + (kh - 1) * dh);
-  const cols = window(dyz.shape[2], (kw - 1) * dw - g.padBefore[1], w + (kw - 1) * dw);
+  const { rows, cols } = inputGradWindows(g, dyz, h, w);
   let out = ops.depthwiseConv2d(dyz, flipped, [1, 1], [dh, dw], [rows.pad, cols.pad]);
   if (dyz !== dy) ops.free(dyz);
   ops.free(flipped);
