@@ -255,7 +255,7 @@ async function main() {
     for (let i = 0; i < 300; i++) {
       bench.scene(key(1), i, { split: "train", domain }, { scale: [2, 2.3], digits: [1, 2] });
     }
-    sceneMs[domain] = round((performance.now() - start) / 300 * 100) / 100;
+    sceneMs[domain] = Number(((performance.now() - start) / 300).toFixed(2));
   }
   const rows = [...timings, ...(torch ? [torch] : [])];
   console.log("");
