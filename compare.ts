@@ -18,7 +18,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseOptions } from "./cli/options.ts";
-import { runTraining } from "./cli/job.ts";
+import { exists, runTraining } from "./cli/job.ts";
 
 const METHODS = ["sourceOnly", "adaptSegNet", "advEnt", "cdga", "cdgaC"];
 const LABELS: Record<string, string> = {
@@ -73,10 +73,10 @@ try {
   // Runs (or finds) one training run; returns its report.
   const run = async (name: string, flags: string[]) => {
     const reportPath = join(out, name, "report.json");
-    const done = await Deno.stat(reportPath).then(() => true, () => false);
+    const done = await exists(reportPath);
     if (!done) {
       const resumeThis = values.resume &&
-        await Deno.stat(join(out, name, "checkpoints")).then(() => true, () => false);
+        await exists(join(out, name, "checkpoints"));
       const options = await parseOptions([
         ...passed,
         ...flags,

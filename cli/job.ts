@@ -14,12 +14,7 @@ import { dispose, type Tree } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
-import {
-  type Batch as StepBatch,
-  makeTrainer,
-  type Params,
-  type Trainer,
-} from "../methods/step.ts";
+import { type Batch as StepBatch, makeTrainer, type Params } from "../methods/step.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
 import { loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
 import {
@@ -31,7 +26,7 @@ import {
   synthia,
 } from "../data/datasets.ts";
 import { CITYSCAPES_CLASSES, type ClassTable, PROTOCOLS } from "../data/labels.ts";
-import { type Batch, batches, type Normalisation } from "../data/stream.ts";
+import { type Batch, batches, type Normalisation, normalise } from "../data/stream.ts";
 import { loadMobileNetV2Weights } from "../data/pretrained.ts";
 import { writePrediction } from "../data/visualize.ts";
 import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
@@ -261,7 +256,6 @@ export async function evaluateSeg(
     for (const group of groups) {
       const [w, h] = [group[0].width, group[0].height];
       const pixels = new Float32Array(group.length * w * h * 3);
-      const { normalise } = await import("../data/stream.ts");
       group.forEach((s, i) => pixels.set(normalise(s.image, options.normalise), i * w * h * 3));
       const predicted = tf.tidy(() => {
         const images = tf.tensor4d(pixels, [group.length, h, w, 3]);
@@ -300,7 +294,8 @@ export async function evaluateSeg(
   return { overall, byStyle, kept };
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a file or folder exists. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
@@ -357,7 +352,7 @@ export async function runTraining(
   }
   const keptHistory: Record<string, unknown>[] = [];
   const progress = new Progress(log);
-  const finals = new Map<string, { params: Params; trainer: Trainer }>();
+  const finals = new Map<string, Params>();
 
   for (const phase of phases) {
     const trainer = makeTrainer(methodConfig(o, phase.method, classes));
@@ -379,7 +374,7 @@ export async function runTraining(
       // G (and its optimizer state) continue from the warm-up; C and D start fresh.
       dispose([params.seg, optState.seg] as unknown as Tree);
       const warm = await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
-      params = { ...params, seg: restoreTree(warm, "params/seg", start.params.seg, phase.from) };
+      params = { ...params, seg: restoreTree(warm, "params/seg", start.seg, phase.from) };
       optState = { ...optState, seg: restoreTree(warm, "opt/seg", fresh.optState.seg, phase.from) };
     } else if (o.initFrom) {
       const seg = await initSegFrom(o.initFrom, params.seg);
@@ -477,21 +472,19 @@ export async function runTraining(
       keptHistory.push(line);
       await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
     }
-    if (!(await exists(path))) await save(true);
-    else if (!restored || !restored.position.done) await save(true);
     progress.stop();
     await sources.return(undefined);
     await targets?.return(undefined);
-    finals.set(phase.name, { params, trainer });
+    finals.set(phase.name, params);
     dispose(optState as unknown as Tree);
   }
 
   // Final evaluation of every phase after the warm-up, on the whole held-out set.
   const rows: Record<string, TableRow[]> = { overall: [] };
   const names = data.classes.names;
-  const results: Record<string, unknown> = {};
+  const results: Record<string, { steps: number; groupUsage?: number[] }> = {};
   for (const phase of phases.filter((p) => p.name !== "warmup" || phases.length === 1)) {
-    const { params } = finals.get(phase.name)!;
+    const params = finals.get(phase.name)!;
     const result = await evaluateSeg(params.seg, segConfig(o, classes), data.test, {
       samples: data.test.length,
       batch: 16,
@@ -514,7 +507,7 @@ export async function runTraining(
       );
     }
     const usage = keptHistory.filter((h) => h.phase === phase.name && Array.isArray(h.groupUsage))
-      .at(-1)?.groupUsage;
+      .at(-1)?.groupUsage as number[] | undefined;
     results[phase.name] = { steps: phase.offset + phase.steps, groupUsage: usage };
   }
   const styleOrder = [
@@ -568,12 +561,10 @@ export async function runTraining(
     "Per-class IoU (%) on the held-out target split, final models (no checkpoint picked on it).",
     "",
     ...tables.flatMap((t) => [t, ""]),
-    ...(results[o.method] && (results[o.method] as { groupUsage?: number[] }).groupUsage
+    ...(results[o.method]?.groupUsage
       ? [
         `Group usage of ${o.method} at the end: ${
-          (results[o.method] as { groupUsage: number[] }).groupUsage.map((u) => u.toFixed(3)).join(
-            ", ",
-          )
+          results[o.method].groupUsage!.map((u) => u.toFixed(3)).join(", ")
         }`,
         "",
       ]
@@ -595,7 +586,7 @@ export async function runTraining(
       2,
     ) + "\n",
   );
-  for (const { params } of finals.values()) dispose(params as unknown as Tree);
+  for (const params of finals.values()) dispose(params as unknown as Tree);
   log("");
   for (const t of tables) log(t + "\n");
   log(`report: ${join(runDir, "report.md")}`);

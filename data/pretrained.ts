@@ -166,11 +166,10 @@ export async function loadMobileNetV2Weights(
         `pretrained: '${name}' has ${values.length} values, '${path}' needs ${t.size}`,
       );
     }
-    (isImageNet ? imagenet : random).push(path);
+    if (isImageNet) imagenet.push(path);
     t.dispose();
     return [path, tf.tensor(values, t.shape)];
   });
-  if (!options.imagenetOnly) random.length = 0;
   const params = unflatten(entries) as unknown as MobileNetV2Params;
   return { params, imagenet, random };
 }

@@ -201,8 +201,9 @@ function groupAdversarial(
   kind: MethodConfig["disc"]["kind"],
 ): Scalar {
   const k = logits.shape[0];
+  const perGroup = weights ? tf.unstack(weights) : undefined;
   const parts = tf.unstack(logits).map((l, g) =>
-    adversarialLoss(l, target, { kind, weights: weights ? tf.unstack(weights)[g] : undefined })
+    adversarialLoss(l, target, { kind, weights: perGroup?.[g] })
   );
   return tf.div(tf.addN(parts), k) as Scalar;
 }

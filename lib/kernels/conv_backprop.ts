@@ -42,7 +42,8 @@ export interface ConvGeometry {
   readonly padBefore: readonly [number, number];
 }
 
-function pair(v: unknown): [number, number] {
+/** A stride or dilation attribute (a number, a pair, or absent for 1) as a pair. */
+export function pair(v: unknown): [number, number] {
   if (v === undefined || v === null) return [1, 1];
   return typeof v === "number" ? [v, v] : [(v as number[])[0], (v as number[])[1]];
 }

@@ -28,6 +28,7 @@ import {
   type ConvPrimitives,
   depthwiseFilterGrad,
   depthwiseInputGrad,
+  pair,
 } from "./conv_backprop.ts";
 
 type Tensor = tf.Tensor;
@@ -55,11 +56,6 @@ export const tfPrimitives: ConvPrimitives<Tensor> = {
     ),
   free: (x) => x.dispose(),
 };
-
-function pair(v: unknown): [number, number] {
-  if (v === undefined || v === null) return [1, 1];
-  return typeof v === "number" ? [v, v] : [(v as number[])[0], (v as number[])[1]];
-}
 
 let installed = false;
 
