@@ -58,6 +58,8 @@ export {
   BACKEND_CHOICES,
   type BackendChoice,
   type BackendInfo,
+  type BackendOptions,
+  defaultWasmThreads,
   probeWebGpu,
   useBackend,
   type WebGpuProbe,

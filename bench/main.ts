@@ -1,44 +1,60 @@
 /**
- * `deno task bench`: the reference training step (see `reference_net.ts`) on
- * each available backend, median ms per step over `--steps` steps after
- * `--warmup`, a per-kernel profile of one step, and PyTorch's time for the
- * same step (`shared/bench/torch_reference_step.py`) when `/usr/bin/python3`
- * can import torch, with the ratio.
+ * `deno task bench`: in one run,
  *
- * Flags: `--backends wasm,webgpu,cpu` (default: wasm, and webgpu when an
- * adapter exists; cpu only on request: it takes about 2 minutes per step as
- * tfjs ships it), `--steps 12`, `--warmup 2`, `--batch 2`, `--size 128`,
- * `--threads 2` (PyTorch's), `--json FILE` (write the results), `--torch
- * PATH` (the PyTorch script), `--no-torch`, `--no-profile`.
+ * 1. the reference training step (`reference_net.ts`, the network of
+ *    `shared/bench/torch_reference_step.py`) on our fastest CPU backend
+ *    (wasm: XNNPACK, SIMD, a thread per core), and on webgpu where a hardware
+ *    adapter exists;
+ * 2. the default training step of `deno task train` (CDGA, ResNet-18 ×0.25,
+ *    8 + 8 digits scenes of 64×64) on the same backends;
+ * 3. PyTorch's reference step, when `/usr/bin/python3` imports torch, and
+ *    every time's ratio to it;
+ * 4. a per-kernel profile of one reference step and of one CDGA step;
+ * 5. memory over a long default training run (a child process running
+ *    `train.ts`): peak resident memory at step 200 and at the last step
+ *    (`--memory-steps`, 2,000), and the live tensor count;
+ * 6. the digits benchmark's scene generation time.
+ *
+ * Run `deno task bench --help` for the flags.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { tf } from "../lib/tf.ts";
-import { type BackendChoice, probeWebGpu, useBackend } from "../lib/backend.ts";
+import { type BackendInfo, probeWebGpu, useBackend } from "../lib/backend.ts";
 import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
+import { median, timeTrainingStep } from "./training_step.ts";
+import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
+import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
 
 const HELP = `deno task bench [flags]
 
-Times the reference training step of shared/bench/torch_reference_step.py on
-our backends and, when /usr/bin/python3 can import torch, on PyTorch.
+Times the reference training step (shared/bench/torch_reference_step.py's
+network) and the default CDGA training step on our backends, PyTorch's
+reference step when /usr/bin/python3 can import torch, and the memory of a
+long default training run.
 
-  --backends LIST  comma-separated among wasm, webgpu, cpu
-                   (default: wasm, plus webgpu when an adapter exists)
-  --steps N        timed steps per backend (default 12)
-  --warmup N       untimed steps first (default 2)
-  --batch N        images per step (default 2)
-  --size N         image side (default 128)
-  --threads N      PyTorch threads (default 2)
-  --torch PATH     the PyTorch script (default ../shared/bench/torch_reference_step.py)
-  --no-torch       skip PyTorch
-  --no-profile     skip the per-kernel profile
-  --json FILE      also write the results as JSON
-  --help           this text
+  --backends LIST     comma-separated among wasm, webgpu, cpu (default: wasm,
+                      plus webgpu when a hardware adapter exists)
+  --steps N           timed reference steps per backend (default 12)
+  --warmup N          untimed steps first (default 2)
+  --batch N           reference step: images per step (default 2)
+  --size N            reference step: image side (default 128)
+  --train-steps N     timed CDGA training steps per backend (default 10; 0 skips)
+  --threads N         PyTorch threads (default 2)
+  --wasm-threads N    wasm XNNPACK threads (default: the logical cores, at most 8)
+  --memory-steps N    steps of the memory run (default 2000; 0 skips)
+  --memory-early N    the early step it is compared with (default 200)
+  --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
+  --torch-device D    cpu or cuda (default cpu)
+  --no-torch          skip PyTorch
+  --no-profile        skip the per-kernel profiles
+  --json FILE         also write the results as JSON
+  --help              this text
 `;
 
 interface Timing {
@@ -60,8 +76,13 @@ function parse() {
       warmup: { type: "string", default: "2" },
       batch: { type: "string", default: "2" },
       size: { type: "string", default: "128" },
+      "train-steps": { type: "string", default: "10" },
       threads: { type: "string", default: "2" },
+      "wasm-threads": { type: "string" },
+      "memory-steps": { type: "string", default: "2000" },
+      "memory-early": { type: "string", default: "200" },
       torch: { type: "string" },
+      "torch-device": { type: "string", default: "cpu" },
       "no-torch": { type: "boolean", default: false },
       "no-profile": { type: "boolean", default: false },
       json: { type: "string" },
@@ -69,48 +90,66 @@ function parse() {
     },
     strict: true,
   });
-  const positive = (name: string, text: string, min = 1) => {
+  const integer = (name: string, text: string, min = 1) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) {
       throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
     }
     return n;
   };
+  const backends = values.backends?.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const b of backends ?? []) {
+    if (!["wasm", "webgpu", "cpu"].includes(b)) {
+      throw new Error(`--backends: unknown backend ${JSON.stringify(b)} (wasm, webgpu, cpu)`);
+    }
+  }
+  if (!["cpu", "cuda"].includes(values["torch-device"]!)) {
+    throw new Error(`--torch-device must be cpu or cuda, got ${values["torch-device"]}`);
+  }
+  const memorySteps = integer("memory-steps", values["memory-steps"]!, 0);
+  const memoryEarly = integer("memory-early", values["memory-early"]!);
+  if (memorySteps > 0 && memoryEarly >= memorySteps) {
+    throw new Error(
+      `--memory-early (${memoryEarly}) must be below --memory-steps (${memorySteps})`,
+    );
+  }
   return {
     help: values.help,
-    backends: values.backends?.split(",").map((s) => s.trim()).filter(Boolean),
-    steps: positive("steps", values.steps!),
-    warmup: positive("warmup", values.warmup!, 0),
-    batch: positive("batch", values.batch!),
-    size: positive("size", values.size!, 8),
-    threads: positive("threads", values.threads!),
+    backends: backends as ("wasm" | "webgpu" | "cpu")[] | undefined,
+    steps: integer("steps", values.steps!),
+    warmup: integer("warmup", values.warmup!, 0),
+    batch: integer("batch", values.batch!),
+    size: integer("size", values.size!, 8),
+    trainSteps: integer("train-steps", values["train-steps"]!, 0),
+    threads: integer("threads", values.threads!),
+    wasmThreads: values["wasm-threads"] === undefined
+      ? undefined
+      : integer("wasm-threads", values["wasm-threads"]),
+    memorySteps,
+    memoryEarly,
     torch: values.torch ??
       new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
+    torchDevice: values["torch-device"] as "cpu" | "cuda",
     noTorch: values["no-torch"],
     noProfile: values["no-profile"],
     json: values.json,
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+type Options = ReturnType<typeof parse>;
+
 const round = (x: number) => Math.round(x * 10) / 10;
 
-async function timeBackend(
-  backend: Exclude<BackendChoice, "auto">,
-  options: ReturnType<typeof parse>,
-): Promise<{ timing: Timing; profile?: [string, number, number][] }> {
-  const info = await useBackend(backend);
+async function timeReference(
+  info: BackendInfo,
+  options: Options,
+): Promise<{ timing: Timing; profile?: Profile; tensorCounts: number[] }> {
   const [initKey, dataKey] = split(key(0));
   let params = initReference(initKey);
   const batch = referenceBatch(dataKey, { batch: options.batch, size: options.size });
   const { init, step } = makeReferenceStep();
   let state = init(params);
-  const times: number[] = [];
-  const losses: number[] = [];
-  const countsAfter: number[] = [];
+  const times: number[] = [], losses: number[] = [], tensorCounts: number[] = [];
   for (let i = 0; i < options.warmup + options.steps; i++) {
     const start = performance.now();
     const [p, s, metrics] = step(params, state, batch);
@@ -118,32 +157,12 @@ async function timeBackend(
     losses.push((await metrics.loss.data())[0]);
     [params, state] = replace([params, state, metrics], [p, s]);
     if (i >= options.warmup) times.push(performance.now() - start);
-    countsAfter.push(tf.memory().numTensors);
+    tensorCounts.push(tf.memory().numTensors);
   }
-  let profile: [string, number, number][] | undefined;
-  if (!options.noProfile) {
-    const result = await tf.profile(() => {
-      const [p, s, metrics] = step(params, state, batch);
-      [params, state] = replace([params, state, metrics], [p, s]);
-    });
-    const byKernel = new Map<string, [number, number]>();
-    for (const k of result.kernels) {
-      const entry = byKernel.get(k.name) ?? [0, 0];
-      entry[0] += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
-      entry[1]++;
-      byKernel.set(k.name, entry);
-    }
-    profile = [...byKernel].map(([name, [ms, calls]]) =>
-      [name, round(ms), calls] as [
-        string,
-        number,
-        number,
-      ]
-    ).sort((a, b) => b[1] - a[1]);
-  }
-  if (new Set(countsAfter).size !== 1) {
-    console.log(`  warning: tensor count changed over the steps: ${[...new Set(countsAfter)]}`);
-  }
+  const profile = options.noProfile ? undefined : await profileOf(() => {
+    const [p, s, metrics] = step(params, state, batch);
+    [params, state] = replace([params, state, metrics], [p, s]);
+  });
   dispose([params, state, batch] as Tree[]);
   return {
     timing: {
@@ -156,10 +175,11 @@ async function timeBackend(
       detail: info.detail,
     },
     profile,
+    tensorCounts,
   };
 }
 
-async function timeTorch(options: ReturnType<typeof parse>): Promise<Timing | string> {
+async function timeTorch(options: Options): Promise<Timing | string> {
   const python = "/usr/bin/python3";
   try {
     await Deno.stat(options.torch);
@@ -187,6 +207,7 @@ async function timeTorch(options: ReturnType<typeof parse>): Promise<Timing | st
       String(options.batch),
       "--size",
       String(options.size),
+      ...(options.torchDevice === "cuda" ? ["--device", "cuda"] : []),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -195,15 +216,30 @@ async function timeTorch(options: ReturnType<typeof parse>): Promise<Timing | st
   const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
   const result = JSON.parse(lines[lines.length - 1]);
   return {
-    impl: "pytorch",
+    impl: `pytorch-${result.device ?? "cpu"}`,
     medianMs: result.medianMs,
     minMs: result.minMs,
     maxMs: result.maxMs,
     lossFirst: result.lossFirst,
     lossLast: result.lossLast,
-    detail: `torch ${result.version}, ${result.threads} threads`,
+    detail: `torch ${result.version}, ${
+      result.device === "cuda" ? result.gpu ?? "CUDA" : `${result.threads} threads`
+    }`,
   };
 }
+
+function printProfile(title: string, profile: Profile) {
+  const total = profile.reduce((s, [, ms]) => s + ms, 0);
+  const calls = profile.reduce((s, [, , n]) => s + n, 0);
+  console.log(
+    `\nper-kernel profile of one ${title} (kernel time ${round(total)} ms, ${calls} kernels):`,
+  );
+  for (const [name, ms, n] of profile.slice(0, 15)) {
+    console.log(`  ${name.padEnd(28)} ${String(ms).padStart(7)} ms  ${n} calls`);
+  }
+}
+
+const steady = (counts: number[]) => new Set(counts).size === 1;
 
 async function main() {
   const options = parse();
@@ -212,40 +248,54 @@ async function main() {
     return;
   }
   const probe = await probeWebGpu();
-  const backends = (options.backends ?? ["wasm", ...(probe.available ? ["webgpu"] : [])]) as (
-    | "wasm"
-    | "webgpu"
-    | "cpu"
-  )[];
-  for (const b of backends) {
-    if (!["wasm", "webgpu", "cpu"].includes(b)) {
-      throw new Error(`--backends: unknown backend ${JSON.stringify(b)} (wasm, webgpu, cpu)`);
-    }
-  }
+  const hardwareGpu = probe.available && !probe.software;
+  const backends = options.backends ?? ["wasm", ...(hardwareGpu ? ["webgpu" as const] : [])];
   console.log(
     `reference step: batch ${options.batch} of ${options.size}×${options.size}×3, ` +
-      `median of ${options.steps} steps after ${options.warmup} warm-up`,
+      `median of ${options.steps} steps after ${options.warmup} warm-up; ` +
+      `CDGA step: median of ${options.trainSteps} steps after ${options.warmup}`,
   );
   if (!options.backends) {
-    console.log("cpu: not run by default (about 2 min per step as tfjs ships it; --backends cpu)");
-    if (!probe.available) console.log(`webgpu: not run (${probe.description})`);
+    console.log("cpu: not run by default (minutes per step as tfjs ships it; --backends cpu)");
+    if (!hardwareGpu) {
+      console.log(
+        `webgpu: not run (${
+          probe.available ? `software adapter: ${probe.description}` : probe.description
+        }; --backends webgpu)`,
+      );
+    }
   }
-  // PyTorch first: the webgpu software rasteriser's threads can linger after
-  // its run and would slow PyTorch down.
+  // PyTorch first, alone on the cores.
   let torch: Timing | undefined;
   if (!options.noTorch) {
-    console.log("running pytorch …");
+    console.log(`running pytorch (${options.torchDevice}) …`);
     const result = await timeTorch(options);
     if (typeof result === "string") console.log(`pytorch: skipped (${result})`);
     else torch = result;
   }
-  const timings: Timing[] = [];
-  const profiles: Record<string, [string, number, number][]> = {};
+  const reference: Timing[] = [], training: Timing[] = [];
+  const profiles: Record<string, Profile> = {};
+  const leaks: string[] = [];
   for (const backend of backends) {
-    console.log(`running ${backend} …`);
-    const { timing, profile } = await timeBackend(backend, options);
-    timings.push(timing);
-    if (profile) profiles[timing.impl] = profile;
+    const info = await useBackend(backend, { threads: options.wasmThreads });
+    console.log(`running ${backend} (${info.detail}) …`);
+    const ref = await timeReference(info, options);
+    reference.push(ref.timing);
+    if (ref.profile) profiles[`reference step on ${ref.timing.impl}`] = ref.profile;
+    if (!steady(ref.tensorCounts)) {
+      leaks.push(`reference step on ${backend}: ${[...new Set(ref.tensorCounts)]}`);
+    }
+    if (options.trainSteps > 0) {
+      const t = await timeTrainingStep({ steps: options.trainSteps, warmup: options.warmup });
+      training.push({ impl: `tfjs-${info.name}`, ...t, detail: `${t.detail}; ${info.detail}` });
+      if (!steady(t.tensorCounts)) {
+        leaks.push(`CDGA step on ${backend}: ${[...new Set(t.tensorCounts)]}`);
+      }
+      if (!options.noProfile) {
+        const once = await timeTrainingStep({ steps: 1, warmup: 1, profile: true });
+        if (once.profile) profiles[`CDGA training step on tfjs-${info.name}`] = once.profile;
+      }
+    }
   }
   // The digits benchmark's scene generation, which must never dominate training.
   const bench = await loadDigitsBenchmark();
@@ -257,35 +307,72 @@ async function main() {
     }
     sceneMs[domain] = Number(((performance.now() - start) / 300).toFixed(2));
   }
-  const rows = [...timings, ...(torch ? [torch] : [])];
-  console.log("");
-  console.log(
-    "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
-  );
-  console.log("|---|---|---|---|---|---|---|");
-  for (const t of rows) {
-    const ratio = torch ? (t.medianMs / torch.medianMs).toFixed(1) : "–";
+  let memory: MemoryReport | undefined;
+  if (options.memorySteps > 0) {
     console.log(
-      `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
-        `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
+      `running the memory run (${options.memorySteps} default CDGA training steps in a child process) …`,
+    );
+    memory = await measureTrainingMemory({
+      steps: options.memorySteps,
+      early: options.memoryEarly,
+      threads: options.wasmThreads,
+      onProgress: (step) => console.log(`  step ${step}`),
+    });
+  }
+
+  const table = (title: string, rows: Timing[], against?: Timing) => {
+    console.log(`\n${title}\n`);
+    console.log(
+      "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
+    );
+    console.log("|---|---|---|---|---|---|---|");
+    for (const t of rows) {
+      const ratio = against ? (t.medianMs / against.medianMs).toFixed(1) : "–";
+      console.log(
+        `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
+          `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
+      );
+    }
+  };
+  table("reference training step", [...reference, ...(torch ? [torch] : [])], torch);
+  if (training.length > 0) {
+    table(
+      "default CDGA training step (× PyTorch: against PyTorch's reference step, for scale)",
+      training,
+      torch,
     );
   }
-  for (const [impl, profile] of Object.entries(profiles)) {
-    const total = profile.reduce((s, [, ms]) => s + ms, 0);
-    console.log(`\nper-kernel profile of one ${impl} step (kernel time ${round(total)} ms):`);
-    for (const [name, ms, calls] of profile.slice(0, 15)) {
-      console.log(`  ${name.padEnd(28)} ${String(ms).padStart(7)} ms  ${calls} calls`);
-    }
-  }
+  for (const [title, profile] of Object.entries(profiles)) printProfile(title, profile);
   console.log(
     `\ndigits benchmark scene generation (64×64): ${sceneMs.source} ms per source scene, ` +
       `${sceneMs.target} ms per target scene (a training step of 8 + 8 scenes spends ` +
       `${round(8 * (sceneMs.source + sceneMs.target))} ms on them)`,
   );
+  console.log(
+    leaks.length === 0
+      ? "live tensors: constant over every timed step"
+      : `live tensors CHANGED over the steps: ${leaks.join("; ")}`,
+  );
+  if (memory) {
+    const { early, last } = memory;
+    const verdict = Math.abs(memory.growth) <= 0.1 ? "within 10%" : "MORE THAN 10%";
+    console.log(
+      `\nmemory of a ${last.step}-step default training run (${memory.seconds} s; ${memory.command}):\n` +
+        `  peak resident memory: ${early.peakRssMb} MiB at step ${early.step}, ` +
+        `${last.peakRssMb} MiB at step ${last.step} (${
+          (100 * memory.growth).toFixed(1)
+        }%, ${verdict})\n` +
+        `  resident now: ${early.rssMb} → ${last.rssMb} MiB; live tensors from step ${early.step} on: ` +
+        (memory.tensorRange[0] === memory.tensorRange[1]
+          ? `constant at ${memory.tensorRange[0]}`
+          : `${memory.tensorRange[0]}–${memory.tensorRange[1]} (NOT constant)`),
+    );
+  }
   if (options.json) {
     await Deno.writeTextFile(
       options.json,
-      JSON.stringify({ options, timings: rows, profiles, sceneMs }, null, 2) + "\n",
+      JSON.stringify({ options, reference, torch, training, profiles, sceneMs, memory }, null, 2) +
+        "\n",
     );
     console.log(`\nwrote ${options.json}`);
   }

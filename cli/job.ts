@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { tf } from "../lib/tf.ts";
 import { type Key, key as rootKey, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
+import { residentMemory } from "./resources.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
@@ -316,7 +317,9 @@ export async function runTraining(
   o: Options,
   log: (line: string) => void = console.log,
 ): Promise<string> {
-  const backend: BackendInfo = await useBackend(o.backend as "auto");
+  const backend: BackendInfo = await useBackend(o.backend as "auto", {
+    threads: o.threads > 0 ? o.threads : undefined,
+  });
   const root = rootKey(o.seed);
   const [initKey, dataKey, sourceKey, targetKey] = split(root, 4);
   const data = await openData(o, dataKey);
@@ -434,7 +437,8 @@ export async function runTraining(
       const bad = Object.entries(values).find(([, v]) =>
         [v].flat().some((x) => !Number.isFinite(x))
       );
-      tf.dispose([s.images, s.labels!, ...(t ? [t.images] : [])]);
+      // The target's labels, where a data set has them (digits), are never used in training.
+      tf.dispose([s.images, s.labels, t?.images, t?.labels].filter((x) => x !== undefined));
       if (bad) {
         replace([nextParams, nextOpt, metrics], []);
         progress.stop();
@@ -450,6 +454,8 @@ export async function runTraining(
         step,
         global: phase.offset + step,
         ...values,
+        ...residentMemory(),
+        tensors: tf.memory().numTensors,
       };
       progress.update(step, values);
       if (step % o.checkpointEvery === 0 || step === phase.steps) {

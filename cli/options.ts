@@ -200,6 +200,13 @@ export const OPTIONS = {
   },
   discLr: { kind: "number", default: 1e-4, min: 0, help: "D's Adam learning rate" },
   backend: { kind: "string", default: "auto", choices: BACKEND_CHOICES, help: "tfjs backend" },
+  threads: {
+    kind: "integer",
+    default: 0,
+    min: 0,
+    max: 8,
+    help: "wasm backend: XNNPACK threads (0: the machine's logical cores, at most 8)",
+  },
   seed: { kind: "integer", default: 0, min: 0, help: "the random seed of everything" },
   out: { kind: "string", default: "runs", help: "folder under which the run folder is made" },
   name: {

@@ -1,10 +1,11 @@
 /**
  * Choosing and starting a tfjs backend, with the kernels this library adds.
  *
- * - `wasm`: XNNPACK in WebAssembly with SIMD, single-threaded under Deno; the
- *   fastest CPU backend here once our gradient kernels are registered (tfjs
- *   ships it without the convolution gradients). Needs read permission (it
- *   loads its `.wasm` file).
+ * - `wasm`: XNNPACK in WebAssembly with SIMD and a thread pool (tfjs's
+ *   threaded build, which tfjs never starts in Deno on its own: see
+ *   `wasm/threads.ts`); the fastest CPU backend here once our gradient kernels
+ *   are registered (tfjs ships it without the convolution gradients). Needs
+ *   read permission (it loads its `.wasm` file).
  * - `webgpu`: tfjs-backend-webgpu on Deno's `navigator.gpu`.
  * - `cpu`: plain JavaScript; the reference the others are tested against.
  * - `auto`: webgpu when a hardware GPU adapter exists, else wasm. A software
@@ -25,6 +26,7 @@
  */
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
+import { startThreadedWasm } from "./wasm/threads.ts";
 
 /** A backend a user can ask for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
@@ -91,25 +93,72 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   };
 }
 
-async function startWasm(): Promise<BackendInfo> {
+/** How {@linkcode useBackend} starts a backend. */
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend's XNNPACK pool (1–8). Default: the machine's
+   * logical cores, at most 8. 1 starts tfjs's single-threaded SIMD build.
+   * tfjs starts the wasm backend once per process; later calls keep the
+   * first count.
+   */
+  readonly threads?: number;
+}
+
+/**
+ * The wasm thread count used when none is asked for: logical cores, at most 8.
+ *
+ * @example
+ * ```ts
+ * import { defaultWasmThreads } from "./backend.ts";
+ * console.log(defaultWasmThreads() >= 1); // true
+ * ```
+ */
+export function defaultWasmThreads(): number {
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+}
+
+let wasmThreads = 0;
+
+async function startWasm(options: BackendOptions): Promise<BackendInfo> {
+  const threads = options.threads ?? defaultWasmThreads();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new Error(`wasm threads must be an integer from 1 to 8, got ${threads}`);
+  }
+  const read = await Deno.permissions.query({ name: "read" });
+  if (read.state !== "granted") {
+    throw new Error(
+      "the wasm backend could not start: it needs read permission to load its .wasm file " +
+        "(run Deno with --allow-read)",
+    );
+  }
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
   let started = false;
   let failure = "";
   try {
-    started = await tf.setBackend("wasm");
+    if (wasmThreads > 0 || threads === 1) {
+      started = await tf.setBackend("wasm");
+      if (wasmThreads === 0) wasmThreads = 1;
+    } else {
+      wasmThreads = await startThreadedWasm(threads);
+      started = true;
+    }
   } catch (error) {
     failure = (error as Error).message ?? String(error);
   }
   if (!started || tf.getBackend() !== "wasm") {
-    const read = await Deno.permissions.query({ name: "read" });
-    const why = read.state !== "granted"
-      ? "it needs read permission to load its .wasm file (run Deno with --allow-read)"
-      : failure || "tfjs could not initialise it";
-    throw new Error(`the wasm backend could not start: ${why}`);
+    throw new Error(
+      `the wasm backend could not start with ${threads} thread(s): ${
+        failure || "tfjs could not initialise it"
+      }`,
+    );
   }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return { name: "wasm", detail: `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, 1 thread` };
+  const plural = wasmThreads === 1 ? "thread" : "threads";
+  return {
+    name: "wasm",
+    detail: `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, ${wasmThreads} ${plural}`,
+  };
 }
 
 async function startWebGpu(probe: WebGpuProbe): Promise<BackendInfo> {
@@ -147,18 +196,23 @@ async function startWebGpu(probe: WebGpuProbe): Promise<BackendInfo> {
  * await useBackend("cpu");
  * ```
  */
-export async function useBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+export async function useBackend(
+  choice: BackendChoice = "auto",
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   switch (choice) {
     case "cpu":
       if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend could not start");
       return { name: "cpu", detail: "plain JavaScript" };
     case "wasm":
-      return await startWasm();
+      return await startWasm(options);
     case "webgpu":
       return await startWebGpu(await probeWebGpu());
     case "auto": {
       const probe = await probeWebGpu();
-      return probe.available && !probe.software ? await startWebGpu(probe) : await startWasm();
+      return probe.available && !probe.software
+        ? await startWebGpu(probe)
+        : await startWasm(options);
     }
     default:
       throw new Error(

@@ -26,6 +26,40 @@ Deno.test("wasm without read permission: the error says so, nothing switches", a
   assert.match(out, /error: the wasm backend could not start: it needs read permission/);
 });
 
+Deno.test("threaded wasm: a pool of 2, the same numbers as 1 thread, and the process ends on its own", async () => {
+  const run = async (threads: number) => {
+    const { code, out, err } = await deno([
+      "run",
+      "--allow-read",
+      "--allow-env",
+      fixture("wasm_threads.ts"),
+      String(threads),
+    ]);
+    assert.equal(code, 0, err);
+    return JSON.parse(out) as { detail: string; losses: number[]; w2: number[] };
+  };
+  const [one, two] = [await run(1), await run(2)];
+  assert.match(one.detail, /, 1 thread$/);
+  assert.match(two.detail, /, 2 threads$/);
+  assert.deepEqual(two.losses, one.losses);
+  // XNNPACK splits work by output tiles: no sum is reordered, so bit for bit.
+  assert.deepEqual(two.w2, one.w2);
+});
+
+Deno.test("wasm threads outside 1–8 are an error naming the range", async () => {
+  for (const threads of [0, 9]) {
+    const { code, err } = await deno([
+      "run",
+      "--allow-read",
+      "--allow-env",
+      fixture("wasm_threads.ts"),
+      String(threads),
+    ]);
+    assert.notEqual(code, 0);
+    assert.match(err, new RegExp(`wasm threads must be an integer from 1 to 8, got ${threads}`));
+  }
+});
+
 // The GPU is only ever touched in child processes (a software driver's
 // teardown must not be able to take the test runner down).
 const probe = JSON.parse(

@@ -263,6 +263,15 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   const lines = (await Deno.readTextFile(join(out, "killed", "metrics.jsonl"))).trim().split("\n")
     .map((l) => JSON.parse(l));
   assert.equal(lines.length, 18, "one metrics line per step, none repeated by the resume");
+  // Every step logs memory; within a phase the live tensor count never moves.
+  const uninterrupted = (await Deno.readTextFile(join(out, "whole", "metrics.jsonl"))).trim()
+    .split("\n").map((l) => JSON.parse(l));
+  for (const phase of ["warmup", "sourceOnly", "cdga"]) {
+    const logged = uninterrupted.filter((l) => l.phase === phase);
+    assert.equal(logged.length, 6);
+    assert.deepEqual(new Set(logged.map((l) => l.tensors)).size, 1, `${phase} tensors`);
+    for (const l of logged) assert.ok(l.rssMb > 0 && l.peakRssMb >= l.rssMb, JSON.stringify(l));
+  }
   // eval and predict on the result.
   const evalRun = await deno([
     "eval.ts",

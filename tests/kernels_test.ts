@@ -143,3 +143,28 @@ Deno.test("a strided and dilated training-size net has every gradient kernel on 
   for (const g of grads) assert.ok((await g.data()).every(Number.isFinite));
   tf.dispose([x, ...Object.values(params), ...grads]);
 });
+
+Deno.test("wasm Reverse (block copies) matches cpu on any shape and axes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.integer({ min: -4, max: 3 }), { maxLength: 3 }),
+      async (shape, rawAxes) => {
+        const rank = shape.length;
+        const axes = [...new Set(rawAxes.map((a) => ((a % rank) + rank) % rank))];
+        const size = shape.reduce((a, b) => a * b, 1);
+        const results: number[][] = [];
+        for (const backend of ["cpu", "wasm"] as const) {
+          await on(backend);
+          const x = tf.tensor(Array.from({ length: size }, (_, i) => i + 0.5), shape);
+          const y = tf.reverse(x, axes);
+          results.push([...await y.data()]);
+          tf.dispose([x, y]);
+        }
+        assert.deepEqual(results[1], results[0]);
+      },
+    ),
+    { numRuns: 100 },
+  );
+  await on("wasm");
+});

@@ -1,0 +1,128 @@
+/**
+ * Memory over a long training run: runs `train.ts` in a child process (the
+ * default options, CDGA from the first step, `--steps N`) and reads the
+ * resident memory and live tensor count that the job logs with every step.
+ *
+ * @example
+ * ```ts ignore
+ * import { measureTrainingMemory } from "./memory.ts";
+ * const report = await measureTrainingMemory({ steps: 2000, early: 200 });
+ * console.log(report.growth);
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** One logged step's memory. */
+export interface MemorySample {
+  step: number;
+  rssMb: number;
+  peakRssMb: number;
+  tensors: number;
+}
+
+/** What {@linkcode measureTrainingMemory} found. */
+export interface MemoryReport {
+  early: MemorySample;
+  last: MemorySample;
+  /** Peak resident memory at the last step over that at the early one, minus 1. */
+  growth: number;
+  /** Fewest and most live tensors over the steps after the early one. */
+  tensorRange: [number, number];
+  seconds: number;
+  command: string;
+}
+
+/**
+ * Trains `steps` CDGA steps with the default options in a child process and
+ * compares its memory at step `early` with that at the end.
+ *
+ * @example
+ * ```ts ignore
+ * import { measureTrainingMemory } from "./memory.ts";
+ * console.log((await measureTrainingMemory({ steps: 400, early: 200 })).last.peakRssMb);
+ * ```
+ */
+export async function measureTrainingMemory(
+  options: { steps: number; early: number; threads?: number; onProgress?: (step: number) => void },
+): Promise<MemoryReport> {
+  if (options.early < 1 || options.early >= options.steps) {
+    throw new Error(
+      `memory bench: the early step (${options.early}) must lie in [1, ${options.steps})`,
+    );
+  }
+  const out = await Deno.makeTempDir({ prefix: "uda-memory-" });
+  const train = new URL("../train.ts", import.meta.url).pathname;
+  const args = [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    train,
+    "--warmup-steps",
+    "0",
+    "--steps",
+    String(options.steps),
+    "--baseline",
+    "none",
+    "--test-samples",
+    "16",
+    "--backend",
+    "wasm",
+    "--out",
+    out,
+    "--name",
+    "memory",
+    ...(options.threads ? ["--threads", String(options.threads)] : []),
+  ];
+  const start = performance.now();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const metrics = join(out, "memory", "metrics.jsonl");
+    let reported = 0;
+    const poll = setInterval(async () => {
+      try {
+        const text = await Deno.readTextFile(metrics);
+        const step = text.trimEnd().split("\n").length;
+        if (step - reported >= Math.max(1, Math.floor(options.steps / 10))) {
+          reported = step;
+          options.onProgress?.(step);
+        }
+      } catch { /* not written yet */ }
+    }, 2000);
+    const status = await child.output();
+    clearInterval(poll);
+    if (!status.success) {
+      throw new Error(
+        `memory bench: the training run failed: ${new TextDecoder().decode(status.stderr).trim()}`,
+      );
+    }
+    const lines = (await Deno.readTextFile(metrics)).trim().split("\n").map((l) => JSON.parse(l));
+    const sample = (line: Record<string, number>): MemorySample => ({
+      step: line.step,
+      rssMb: line.rssMb,
+      peakRssMb: line.peakRssMb,
+      tensors: line.tensors,
+    });
+    const early = sample(lines.find((l) => l.step === options.early));
+    const last = sample(lines[lines.length - 1]);
+    const later = lines.filter((l) => l.step >= options.early).map((l) => l.tensors as number);
+    return {
+      early,
+      last,
+      growth: last.peakRssMb / early.peakRssMb - 1,
+      tensorRange: [Math.min(...later), Math.max(...later)],
+      seconds: Math.round((performance.now() - start) / 1000),
+      command: `deno run --allow-read --allow-write --allow-env train.ts --warmup-steps 0 ` +
+        `--steps ${options.steps} --baseline none --test-samples 16 --backend wasm`,
+    };
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}

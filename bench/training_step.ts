@@ -1,0 +1,118 @@
+/**
+ * The training job's own step, timed: the default `deno task train` options
+ * (CDGA, ResNet-18 ×0.25, batch 8 + 8 digits scenes of 64×64), on the active
+ * backend. Batches are made before the clock starts, so the figure is the
+ * step alone (`deno task bench` prints scene generation separately).
+ *
+ * @example
+ * ```ts ignore
+ * import { useBackend } from "../lib/backend.ts";
+ * import { timeTrainingStep } from "./training_step.ts";
+ * await useBackend("wasm");
+ * const timing = await timeTrainingStep({ steps: 5, warmup: 1 });
+ * console.log(timing.medianMs);
+ * ```
+ *
+ * @module
+ */
+import { tf } from "../lib/tf.ts";
+import { key, split } from "../lib/random.ts";
+import { replace } from "../lib/memory.ts";
+import { dispose, type Tree } from "../lib/tree.ts";
+import { type Batch as StepBatch, makeTrainer } from "../methods/step.ts";
+import { batches } from "../data/stream.ts";
+import { methodConfig, openData } from "../cli/job.ts";
+import { parseOptions } from "../cli/options.ts";
+import { type Profile, profileOf } from "./profile.ts";
+
+/** What {@linkcode timeTrainingStep} measured. */
+export interface StepTiming {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  /** L_seg at the first and last timed step. */
+  lossFirst: number;
+  lossLast: number;
+  /** Live tensors after each step (constant when nothing leaks). */
+  tensorCounts: number[];
+  /** The options the step ran with, in words. */
+  detail: string;
+  /** Per-kernel profile of one more step, when asked for. */
+  profile?: Profile;
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Times `steps` steps of the default CDGA training step after `warmup`
+ * untimed ones, on whatever backend is active.
+ *
+ * @example
+ * ```ts ignore
+ * import { timeTrainingStep } from "./training_step.ts";
+ * console.log((await timeTrainingStep({ steps: 3, warmup: 1 })).detail);
+ * ```
+ */
+export async function timeTrainingStep(
+  options: { steps: number; warmup: number; method?: string; profile?: boolean },
+): Promise<StepTiming> {
+  const o = await parseOptions(options.method ? ["--method", options.method] : []);
+  const [initKey, dataKey, sourceKey, targetKey] = split(key(o.seed), 4);
+  const data = await openData(o, dataKey);
+  const trainer = makeTrainer(methodConfig(o, o.method as "cdga", data.classes.names.length));
+  let { params, optState } = trainer.init(initKey);
+  const total = options.warmup + options.steps + (options.profile ? 1 : 0);
+  const stream = (dataset: typeof data.source, k: typeof sourceKey) =>
+    batches(dataset, {
+      key: k,
+      batchSize: o.batch,
+      shuffle: false,
+      normalise: data.normalise,
+      batches: total,
+    });
+  const sources = stream(data.source, sourceKey), targets = stream(data.target, targetKey);
+  const prepared: StepBatch[] = [];
+  for (let i = 0; i < total; i++) {
+    const s = (await sources.next()).value!, t = (await targets.next()).value!;
+    t.labels?.dispose();
+    prepared.push({
+      source: { images: s.images, labels: s.labels! },
+      target: { images: t.images },
+    });
+  }
+  const times: number[] = [], losses: number[] = [], tensorCounts: number[] = [];
+  for (let i = 0; i < options.warmup + options.steps; i++) {
+    const start = performance.now();
+    const [nextParams, nextOpt, metrics] = trainer.step(params, optState, prepared[i]);
+    // Reading a loss waits for the backend, so the time is the whole step.
+    const loss = (await metrics.seg.data())[0];
+    [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
+    if (i < options.warmup) continue;
+    times.push(performance.now() - start);
+    losses.push(loss);
+    tensorCounts.push(tf.memory().numTensors);
+  }
+  const profile = options.profile
+    ? await profileOf(() => {
+      const [nextParams, nextOpt, metrics] = trainer.step(params, optState, prepared[total - 1]);
+      [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
+    })
+    : undefined;
+  dispose([params, optState, prepared] as unknown as Tree);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    medianMs: round(median(times)),
+    minMs: round(Math.min(...times)),
+    maxMs: round(Math.max(...times)),
+    lossFirst: losses[0],
+    lossLast: losses[losses.length - 1],
+    tensorCounts,
+    profile,
+    detail: `${o.method}, ${o.backbone}-${o.depth} ×${o.width}, batch ${o.batch}+${o.batch} of ` +
+      `${o.canvas}×${o.canvas}`,
+  };
+}

@@ -1,0 +1,85 @@
+// One pthread of tfjs-backend-wasm's threaded build, run as a
+// node:worker_threads worker under Deno (see `threads.ts`).
+//
+// Emscripten's own worker script cannot run here: tfjs hands it over as a
+// blob: URL, which Deno's node:worker_threads rejects, and it then loads the
+// module's glue code from a Blob. This worker speaks the same protocol with
+// the main thread (messages "load", "run", "cancel", "processProxyingQueue"
+// in; "loaded", "callHandler" and the glue's own messages out) and takes the
+// glue from the npm package by import.
+import { parentPort } from "node:worker_threads";
+import createModule from "npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/tfjs-backend-wasm-threaded-simd.js";
+
+let module = {};
+let runtimeReady = false;
+const queuesBeforeReady = [];
+
+// The glue calls these two as globals from inside a pthread.
+globalThis.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
+globalThis.startWorker = (instance) => {
+  module = instance;
+  parentPort.postMessage({ cmd: "loaded" });
+};
+
+function load(data) {
+  module = {
+    ENVIRONMENT_IS_PTHREAD: true,
+    wasmModule: data.wasmModule,
+    wasmMemory: data.wasmMemory,
+    buffer: data.wasmMemory.buffer,
+    // The module was compiled once on the main thread; only instantiate it.
+    instantiateWasm(imports, receiveInstance) {
+      const instance = new WebAssembly.Instance(module.wasmModule, imports);
+      receiveInstance(instance);
+      module.wasmModule = null;
+      return instance.exports;
+    },
+  };
+  for (const handler of data.handlers) {
+    module[handler] = (...args) => parentPort.postMessage({ cmd: "callHandler", handler, args });
+  }
+  createModule(module);
+}
+
+function run(data) {
+  module.__emscripten_thread_init(data.pthread_ptr, 0, 0, 1);
+  module.establishStackSpace();
+  module.PThread.receiveObjectTransfer(data);
+  module.PThread.threadInitTLS();
+  if (!runtimeReady) {
+    for (const queue of queuesBeforeReady) module.executeNotifiedProxyingQueue(queue);
+    queuesBeforeReady.length = 0;
+    runtimeReady = true;
+  }
+  try {
+    module.invokeEntryPoint(data.start_routine, data.arg);
+  } catch (error) {
+    // "unwind" is how Emscripten leaves a thread's entry point normally.
+    if (error === "unwind") return;
+    if (!(error instanceof module.ExitStatus)) throw error;
+    if (!module.keepRuntimeAlive()) module.__emscripten_thread_exit(error.status);
+  }
+}
+
+parentPort.on("message", (data) => {
+  try {
+    switch (data.cmd) {
+      case "load":
+        load(data);
+        break;
+      case "run":
+        run(data);
+        break;
+      case "cancel":
+        if (module._pthread_self()) module.__emscripten_thread_exit(-1);
+        break;
+      case "processProxyingQueue":
+        if (runtimeReady) module.executeNotifiedProxyingQueue(data.queue);
+        else queuesBeforeReady.push(data.queue);
+        break;
+    }
+  } catch (error) {
+    module.__emscripten_thread_crashed?.();
+    throw error;
+  }
+});

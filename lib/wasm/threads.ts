@@ -1,0 +1,122 @@
+/**
+ * Starts tfjs's multi-threaded wasm build (XNNPACK with a pthread pool) under
+ * Deno.
+ *
+ * tfjs never picks that build in Deno, for three reasons this module works
+ * around while tfjs initialises the backend, and undoes afterwards:
+ *
+ * 1. tfjs reports no thread support when it believes it runs in Node; the
+ *    `WASM_HAS_MULTITHREAD_SUPPORT` flag is set to true.
+ * 2. Emscripten starts its pthreads with `new Worker(blobUrl)` from
+ *    `node:worker_threads`, whose Deno implementation rejects `blob:` URLs.
+ *    The module's `Worker` is swapped for a subclass that starts
+ *    `pthread_worker.js` (a file) instead and never keeps the process alive.
+ * 3. tfjs's C++ caps its pool at half the logical cores
+ *    (`emscripten_num_logical_cores() / 2`, assuming two hyperthreads per
+ *    core): on a 2-vCPU machine, one thread. `os.cpus()`, which that count
+ *    reads, reports twice the threads asked for while the module starts.
+ *
+ * Only XNNPACK operators (convolutions, matrix products, some elementwise
+ * operators) use the pool; tfjs's own kernels stay on the calling thread.
+ *
+ * @example
+ * ```ts ignore
+ * import { tf } from "../tf.ts";
+ * import { startThreadedWasm } from "./threads.ts";
+ * const threads = await startThreadedWasm(2);
+ * console.log(tf.getBackend(), threads); // "wasm" 2
+ * ```
+ *
+ * @module
+ */
+import workerThreads from "node:worker_threads";
+import os from "node:os";
+import { tf } from "../tf.ts";
+
+type NodeWorkerClass = typeof workerThreads.Worker;
+
+const PTHREAD_WORKER = new URL("./pthread_worker.js", import.meta.url);
+
+interface PthreadPool {
+  /** The class Emscripten starts its pthreads with. */
+  Worker: NodeWorkerClass;
+  /**
+   * From now on no worker holds the process open: the main thread waits on
+   * its pool synchronously, so an idle pool must not keep a finished program
+   * alive. Before this (while Emscripten waits for its workers to load) they
+   * must, or the event loop would count itself done with a promise pending.
+   */
+  release(): void;
+}
+
+function pthreadPool(Base: NodeWorkerClass): PthreadPool {
+  const workers: InstanceType<NodeWorkerClass>[] = [];
+  let released = false;
+  class PthreadWorker extends Base {
+    constructor(_blobUrl: string | URL) {
+      super(PTHREAD_WORKER);
+      workers.push(this);
+      if (released) super.unref();
+    }
+    override ref(): void {
+      if (!released) super.ref();
+    }
+    override postMessage(
+      message: unknown,
+      transfer?: Parameters<InstanceType<NodeWorkerClass>["postMessage"]>[1],
+    ): void {
+      const load = message as { cmd?: string; urlOrBlob?: unknown } | null;
+      // The Blob of glue code is not needed (the worker imports the glue) and
+      // need not survive structured cloning.
+      const sent = load?.cmd === "load" ? { ...load, urlOrBlob: "" } : message;
+      super.postMessage(sent, transfer);
+    }
+  }
+  return {
+    Worker: PthreadWorker as unknown as NodeWorkerClass,
+    release() {
+      released = true;
+      for (const worker of workers) worker.unref();
+    },
+  };
+}
+
+/**
+ * Makes `wasm` tfjs's backend with a pool of `threads` threads and returns the
+ * number XNNPACK reports. Must run before anything else starts the wasm
+ * backend (tfjs initialises it once per process).
+ *
+ * @example
+ * ```ts ignore
+ * import { startThreadedWasm } from "./threads.ts";
+ * await startThreadedWasm(navigator.hardwareConcurrency);
+ * ```
+ */
+export async function startThreadedWasm(threads: number): Promise<number> {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new Error(`wasm threads must be an integer from 1 to 8, got ${threads}`);
+  }
+  const wasm = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+  wasm.setThreadsCount(threads);
+  const mutableThreads = workerThreads as { Worker: NodeWorkerClass };
+  const mutableOs = os as { cpus: typeof os.cpus };
+  const NodeWorker = mutableThreads.Worker;
+  const cpus = mutableOs.cpus;
+  // The glue assigns node's Worker to the global `Worker`, Deno's web Worker.
+  const webWorker = globalThis.Worker;
+  const pool = pthreadPool(NodeWorker);
+  mutableThreads.Worker = pool.Worker;
+  // Only the length is read; the real list would need --allow-sys.
+  const cpu = { model: "", speed: 0, times: { user: 0, nice: 0, sys: 0, idle: 0, irq: 0 } };
+  mutableOs.cpus = () => Array.from({ length: 2 * threads }, () => cpu);
+  try {
+    if (!(await tf.setBackend("wasm"))) throw new Error("tfjs could not initialise it");
+  } finally {
+    pool.release();
+    mutableThreads.Worker = NodeWorker;
+    mutableOs.cpus = cpus;
+    globalThis.Worker = webWorker;
+  }
+  return wasm.getThreadsCount();
+}
