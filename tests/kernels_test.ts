@@ -168,3 +168,37 @@ Deno.test("wasm Reverse (block copies) matches cpu on any shape and axes", async
   );
   await on("wasm");
 });
+
+Deno.test("wasm Slice, SplitV and Identity (heap views, shared data) match cpu", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(100), { minLength: 8, maxLength: 8 }),
+      async (shape, picks) => {
+        const rank = shape.length;
+        const begin = shape.map((d, i) => picks[i] % d);
+        const size = shape.map((d, i) => 1 + (picks[rank + i] % (d - begin[i])));
+        const axis = picks[0] % rank;
+        const splits = shape[axis] === 1 ? [1] : [1, shape[axis] - 1];
+        const total = shape.reduce((a, b) => a * b, 1);
+        const results: number[][][] = [];
+        for (const backend of ["cpu", "wasm"] as const) {
+          await on(backend);
+          const x = tf.tensor(Array.from({ length: total }, (_, i) => i - 7.25), shape);
+          const parts = [tf.slice(x, begin, size), ...tf.split(x, splits, axis), tf.clone(x)];
+          results.push(await Promise.all(parts.map(async (p) => [...p.shape, ...await p.data()])));
+          tf.dispose([x, ...parts]);
+        }
+        assert.deepEqual(results[1], results[0]);
+      },
+    ),
+    { numRuns: 150 },
+  );
+  await on("wasm");
+  // A clone outlives its source: the shared data is reference-counted.
+  const x = tf.tensor1d([1, 2, 3]);
+  const copy = tf.clone(x);
+  x.dispose();
+  assert.deepEqual([...await copy.data()], [1, 2, 3]);
+  copy.dispose();
+});

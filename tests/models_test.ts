@@ -13,6 +13,9 @@ import {
   initPatchDiscriminator,
 } from "../model/discriminator.ts";
 import { kerasName, loadMobileNetV2Weights } from "../data/pretrained.ts";
+import { batchNorm, layerNorm } from "../model/layers.ts";
+import fc from "fast-check";
+import { assertClose } from "./helpers.ts";
 import { on } from "./helpers.ts";
 
 await on("wasm");
@@ -135,4 +138,60 @@ Deno.test("discriminators: the patch D and the three group-level variants", () =
     /mode must be "shared", "independent" or "conditioned"/,
   );
   dispose(d);
+});
+
+Deno.test("batch and layer norm: values and all three gradients match autodiff of the moments formula", async () => {
+  const reference =
+    (over: "batch" | "channels") => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+      const axes = over === "batch" ? [0, 1, 2] : [3];
+      const { mean, variance } = tf.moments(x, axes, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+    };
+  const ours = (over: "batch" | "channels") => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+    over === "batch"
+      ? batchNorm(
+        { gamma, beta, mean: tf.zeros(gamma.shape), variance: tf.ones(gamma.shape) },
+        x,
+        "batch",
+      )
+      : layerNorm({ gamma, beta }, x);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom("batch" as const, "channels" as const),
+      fc.tuple(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 3, max: 5 }),
+      ),
+      fc.integer({ min: 0, max: 10_000 }),
+      fc.double({ min: 0.01, max: 100, noNaN: true }),
+      async (over, [n, side, channels], seed, scale) => {
+        const [x, gamma, beta, weights] = tf.tidy(() => [
+          tf.mul(tf.randomNormal([n, side, side, channels], 0, 1, "float32", seed), scale),
+          tf.randomNormal([channels], 1, 0.5, "float32", seed + 1),
+          tf.randomNormal([channels], 0, 0.5, "float32", seed + 2),
+          tf.randomNormal([n, side, side, channels], 0, 1, "float32", seed + 3),
+        ]);
+        const results: ArrayLike<number>[][] = [];
+        for (const f of [ours(over), reference(over)]) {
+          const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(tf.mul(f(a, b, c), weights));
+          const value = tf.tidy(() => f(x, gamma, beta));
+          const grads = tf.grads(loss)([x, gamma, beta]);
+          results.push([await value.data(), ...await Promise.all(grads.map((g) => g.data()))]);
+          tf.dispose([value, ...grads]);
+        }
+        const names = ["value", "dx", "dγ", "dβ"];
+        // Over two values x̂ is ±1 whatever x is, and dx vanishes: statistics
+        // here always cover four or more (2×2 positions, 3 channels).
+        // dx scales as 1/σ of x; the others do not.
+        const floors = [1e-3, 1e-3 / scale, 1e-3, 1e-3];
+        results[0].forEach((got, i) =>
+          assertClose(got, results[1][i], 2e-4, `${over} ${names[i]}`, floors[i])
+        );
+        tf.dispose([x, gamma, beta, weights]);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });

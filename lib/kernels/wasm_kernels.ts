@@ -8,7 +8,9 @@
  * a naive loop), DepthwiseConv2dNativeBackpropFilter and
  * DepthwiseConv2dNativeBackpropInput (missing), UnsortedSegmentSum (missing;
  * the gradient of gather), OneHot (tfjs's writes int32 bits into float32
- * outputs) and Reverse (tfjs's walks element by element).
+ * outputs), Reverse (tfjs's walks element by element), Slice and SplitV
+ * (tfjs's copy the whole input out of the heap for every slice) and Identity
+ * (tfjs's copies; tensors are immutable, so ours shares).
  *
  * @example Registering, then training a conv layer on wasm
  * ```ts ignore
@@ -291,7 +293,107 @@ const reverse = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   return out;
 };
 
-const KERNELS: [string, (args: KernelArgs) => Info][] = [
+/**
+ * Copies the block of `source` (of `shape`) that starts at `begin` and spans
+ * `size` into `target`, one contiguous run at a time: the run covers the
+ * trailing axes the block spans whole, and the innermost axis it cuts.
+ */
+function copyBlock(
+  source: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: { set(values: ArrayLike<number>, offset: number): void },
+) {
+  const rank = shape.length;
+  if (size.some((d) => d === 0)) return;
+  if (rank === 0) {
+    target.set(source.subarray(0, 1), 0);
+    return;
+  }
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  let cut = rank - 1;
+  while (cut > 0 && begin[cut] === 0 && size[cut] === shape[cut]) cut--;
+  const run = size[cut] * strides[cut];
+  const outer = size.slice(0, cut);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const base = begin.reduce((sum, b, i) => sum + b * strides[i], 0);
+  for (let index = 0; index < count; index++) {
+    let rest = index, from = base;
+    for (let axis = cut - 1; axis >= 0; axis--) {
+      const i = rest % outer[axis];
+      rest = (rest - i) / outer[axis];
+      from += i * strides[axis];
+    }
+    target.set(source.subarray(from, from + run), index * run);
+  }
+}
+
+/**
+ * A slice by block copies over the heap. tfjs's wasm Slice reads its input
+ * with readSync, which copies the whole input out of the heap first: a split
+ * of a long vector into n parts cost n copies of all of it.
+ */
+function sliceOnHeap(wasm: WasmBackend, x: Info, begin: number[], size: number[]): Info {
+  const out = wasm.makeOutput(size, x.dtype);
+  copyBlock(
+    wasm.typedArrayFromHeap(x) as Float32Array,
+    x.shape,
+    begin,
+    size,
+    wasm.typedArrayFromHeap(out) as Float32Array,
+  );
+  return out;
+}
+
+/** tfjs's own kernels that ours replace, for the cases ours leave to them. */
+const replaced = new Map<string, (args: KernelArgs) => Info | Info[]>();
+
+const slice = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x } = inputs as Record<string, Info>;
+  if (x.dtype === "string") return replaced.get("Slice")!({ inputs, backend, attrs }) as Info;
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs.begin as number[],
+    attrs.size as number[],
+  );
+  return sliceOnHeap(backend as WasmBackend, x, begin, size);
+};
+
+const splitV = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x } = inputs as Record<string, Info>;
+  if (x.dtype === "string") return replaced.get("SplitV")!({ inputs, backend, attrs });
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as unknown as tf.Tensor,
+    attrs.numOrSizeSplits as number[],
+    axis,
+  );
+  const begin = x.shape.map(() => 0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const part = sliceOnHeap(backend as WasmBackend, x, [...begin], size);
+    begin[axis] += s;
+    return part;
+  });
+};
+
+/**
+ * The input itself, one more reference to the same data (as the cpu backend
+ * does): tensors are immutable, so the copy tfjs's wasm Identity makes buys
+ * nothing, and gradients call Identity hundreds of times a step.
+ */
+const identity = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+  const { x } = inputs as Record<string, Info>;
+  if (x.dtype === "string") return replaced.get("Identity")!({ inputs, backend, attrs }) as Info;
+  (backend as WasmBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
   ["Conv2DBackpropFilter", conv2DBackpropFilter],
   ["Conv2DBackpropInput", conv2DBackpropInput],
   ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
@@ -299,6 +401,9 @@ const KERNELS: [string, (args: KernelArgs) => Info][] = [
   ["UnsortedSegmentSum", unsortedSegmentSum],
   ["OneHot", oneHot],
   ["Reverse", reverse],
+  ["Slice", slice],
+  ["SplitV", splitV],
+  ["Identity", identity],
 ];
 
 /**
@@ -369,7 +474,13 @@ export function registerWasmKernels(): void {
     tf.registerKernel(replacement);
   }
   for (const [kernelName, kernelFunc] of KERNELS) {
-    if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
+    const original = tf.getKernel(kernelName, "wasm");
+    if (original && original.kernelFunc !== (kernelFunc as unknown as tf.KernelFunc)) {
+      if (!replaced.has(kernelName)) {
+        replaced.set(kernelName, original.kernelFunc as unknown as (args: KernelArgs) => Info);
+      }
+    }
+    if (original) tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({
       kernelName,
       backendName: "wasm",

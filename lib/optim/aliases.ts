@@ -18,6 +18,7 @@
  */
 import type { Schedule } from "./schedule.ts";
 import { chain, type GradientTransformation, type OptState } from "./transform.ts";
+import { flattened } from "./flattened.ts";
 import {
   addDecayedWeights,
   clipByGlobalNorm,
@@ -41,11 +42,13 @@ function assemble(
   options: CommonOptions,
   middle: GradientTransformation[],
 ): GradientTransformation<OptState[]> {
+  // The elementwise arithmetic runs on all leaves as one vector (a dozen
+  // kernel calls instead of a dozen per parameter tensor); the per-path
+  // multipliers need the leaves and come after (they commute with the rate).
   return chain(
     ...(options.clipNorm === undefined ? [] : [clipByGlobalNorm(options.clipNorm)]),
-    ...middle,
+    flattened(chain(...middle, scaleByLearningRate(options.learningRate))),
     scaleByPath(options.lrMultipliers ?? {}),
-    scaleByLearningRate(options.learningRate),
   );
 }
 

@@ -22,5 +22,6 @@
  */
 export * from "./transform.ts";
 export * from "./transforms.ts";
+export * from "./flattened.ts";
 export * from "./aliases.ts";
 export * from "./schedule.ts";
