@@ -7,7 +7,8 @@
  *    adapter exists;
  * 2. the default training step of `deno task train` (CDGA, ResNet-18 ×0.25,
  *    8 + 8 digits scenes of 64×64) on the same backends;
- * 3. PyTorch's reference step, when `/usr/bin/python3` imports torch, and
+ * 3. PyTorch's reference step, when `/usr/bin/python3` (`--python`) imports
+ *    torch, on the CPU (or on CUDA with `--torch-device cuda`), and
  *    every time's ratio to it;
  * 4. a per-kernel profile of one reference step and of one CDGA step;
  * 5. memory over a long default training run (a child process running
@@ -50,7 +51,9 @@ long default training run.
   --memory-steps N    steps of the memory run (default 2000; 0 skips)
   --memory-early N    the early step it is compared with (default 200)
   --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
-  --torch-device D    cpu or cuda (default cpu)
+  --torch-device D    cpu or cuda (default cpu; cuda needs a script that takes
+                      --device, such as bench/device/torch_step.py)
+  --python PATH       the Python that runs it (default /usr/bin/python3)
   --no-torch          skip PyTorch
   --no-profile        skip the per-kernel profiles
   --json FILE         also write the results as JSON
@@ -83,6 +86,7 @@ function parse() {
       "memory-early": { type: "string", default: "200" },
       torch: { type: "string" },
       "torch-device": { type: "string", default: "cpu" },
+      python: { type: "string", default: "/usr/bin/python3" },
       "no-torch": { type: "boolean", default: false },
       "no-profile": { type: "boolean", default: false },
       json: { type: "string" },
@@ -130,6 +134,7 @@ function parse() {
     torch: values.torch ??
       new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
     torchDevice: values["torch-device"] as "cpu" | "cuda",
+    python: values.python!,
     noTorch: values["no-torch"],
     noProfile: values["no-profile"],
     json: values.json,
@@ -180,7 +185,7 @@ async function timeReference(
 }
 
 async function timeTorch(options: Options): Promise<Timing | string> {
-  const python = "/usr/bin/python3";
+  const python = options.python;
   try {
     await Deno.stat(options.torch);
   } catch {

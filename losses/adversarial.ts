@@ -7,6 +7,11 @@
  * With weights w_j ≥ 0 (CDGA's class-equivalence weights, pooled to D's
  * output grid) the mean becomes Σ_j w_j ℓ_j / Σ_j w_j.
  *
+ * CDGA's group-level loss averages that over the K groups (the group
+ * discriminator's K logit maps d^k, weights w^k):
+ *
+ *     L_adv^group(d, t) = (1/K) Σ_k  Σ_j w^k_j ℓ(d^k_j, t) / Σ_j w^k_j
+ *
  * @example
  * ```ts
  * import { tf } from "../lib/tf.ts";
@@ -73,5 +78,47 @@ export function discriminatorAccuracy(
       tf.sum(tf.cast(tf.lessEqual(targetLogits, threshold), "float32")),
     );
     return tf.div(right, sourceLogits.size + targetLogits.size) as Scalar;
+  });
+}
+
+/**
+ * CDGA's group-level adversarial loss: the (weighted) adversarial loss of
+ * each group's logit map, averaged over the K groups (axis 0 of `logits`;
+ * `weights`, when given, has the same shape or broadcasts to it). Computed
+ * for all groups at once.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { groupAdversarialLoss } from "./adversarial.ts";
+ * console.log(groupAdversarialLoss(tf.zeros([8, 1, 2, 2]), 0).dataSync()[0].toFixed(4)); // "0.6931"
+ * ```
+ */
+export function groupAdversarialLoss(
+  logits: Tensor,
+  target: 0 | 1,
+  options: { kind?: AdversarialKind; weights?: Tensor } = {},
+): Scalar {
+  const kind = options.kind ?? "bce";
+  if (kind !== "bce" && kind !== "ls") {
+    throw new Error(`adversarial: kind must be "bce" or "ls", got ${kind}`);
+  }
+  const k = logits.shape[0];
+  return tf.tidy(() => {
+    const perLogit = tf.reshape(
+      kind === "bce"
+        ? tf.softplus(target === 1 ? tf.neg(logits) : logits)
+        : tf.square(tf.sub(logits, target)),
+      [k, -1],
+    );
+    if (!options.weights) return tf.mean(perLogit) as Scalar;
+    const w = options.weights.size === logits.size
+      ? tf.reshape(options.weights, [k, -1])
+      : tf.reshape(tf.broadcastTo(options.weights, logits.shape), [k, -1]);
+    const perGroup = tf.div(
+      tf.sum(tf.mul(perLogit, w), 1),
+      tf.maximum(tf.sum(w, 1), 1e-12),
+    );
+    return tf.mean(perGroup) as Scalar;
   });
 }

@@ -39,7 +39,7 @@
  *
  * @module
  */
-import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
+import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, split } from "../lib/random.ts";
 import { stopGradient, valueAndGrad, withoutGradient } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
@@ -76,7 +76,11 @@ import {
   type PatchDiscriminatorParams,
 } from "../model/discriminator.ts";
 import { oneHotLabels, segmentationCrossEntropy } from "../losses/cross_entropy.ts";
-import { adversarialLoss, discriminatorAccuracy } from "../losses/adversarial.ts";
+import {
+  adversarialLoss,
+  discriminatorAccuracy,
+  groupAdversarialLoss,
+} from "../losses/adversarial.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
 import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
@@ -191,21 +195,6 @@ function poolWeights(weights: Tensor, grid: [number, number]): Tensor {
 function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
   const a = tf.expandDims(tf.transpose(assignments, [3, 0, 1, 2]), -1); // [K, N, h, w, 1]
   return tf.mul(a, tf.expandDims(probs, 0));
-}
-
-/** The mean over groups of a per-group adversarial loss with optional weights. */
-function groupAdversarial(
-  logits: Tensor,
-  target: 0 | 1,
-  weights: Tensor | undefined,
-  kind: MethodConfig["disc"]["kind"],
-): Scalar {
-  const k = logits.shape[0];
-  const perGroup = weights ? tf.unstack(weights) : undefined;
-  const parts = tf.unstack(logits).map((l, g) =>
-    adversarialLoss(l, target, { kind, weights: perGroup?.[g] })
-  );
-  return tf.div(tf.addN(parts), k) as Scalar;
 }
 
 /**
@@ -338,7 +327,7 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
       targetWeights = withoutGradient((a, p) => weightsOf(a, pseudoLabels(p, threshold)), at, pt);
       sourceWeights = withoutGradient(weightsOf, as, ys);
     }
-    const adv = groupAdversarial(targetLogits, 1, targetWeights, kind);
+    const adv = groupAdversarialLoss(targetLogits, 1, { kind, weights: targetWeights });
     Object.assign(metrics, {
       adv,
       sc,
@@ -366,8 +355,8 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
       const ls = applyGroupDiscriminator(d, inputs.discSource, discConfig);
       const lt = applyGroupDiscriminator(d, inputs.discTarget, discConfig);
       const loss = tf.add(
-        groupAdversarial(ls, 1, inputs.weightSource, kind),
-        groupAdversarial(lt, 0, inputs.weightTarget, kind),
+        groupAdversarialLoss(ls, 1, { kind, weights: inputs.weightSource }),
+        groupAdversarialLoss(lt, 0, { kind, weights: inputs.weightTarget }),
       );
       const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
       return { loss, metrics: { discAccuracy: accuracy } };

@@ -355,3 +355,22 @@ Deno.test("prediction maps and overlays are written as PNG in the class palette"
   ]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("UDA_MNIST_DIR points the MNIST loader at another folder (errors name the file there)", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "uda-mnist-" });
+  const script = new URL("../data/mnist.ts", import.meta.url).href;
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { loadMnist } from "${script}";
+       try { await loadMnist(); console.log("loaded"); } catch (e) { console.log(e.message); }`,
+    ],
+    env: { UDA_MNIST_DIR: empty, NO_COLOR: "1" },
+    stdout: "piped",
+  }).output();
+  assert.equal(code, 0);
+  const out = new TextDecoder().decode(stdout);
+  assert.match(out, new RegExp(`${empty}/(train|t10k)-(images|labels)-idx\\d-ubyte`));
+  assert.match(out, /cannot read MNIST/);
+  await Deno.remove(empty, { recursive: true });
+});

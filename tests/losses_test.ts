@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { on } from "./helpers.ts";
 import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
-import { adversarialLoss } from "../losses/adversarial.ts";
+import { adversarialLoss, groupAdversarialLoss } from "../losses/adversarial.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
 import { type ConsistencyDistance, semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
@@ -396,6 +396,50 @@ Deno.test("adversarial losses: BCE and least squares against both labels, weight
 
 // ------------------------------------- extreme inputs and finite differences
 
+Deno.test("group adversarial loss: the mean over groups of each group's (weighted) loss, invariant to a group permutation", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 0, max: 1e6 }),
+      fc.constantFrom("bce" as const, "ls" as const),
+      fc.constantFrom(0 as const, 1 as const),
+      fc.boolean(),
+      (k, seed, kind, target, weighted) => {
+        const [logits, weights] = tf.tidy(() => [
+          tf.randomNormal([k, 2, 3, 3], 0, 2, "float32", seed),
+          tf.randomUniform([k, 2, 3, 3], 0, 1, "float32", seed + 1),
+        ]);
+        const options = { kind, weights: weighted ? weights : undefined };
+        const whole = scalar(() => groupAdversarialLoss(logits, target, options));
+        const perGroup = tf.tidy(() =>
+          tf.unstack(logits).map((l, g) =>
+            adversarialLoss(l, target, {
+              kind,
+              weights: weighted ? tf.unstack(weights)[g] : undefined,
+            }).dataSync()[0]
+          )
+        );
+        const mean = perGroup.reduce((a, b) => a + b, 0) / k;
+        assert.ok(
+          Math.abs(whole - mean) <= 1e-5 * Math.max(1, Math.abs(mean)),
+          `${whole} vs ${mean}`,
+        );
+        assert.ok(whole >= 0);
+        // Reversing the groups (of logits and weights alike) changes nothing.
+        const reversed = scalar(() =>
+          groupAdversarialLoss(tf.reverse(logits, 0), target, {
+            kind,
+            weights: weighted ? tf.reverse(weights, 0) : undefined,
+          })
+        );
+        assert.ok(Math.abs(reversed - whole) <= 1e-5 * Math.max(1, whole));
+        tf.dispose([logits, weights]);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
 Deno.test("every loss stays finite at extreme inputs, with finite gradients", () => {
   const k = 3, c = 4;
   const oneHotA = tf.tensor4d([1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0], [1, 1, 4, k]); // groups 1, 2 empty
@@ -489,6 +533,11 @@ Deno.test("every differentiable loss's gradient agrees with a central finite dif
         ["ce", (z) => segmentationCrossEntropy(z, labels), zP],
         ["entropy", (z) => meanEntropy(z), zP],
         ["bce", (z) => adversarialLoss(z, 1, { weights: w }), d],
+        [
+          "group bce",
+          (z) => groupAdversarialLoss(tf.reshape(z, [2, 4]), 0, { weights: tf.reshape(w, [2, 4]) }),
+          d,
+        ],
         ["ls", (z) => adversarialLoss(z, 0, { kind: "ls" }), d],
         ["bal", (z) => groupBalance([tf.softmax(z)]), zA],
         ["orth", (z) => orthogonality(groupClassDistributions(tf.softmax(z), ys)), zA],

@@ -44,3 +44,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu runs two CDGA steps (K = 8) as wasm does, and AddN over 12 inputs",
+  ignore: !probe.available,
+  fn: async () => {
+    const { code, out, err } = await child("tests/fixtures/webgpu_cdga.ts");
+    assert.equal(code, 0, err);
+    assert.ok(out.includes("ok addN of 12\n"), `${out}\n${err}`);
+    assert.match(out, /ok cdga step: \d+ metrics over 2 steps\n/);
+  },
+});
