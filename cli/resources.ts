@@ -10,15 +10,13 @@
  *
  * @module
  */
+import process from "node:process";
 
 /** Resident memory now and at its highest so far, in MiB (one decimal). */
 export interface ResidentMemory {
   /** Resident set size now. */
   rssMb: number;
-  /**
-   * The highest resident set size of the process so far (Linux's VmHWM);
-   * where /proc cannot be read, the current size.
-   */
+  /** The highest resident set size of the process so far (getrusage's maxrss). */
   peakRssMb: number;
 }
 
@@ -36,13 +34,8 @@ const round = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
  */
 export function residentMemory(): ResidentMemory {
   const rss = Deno.memoryUsage().rss;
-  let peak = rss;
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const kb = status.match(/^VmHWM:\s+(\d+)\s+kB/m);
-    if (kb) peak = Math.max(rss, Number(kb[1]) * 1024);
-  } catch {
-    // Not Linux, or no read permission: the current size is the best known peak.
-  }
-  return { rssMb: round(rss), peakRssMb: round(peak) };
+  // getrusage's ru_maxrss, in KiB on Linux. (/proc/self/status would need
+  // --allow-all under Deno.)
+  const maxRssKib = process.resourceUsage?.().maxRSS ?? 0;
+  return { rssMb: round(rss), peakRssMb: round(Math.max(rss, maxRssKib * 1024)) };
 }

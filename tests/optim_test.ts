@@ -9,9 +9,11 @@ import {
   applyUpdates,
   chain,
   clipByGlobalNorm,
+  flattened,
   globalNorm,
   type GradientTransformation,
   poly,
+  scaleByAdam,
   scaleByLearningRate,
   scaleByPath,
   sgd,
@@ -212,4 +214,52 @@ Deno.test("invalid hyper-parameters are errors", () => {
   assert.throws(() => adam({ learningRate: 0.1, b1: 1 }), /b1 must be in \[0, 1\)/);
   assert.throws(() => clipByGlobalNorm(0), /maxNorm must be > 0/);
   assert.throws(() => scaleByLearningRate(Number.NaN), /finite/);
+});
+
+Deno.test("flattened: the same updates bit for bit as leaf by leaf, the tree's shape kept, state one vector", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      fc.integer({ min: 0, max: 1000 }),
+      (shapes, seed) => {
+        const tree = (offset: number) =>
+          Object.fromEntries(
+            shapes.map((shape, i) => [
+              `p${i}`,
+              tf.randomNormal(shape, 0, 1, "float32", seed + offset + i),
+            ]),
+          );
+        const [params, g1, g2] = [tree(0), tree(100), tree(200)];
+        const leafwise = chain(scaleByAdam(), scaleByLearningRate(0.1));
+        const flat = flattened(chain(scaleByAdam(), scaleByLearningRate(0.1)));
+        const results = ([leafwise, flat] as GradientTransformation[]).map((opt) => {
+          let state = opt.init(params);
+          const out: [string, number[]][][] = [];
+          for (const g of [g1, g2]) {
+            const [u, next] = opt.update(g, state, params);
+            out.push(flatten(u).map(([path, t]) => [`${path} ${t.shape}`, read(t)]));
+            state = replace([state, u], next);
+          }
+          const leaves = flatten(state).length;
+          dispose(state);
+          return { out, leaves };
+        });
+        assert.deepEqual(results[1].out, results[0].out);
+        // count, μ and ν: three leaves whatever the tree (leaf by leaf: 1 + 2n).
+        assert.equal(results[1].leaves, 3 + 1);
+        dispose([params, g1, g2]);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+Deno.test("flattened: non-float32 leaves are an error naming the leaf", () => {
+  const opt = flattened(scaleByAdam());
+  const params = { w: tf.ones([2]), steps: tf.scalar(1, "int32") };
+  assert.throws(() => opt.init(params), /parameter leaf 'steps' is int32, not float32/);
+  dispose(params);
 });

@@ -13,12 +13,18 @@ import createModule from "npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/tfjs
 let module = {};
 let runtimeReady = false;
 const queuesBeforeReady = [];
+// Messages that arrive after "load" but before the module is ready wait here
+// (the main thread posts "run" right behind "load" without waiting).
+let loading = false;
+const beforeLoaded = [];
 
 // The glue calls these two as globals from inside a pthread.
 globalThis.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
 globalThis.startWorker = (instance) => {
   module = instance;
+  loading = false;
   parentPort.postMessage({ cmd: "loaded" });
+  for (const data of beforeLoaded.splice(0)) handle(data);
 };
 
 function load(data) {
@@ -61,10 +67,15 @@ function run(data) {
   }
 }
 
-parentPort.on("message", (data) => {
+function handle(data) {
+  if (loading && data.cmd !== "load") {
+    beforeLoaded.push(data);
+    return;
+  }
   try {
     switch (data.cmd) {
       case "load":
+        loading = true;
         load(data);
         break;
       case "run":
@@ -82,4 +93,6 @@ parentPort.on("message", (data) => {
     module.__emscripten_thread_crashed?.();
     throw error;
   }
-});
+}
+
+parentPort.on("message", handle);

@@ -49,34 +49,93 @@ interface PthreadPool {
   release(): void;
 }
 
-function pthreadPool(Base: NodeWorkerClass): PthreadPool {
-  const workers: InstanceType<NodeWorkerClass>[] = [];
+type Message = { cmd?: string; urlOrBlob?: unknown } | null;
+type Transfer = Parameters<InstanceType<NodeWorkerClass>["postMessage"]>[1];
+type Listener = (value: unknown) => void;
+
+/**
+ * What Emscripten gets for each of the 8 pthreads it preallocates: a worker
+ * that starts a real one (an isolate of ~12 MB) only when Emscripten first
+ * runs a thread on it. XNNPACK's pool of n threads runs n − 1 of them; the
+ * others never start. Until then it answers Emscripten's "load" itself.
+ *
+ * It implements the part of node's Worker that Emscripten uses: `on`,
+ * `postMessage`, `ref`, `unref`, `terminate`.
+ */
+function pthreadPool(NodeWorker: NodeWorkerClass): PthreadPool {
+  const started: InstanceType<NodeWorkerClass>[] = [];
   let released = false;
-  class PthreadWorker extends Base {
-    constructor(_blobUrl: string | URL) {
-      super(PTHREAD_WORKER);
-      workers.push(this);
-      if (released) super.unref();
+  class LazyPthreadWorker {
+    #listeners = new Map<string, Listener[]>();
+    #load: Message = null;
+    #real: InstanceType<NodeWorkerClass> | undefined;
+    // Emscripten's own "loaded" came from us; the real worker's is swallowed.
+    #answeredLoad = false;
+    #hold: ReturnType<typeof setTimeout> | undefined;
+
+    constructor(_blobUrl: string | URL) {}
+
+    on(event: string, listener: Listener): this {
+      this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
+      return this;
     }
-    override ref(): void {
-      if (!released) super.ref();
+
+    #emit(event: string, value: unknown) {
+      for (const listener of this.#listeners.get(event) ?? []) listener(value);
     }
-    override postMessage(
-      message: unknown,
-      transfer?: Parameters<InstanceType<NodeWorkerClass>["postMessage"]>[1],
-    ): void {
-      const load = message as { cmd?: string; urlOrBlob?: unknown } | null;
-      // The Blob of glue code is not needed (the worker imports the glue) and
-      // need not survive structured cloning.
-      const sent = load?.cmd === "load" ? { ...load, urlOrBlob: "" } : message;
-      super.postMessage(sent, transfer);
+
+    postMessage(message: unknown, transfer?: Transfer): void {
+      const load = message as Message;
+      if (load?.cmd === "load" && !this.#real) {
+        // The Blob of glue code is not needed (the worker imports the glue).
+        this.#load = { ...load, urlOrBlob: "" };
+        // Answered on a later turn, as a real worker would; the timer keeps
+        // the event loop alive meanwhile.
+        this.#hold = setTimeout(() => {
+          this.#answeredLoad = true;
+          this.#emit("message", { cmd: "loaded" });
+        }, 0);
+        return;
+      }
+      this.#start().postMessage(message, transfer);
+    }
+
+    #start(): InstanceType<NodeWorkerClass> {
+      if (this.#real) return this.#real;
+      const real = new NodeWorker(PTHREAD_WORKER);
+      started.push(real);
+      if (released) real.unref();
+      real.on("message", (data: Message) => {
+        if (data?.cmd === "loaded" && this.#answeredLoad) return;
+        this.#emit("message", data);
+      });
+      real.on("error", (error: unknown) => this.#emit("error", error));
+      // The worker handles messages in order and buffers any that arrive
+      // before its module is ready: no need to wait for it here (the main
+      // thread may be blocked in pthread_create, its event loop stopped).
+      if (this.#load) real.postMessage(this.#load);
+      this.#real = real;
+      return real;
+    }
+
+    ref(): void {
+      if (!released) this.#real?.ref();
+    }
+
+    unref(): void {
+      this.#real?.unref();
+    }
+
+    terminate(): Promise<number> {
+      clearTimeout(this.#hold);
+      return this.#real ? this.#real.terminate() : Promise.resolve(0);
     }
   }
   return {
-    Worker: PthreadWorker as unknown as NodeWorkerClass,
+    Worker: LazyPthreadWorker as unknown as NodeWorkerClass,
     release() {
       released = true;
-      for (const worker of workers) worker.unref();
+      for (const worker of started) worker.unref();
     },
   };
 }
