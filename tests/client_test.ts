@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 // A throwaway project with a deno.json of its own (and none of our import
 // map) imports our mod.ts by URL and runs a tiny training step: this is how
 // the library is used from a URL.
-Deno.test("a separate project imports mod.ts by URL and trains a step", async () => {
+async function trainThroughUrl(modUrl: string, permissions: string[]) {
   const dir = await Deno.makeTempDir({ prefix: "uda-client-" });
   try {
-    const modUrl = new URL("../mod.ts", import.meta.url).href;
     await Deno.writeTextFile(
       `${dir}/deno.json`,
       JSON.stringify({ imports: { "fast-check": "npm:fast-check@3.0.0" } }),
@@ -14,7 +13,7 @@ Deno.test("a separate project imports mod.ts by URL and trains a step", async ()
     await Deno.writeTextFile(
       `${dir}/main.ts`,
       `import { adam, applyUpdates, random, replace, tf, tidy, tree, useBackend, valueAndGrad } from "${modUrl}";
-await useBackend("wasm");
+const backend = await useBackend("wasm");
 const [k1, k2] = random.split(random.key(0));
 let params = { conv: random.normal(k1, [3, 3, 2, 4], { stddev: 0.3 }), bias: tf.zeros([4]) };
 const x = random.normal(k2, [1, 8, 8, 2]);
@@ -34,11 +33,11 @@ for (let i = 0; i < 3; i++) {
   [params, state] = replace([params, state, value], [next, nextState]);
 }
 tree.dispose([params, state]);
-console.log(JSON.stringify(losses));
+console.log(JSON.stringify({ losses, backend: backend.detail }));
 `,
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-env", "--no-lock", "main.ts"],
+      args: ["run", "--allow-read", "--allow-env", ...permissions, "--no-lock", "main.ts"],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
@@ -46,10 +45,44 @@ console.log(JSON.stringify(losses));
     }).output();
     const err = new TextDecoder().decode(stderr);
     assert.equal(code, 0, err);
-    const losses = JSON.parse(new TextDecoder().decode(stdout)) as number[];
+    const { losses, backend } = JSON.parse(new TextDecoder().decode(stdout)) as {
+      losses: number[];
+      backend: string;
+    };
     assert.equal(losses.length, 3);
     assert.ok(losses[2] < losses[0], `loss should fall: ${losses}`);
+    return backend;
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a separate project imports mod.ts by file URL and trains a step", async () => {
+  await trainThroughUrl(new URL("../mod.ts", import.meta.url).href, []);
+});
+
+// Served over http, as from a code host: nothing may rely on our files being
+// on disk (the wasm thread pool's worker starts from a data: URL).
+Deno.test("a separate project imports mod.ts over http and trains on the wasm thread pool", async () => {
+  const root = new URL("..", import.meta.url);
+  const types: Record<string, string> = { ts: "application/typescript", json: "application/json" };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(`.${new URL(request.url).pathname}`, root);
+    try {
+      const body = await Deno.readFile(path);
+      const type = types[path.pathname.split(".").pop()!] ?? "application/octet-stream";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  try {
+    const host = `127.0.0.1:${server.addr.port}`;
+    // A new port each run: a new URL, never a cached module.
+    const backend = await trainThroughUrl(`http://${host}/mod.ts`, [`--allow-import=${host}`]);
+    const cores = Math.min(8, navigator.hardwareConcurrency);
+    assert.match(backend, new RegExp(`, ${cores} thread${cores === 1 ? "" : "s"}$`));
+  } finally {
+    await server.shutdown();
   }
 });

@@ -9,8 +9,9 @@
  *    `WASM_HAS_MULTITHREAD_SUPPORT` flag is set to true.
  * 2. Emscripten starts its pthreads with `new Worker(blobUrl)` from
  *    `node:worker_threads`, whose Deno implementation rejects `blob:` URLs.
- *    The module's `Worker` is swapped for a subclass that starts
- *    `pthread_worker.js` (a file) instead and never keeps the process alive.
+ *    The module's `Worker` is swapped for a stand-in that starts
+ *    `pthread_worker.ts`'s code (from a data: URL) instead, only once Emscripten runs a thread
+ *    on it (it preallocates 8), and never keeps a finished process alive.
  * 3. tfjs's C++ caps its pool at half the logical cores
  *    (`emscripten_num_logical_cores() / 2`, assuming two hyperthreads per
  *    core): on a 2-vCPU machine, one thread. `os.cpus()`, which that count
@@ -32,10 +33,15 @@
 import workerThreads from "node:worker_threads";
 import os from "node:os";
 import { tf } from "../tf.ts";
+import { PTHREAD_WORKER_SOURCE } from "./pthread_worker.ts";
 
 type NodeWorkerClass = typeof workerThreads.Worker;
 
-const PTHREAD_WORKER = new URL("./pthread_worker.js", import.meta.url);
+// A data: URL: node:worker_threads in Deno takes file: and data: URLs only,
+// and this module may have been imported from https.
+const PTHREAD_WORKER = new URL(
+  `data:text/javascript;base64,${btoa(PTHREAD_WORKER_SOURCE)}`,
+);
 
 interface PthreadPool {
   /** The class Emscripten starts its pthreads with. */

@@ -1,13 +1,29 @@
-// One pthread of tfjs-backend-wasm's threaded build, run as a
-// node:worker_threads worker under Deno (see `threads.ts`).
-//
-// Emscripten's own worker script cannot run here: tfjs hands it over as a
-// blob: URL, which Deno's node:worker_threads rejects, and it then loads the
-// module's glue code from a Blob. This worker speaks the same protocol with
-// the main thread (messages "load", "run", "cancel", "processProxyingQueue"
-// in; "loaded", "callHandler" and the glue's own messages out) and takes the
-// glue from the npm package by import.
-import { parentPort } from "node:worker_threads";
+/**
+ * One pthread of tfjs-backend-wasm's threaded build, run as a
+ * node:worker_threads worker under Deno (see `threads.ts`).
+ *
+ * Emscripten's own worker script cannot run here: tfjs hands it over as a
+ * blob: URL, which Deno's node:worker_threads rejects, and it then loads the
+ * module's glue code from a Blob. This worker speaks the same protocol with
+ * the main thread (messages "load", "run", "cancel", "processProxyingQueue"
+ * in; "loaded", "callHandler" and the glue's own messages out) and takes the
+ * glue from the npm package by import.
+ *
+ * The worker starts from a data: URL made of this source: Deno's
+ * node:worker_threads takes only file: and data: URLs, and this library may
+ * itself be imported from https.
+ *
+ * @example
+ * ```ts ignore
+ * import { PTHREAD_WORKER_SOURCE } from "./pthread_worker.ts";
+ * const url = `data:text/javascript;base64,${btoa(PTHREAD_WORKER_SOURCE)}`;
+ * ```
+ *
+ * @module
+ */
+
+/** The worker's JavaScript source (an ES module). */
+export const PTHREAD_WORKER_SOURCE = `import { parentPort } from "node:worker_threads";
 import createModule from "npm:@tensorflow/tfjs-backend-wasm@4.22.0/wasm-out/tfjs-backend-wasm-threaded-simd.js";
 
 let module = {};
@@ -96,3 +112,4 @@ function handle(data) {
 }
 
 parentPort.on("message", handle);
+`;
