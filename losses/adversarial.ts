@@ -26,6 +26,17 @@ import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 /** The adversarial objective. */
 export type AdversarialKind = "bce" | "ls";
 
+/** ℓ(d_j, t) for every logit: BCE as softplus, or the squared distance (LS). */
+function perLogitLoss(logits: Tensor, target: 0 | 1, kind: AdversarialKind | undefined): Tensor {
+  const chosen = kind ?? "bce";
+  if (chosen !== "bce" && chosen !== "ls") {
+    throw new Error(`adversarial: kind must be "bce" or "ls", got ${chosen}`);
+  }
+  return chosen === "bce"
+    ? tf.softplus(target === 1 ? tf.neg(logits) : logits)
+    : tf.square(tf.sub(logits, target));
+}
+
 /**
  * The (weighted) adversarial loss of logits against a domain label.
  *
@@ -41,14 +52,8 @@ export function adversarialLoss(
   target: 0 | 1,
   options: { kind?: AdversarialKind; weights?: Tensor } = {},
 ): Scalar {
-  const kind = options.kind ?? "bce";
-  if (kind !== "bce" && kind !== "ls") {
-    throw new Error(`adversarial: kind must be "bce" or "ls", got ${kind}`);
-  }
   return tf.tidy(() => {
-    const perLogit = kind === "bce"
-      ? tf.softplus(target === 1 ? tf.neg(logits) : logits)
-      : tf.square(tf.sub(logits, target));
+    const perLogit = perLogitLoss(logits, target, options.kind);
     if (!options.weights) return tf.mean(perLogit) as Scalar;
     const w = tf.broadcastTo(options.weights, perLogit.shape);
     return tf.div(tf.sum(tf.mul(perLogit, w)), tf.maximum(tf.sum(w), 1e-12)) as Scalar;
@@ -99,18 +104,9 @@ export function groupAdversarialLoss(
   target: 0 | 1,
   options: { kind?: AdversarialKind; weights?: Tensor } = {},
 ): Scalar {
-  const kind = options.kind ?? "bce";
-  if (kind !== "bce" && kind !== "ls") {
-    throw new Error(`adversarial: kind must be "bce" or "ls", got ${kind}`);
-  }
   const k = logits.shape[0];
   return tf.tidy(() => {
-    const perLogit = tf.reshape(
-      kind === "bce"
-        ? tf.softplus(target === 1 ? tf.neg(logits) : logits)
-        : tf.square(tf.sub(logits, target)),
-      [k, -1],
-    );
+    const perLogit = tf.reshape(perLogitLoss(logits, target, options.kind), [k, -1]);
     if (!options.weights) return tf.mean(perLogit) as Scalar;
     const w = options.weights.size === logits.size
       ? tf.reshape(options.weights, [k, -1])
