@@ -151,7 +151,7 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
     throw new Error(
       `the wasm backend could not start with ${threads} thread(s): ${
         failure || "tfjs could not initialise it"
-      }`,
+      }${threads > 1 ? " (1 thread starts tfjs's single-threaded build: --threads 1)" : ""}`,
     );
   }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
