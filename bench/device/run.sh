@@ -28,6 +28,7 @@ nvidia-smi -L > "$OUT/gpu.txt" 2>&1
 echo "bench exit $?" >> "$OUT/bench.log"
 cat "$OUT/bench.log"
 
+rm -rf /tmp/runs
 /tmp/deno run -A .device/train.js --backend webgpu --warmup-steps "$STEPS" --steps "$STEPS" \
   --baseline none --eval-every 0 --test-samples 16 --out /tmp/runs --name webgpu > "$OUT/train.log" 2>&1
 echo "train exit $?" >> "$OUT/train.log"
