@@ -27,7 +27,8 @@ import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
-import { median, timeTrainingStep } from "./training_step.ts";
+import { timeTrainingStep } from "./training_step.ts";
+import { oneDecimal, summarise } from "./stats.ts";
 import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
@@ -143,8 +144,6 @@ function parse() {
 
 type Options = ReturnType<typeof parse>;
 
-const round = (x: number) => Math.round(x * 10) / 10;
-
 async function timeReference(
   info: BackendInfo,
   options: Options,
@@ -172,9 +171,7 @@ async function timeReference(
   return {
     timing: {
       impl: `tfjs-${info.name}`,
-      medianMs: round(median(times)),
-      minMs: round(Math.min(...times)),
-      maxMs: round(Math.max(...times)),
+      ...summarise(times),
       lossFirst: losses[0],
       lossLast: losses[losses.length - 1],
       detail: info.detail,
@@ -237,7 +234,7 @@ function printProfile(title: string, profile: Profile) {
   const total = profile.reduce((s, [, ms]) => s + ms, 0);
   const calls = profile.reduce((s, [, , n]) => s + n, 0);
   console.log(
-    `\nper-kernel profile of one ${title} (kernel time ${round(total)} ms, ${calls} kernels):`,
+    `\nper-kernel profile of one ${title} (kernel time ${oneDecimal(total)} ms, ${calls} kernels):`,
   );
   for (const [name, ms, n] of profile.slice(0, 15)) {
     console.log(`  ${name.padEnd(28)} ${String(ms).padStart(7)} ms  ${n} calls`);
@@ -291,15 +288,16 @@ async function main() {
       leaks.push(`reference step on ${backend}: ${[...new Set(ref.tensorCounts)]}`);
     }
     if (options.trainSteps > 0) {
-      const t = await timeTrainingStep({ steps: options.trainSteps, warmup: options.warmup });
-      training.push({ impl: `tfjs-${info.name}`, ...t, detail: `${t.detail}; ${info.detail}` });
-      if (!steady(t.tensorCounts)) {
-        leaks.push(`CDGA step on ${backend}: ${[...new Set(t.tensorCounts)]}`);
+      const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
+        steps: options.trainSteps,
+        warmup: options.warmup,
+        profile: !options.noProfile,
+      });
+      training.push({ impl: `tfjs-${info.name}`, ...timing, detail: `${detail}; ${info.detail}` });
+      if (!steady(tensorCounts)) {
+        leaks.push(`CDGA step on ${backend}: ${[...new Set(tensorCounts)]}`);
       }
-      if (!options.noProfile) {
-        const once = await timeTrainingStep({ steps: 1, warmup: 1, profile: true });
-        if (once.profile) profiles[`CDGA training step on tfjs-${info.name}`] = once.profile;
-      }
+      if (profile) profiles[`CDGA training step on tfjs-${info.name}`] = profile;
     }
   }
   // The digits benchmark's scene generation, which must never dominate training.
@@ -351,7 +349,7 @@ async function main() {
   console.log(
     `\ndigits benchmark scene generation (64×64): ${sceneMs.source} ms per source scene, ` +
       `${sceneMs.target} ms per target scene (a training step of 8 + 8 scenes spends ` +
-      `${round(8 * (sceneMs.source + sceneMs.target))} ms on them)`,
+      `${oneDecimal(8 * (sceneMs.source + sceneMs.target))} ms on them)`,
   );
   console.log(
     leaks.length === 0

@@ -54,12 +54,8 @@ export async function measureTrainingMemory(
   }
   const out = await Deno.makeTempDir({ prefix: "uda-memory-" });
   const train = new URL("../train.ts", import.meta.url).pathname;
-  const args = [
-    "run",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    train,
+  const permissions = ["--allow-read", "--allow-write", "--allow-env"];
+  const flags = [
     "--warmup-steps",
     "0",
     "--steps",
@@ -70,12 +66,9 @@ export async function measureTrainingMemory(
     "16",
     "--backend",
     "wasm",
-    "--out",
-    out,
-    "--name",
-    "memory",
     ...(options.threads ? ["--threads", String(options.threads)] : []),
   ];
+  const args = ["run", ...permissions, train, ...flags, "--out", out, "--name", "memory"];
   const start = performance.now();
   try {
     const child = new Deno.Command(Deno.execPath(), {
@@ -119,8 +112,7 @@ export async function measureTrainingMemory(
       growth: last.peakRssMb / early.peakRssMb - 1,
       tensorRange: [Math.min(...later), Math.max(...later)],
       seconds: Math.round((performance.now() - start) / 1000),
-      command: `deno run --allow-read --allow-write --allow-env train.ts --warmup-steps 0 ` +
-        `--steps ${options.steps} --baseline none --test-samples 16 --backend wasm`,
+      command: ["deno", "run", ...permissions, "train.ts", ...flags].join(" "),
     };
   } finally {
     await Deno.remove(out, { recursive: true });

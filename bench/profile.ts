@@ -4,6 +4,7 @@
  * @example
  * ```ts ignore
  * import { tf } from "../lib/tf.ts";
+import { oneDecimal } from "./stats.ts";
  * import { profileOf } from "./profile.ts";
  * const rows = await profileOf(() => void tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]))));
  * console.log(rows[0]); // ["BatchMatMul", ms, 1]
@@ -12,6 +13,7 @@
  * @module
  */
 import { tf } from "../lib/tf.ts";
+import { oneDecimal } from "./stats.ts";
 
 /** [kernel name, total kernel ms (one decimal), calls], largest time first. */
 export type Profile = [string, number, number][];
@@ -34,7 +36,8 @@ export async function profileOf(run: () => void): Promise<Profile> {
     entry[1]++;
     byKernel.set(k.name, entry);
   }
-  const round = (x: number) => Math.round(x * 10) / 10;
-  return [...byKernel].map(([name, [ms, calls]]) => [name, round(ms), calls] as Profile[number])
+  return [...byKernel].map(([name, [ms, calls]]) =>
+    [name, oneDecimal(ms), calls] as Profile[number]
+  )
     .sort((a, b) => b[1] - a[1]);
 }

@@ -24,6 +24,7 @@ import { batches } from "../data/stream.ts";
 import { methodConfig, openData } from "../cli/job.ts";
 import { parseOptions } from "../cli/options.ts";
 import { type Profile, profileOf } from "./profile.ts";
+import { summarise } from "./stats.ts";
 
 /** What {@linkcode timeTrainingStep} measured. */
 export interface StepTiming {
@@ -39,12 +40,6 @@ export interface StepTiming {
   detail: string;
   /** Per-kernel profile of one more step, when asked for. */
   profile?: Profile;
-}
-
-/** The median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /**
@@ -103,11 +98,8 @@ export async function timeTrainingStep(
     })
     : undefined;
   dispose([params, optState, prepared] as unknown as Tree);
-  const round = (x: number) => Math.round(x * 10) / 10;
   return {
-    medianMs: round(median(times)),
-    minMs: round(Math.min(...times)),
-    maxMs: round(Math.max(...times)),
+    ...summarise(times),
     lossFirst: losses[0],
     lossLast: losses[losses.length - 1],
     tensorCounts,

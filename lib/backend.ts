@@ -26,7 +26,7 @@
  */
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
-import { startThreadedWasm } from "./wasm/threads.ts";
+import { checkWasmThreads, startThreadedWasm } from "./wasm/threads.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
 /** A backend a user can ask for. */
@@ -122,9 +122,7 @@ let wasmThreads = 0;
 
 async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const threads = options.threads ?? defaultWasmThreads();
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
-    throw new Error(`wasm threads must be an integer from 1 to 8, got ${threads}`);
-  }
+  checkWasmThreads(threads);
   const read = await Deno.permissions.query({ name: "read" });
   if (read.state !== "granted") {
     throw new Error(

@@ -260,6 +260,50 @@ const oneHot = ({ inputs, backend, attrs = {} }: KernelArgs) => {
 };
 
 /**
+ * Copies the block of `source` (of `shape`) that starts at `begin` and spans
+ * `size` into `target`, reversed along the axes in `flipped`, one contiguous
+ * run at a time: a run covers the trailing axes the block spans whole and
+ * does not reverse, and the innermost axis it cuts.
+ */
+function copyBlock(
+  source: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: { set(values: ArrayLike<number>, offset: number): void },
+  flipped: ReadonlySet<number> = new Set(),
+) {
+  const rank = shape.length;
+  if (size.some((d) => d === 0)) return;
+  if (rank === 0) {
+    target.set(source.subarray(0, 1), 0);
+    return;
+  }
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  let cut = rank - 1;
+  const whole = (axis: number) =>
+    begin[axis] === 0 && size[axis] === shape[axis] && !flipped.has(axis);
+  while (cut > 0 && whole(cut)) cut--;
+  // A reversed axis is walked element by element: the run ends before it.
+  if (flipped.has(cut)) cut++;
+  const run = cut === rank ? 1 : size[cut] * strides[cut];
+  const outer = size.slice(0, cut);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const base = begin.reduce((sum, b, i) => sum + b * strides[i], 0);
+  for (let index = 0; index < count; index++) {
+    let rest = index, from = base;
+    for (let axis = cut - 1; axis >= 0; axis--) {
+      const i = rest % outer[axis];
+      rest = (rest - i) / outer[axis];
+      from += (flipped.has(axis) ? outer[axis] - 1 - i : i) * strides[axis];
+    }
+    target.set(source.subarray(from, from + run), index * run);
+  }
+}
+
+/**
  * `x` reversed along `dims`, by block copies over the heap: everything after
  * the last reversed axis moves as one block. tfjs's wasm Reverse walks
  * element by element (~3 ms for a 3×3×64×64 filter flip, this ~0.03 ms).
@@ -273,63 +317,16 @@ const reverse = ({ inputs, backend, attrs = {} }: KernelArgs) => {
     (Array.isArray(requested) ? requested : [requested]).map((a) => (a + rank) % rank),
   );
   const out = wasm.makeOutput([...x.shape], x.dtype);
-  const source = wasm.typedArrayFromHeap(x);
-  const target = wasm.typedArrayFromHeap(out);
-  const last = axes.size === 0 ? -1 : Math.max(...axes);
-  const block = x.shape.slice(last + 1).reduce((a, b) => a * b, 1);
-  const outer = x.shape.slice(0, last + 1);
-  const count = outer.reduce((a, b) => a * b, 1);
-  for (let index = 0; index < count; index++) {
-    // Decompose the output block index; mirror the reversed axes.
-    let rest = index, from = 0, stride = 1;
-    for (let axis = outer.length - 1; axis >= 0; axis--) {
-      const size = outer[axis], i = rest % size;
-      rest = (rest - i) / size;
-      from += (axes.has(axis) ? size - 1 - i : i) * stride;
-      stride *= size;
-    }
-    target.set(source.subarray(from * block, (from + 1) * block), index * block);
-  }
+  copyBlock(
+    wasm.typedArrayFromHeap(x) as Float32Array,
+    x.shape,
+    x.shape.map(() => 0),
+    x.shape,
+    wasm.typedArrayFromHeap(out) as Float32Array,
+    axes,
+  );
   return out;
 };
-
-/**
- * Copies the block of `source` (of `shape`) that starts at `begin` and spans
- * `size` into `target`, one contiguous run at a time: the run covers the
- * trailing axes the block spans whole, and the innermost axis it cuts.
- */
-function copyBlock(
-  source: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
-  shape: readonly number[],
-  begin: readonly number[],
-  size: readonly number[],
-  target: { set(values: ArrayLike<number>, offset: number): void },
-) {
-  const rank = shape.length;
-  if (size.some((d) => d === 0)) return;
-  if (rank === 0) {
-    target.set(source.subarray(0, 1), 0);
-    return;
-  }
-  const strides = new Array<number>(rank);
-  strides[rank - 1] = 1;
-  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
-  let cut = rank - 1;
-  while (cut > 0 && begin[cut] === 0 && size[cut] === shape[cut]) cut--;
-  const run = size[cut] * strides[cut];
-  const outer = size.slice(0, cut);
-  const count = outer.reduce((a, b) => a * b, 1);
-  const base = begin.reduce((sum, b, i) => sum + b * strides[i], 0);
-  for (let index = 0; index < count; index++) {
-    let rest = index, from = base;
-    for (let axis = cut - 1; axis >= 0; axis--) {
-      const i = rest % outer[axis];
-      rest = (rest - i) / outer[axis];
-      from += i * strides[axis];
-    }
-    target.set(source.subarray(from, from + run), index * run);
-  }
-}
 
 /**
  * A slice by block copies over the heap. tfjs's wasm Slice reads its input
@@ -475,12 +472,14 @@ export function registerWasmKernels(): void {
   }
   for (const [kernelName, kernelFunc] of KERNELS) {
     const original = tf.getKernel(kernelName, "wasm");
-    if (original && original.kernelFunc !== (kernelFunc as unknown as tf.KernelFunc)) {
-      if (!replaced.has(kernelName)) {
+    if (original) {
+      // Kept once, and only tfjs's (a second registration finds ours).
+      const ours = original.kernelFunc === (kernelFunc as unknown as tf.KernelFunc);
+      if (!ours && !replaced.has(kernelName)) {
         replaced.set(kernelName, original.kernelFunc as unknown as (args: KernelArgs) => Info);
       }
+      tf.unregisterKernel(kernelName, "wasm");
     }
-    if (original) tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({
       kernelName,
       backendName: "wasm",

@@ -28,7 +28,7 @@
  */
 import { type Tensor, tf } from "../tf.ts";
 import { tidy } from "../memory.ts";
-import { flatten, map, type Tree } from "../tree.ts";
+import { type Entry, flatten, map } from "../tree.ts";
 import type { GradientTransformation, OptState } from "./transform.ts";
 
 /** State of {@linkcode flattened}: the inner transformation's, over one vector. */
@@ -37,8 +37,7 @@ export type FlattenedState<S extends OptState = OptState> = {
   readonly inner: S;
 };
 
-function ravel(tree: Tree, what: string): Tensor {
-  const entries = flatten(tree);
+function ravel(entries: readonly Entry[], what: string): Tensor {
   for (const [path, leaf] of entries) {
     if (leaf.dtype !== "float32") {
       throw new Error(`flattened: ${what} leaf '${path}' is ${leaf.dtype}, not float32`);
@@ -68,14 +67,14 @@ export function flattened<S extends OptState>(
   return {
     init: (params) =>
       tidy(() => {
-        const flat = ravel(params, "parameter");
+        const flat = ravel(flatten(params), "parameter");
         return { inner: inner.init(flat) };
       }),
     update: (updates, state, params) =>
       tidy(() => {
         const entries = flatten(updates);
-        const flatUpdates = ravel(updates, "update");
-        const flatParams = params === undefined ? undefined : ravel(params, "parameter");
+        const flatUpdates = ravel(entries, "update");
+        const flatParams = params === undefined ? undefined : ravel(flatten(params), "parameter");
         const [out, next] = inner.update(flatUpdates, state.inner, flatParams);
         const parts = entries.length <= 1
           ? [out as Tensor]

@@ -147,6 +147,22 @@ function pthreadPool(NodeWorker: NodeWorkerClass): PthreadPool {
 }
 
 /**
+ * Throws unless `threads` is a pool size tfjs's build supports (1–8: its
+ * C++ caps the pool at the 8 workers Emscripten preallocates).
+ *
+ * @example
+ * ```ts ignore
+ * import { checkWasmThreads } from "./threads.ts";
+ * checkWasmThreads(2);
+ * ```
+ */
+export function checkWasmThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new Error(`wasm threads must be an integer from 1 to 8, got ${threads}`);
+  }
+}
+
+/**
  * Makes `wasm` tfjs's backend with a pool of `threads` threads and returns the
  * number XNNPACK reports. Must run before anything else starts the wasm
  * backend (tfjs initialises it once per process).
@@ -158,9 +174,7 @@ function pthreadPool(NodeWorker: NodeWorkerClass): PthreadPool {
  * ```
  */
 export async function startThreadedWasm(threads: number): Promise<number> {
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
-    throw new Error(`wasm threads must be an integer from 1 to 8, got ${threads}`);
-  }
+  checkWasmThreads(threads);
   const wasm = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
   wasm.setThreadsCount(threads);
