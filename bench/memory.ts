@@ -45,7 +45,13 @@ export interface MemoryReport {
  * ```
  */
 export async function measureTrainingMemory(
-  options: { steps: number; early: number; threads?: number; onProgress?: (step: number) => void },
+  options: {
+    steps: number;
+    early: number;
+    threads?: number;
+    xnnpackConvolutions?: boolean;
+    onProgress?: (step: number) => void;
+  },
 ): Promise<MemoryReport> {
   if (options.early < 1 || options.early >= options.steps) {
     throw new Error(
@@ -67,6 +73,7 @@ export async function measureTrainingMemory(
     "--backend",
     "wasm",
     ...(options.threads ? ["--threads", String(options.threads)] : []),
+    ...(options.xnnpackConvolutions ? ["--xnnpack-convolutions"] : []),
   ];
   const args = ["run", ...permissions, train, ...flags, "--out", out, "--name", "memory"];
   const start = performance.now();

@@ -205,7 +205,14 @@ export const OPTIONS = {
     default: 0,
     min: 0,
     max: 8,
-    help: "wasm backend: XNNPACK threads (0: the machine's logical cores, at most 8)",
+    help:
+      "wasm backend: threads of our convolution kernels, or of XNNPACK's with --xnnpack-convolutions (0: the machine's logical cores, at most 8)",
+  },
+  xnnpackConvolutions: {
+    kind: "boolean",
+    default: false,
+    help:
+      "wasm backend: convolutions on tfjs's XNNPACK (threaded) instead of our fused multiply-add kernels",
   },
   seed: { kind: "integer", default: 0, min: 0, help: "the random seed of everything" },
   out: { kind: "string", default: "runs", help: "folder under which the run folder is made" },

@@ -26,6 +26,7 @@
  */
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
+import { useNativeConvolutions } from "./kernels/wasm_conv.ts";
 import { checkWasmThreads, startThreadedWasm } from "./wasm/threads.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
@@ -97,12 +98,19 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 /** How {@linkcode useBackend} starts a backend. */
 export interface BackendOptions {
   /**
-   * Threads for the wasm backend's XNNPACK pool (1–8). Default: the machine's
-   * logical cores, at most 8. 1 starts tfjs's single-threaded SIMD build.
-   * tfjs starts the wasm backend once per process; later calls keep the
-   * first count.
+   * Threads for the wasm backend (1–8): those of our convolution kernels, or
+   * of XNNPACK's pool when they are off. Default: the machine's logical
+   * cores, at most 8. tfjs starts the wasm backend once per process; later
+   * calls keep its first thread count.
    */
   readonly threads?: number;
+  /**
+   * The wasm backend's convolutions and their gradients on our kernels (fused
+   * multiply-add, on their own thread pool; `kernels/wasm_conv.ts`), with
+   * tfjs's single-threaded build for the rest. False: XNNPACK's convolutions
+   * on its thread pool, gradients built from them. Default true.
+   */
+  readonly nativeConvolutions?: boolean;
 }
 
 /**
@@ -120,6 +128,18 @@ export function defaultWasmThreads(): number {
 
 let wasmThreads = 0;
 
+/** Our convolution kernels on `threads` threads; false where they cannot run. */
+function startNativeConvolutions(threads: number): boolean {
+  try {
+    useNativeConvolutions(threads);
+    return true;
+  } catch {
+    // A JavaScript engine without (relaxed) SIMD cannot compile them.
+    useNativeConvolutions(0);
+    return false;
+  }
+}
+
 async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const threads = options.threads ?? defaultWasmThreads();
   checkWasmThreads(threads);
@@ -132,14 +152,19 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
+  const native = options.nativeConvolutions !== false && startNativeConvolutions(threads);
+  // With our convolutions on their own threads, XNNPACK keeps one: its pool's
+  // threads spin after every operation, taking the cores ours run on (the
+  // default CDGA step ran 10–25% slower with both pools).
+  const xnnpackThreads = native ? 1 : threads;
   let started = false;
   let failure = "";
   try {
-    if (wasmThreads > 0 || threads === 1) {
+    if (wasmThreads > 0 || xnnpackThreads === 1) {
       started = await tf.setBackend("wasm");
       if (wasmThreads === 0) wasmThreads = 1;
     } else {
-      wasmThreads = await startThreadedWasm(threads);
+      wasmThreads = await startThreadedWasm(xnnpackThreads);
       started = true;
     }
   } catch (error) {
@@ -147,16 +172,17 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   if (!started || tf.getBackend() !== "wasm") {
     throw new Error(
-      `the wasm backend could not start with ${threads} thread(s): ${
+      `the wasm backend could not start with ${xnnpackThreads} thread(s): ${
         failure || "tfjs could not initialise it"
-      }${threads > 1 ? " (1 thread starts tfjs's single-threaded build: --threads 1)" : ""}`,
+      }${xnnpackThreads > 1 ? " (1 thread starts tfjs's single-threaded build: --threads 1)" : ""}`,
     );
   }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  const plural = wasmThreads === 1 ? "thread" : "threads";
+  const plural = (n: number) => `${n} ${n === 1 ? "thread" : "threads"}`;
   return {
     name: "wasm",
-    detail: `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, ${wasmThreads} ${plural}`,
+    detail: (native ? `our FMA convolutions on ${plural(threads)}, ` : "") +
+      `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, ${plural(wasmThreads)}`,
   };
 }
 

@@ -26,21 +26,35 @@ Deno.test("wasm without read permission: the error says so, nothing switches", a
   assert.match(out, /error: the wasm backend could not start: it needs read permission/);
 });
 
-Deno.test("threaded wasm: a pool of 2, the same numbers as 1 thread, and the process ends on its own", async () => {
-  const run = async (threads: number) => {
-    const { code, out, err } = await deno([
-      "run",
-      "--allow-read",
-      "--allow-env",
-      fixture("wasm_threads.ts"),
-      String(threads),
-    ]);
-    assert.equal(code, 0, err);
-    return JSON.parse(out) as { detail: string; losses: number[]; w2: number[] };
-  };
-  const [one, two] = [await run(1), await run(2)];
-  assert.match(one.detail, /, 1 thread$/);
-  assert.match(two.detail, /, 2 threads$/);
+async function wasmThreadsRun(threads: number, ...extra: string[]) {
+  const { code, out, err } = await deno([
+    "run",
+    "--allow-read",
+    "--allow-env",
+    fixture("wasm_threads.ts"),
+    String(threads),
+    ...extra,
+  ]);
+  assert.equal(code, 0, err);
+  return JSON.parse(out) as { detail: string; losses: number[]; w2: number[] };
+}
+
+Deno.test("our convolution threads: 2 give the same numbers as 1, and the process ends on its own", async () => {
+  const [one, two] = [await wasmThreadsRun(1), await wasmThreadsRun(2)];
+  assert.match(one.detail, /^our FMA convolutions on 1 thread, XNNPACK, SIMD, 1 thread$/);
+  assert.match(two.detail, /^our FMA convolutions on 2 threads, XNNPACK, SIMD, 1 thread$/);
+  assert.deepEqual(two.losses, one.losses);
+  // Threads split output tiles: no sum is reordered, so bit for bit.
+  assert.deepEqual(two.w2, one.w2);
+});
+
+Deno.test("threaded wasm (XNNPACK's convolutions): a pool of 2, the same numbers as 1 thread, and the process ends on its own", async () => {
+  const [one, two] = [
+    await wasmThreadsRun(1, "xnnpack"),
+    await wasmThreadsRun(2, "xnnpack"),
+  ];
+  assert.match(one.detail, /^XNNPACK, SIMD, 1 thread$/);
+  assert.match(two.detail, /^XNNPACK, SIMD, 2 threads$/);
   assert.deepEqual(two.losses, one.losses);
   // XNNPACK splits work by output tiles: no sum is reordered, so bit for bit.
   assert.deepEqual(two.w2, one.w2);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 // A throwaway project with a deno.json of its own (and none of our import
 // map) imports our mod.ts by URL and runs a tiny training step: this is how
 // the library is used from a URL.
-async function trainThroughUrl(modUrl: string, permissions: string[]) {
+async function trainThroughUrl(modUrl: string, permissions: string[], backendOptions = "{}") {
   const dir = await Deno.makeTempDir({ prefix: "uda-client-" });
   try {
     await Deno.writeTextFile(
@@ -13,10 +13,11 @@ async function trainThroughUrl(modUrl: string, permissions: string[]) {
     await Deno.writeTextFile(
       `${dir}/main.ts`,
       `import { adam, applyUpdates, random, replace, tf, tidy, tree, useBackend, valueAndGrad } from "${modUrl}";
-const backend = await useBackend("wasm");
+const backend = await useBackend("wasm", ${backendOptions});
 const [k1, k2] = random.split(random.key(0));
-let params = { conv: random.normal(k1, [3, 3, 2, 4], { stddev: 0.3 }), bias: tf.zeros([4]) };
-const x = random.normal(k2, [1, 8, 8, 2]);
+// Big enough (4.7M multiply-adds) for our convolution kernels to share it out.
+let params = { conv: random.normal(k1, [3, 3, 16, 32], { stddev: 0.1 }), bias: tf.zeros([32]) };
+const x = random.normal(k2, [1, 32, 32, 16]);
 const opt = adam({ learningRate: 0.05 });
 let state = opt.init(params);
 const loss = (p: typeof params) => ({
@@ -62,8 +63,8 @@ Deno.test("a separate project imports mod.ts by file URL and trains a step", asy
 });
 
 // Served over http, as from a code host: nothing may rely on our files being
-// on disk (the wasm thread pool's worker starts from a data: URL).
-Deno.test("a separate project imports mod.ts over http and trains on the wasm thread pool", async () => {
+// on disk (the thread pools' workers start from data: URLs).
+async function trainOverHttp(backendOptions: string): Promise<string> {
   const root = new URL("..", import.meta.url);
   const types: Record<string, string> = { ts: "application/typescript", json: "application/json" };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
@@ -79,10 +80,28 @@ Deno.test("a separate project imports mod.ts over http and trains on the wasm th
   try {
     const host = `127.0.0.1:${server.addr.port}`;
     // A new port each run: a new URL, never a cached module.
-    const backend = await trainThroughUrl(`http://${host}/mod.ts`, [`--allow-import=${host}`]);
-    const cores = Math.min(8, navigator.hardwareConcurrency);
-    assert.match(backend, new RegExp(`, ${cores} thread${cores === 1 ? "" : "s"}$`));
+    return await trainThroughUrl(
+      `http://${host}/mod.ts`,
+      [`--allow-import=${host}`],
+      backendOptions,
+    );
   } finally {
     await server.shutdown();
   }
+}
+
+const cores = Math.min(8, navigator.hardwareConcurrency);
+const threads = `${cores} thread${cores === 1 ? "" : "s"}`;
+
+Deno.test("a separate project imports mod.ts over http and trains on our convolution threads", async () => {
+  const backend = await trainOverHttp("{}");
+  assert.match(
+    backend,
+    new RegExp(`^our FMA convolutions on ${threads}, XNNPACK, SIMD, 1 thread$`),
+  );
+});
+
+Deno.test("a separate project imports mod.ts over http and trains on XNNPACK's thread pool", async () => {
+  const backend = await trainOverHttp("{ nativeConvolutions: false }");
+  assert.match(backend, new RegExp(`^XNNPACK, SIMD, ${threads}$`));
 });

@@ -153,13 +153,14 @@ export async function checkCase(c: ConvCase, seed: number, backends: ("wasm" | "
   }
 }
 
-export const caseArb = (depthwise: boolean): fc.Arbitrary<ConvCase> =>
+/** Random convolution cases; `wide` reaches past one 6×8 register tile of our kernels. */
+export const caseArb = (depthwise: boolean, wide = false): fc.Arbitrary<ConvCase> =>
   fc.record({
     n: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 1, max: 12 }),
-    w: fc.integer({ min: 1, max: 12 }),
-    ci: fc.integer({ min: 1, max: 5 }),
-    co: fc.integer({ min: 1, max: depthwise ? 3 : 6 }),
+    h: fc.integer({ min: 1, max: wide ? 20 : 12 }),
+    w: fc.integer({ min: 1, max: wide ? 20 : 12 }),
+    ci: fc.integer({ min: 1, max: wide ? 20 : 5 }),
+    co: fc.integer({ min: 1, max: depthwise ? 3 : wide ? 20 : 6 }),
     k: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
     strideOrDilation: fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3 })),
     pad: fc.oneof(

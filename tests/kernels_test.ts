@@ -4,6 +4,8 @@ import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
+import { nativeConvolutionThreads, useNativeConvolutions } from "../lib/kernels/wasm_conv.ts";
+import { type NativeConvGeometry, NativeKernels } from "../lib/kernels/native/engine.ts";
 
 await on("wasm");
 
@@ -12,6 +14,78 @@ Deno.test("wasm conv2d: values and gradients match cpu (and float64) on random g
     fc.asyncProperty(caseArb(false), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
     { numRuns: 300 },
   );
+});
+
+Deno.test("our wasm convolution kernels are on by default and match cpu past one register tile", async () => {
+  assert.ok(nativeConvolutionThreads() >= 1);
+  await fc.assert(
+    fc.asyncProperty(caseArb(false, true), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("wasm conv2d on XNNPACK (our kernels off) still matches cpu", async () => {
+  const threads = nativeConvolutionThreads();
+  useNativeConvolutions(0);
+  try {
+    await fc.assert(
+      fc.asyncProperty(caseArb(false), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
+      { numRuns: 100 },
+    );
+  } finally {
+    useNativeConvolutions(threads);
+  }
+});
+
+Deno.test("wasm filters over 64 taps (beyond our kernels) fall back and match cpu", async () => {
+  const c = {
+    n: 1,
+    h: 12,
+    w: 12,
+    ci: 3,
+    co: 4,
+    k: [9, 9] as [number, number],
+    stride: 1,
+    dilation: 1,
+    pad: "same" as const,
+    depthwise: false,
+  };
+  await checkCase(c, 7, ["wasm"]);
+});
+
+Deno.test("our convolution kernels give bit-identical results on 1, 2 and 3 threads", () => {
+  const g: NativeConvGeometry = {
+    batch: 2,
+    inHeight: 23,
+    inWidth: 19,
+    inChannels: 29,
+    outHeight: 12,
+    outWidth: 10,
+    outChannels: 37,
+    filterHeight: 4,
+    filterWidth: 3,
+    strides: [2, 2],
+    dilations: [1, 1],
+    padBefore: [1, 1],
+  };
+  const [kx, kw, kd] = split(key(5), 3);
+  const draw = (k: typeof kx, shape: number[]) =>
+    tf.tidy(() => normal(k, shape).dataSync() as Float32Array);
+  const x = draw(kx, [g.batch, g.inHeight, g.inWidth, g.inChannels]);
+  const w = draw(kw, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
+  const dy = draw(kd, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
+  const results = [1, 2, 3].map((threads) => {
+    const engine = new NativeKernels(threads);
+    const out = [
+      Float32Array.from(engine.conv2d(x, w, g)),
+      Float32Array.from(engine.conv2dInputGrad(dy, w, g)),
+      Float32Array.from(engine.conv2dFilterGrad(x, dy, g)),
+    ];
+    assert.equal(engine.sharedJobs, threads > 1 ? 3 : 0);
+    return out;
+  });
+  for (const other of results.slice(1)) assert.deepEqual(other, results[0]);
+  assert.ok(results[0][0].some((v) => v !== 0));
 });
 
 Deno.test("wasm depthwise conv2d: values and gradients match cpu (and float64) on random geometry", async () => {

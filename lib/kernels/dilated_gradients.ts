@@ -58,6 +58,22 @@ export const tfPrimitives: ConvPrimitives<Tensor> = {
 };
 
 let installed = false;
+const dilationAware = new Set<string>();
+
+/**
+ * Declares that a backend's Conv2DBackpropFilter and Conv2DBackpropInput
+ * kernels take a `dilations` attribute: dilated gradients on it then run
+ * those kernels directly instead of the forward-convolution formulas.
+ *
+ * @example
+ * ```ts
+ * import { markDilationAwareBackend } from "./dilated_gradients.ts";
+ * markDilationAwareBackend("wasm");
+ * ```
+ */
+export function markDilationAwareBackend(backendName: string): void {
+  dilationAware.add(backendName);
+}
 
 /**
  * Installs the dilation-aware gradients of Conv2D and DepthwiseConv2dNative
@@ -88,6 +104,21 @@ export function installDilatedGradients(): void {
         const [x, filter] = saved;
         const g = convGeometry(x.shape, filter.shape, attrs, depthwise);
         const grad = dy as Tensor;
+        if (!depthwise && dilationAware.has(tf.getBackend())) {
+          const common = { ...attrs, dilations: [dh, dw] };
+          return {
+            x: () =>
+              tf.engine().runKernel("Conv2DBackpropInput", { dy: grad, filter }, {
+                ...common,
+                inputShape: x.shape,
+              }) as Tensor,
+            filter: () =>
+              tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: grad }, {
+                ...common,
+                filterShape: filter.shape,
+              }) as Tensor,
+          };
+        }
         return depthwise
           ? {
             x: () => depthwiseInputGrad(tfPrimitives, grad, filter, x.shape, g),

@@ -31,6 +31,8 @@ import {
   depthwiseInputGrad,
   window,
 } from "./conv_backprop.ts";
+import { markDilationAwareBackend } from "./dilated_gradients.ts";
+import { nativeConv2D, nativeConv2DFilterGrad, nativeConv2DInputGrad } from "./wasm_conv.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -92,6 +94,8 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Att
 
 const conv2DBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { x, dy } = inputs as Record<string, Info>;
+  const native = nativeConv2DFilterGrad(backend as WasmBackend, x, dy, attrs);
+  if (native) return native;
   const filterShape = attrs.filterShape as number[];
   const ops = wasmPrimitives(backend as WasmBackend);
   return convFilterGrad(ops, x, dy, geometry(x.shape, filterShape, attrs, false));
@@ -183,8 +187,10 @@ function stridedInputGrad(
 
 const conv2DBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { dy, filter } = inputs as Record<string, Info>;
-  const inputShape = attrs.inputShape as number[];
   const wasm = backend as WasmBackend;
+  const native = nativeConv2DInputGrad(wasm, dy, filter, attrs);
+  if (native) return native;
+  const inputShape = attrs.inputShape as number[];
   const g = geometry(inputShape, filter.shape, attrs, false);
   const [sh, sw] = g.strides;
   if (sh > 1 && sh === sw && g.dilations[0] === 1 && g.dilations[1] === 1) {
@@ -423,6 +429,11 @@ function explicitPadding(
 ): tf.KernelConfig {
   const kernelFunc = ((args: KernelArgs) => {
     const attrs = args.attrs ?? {};
+    if (original.kernelName === "Conv2D") {
+      const { x, filter } = args.inputs as Record<string, Info>;
+      const native = nativeConv2D(args.backend as WasmBackend, x, filter, attrs);
+      if (native) return native;
+    }
     if (attrs.pad !== "same") return original.kernelFunc(args as never);
     const { x, filter } = args.inputs as Record<string, Info>;
     const info = tf.backend_util.computeConv2DInfo(
@@ -461,6 +472,7 @@ const wrapped = new WeakSet<tf.KernelFunc>();
  * ```
  */
 export function registerWasmKernels(): void {
+  markDilationAwareBackend("wasm");
   for (const [kernelName, depthwise] of EXPLICIT_PADDING_KERNELS) {
     const original = tf.getKernel(kernelName, "wasm");
     if (!original) throw new Error(`wasm backend: kernel ${kernelName} is not registered`);

@@ -1,0 +1,350 @@
+// Convolution kernels for the wasm backend: implicit GEMM with a 6×8
+// register tile and fused multiply-add (relaxed SIMD).
+//
+// Built by build.sh (beside it) into kernels_wasm.ts;
+// engine.ts runs these functions on several threads over one shared
+// memory. Every driver takes a half-open range [begin, end) of its work items
+// (row tiles or column panels) so that threads split work without talking, and
+// a per-thread scratch pointer.
+//
+// Layout is NHWC; filters are [kh, kw, Ci, Co] (TensorFlow's HWIO). A
+// convolution is y[p, co] = Σ_{t, ci} x[row(p, t), ci] · w[t, ci, co], where p
+// runs over output positions and t over filter taps: a matrix product whose
+// left operand is never materialised. Each row of a tile points, for each
+// tap, at Ci contiguous input values (or at a zero buffer for padding).
+
+#include <wasm_simd128.h>
+
+#define MR 6
+#define NR 8
+#define MAX_TAPS 64
+
+typedef struct {
+  int n, h, w, ci, ho, wo, co, kh, kw, sh, sw, dh, dw, pt, pl;
+} Geometry;
+
+static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
+  return wasm_f32x4_relaxed_madd(a, b, c);
+}
+
+static inline void store_row(float *c, v128_t lo, v128_t hi, int nr) {
+  if (nr == NR) {
+    wasm_v128_store(c, lo);
+    wasm_v128_store(c + 4, hi);
+    return;
+  }
+  float t[NR];
+  wasm_v128_store(t, lo);
+  wasm_v128_store(t + 4, hi);
+  for (int i = 0; i < nr; i++) c[i] = t[i];
+}
+
+static inline void load_row(const float *c, v128_t *lo, v128_t *hi, int nr) {
+  if (nr == NR) {
+    *lo = wasm_v128_load(c);
+    *hi = wasm_v128_load(c + 4);
+    return;
+  }
+  float t[NR] = {0};
+  for (int i = 0; i < nr; i++) t[i] = c[i];
+  *lo = wasm_v128_load(t);
+  *hi = wasm_v128_load(t + 4);
+}
+
+// C[r, 0..nr) (+) = Σ_t Σ_k a[t][r][k] · b[t][k][0..8): MR rows, NR columns.
+static void tile(int ntaps, const float *const *a, const float *const *b, int kt,
+                 float *const *c, int nr, int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+         c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (accumulate) {
+    load_row(c[0], &c00, &c01, nr);
+    load_row(c[1], &c10, &c11, nr);
+    load_row(c[2], &c20, &c21, nr);
+    load_row(c[3], &c30, &c31, nr);
+    load_row(c[4], &c40, &c41, nr);
+    load_row(c[5], &c50, &c51, nr);
+  }
+  for (int t = 0; t < ntaps; t++) {
+    const float *a0 = a[t * MR], *a1 = a[t * MR + 1], *a2 = a[t * MR + 2],
+                *a3 = a[t * MR + 3], *a4 = a[t * MR + 4], *a5 = a[t * MR + 5];
+    const float *bk = b[t];
+    for (int k = 0; k < kt; k++, bk += NR) {
+      v128_t b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4), v;
+      v = wasm_v128_load32_splat(a0 + k);
+      c00 = madd(v, b0, c00);
+      c01 = madd(v, b1, c01);
+      v = wasm_v128_load32_splat(a1 + k);
+      c10 = madd(v, b0, c10);
+      c11 = madd(v, b1, c11);
+      v = wasm_v128_load32_splat(a2 + k);
+      c20 = madd(v, b0, c20);
+      c21 = madd(v, b1, c21);
+      v = wasm_v128_load32_splat(a3 + k);
+      c30 = madd(v, b0, c30);
+      c31 = madd(v, b1, c31);
+      v = wasm_v128_load32_splat(a4 + k);
+      c40 = madd(v, b0, c40);
+      c41 = madd(v, b1, c41);
+      v = wasm_v128_load32_splat(a5 + k);
+      c50 = madd(v, b0, c50);
+      c51 = madd(v, b1, c51);
+    }
+  }
+  store_row(c[0], c00, c01, nr);
+  store_row(c[1], c10, c11, nr);
+  store_row(c[2], c20, c21, nr);
+  store_row(c[3], c30, c31, nr);
+  store_row(c[4], c40, c41, nr);
+  store_row(c[5], c50, c51, nr);
+}
+
+static inline int min(int a, int b) { return a < b ? a : b; }
+
+// dst[j][k][0..8) = src[k·ldk + (8j + c)·ldn], zero past n columns.
+void pack_panels(const float *src, int k, int n, int ldk, int ldn, float *dst) {
+  for (int j = 0; j < n; j += NR) {
+    for (int kk = 0; kk < k; kk++) {
+      for (int c = 0; c < NR; c++) {
+        *dst++ = j + c < n ? src[kk * ldk + (j + c) * ldn] : 0.f;
+      }
+    }
+  }
+}
+
+// The filter's transpose per tap, for the input gradient:
+// dst[j][t][co][0..8) = w[t, 8j + c, co].
+void pack_transposed_filter(const float *w, int taps, int ci, int co, float *dst) {
+  for (int j = 0; j < ci; j += NR) {
+    for (int t = 0; t < taps; t++) {
+      for (int o = 0; o < co; o++) {
+        for (int c = 0; c < NR; c++) {
+          *dst++ = j + c < ci ? w[(t * ci + j + c) * co + o] : 0.f;
+        }
+      }
+    }
+  }
+}
+
+void transpose(const float *src, int rows, int cols, float *dst) {
+  for (int r0 = 0; r0 < rows; r0 += 32) {
+    for (int c0 = 0; c0 < cols; c0 += 32) {
+      int r1 = min(rows, r0 + 32), c1 = min(cols, c0 + 32);
+      for (int r = r0; r < r1; r++) {
+        for (int c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  }
+}
+
+// y [n·ho·wo, co] from x and the filter packed by pack_panels(w, kh·kw·ci,
+// co, co, 1); work items are tiles of MR output positions.
+void conv_forward(const Geometry *g, const float *x, const float *packed, float *y,
+                  const float *zero, float *scratch, int begin, int end) {
+  const int positions = g->n * g->ho * g->wo, taps = g->kh * g->kw;
+  const int depth = taps * g->ci;
+  const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
+  float *c[MR];
+  for (int tl = begin; tl < end; tl++) {
+    for (int r = 0; r < MR; r++) {
+      const int p = tl * MR + r;
+      const int n = p / (g->ho * g->wo), oh = p / g->wo % g->ho, ow = p % g->wo;
+      for (int i = 0; i < g->kh; i++) {
+        const int ih = oh * g->sh + i * g->dh - g->pt;
+        for (int j = 0; j < g->kw; j++) {
+          const int iw = ow * g->sw + j * g->dw - g->pl;
+          const int inside = p < positions && ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
+          a[(i * g->kw + j) * MR + r] = inside ? x + ((n * g->h + ih) * g->w + iw) * g->ci : zero;
+        }
+      }
+    }
+    for (int j = 0; j < g->co; j += NR) {
+      for (int t = 0; t < taps; t++) b[t] = packed + j * depth + t * g->ci * NR;
+      for (int r = 0; r < MR; r++) {
+        const int p = tl * MR + r;
+        c[r] = p < positions ? y + p * g->co + j : scratch;
+      }
+      tile(taps, a, b, g->ci, c, min(NR, g->co - j), 0);
+    }
+  }
+}
+
+static inline int ceil_div(int a, int b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+// Positions of one phase (iy ≡ ry mod sh, ix ≡ rx mod sw): all rows of a tile
+// share a phase, so they share which filter taps reach them.
+static inline int phase_positions(const Geometry *g, int ry, int rx) {
+  return g->n * ceil_div(g->h - ry, g->sh) * ceil_div(g->w - rx, g->sw);
+}
+
+int input_grad_tiles(const Geometry *g) {
+  int tiles = 0;
+  for (int ry = 0; ry < g->sh; ry++) {
+    for (int rx = 0; rx < g->sw; rx++) tiles += ceil_div(phase_positions(g, ry, rx), MR);
+  }
+  return tiles;
+}
+
+static inline int floor_mod(int a, int m) { return ((a % m) + m) % m; }
+
+// dx [n, h, w, ci] from dy [n·ho·wo, co] and the filter packed by
+// pack_transposed_filter; work items are the tiles of input_grad_tiles.
+void conv_input_grad(const Geometry *g, const float *dy, const float *packed, float *dx,
+                     const float *zero, float *scratch, int begin, int end) {
+  const int taps = g->kh * g->kw;
+  const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
+  int tap_i[MAX_TAPS], tap_j[MAX_TAPS];
+  float *c[MR];
+  int first = 0;
+  for (int ry = 0; ry < g->sh; ry++) {
+    for (int rx = 0; rx < g->sw; rx++) {
+      const int count = phase_positions(g, ry, rx), tiles = ceil_div(count, MR);
+      const int lo = begin > first ? begin : first, hi = min(end, first + tiles);
+      if (lo >= hi) {
+        first += tiles;
+        continue;
+      }
+      const int ny = ceil_div(g->h - ry, g->sh), nx = ceil_div(g->w - rx, g->sw);
+      int reach = 0;
+      for (int i = 0; i < g->kh; i++) {
+        if (floor_mod(ry + g->pt - i * g->dh, g->sh)) continue;
+        for (int j = 0; j < g->kw; j++) {
+          if (floor_mod(rx + g->pl - j * g->dw, g->sw)) continue;
+          tap_i[reach] = i;
+          tap_j[reach++] = j;
+        }
+      }
+      for (int tl = lo; tl < hi; tl++) {
+        int rows[MR];
+        for (int r = 0; r < MR; r++) {
+          const int q = (tl - first) * MR + r;
+          rows[r] = -1;
+          const int n = q / (ny * nx), iy = ry + q / nx % ny * g->sh, ix = rx + q % nx * g->sw;
+          if (q < count) rows[r] = (n * g->h + iy) * g->w + ix;
+          for (int t = 0; t < reach; t++) {
+            const int oy = (iy + g->pt - tap_i[t] * g->dh) / g->sh;
+            const int ox = (ix + g->pl - tap_j[t] * g->dw) / g->sw;
+            const int inside = q < count && iy + g->pt - tap_i[t] * g->dh >= 0 && oy < g->ho &&
+                               ix + g->pl - tap_j[t] * g->dw >= 0 && ox < g->wo;
+            a[t * MR + r] = inside ? dy + ((n * g->ho + oy) * g->wo + ox) * g->co : zero;
+          }
+        }
+        for (int j = 0; j < g->ci; j += NR) {
+          for (int t = 0; t < reach; t++) {
+            b[t] = packed + j * taps * g->co + (tap_i[t] * g->kw + tap_j[t]) * g->co * NR;
+          }
+          for (int r = 0; r < MR; r++) c[r] = rows[r] >= 0 ? dx + rows[r] * g->ci + j : scratch;
+          tile(reach, a, b, g->co, c, min(NR, g->ci - j), 0);
+        }
+      }
+      first += tiles;
+    }
+  }
+}
+
+// C[r, 0..nr) (+)= Σ_k a[k][r] · b[k][0..8), with A packed MR-interleaved.
+static void tile_packed(const float *a, const float *b, int kt, float *const *c, int nr,
+                        int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+         c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (accumulate) {
+    load_row(c[0], &c00, &c01, nr);
+    load_row(c[1], &c10, &c11, nr);
+    load_row(c[2], &c20, &c21, nr);
+    load_row(c[3], &c30, &c31, nr);
+    load_row(c[4], &c40, &c41, nr);
+    load_row(c[5], &c50, &c51, nr);
+  }
+  for (int k = 0; k < kt; k++, a += MR, b += NR) {
+    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), v;
+    v = wasm_v128_load32_splat(a);
+    c00 = madd(v, b0, c00);
+    c01 = madd(v, b1, c01);
+    v = wasm_v128_load32_splat(a + 1);
+    c10 = madd(v, b0, c10);
+    c11 = madd(v, b1, c11);
+    v = wasm_v128_load32_splat(a + 2);
+    c20 = madd(v, b0, c20);
+    c21 = madd(v, b1, c21);
+    v = wasm_v128_load32_splat(a + 3);
+    c30 = madd(v, b0, c30);
+    c31 = madd(v, b1, c31);
+    v = wasm_v128_load32_splat(a + 4);
+    c40 = madd(v, b0, c40);
+    c41 = madd(v, b1, c41);
+    v = wasm_v128_load32_splat(a + 5);
+    c50 = madd(v, b0, c50);
+    c51 = madd(v, b1, c51);
+  }
+  store_row(c[0], c00, c01, nr);
+  store_row(c[1], c10, c11, nr);
+  store_row(c[2], c20, c21, nr);
+  store_row(c[3], c30, c31, nr);
+  store_row(c[4], c40, c41, nr);
+  store_row(c[5], c50, c51, nr);
+}
+
+// dst[m][k][0..MR) = src[k·cols + MR·m + r] (0 past cols): the columns of a
+// row-major [rows, cols] matrix as the MR-interleaved left operand.
+void pack_columns(const float *src, int rows, int cols, float *dst) {
+  for (int m = 0; m < cols; m += MR) {
+    const int w = min(MR, cols - m);
+    for (int k = 0; k < rows; k++, dst += MR) {
+      for (int r = 0; r < MR; r++) dst[r] = r < w ? src[k * cols + m + r] : 0.f;
+    }
+  }
+}
+
+// Positions per packed block of the filter gradient: the block (KC × NR
+// floats) stays in the L1 cache while every row tile of dyᵀ passes over it.
+#define KC 512
+
+// dwᵀ [co, kh·kw·ci] from dy packed by pack_columns(dy, n·ho·wo, co) and x.
+// Work items are (tap, NR input channels) pairs; scratch holds one block of
+// the patches: block[p][c] = x at the tap's offset from output position p,
+// channel 8j + c.
+void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x, float *dwt,
+                      const float *zero, float *scratch, int begin, int end) {
+  const int positions = g->n * g->ho * g->wo, depth = g->kh * g->kw * g->ci;
+  const int channel_panels = (g->ci + NR - 1) / NR;
+  float *c[MR];
+  float spill[NR];
+  (void)zero;
+  for (int item = begin; item < end; item++) {
+    const int t = item / channel_panels, j = item % channel_panels * NR;
+    const int nr = min(NR, g->ci - j);
+    const int oy = t / g->kw * g->dh - g->pt, ox = t % g->kw * g->dw - g->pl;
+    for (int k0 = 0; k0 < positions; k0 += KC) {
+      const int kc = min(KC, positions - k0);
+      int n = k0 / (g->ho * g->wo), oh = k0 / g->wo % g->ho, ow = k0 % g->wo;
+      float *block = scratch;
+      for (int p = 0; p < kc; p++, block += NR) {
+        const int ih = oh * g->sh + oy, iw = ow * g->sw + ox;
+        if (ih >= 0 && ih < g->h && iw >= 0 && iw < g->w) {
+          const float *s = x + ((n * g->h + ih) * g->w + iw) * g->ci + j;
+          if (nr == NR) {
+            wasm_v128_store(block, wasm_v128_load(s));
+            wasm_v128_store(block + 4, wasm_v128_load(s + 4));
+          } else {
+            for (int q = 0; q < NR; q++) block[q] = q < nr ? s[q] : 0.f;
+          }
+        } else {
+          wasm_v128_store(block, wasm_f32x4_splat(0.f));
+          wasm_v128_store(block + 4, wasm_f32x4_splat(0.f));
+        }
+        if (++ow == g->wo) {
+          ow = 0;
+          if (++oh == g->ho) {
+            oh = 0;
+            n++;
+          }
+        }
+      }
+      for (int m = 0; m < g->co; m += MR) {
+        for (int r = 0; r < MR; r++) {
+          c[r] = m + r < g->co ? dwt + (m + r) * depth + t * g->ci + j : spill;
+        }
+        tile_packed(dy_packed + m * positions + k0 * MR, scratch, kc, c, nr, k0 > 0);
+      }
+    }
+  }
+}
