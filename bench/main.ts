@@ -48,9 +48,10 @@ long default training run.
   --size N            reference step: image side (default 128)
   --train-steps N     timed CDGA training steps per backend (default 10; 0 skips)
   --threads N         PyTorch threads (default 2)
-  --wasm-threads N    wasm threads: our convolution kernels' (or XNNPACK's with
-                      --xnnpack-convolutions); default: the logical cores, at most 8
-  --xnnpack-convolutions  wasm convolutions on tfjs's XNNPACK instead of ours
+  --wasm-threads N    wasm threads: our kernels' (or XNNPACK's with --tfjs-kernels);
+                      default: the logical cores, at most 8
+  --tfjs-kernels      wasm: tfjs's own kernels (XNNPACK's convolutions, threaded)
+                      instead of ours
   --memory-steps N    steps of the memory run (default 2000; 0 skips)
   --memory-early N    the early step it is compared with (default 200)
   --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
@@ -92,7 +93,7 @@ function parse() {
       python: { type: "string", default: "/usr/bin/python3" },
       "no-torch": { type: "boolean", default: false },
       "no-profile": { type: "boolean", default: false },
-      "xnnpack-convolutions": { type: "boolean", default: false },
+      "tfjs-kernels": { type: "boolean", default: false },
       json: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -141,7 +142,7 @@ function parse() {
     python: values.python!,
     noTorch: values["no-torch"],
     noProfile: values["no-profile"],
-    xnnpackConvolutions: values["xnnpack-convolutions"],
+    tfjsKernels: values["tfjs-kernels"],
     json: values.json,
   };
 }
@@ -285,7 +286,7 @@ async function main() {
   for (const backend of backends) {
     const info = await useBackend(backend, {
       threads: options.wasmThreads,
-      nativeConvolutions: !options.xnnpackConvolutions,
+      ourKernels: !options.tfjsKernels,
     });
     console.log(`running ${backend} (${info.detail}) …`);
     const ref = await timeReference(info, options);
@@ -326,7 +327,7 @@ async function main() {
       steps: options.memorySteps,
       early: options.memoryEarly,
       threads: options.wasmThreads,
-      xnnpackConvolutions: options.xnnpackConvolutions,
+      tfjsKernels: options.tfjsKernels,
       onProgress: (step) => console.log(`  step ${step}`),
     });
   }

@@ -49,7 +49,7 @@ export async function measureTrainingMemory(
     steps: number;
     early: number;
     threads?: number;
-    xnnpackConvolutions?: boolean;
+    tfjsKernels?: boolean;
     onProgress?: (step: number) => void;
   },
 ): Promise<MemoryReport> {
@@ -73,7 +73,7 @@ export async function measureTrainingMemory(
     "--backend",
     "wasm",
     ...(options.threads ? ["--threads", String(options.threads)] : []),
-    ...(options.xnnpackConvolutions ? ["--xnnpack-convolutions"] : []),
+    ...(options.tfjsKernels ? ["--tfjs-kernels"] : []),
   ];
   const args = ["run", ...permissions, train, ...flags, "--out", out, "--name", "memory"];
   const start = performance.now();

@@ -319,7 +319,7 @@ export async function runTraining(
 ): Promise<string> {
   const backend: BackendInfo = await useBackend(o.backend as "auto", {
     threads: o.threads > 0 ? o.threads : undefined,
-    nativeConvolutions: !o.xnnpackConvolutions,
+    ourKernels: !o.tfjsKernels,
   });
   const root = rootKey(o.seed);
   const [initKey, dataKey, sourceKey, targetKey] = split(root, 4);

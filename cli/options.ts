@@ -206,13 +206,13 @@ export const OPTIONS = {
     min: 0,
     max: 8,
     help:
-      "wasm backend: threads of our convolution kernels, or of XNNPACK's with --xnnpack-convolutions (0: the machine's logical cores, at most 8)",
+      "wasm backend: threads of our kernels, or of XNNPACK's with --tfjs-kernels (0: the machine's logical cores, at most 8)",
   },
-  xnnpackConvolutions: {
+  tfjsKernels: {
     kind: "boolean",
     default: false,
     help:
-      "wasm backend: convolutions on tfjs's XNNPACK (threaded) instead of our fused multiply-add kernels",
+      "wasm backend: tfjs's own kernels (XNNPACK's convolutions on its thread pool) instead of ours (fused multiply-add convolutions, vectorised elementwise kernels)",
   },
   seed: { kind: "integer", default: 0, min: 0, help: "the random seed of everything" },
   out: { kind: "string", default: "runs", help: "folder under which the run folder is made" },

@@ -26,7 +26,7 @@
  */
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
-import { useNativeConvolutions } from "./kernels/wasm_conv.ts";
+import { useOurKernels } from "./kernels/wasm_ours.ts";
 import { checkWasmThreads, startThreadedWasm } from "./wasm/threads.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
@@ -98,19 +98,20 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 /** How {@linkcode useBackend} starts a backend. */
 export interface BackendOptions {
   /**
-   * Threads for the wasm backend (1–8): those of our convolution kernels, or
-   * of XNNPACK's pool when they are off. Default: the machine's logical
+   * Threads for the wasm backend (1–8): those of our kernels, or of
+   * XNNPACK's pool when they are off. Default: the machine's logical
    * cores, at most 8. tfjs starts the wasm backend once per process; later
    * calls keep its first thread count.
    */
   readonly threads?: number;
   /**
-   * The wasm backend's convolutions and their gradients on our kernels (fused
-   * multiply-add, on their own thread pool; `kernels/wasm_conv.ts`), with
-   * tfjs's single-threaded build for the rest. False: XNNPACK's convolutions
-   * on its thread pool, gradients built from them. Default true.
+   * The wasm backend's convolutions, their gradients and its slowest
+   * elementwise kernels on our kernels (fused multiply-add convolutions on
+   * their own thread pool; `kernels/wasm_ours.ts`), with tfjs's
+   * single-threaded build for the rest. False: tfjs's kernels, XNNPACK's
+   * convolutions on its thread pool, gradients built from them. Default true.
    */
-  readonly nativeConvolutions?: boolean;
+  readonly ourKernels?: boolean;
 }
 
 /**
@@ -128,14 +129,14 @@ export function defaultWasmThreads(): number {
 
 let wasmThreads = 0;
 
-/** Our convolution kernels on `threads` threads; false where they cannot run. */
-function startNativeConvolutions(threads: number): boolean {
+/** Our kernels on `threads` threads; false where they cannot run. */
+function startOurKernels(threads: number): boolean {
   try {
-    useNativeConvolutions(threads);
+    useOurKernels(threads);
     return true;
   } catch {
     // A JavaScript engine without (relaxed) SIMD cannot compile them.
-    useNativeConvolutions(0);
+    useOurKernels(0);
     return false;
   }
 }
@@ -152,7 +153,7 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
-  const native = options.nativeConvolutions !== false && startNativeConvolutions(threads);
+  const native = options.ourKernels !== false && startOurKernels(threads);
   // With our convolutions on their own threads, XNNPACK keeps one: its pool's
   // threads spin after every operation, taking the cores ours run on (the
   // default CDGA step ran 10–25% slower with both pools).
@@ -181,7 +182,7 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const plural = (n: number) => `${n} ${n === 1 ? "thread" : "threads"}`;
   return {
     name: "wasm",
-    detail: (native ? `our FMA convolutions on ${plural(threads)}, ` : "") +
+    detail: (native ? `our kernels on ${plural(threads)}, ` : "") +
       `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, ${plural(wasmThreads)}`,
   };
 }

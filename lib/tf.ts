@@ -7,8 +7,9 @@
  * alone) is what registers the gradients. Production mode is switched on so
  * that the cpu backend does not print its "install tfjs-node" banner: Deno
  * counts as Node for tfjs, yet tfjs-node cannot be installed here. The
- * gradients of dilated convolutions, which tfjs lacks, are installed here too
- * (see `kernels/dilated_gradients.ts`).
+ * gradients of dilated convolutions, which tfjs lacks, and a correct gradient
+ * for half-pixel bilinear resizing, which tfjs gets wrong, are installed here
+ * too (see `kernels/dilated_gradients.ts`, `kernels/resize_gradient.ts`).
  *
  * @example Using the re-exported namespace
  * ```ts
@@ -22,9 +23,11 @@
  */
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import { installDilatedGradients } from "./kernels/dilated_gradients.ts";
+import { installResizeGradient } from "./kernels/resize_gradient.ts";
 
 tf.enableProdMode();
 installDilatedGradients();
+installResizeGradient();
 
 export { tf };
 

@@ -41,8 +41,8 @@ async function wasmThreadsRun(threads: number, ...extra: string[]) {
 
 Deno.test("our convolution threads: 2 give the same numbers as 1, and the process ends on its own", async () => {
   const [one, two] = [await wasmThreadsRun(1), await wasmThreadsRun(2)];
-  assert.match(one.detail, /^our FMA convolutions on 1 thread, XNNPACK, SIMD, 1 thread$/);
-  assert.match(two.detail, /^our FMA convolutions on 2 threads, XNNPACK, SIMD, 1 thread$/);
+  assert.match(one.detail, /^our kernels on 1 thread, XNNPACK, SIMD, 1 thread$/);
+  assert.match(two.detail, /^our kernels on 2 threads, XNNPACK, SIMD, 1 thread$/);
   assert.deepEqual(two.losses, one.losses);
   // Threads split output tiles: no sum is reordered, so bit for bit.
   assert.deepEqual(two.w2, one.w2);

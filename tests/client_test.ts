@@ -97,11 +97,11 @@ Deno.test("a separate project imports mod.ts over http and trains on our convolu
   const backend = await trainOverHttp("{}");
   assert.match(
     backend,
-    new RegExp(`^our FMA convolutions on ${threads}, XNNPACK, SIMD, 1 thread$`),
+    new RegExp(`^our kernels on ${threads}, XNNPACK, SIMD, 1 thread$`),
   );
 });
 
 Deno.test("a separate project imports mod.ts over http and trains on XNNPACK's thread pool", async () => {
-  const backend = await trainOverHttp("{ nativeConvolutions: false }");
+  const backend = await trainOverHttp("{ ourKernels: false }");
   assert.match(backend, new RegExp(`^XNNPACK, SIMD, ${threads}$`));
 });

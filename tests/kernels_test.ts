@@ -4,7 +4,7 @@ import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
-import { nativeConvolutionThreads, useNativeConvolutions } from "../lib/kernels/wasm_conv.ts";
+import { ourKernelThreads, useOurKernels } from "../lib/kernels/wasm_ours.ts";
 import { type NativeConvGeometry, NativeKernels } from "../lib/kernels/native/engine.ts";
 
 await on("wasm");
@@ -17,7 +17,7 @@ Deno.test("wasm conv2d: values and gradients match cpu (and float64) on random g
 });
 
 Deno.test("our wasm convolution kernels are on by default and match cpu past one register tile", async () => {
-  assert.ok(nativeConvolutionThreads() >= 1);
+  assert.ok(ourKernelThreads() >= 1);
   await fc.assert(
     fc.asyncProperty(caseArb(false, true), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
     { numRuns: 60 },
@@ -25,15 +25,15 @@ Deno.test("our wasm convolution kernels are on by default and match cpu past one
 });
 
 Deno.test("wasm conv2d on XNNPACK (our kernels off) still matches cpu", async () => {
-  const threads = nativeConvolutionThreads();
-  useNativeConvolutions(0);
+  const threads = ourKernelThreads();
+  useOurKernels(0);
   try {
     await fc.assert(
       fc.asyncProperty(caseArb(false), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
       { numRuns: 100 },
     );
   } finally {
-    useNativeConvolutions(threads);
+    useOurKernels(threads);
   }
 });
 
@@ -275,4 +275,116 @@ Deno.test("wasm Slice, SplitV and Identity (heap views, shared data) match cpu",
   x.dispose();
   assert.deepEqual([...await copy.data()], [1, 2, 3]);
   copy.dispose();
+});
+
+/** Runs `f` on cpu and on wasm (our kernels) and returns both results' values. */
+async function onBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
+  const out: Record<string, Float32Array> = {};
+  for (const backend of ["cpu", "wasm"] as const) {
+    await on(backend);
+    const y = f();
+    out[backend] = new Float32Array(await y.data());
+    y.dispose();
+  }
+  return { cpu: out.cpu, wasm: out.wasm };
+}
+
+// At least 4096 elements: below that tfjs's own elementwise kernels run.
+const shapeArb = fc.tuple(
+  fc.integer({ min: 1, max: 3 }),
+  fc.integer({ min: 1, max: 40 }),
+  fc.integer({ min: 1, max: 40 }),
+  fc.integer({ min: 1, max: 13 }),
+).filter((shape) => shape.reduce((a, b) => a * b, 1) >= 4096);
+
+Deno.test("our wasm Exp, LeakyRelu, Greater, Select and leading-axes Sum match cpu", async () => {
+  assert.ok(ourKernelThreads() >= 1);
+  await fc.assert(
+    fc.asyncProperty(shapeArb, fc.nat(1000), fc.boolean(), async (shape, seed, keepDims) => {
+      const [kx, ky] = split(key(seed));
+      const make = (k: typeof kx, scale: number) =>
+        tf.tidy(() => normal(k, shape).mul(scale).dataSync() as Float32Array);
+      const xs = make(kx, 10), ys = make(ky, 1);
+      const x = () => tf.tensor(xs, shape), y = () => tf.tensor(ys, shape);
+      const cases: [string, () => tf.Tensor, number][] = [
+        ["exp", () => tf.exp(x()), 3e-7],
+        // cpu multiplies by α in double precision, wasm (tfjs's or ours) in single.
+        ["leakyRelu", () => tf.leakyRelu(x(), 0.2), 1e-7],
+        ["greater scalar", () => tf.greater(x(), 0.5).toFloat(), 0],
+        ["greater", () => tf.greater(x(), y()).toFloat(), 0],
+        ["select", () => tf.where(tf.greater(x(), y()), x(), y()), 0],
+        ["sum 1 axis", () => tf.sum(x(), 0, keepDims), 1e-6],
+        ["sum 3 axes", () => tf.sum(x(), [0, 1, 2], keepDims), 1e-6],
+        ["sum all", () => tf.sum(x()), 1e-6],
+      ];
+      for (const [name, f] of cases) {
+        const { cpu, wasm } = await onBoth(() => tf.tidy(f));
+        assertClose(wasm, cpu, tolerance(name), `${name} ${shape}`);
+        if (name === "exp") {
+          // Element by element too: e^x spans many orders of magnitude here.
+          const worst = Math.max(...cpu.map((v, i) => Math.abs(wasm[i] - v) / v));
+          assert.ok(worst <= 3e-7, `exp ${shape}: relative error ${worst}`);
+        }
+      }
+      function tolerance(name: string) {
+        return cases.find(([n]) => n === name)![2];
+      }
+    }),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("our wasm Exp at the edges: ±∞, NaN, overflow, subnormal results, 0", async () => {
+  const special = [Infinity, -Infinity, NaN, 88.7, 89, 100, -87, -100, -103.9, -110, 0, -0, 1e-30];
+  const values = Float32Array.from({ length: 8192 }, (_, i) => special[i % special.length]);
+  const { cpu, wasm } = await onBoth(() => tf.exp(tf.tensor1d(values)));
+  for (let i = 0; i < special.length; i++) {
+    const [got, want] = [wasm[i], cpu[i]];
+    if (Number.isNaN(want)) assert.ok(Number.isNaN(got), `exp(${special[i]}) = ${got}`);
+    else if (want === 0 || !Number.isFinite(want)) assert.equal(got, want, `exp(${special[i]})`);
+    // Subnormal results keep fewer significant bits: compare against their spacing.
+    else {assert.ok(
+        Math.abs(got - want) <= Math.max(Math.abs(want) * 3e-7, 2 ** -149),
+        `exp(${special[i]}) = ${got}, not ${want}`,
+      );}
+  }
+});
+
+Deno.test("bilinear resize (half-pixel centres or not): the gradient is the forward map's transpose on cpu and wasm", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.boolean(),
+      fc.nat(1000),
+      async (ih, iw, oh, ow, halfPixel, seed) => {
+        await on("cpu");
+        const c = 2, inSize = ih * iw * c;
+        const weights = tf.tidy(() => normal(key(seed), [1, oh, ow, c]).dataSync() as Float32Array);
+        const forward = (x: tf.Tensor) =>
+          tf.sum(tf.mul(
+            tf.image.resizeBilinear(x as tf.Tensor4D, [oh, ow], false, halfPixel),
+            tf.tensor4d(weights, [1, oh, ow, c]),
+          ));
+        // The forward map is linear: its transpose applied to the weights is
+        // the value of the loss at each basis image.
+        const exact = new Float32Array(inSize);
+        for (let i = 0; i < inSize; i++) {
+          exact[i] = tf.tidy(() =>
+            forward(tf.oneHot([i], inSize).toFloat().reshape([1, ih, iw, c])).dataSync()[0]
+          );
+        }
+        const x = new Float32Array(inSize);
+        const { cpu, wasm } = await onBoth(() =>
+          tf.tidy(() => tf.grad(forward)(tf.tensor4d(x, [1, ih, iw, c])))
+        );
+        assertClose(cpu, exact, 1e-5, `cpu ${ih}×${iw} → ${oh}×${ow}`);
+        assertClose(wasm, exact, 1e-5, `wasm ${ih}×${iw} → ${oh}×${ow}`);
+      },
+    ),
+    { numRuns: 40 },
+  );
+  await on("wasm");
 });

@@ -32,7 +32,17 @@ import {
   window,
 } from "./conv_backprop.ts";
 import { markDilationAwareBackend } from "./dilated_gradients.ts";
-import { nativeConv2D, nativeConv2DFilterGrad, nativeConv2DInputGrad } from "./wasm_conv.ts";
+import {
+  ourConv2D,
+  ourConv2DFilterGrad,
+  ourConv2DInputGrad,
+  ourExp,
+  ourGreater,
+  ourLeakyRelu,
+  ourResizeBilinearGrad,
+  ourSelect,
+  ourSum,
+} from "./wasm_ours.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -94,7 +104,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Att
 
 const conv2DBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { x, dy } = inputs as Record<string, Info>;
-  const native = nativeConv2DFilterGrad(backend as WasmBackend, x, dy, attrs);
+  const native = ourConv2DFilterGrad(backend as WasmBackend, x, dy, attrs);
   if (native) return native;
   const filterShape = attrs.filterShape as number[];
   const ops = wasmPrimitives(backend as WasmBackend);
@@ -188,7 +198,7 @@ function stridedInputGrad(
 const conv2DBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { dy, filter } = inputs as Record<string, Info>;
   const wasm = backend as WasmBackend;
-  const native = nativeConv2DInputGrad(wasm, dy, filter, attrs);
+  const native = ourConv2DInputGrad(wasm, dy, filter, attrs);
   if (native) return native;
   const inputShape = attrs.inputShape as number[];
   const g = geometry(inputShape, filter.shape, attrs, false);
@@ -396,7 +406,29 @@ const identity = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+/** Ours where it takes the call, else tfjs's kernel of that name. */
+function ourOrTfjs(
+  name: string,
+  ours: (heap: WasmBackend, inputs: Record<string, Info>, attrs: Attrs) => Info | undefined,
+) {
+  return (args: KernelArgs) =>
+    ours(args.backend as WasmBackend, args.inputs as Record<string, Info>, args.attrs ?? {}) ??
+      replaced.get(name)!(args) as Info;
+}
+
 const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
+  ["Exp", ourOrTfjs("Exp", (heap, { x }) => ourExp(heap, x))],
+  ["LeakyRelu", ourOrTfjs("LeakyRelu", (heap, { x }, attrs) => ourLeakyRelu(heap, x, attrs))],
+  ["Greater", ourOrTfjs("Greater", (heap, { a, b }) => ourGreater(heap, a, b))],
+  ["Select", ourOrTfjs("Select", (heap, { condition, t, e }) => ourSelect(heap, condition, t, e))],
+  ["Sum", ourOrTfjs("Sum", (heap, { x }, attrs) => ourSum(heap, x, attrs))],
+  [
+    "ResizeBilinearGrad",
+    ourOrTfjs(
+      "ResizeBilinearGrad",
+      (heap, { dy, images }, attrs) => ourResizeBilinearGrad(heap, dy, images, attrs),
+    ),
+  ],
   ["Conv2DBackpropFilter", conv2DBackpropFilter],
   ["Conv2DBackpropInput", conv2DBackpropInput],
   ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
@@ -431,7 +463,7 @@ function explicitPadding(
     const attrs = args.attrs ?? {};
     if (original.kernelName === "Conv2D") {
       const { x, filter } = args.inputs as Record<string, Info>;
-      const native = nativeConv2D(args.backend as WasmBackend, x, filter, attrs);
+      const native = ourConv2D(args.backend as WasmBackend, x, filter, attrs);
       if (native) return native;
     }
     if (attrs.pad !== "same") return original.kernelFunc(args as never);
@@ -496,6 +528,9 @@ export function registerWasmKernels(): void {
       kernelName,
       backendName: "wasm",
       kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+      // tfjs's kernel binds its wasm function here, at backend start: ours
+      // falls back to it.
+      setupFunc: original?.setupFunc,
     });
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Runs the convolution kernels of `conv.c` (implicit GEMM, fused
- * multiply-add) on a pool of threads over one shared WebAssembly memory.
+ * Runs our wasm kernels: the convolutions of `conv.c` (implicit GEMM, fused
+ * multiply-add) on a pool of threads over one shared WebAssembly memory, and
+ * the elementwise kernels and reductions of `elementwise.c` on the calling
+ * thread.
  *
  * The module has its own memory, separate from tfjs's heap: inputs are copied
  * in and results out (a memcpy each, small beside the arithmetic). Threads are
@@ -42,6 +44,26 @@ export interface NativeConvGeometry {
   /** Zero padding before the first row and column. */
   readonly padBefore: readonly [number, number];
 }
+
+// exp_f32's constants (ExpConstants in elementwise.c): clamp range, log₂e,
+// the rounding constant 1.5·2²³, ln 2 in two parts, Cephes' expf polynomial,
+// 1, and the exponent bias.
+const EXP_CONSTANTS = new Float32Array([
+  -104,
+  89,
+  1.44269504088896341,
+  12582912,
+  0.693359375,
+  -2.12194440e-4,
+  1.9875691500e-4,
+  1.3981999507e-3,
+  8.3334519073e-3,
+  4.1665795894e-2,
+  1.6666665459e-1,
+  5.0000001201e-1,
+  1,
+  127,
+]);
 
 /** Filter taps the kernels take at most (`MAX_TAPS` in conv.c). */
 export const MAX_FILTER_TAPS = 64;
@@ -207,6 +229,89 @@ export class NativeKernels {
     });
     this.#call("transpose", dwt, g.outChannels, depth, dw);
     return this.#view(dw, g.outChannels * depth);
+  }
+
+  /** exp(x), elementwise; a view as for {@linkcode conv2d}. */
+  exp(x: Float32Array): Float32Array {
+    this.#reset();
+    const xAt = this.#input(x), y = this.#alloc(x.length);
+    const constants = this.#input(EXP_CONSTANTS);
+    this.#call("exp_f32", xAt, y, x.length, constants);
+    return this.#view(y, x.length);
+  }
+
+  /** x where x ≥ 0, else α·x; a view as for {@linkcode conv2d}. */
+  leakyRelu(x: Float32Array, alpha: number): Float32Array {
+    this.#reset();
+    const xAt = this.#input(x), y = this.#alloc(x.length);
+    this.#call("leaky_relu_f32", xAt, y, x.length, alpha);
+    return this.#view(y, x.length);
+  }
+
+  /**
+   * a > b elementwise as 0/1 bytes; `b` has a's length or is one value. A
+   * view as for {@linkcode conv2d}.
+   */
+  greater(a: Float32Array, b: Float32Array): Uint8Array {
+    this.#reset();
+    const aAt = this.#input(a), bAt = this.#input(b), y = this.#alloc(a.length / 4);
+    this.#call("greater_f32", aAt, bAt, b.length === 1 ? 0 : 1, y, a.length);
+    return new Uint8Array(this.#memory.buffer, y, a.length);
+  }
+
+  /** condition ? a : b elementwise (all of one length); a view as for {@linkcode conv2d}. */
+  select(condition: Uint8Array, a: Float32Array, b: Float32Array): Float32Array {
+    this.#reset();
+    const cAt = this.#alloc(condition.length / 4);
+    new Uint8Array(this.#memory.buffer, cAt, condition.length).set(condition);
+    const aAt = this.#input(a), bAt = this.#input(b), y = this.#alloc(a.length);
+    this.#call("select_f32", cAt, aAt, bAt, y, a.length);
+    return this.#view(y, a.length);
+  }
+
+  /**
+   * Column sums of a row-major [rows, cols] matrix (a sum over leading
+   * axes), accumulated in double precision; a view as for {@linkcode conv2d}.
+   */
+  sumRows(x: Float32Array, rows: number, cols: number): Float32Array {
+    this.#reset();
+    const xAt = this.#input(x), acc = this.#alloc(2 * cols), y = this.#alloc(cols);
+    this.#call("sum_rows_f32", xAt, rows, cols, acc, y);
+    return this.#view(y, cols);
+  }
+
+  /**
+   * The gradient of a bilinear resize from [batch, inHeight, inWidth, c] to
+   * dy's [batch, outHeight, outWidth, c], sampling as tfjs's forward kernels
+   * do (`ratio` per axis, half-pixel centres or not); a view as for
+   * {@linkcode conv2d}.
+   */
+  resizeBilinearGrad(
+    dy: Float32Array,
+    dyShape: readonly number[],
+    inHeight: number,
+    inWidth: number,
+    ratio: readonly [number, number],
+    halfPixelCenters: boolean,
+  ): Float32Array {
+    const [batch, outHeight, outWidth, channels] = dyShape;
+    const size = batch * inHeight * inWidth * channels;
+    this.#reset();
+    const dyAt = this.#input(dy), dx = this.#alloc(size);
+    this.#exports.resize_bilinear_grad(
+      dyAt,
+      batch,
+      outHeight,
+      outWidth,
+      channels,
+      inHeight,
+      inWidth,
+      ratio[0],
+      ratio[1],
+      halfPixelCenters ? 1 : 0,
+      dx,
+    );
+    return this.#view(dx, size);
   }
 
   /** Jobs so far that were split over more than the calling thread. */

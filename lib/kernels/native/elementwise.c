@@ -1,0 +1,166 @@
+// Elementwise kernels and reductions for the wasm backend, replacing tfjs's
+// scalar loops where a training step spends milliseconds in them. Built with
+// conv.c into one module (build.sh); they run on the calling thread.
+
+#include <wasm_simd128.h>
+
+// The constants of exp4, in the order EXP_CONSTANTS lists them in engine.ts.
+// They come from memory, not from the code: V8 rebuilds a v128 constant
+// from general registers each time the code names it (3–4 instructions),
+// where a splat loaded once before the loop stays in a register.
+typedef struct {
+  v128_t lo, hi, log2e, magic, ln2_hi, ln2_lo, p0, p1, p2, p3, p4, p5, one, bias;
+} ExpConstants;
+
+// exp(x) for four lanes: x = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by Cephes'
+// degree-6 polynomial (expf's), then 2^k applied in two halves so that
+// results in the subnormal range and overflow to infinity come out right.
+static inline v128_t exp4(v128_t x, const ExpConstants *c) {
+  // pmin/pmax are single instructions (min/max propagate NaN in several);
+  // a NaN x stays NaN through these and the polynomial.
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, c->lo), c->hi);
+  // Rounding to an integer by adding 1.5·2²³: the sum's low mantissa bits
+  // hold k, so no conversion instructions are needed.
+  const v128_t shifted = wasm_f32x4_add(wasm_f32x4_mul(x, c->log2e), c->magic);
+  const v128_t k = wasm_f32x4_sub(shifted, c->magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(k, c->ln2_hi));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, c->ln2_lo));
+  v128_t p = c->p0;
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p1);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p2);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p3);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p4);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p5);
+  p = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r);
+  p = wasm_f32x4_add(p, c->one);
+  const v128_t ki = wasm_i32x4_sub(shifted, c->magic);
+  const v128_t half = wasm_i32x4_shr(ki, 1), rest = wasm_i32x4_sub(ki, half);
+  const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(half, c->bias), 23);
+  const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(rest, c->bias), 23);
+  return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+}
+
+// constants: 14 floats, ExpConstants' fields in order (bias as the float
+// 127, converted here).
+void exp_f32(const float *restrict x, float *restrict y, int n, const float *restrict constants) {
+  ExpConstants c;
+  v128_t *fields = &c.lo;
+  for (int i = 0; i < 13; i++) fields[i] = wasm_v128_load32_splat(constants + i);
+  c.bias = wasm_i32x4_splat((int)constants[13]);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, exp4(wasm_v128_load(x + i), &c));
+  if (i < n) {
+    float t[4] = {0, 0, 0, 0};
+    for (int j = i; j < n; j++) t[j - i] = x[j];
+    wasm_v128_store(t, exp4(wasm_v128_load(t), &c));
+    for (int j = i; j < n; j++) y[j] = t[j - i];
+  }
+}
+
+void leaky_relu_f32(const float *x, float *y, int n, float alpha) {
+  const v128_t a = wasm_f32x4_splat(alpha), zero = wasm_f32x4_splat(0.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    wasm_v128_store(y + i, wasm_v128_bitselect(wasm_f32x4_mul(v, a), v, wasm_f32x4_lt(v, zero)));
+  }
+  for (; i < n; i++) y[i] = x[i] < 0.f ? x[i] * alpha : x[i];
+}
+
+// y[i] = a[i] > b[i·step] (step 0: b is a scalar), as 0/1 bytes.
+void greater_f32(const float *a, const float *b, int step, unsigned char *y, int n) {
+  int i = 0;
+  if (step == 0) {
+    const v128_t s = wasm_f32x4_splat(b[0]);
+    for (; i + 16 <= n; i += 16) {
+      const v128_t m0 = wasm_f32x4_gt(wasm_v128_load(a + i), s);
+      const v128_t m1 = wasm_f32x4_gt(wasm_v128_load(a + i + 4), s);
+      const v128_t m2 = wasm_f32x4_gt(wasm_v128_load(a + i + 8), s);
+      const v128_t m3 = wasm_f32x4_gt(wasm_v128_load(a + i + 12), s);
+      const v128_t bytes = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(m0, m1),
+                                                   wasm_i16x8_narrow_i32x4(m2, m3));
+      wasm_v128_store(y + i, wasm_v128_and(bytes, wasm_i8x16_splat(1)));
+    }
+  }
+  for (; i < n; i++) y[i] = a[i] > b[i * step];
+}
+
+// y[i] = c[i] ? a[i] : b[i].
+void select_f32(const unsigned char *c, const float *a, const float *b, float *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t bytes = wasm_v128_load32_zero(c + i);
+    const v128_t wide = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(bytes));
+    const v128_t mask = wasm_i32x4_ne(wide, wasm_i32x4_splat(0));
+    wasm_v128_store(y + i, wasm_v128_bitselect(wasm_v128_load(a + i), wasm_v128_load(b + i), mask));
+  }
+  for (; i < n; i++) y[i] = c[i] ? a[i] : b[i];
+}
+
+// y[c] = Σ_r x[r·cols + c], accumulated in double precision (as tfjs's cpu
+// backend does): a sum over leading axes, such as a bias gradient.
+void sum_rows_f32(const float *x, int rows, int cols, double *acc, float *y) {
+  for (int c = 0; c < cols; c++) acc[c] = 0.0;
+  for (int r = 0; r < rows; r++, x += cols) {
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const v128_t v = wasm_v128_load(x + c);
+      wasm_v128_store(acc + c, wasm_f64x2_add(wasm_v128_load(acc + c), wasm_f64x2_promote_low_f32x4(v)));
+      wasm_v128_store(acc + c + 2, wasm_f64x2_add(wasm_v128_load(acc + c + 2),
+                                                  wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))));
+    }
+    for (; c < cols; c++) acc[c] += x[c];
+  }
+  for (int c = 0; c < cols; c++) y[c] = (float)acc[c];
+}
+
+// One axis of a bilinear resize as the forward kernels compute it: output
+// index o reads input rows lo and hi with weights 1 − frac and frac.
+static inline void bilinear_source(int o, double ratio, int half_pixel, int in_size, int *lo,
+                                   int *hi, float *frac) {
+  const double source = half_pixel ? ratio * (o + 0.5) - 0.5 : ratio * o;
+  double floor_source = (double)(long long)source;
+  if (floor_source > source) floor_source -= 1.0;
+  const int f = floor_source < 0 ? 0 : (int)floor_source;
+  double ceil_source = (double)(long long)source;
+  if (ceil_source < source) ceil_source += 1.0;
+  const int c = (int)ceil_source;
+  *lo = f;
+  *hi = c < in_size - 1 ? (c < 0 ? 0 : c) : in_size - 1;
+  *frac = (float)(source - f);
+}
+
+static inline void add_scaled(float *dst, const float *src, float w, int channels) {
+  const v128_t wv = wasm_f32x4_splat(w);
+  int d = 0;
+  for (; d + 4 <= channels; d += 4) {
+    wasm_v128_store(dst + d, wasm_f32x4_add(wasm_v128_load(dst + d),
+                                            wasm_f32x4_mul(wasm_v128_load(src + d), wv)));
+  }
+  for (; d < channels; d++) dst[d] += src[d] * w;
+}
+
+// The gradient of a bilinear resize (NHWC, [n, ih, iw, c] → [n, oh, ow, c]):
+// every dy value goes back to the four input pixels it was read from, with
+// the forward weights; half-pixel centres as the forward pass uses them.
+void resize_bilinear_grad(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
+                          double ratio_h, double ratio_w, int half_pixel, float *dx) {
+  for (int i = 0; i < n * ih * iw * c; i++) dx[i] = 0.f;
+  for (int b = 0; b < n; b++) {
+    float *image = dx + b * ih * iw * c;
+    for (int r = 0; r < oh; r++) {
+      int top, bottom;
+      float rf;
+      bilinear_source(r, ratio_h, half_pixel, ih, &top, &bottom, &rf);
+      for (int col = 0; col < ow; col++, dy += c) {
+        int left, right;
+        float cf;
+        bilinear_source(col, ratio_w, half_pixel, iw, &left, &right, &cf);
+        add_scaled(image + (top * iw + left) * c, dy, (1.f - rf) * (1.f - cf), c);
+        add_scaled(image + (top * iw + right) * c, dy, (1.f - rf) * cf, c);
+        add_scaled(image + (bottom * iw + left) * c, dy, rf * (1.f - cf), c);
+        add_scaled(image + (bottom * iw + right) * c, dy, rf * cf, c);
+      }
+    }
+  }
+}
