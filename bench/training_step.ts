@@ -53,9 +53,19 @@ export interface StepTiming {
  * ```
  */
 export async function timeTrainingStep(
-  options: { steps: number; warmup: number; method?: string; profile?: boolean },
+  options: {
+    steps: number;
+    warmup: number;
+    method?: string;
+    profile?: boolean;
+    /** More `deno task train` flags (`--backbone mobilenetv2`, …). */
+    args?: string[];
+  },
 ): Promise<StepTiming> {
-  const o = await parseOptions(options.method ? ["--method", options.method] : []);
+  const o = await parseOptions([
+    ...(options.method ? ["--method", options.method] : []),
+    ...(options.args ?? []),
+  ]);
   const [initKey, dataKey, sourceKey, targetKey] = split(key(o.seed), 4);
   const data = await openData(o, dataKey);
   const trainer = makeTrainer(methodConfig(o, o.method as "cdga", data.classes.names.length));

@@ -27,7 +27,8 @@
 import { tf } from "./tf.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
 import { useOurKernels } from "./kernels/wasm_ours.ts";
-import { checkWasmThreads, startThreadedWasm } from "./wasm/threads.ts";
+import { checkWasmThreads, startThreadedWasm, threadedWasmMemory } from "./wasm/threads.ts";
+import { nativeKernelsSupported } from "./kernels/native/engine.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
 /** A backend a user can ask for. */
@@ -129,16 +130,30 @@ export function defaultWasmThreads(): number {
 
 let wasmThreads = 0;
 
-/** Our kernels on `threads` threads; false where they cannot run. */
+/**
+ * Our kernels on `threads` threads, in tfjs's heap where it is shared memory;
+ * false where they cannot run.
+ */
 function startOurKernels(threads: number): boolean {
+  const memory = threadedWasmMemory();
+  const wasm = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+  const heap = memory && {
+    memory,
+    malloc: (bytes: number) => wasm._malloc(bytes),
+    free: (at: number) => wasm._free(at),
+  };
   try {
-    useOurKernels(threads);
+    useOurKernels(threads, heap);
     return true;
   } catch {
-    // A JavaScript engine without (relaxed) SIMD cannot compile them.
     useOurKernels(0);
     return false;
   }
+}
+
+interface EmscriptenHeap {
+  _malloc(bytes: number): number;
+  _free(at: number): void;
 }
 
 async function startWasm(options: BackendOptions): Promise<BackendInfo> {
@@ -153,15 +168,17 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
-  const native = options.ourKernels !== false && startOurKernels(threads);
-  // With our convolutions on their own threads, XNNPACK keeps one: its pool's
+  const ours = options.ourKernels !== false && nativeKernelsSupported();
+  // With our kernels on their own threads, XNNPACK keeps one: its pool's
   // threads spin after every operation, taking the cores ours run on (the
-  // default CDGA step ran 10–25% slower with both pools).
-  const xnnpackThreads = native ? 1 : threads;
+  // default CDGA step ran 10–25% slower with both pools). tfjs still starts
+  // its threaded build then, whose heap is shared memory: our kernels work in
+  // it without copying tensors in and out.
+  const xnnpackThreads = ours ? 1 : threads;
   let started = false;
   let failure = "";
   try {
-    if (wasmThreads > 0 || xnnpackThreads === 1) {
+    if (wasmThreads > 0 || (!ours && threads === 1)) {
       started = await tf.setBackend("wasm");
       if (wasmThreads === 0) wasmThreads = 1;
     } else {
@@ -173,11 +190,12 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   if (!started || tf.getBackend() !== "wasm") {
     throw new Error(
-      `the wasm backend could not start with ${xnnpackThreads} thread(s): ${
+      `the wasm backend could not start with ${xnnpackThreads} XNNPACK thread(s): ${
         failure || "tfjs could not initialise it"
-      }${xnnpackThreads > 1 ? " (1 thread starts tfjs's single-threaded build: --threads 1)" : ""}`,
+      } (--tfjs-kernels --threads 1 starts tfjs's single-threaded build)`,
     );
   }
+  const native = ours && startOurKernels(threads);
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const plural = (n: number) => `${n} ${n === 1 ? "thread" : "threads"}`;
   return {

@@ -4,8 +4,9 @@ import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
-import { ourKernelThreads, useOurKernels } from "../lib/kernels/wasm_ours.ts";
+import { ourKernelSetting, ourKernelThreads, useOurKernels } from "../lib/kernels/wasm_ours.ts";
 import { type NativeConvGeometry, NativeKernels } from "../lib/kernels/native/engine.ts";
+import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
 
 await on("wasm");
 
@@ -22,6 +23,72 @@ Deno.test("our wasm convolution kernels are on by default and match cpu past one
     fc.asyncProperty(caseArb(false, true), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
     { numRuns: 60 },
   );
+});
+
+Deno.test("our wasm kernels work in tfjs's heap by default, and in their own memory (copying) match cpu too", async () => {
+  const { threads, heap } = ourKernelSetting();
+  assert.ok(heap, "the threaded build's heap is shared: no copies");
+  useOurKernels(threads);
+  try {
+    assert.equal(ourKernelSetting().heap, undefined);
+    await fc.assert(
+      fc.asyncProperty(
+        caseArb(false, true),
+        fc.nat(1000),
+        (c, seed) => checkCase(c, seed, ["wasm"]),
+      ),
+      { numRuns: 30 },
+    );
+    const { cpu, wasm } = await onBoth(() =>
+      tf.tidy(() =>
+        tf.sum(
+          tf.where(
+            tf.greater(tf.exp(tf.range(0, 8192).div(4096)), 2),
+            tf.ones([8192]),
+            tf.zeros([8192]),
+          ),
+          0,
+        )
+      )
+    );
+    assert.deepEqual(wasm, cpu);
+  } finally {
+    useOurKernels(threads, heap);
+  }
+});
+
+Deno.test("our kernel module has no data segments and no start function (instantiating it writes nothing into tfjs's heap)", () => {
+  const bytes = Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
+  const sections: number[] = [];
+  for (let at = 8; at < bytes.length;) {
+    sections.push(bytes[at++]);
+    let length = 0;
+    for (let shift = 0;; shift += 7) {
+      const byte = bytes[at++];
+      length |= (byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    at += length;
+  }
+  assert.ok(sections.includes(10), "a code section");
+  assert.ok(!sections.includes(8) && !sections.includes(11), `sections ${sections}`);
+});
+
+Deno.test("our kernels in tfjs's heap grow their workspace past the first megabyte", async () => {
+  assert.ok(ourKernelSetting().heap);
+  const c = {
+    n: 1,
+    h: 64,
+    w: 64,
+    ci: 4,
+    co: 64,
+    k: [3, 3] as [number, number],
+    stride: 1,
+    dilation: 1,
+    pad: "same" as const,
+    depthwise: false,
+  };
+  await checkCase(c, 11, ["wasm"]);
 });
 
 Deno.test("wasm conv2d on XNNPACK (our kernels off) still matches cpu", async () => {

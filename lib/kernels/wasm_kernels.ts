@@ -55,6 +55,7 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: string): Info;
   typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
   readSync(dataId: object): ArrayLike<number>;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 function wasmKernel(name: string) {

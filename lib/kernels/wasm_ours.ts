@@ -1,14 +1,19 @@
 /**
- * The wasm backend's convolutions on our own kernels (`native/conv.c`:
- * implicit GEMM with fused multiply-add, on a thread pool of our own):
- * Conv2D, and its filter and input gradients, dilated or not. XNNPACK, which
- * tfjs uses, multiplies and adds separately and has no gradient kernels; ours
- * run the forward convolution 1.5–2× and the gradients 2–4× faster on the
- * machines we measured (docs/speed.md).
+ * The wasm backend's hot kernels on our own code (`native/`): Conv2D and its
+ * filter and input gradients, dilated or not (implicit GEMM with fused
+ * multiply-add, on a thread pool of our own; XNNPACK, which tfjs uses,
+ * multiplies and adds separately and has no gradient kernels), and Exp,
+ * LeakyRelu, Greater, Select, Sum over leading axes and ResizeBilinearGrad
+ * (vectorised; tfjs's are scalar loops, its Sum transposes first, and its
+ * ResizeBilinearGrad ignores half-pixel centres).
  *
- * Shapes the kernels do not take (more than {@linkcode MAX_FILTER_TAPS}
- * filter taps, another data format or dtype) go to the kernels registered
- * before ours.
+ * When tfjs runs its threaded build, whose heap is a shared memory, the
+ * kernels read and write tensors where they lie in that heap; otherwise they
+ * copy operands into a memory of their own and results back.
+ *
+ * Calls the kernels do not take (more than {@linkcode MAX_FILTER_TAPS} filter
+ * taps, another data format or dtype, small elementwise calls) go to tfjs's
+ * kernels.
  *
  * @example Switching them on for a 2-thread pool
  * ```ts ignore
@@ -19,7 +24,13 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { MAX_FILTER_TAPS, type NativeConvGeometry, NativeKernels } from "./native/engine.ts";
+import {
+  MAX_FILTER_TAPS,
+  type NativeConvGeometry,
+  NativeKernels,
+  type Operand,
+  type SharedHeap,
+} from "./native/engine.ts";
 import { pair } from "./conv_backprop.ts";
 import { markHalfPixelResizeGrad, resizeRatio } from "./resize_gradient.ts";
 
@@ -30,13 +41,15 @@ type Attrs = Record<string, unknown>;
 export interface WasmHeap {
   makeOutput(shape: number[], dtype: string): Info;
   typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 let engine: NativeKernels | undefined;
 
 /**
- * Routes the wasm backend's convolutions to our kernels on `threads` threads
- * (1–8; the calling thread is one), or back to tfjs's with 0.
+ * Routes the wasm backend's hot kernels to ours on `threads` threads (1–8;
+ * the calling thread is one), working in `heap` (tfjs's, when shared) or in
+ * a memory of their own; 0 threads: back to tfjs's kernels.
  *
  * @example
  * ```ts ignore
@@ -44,17 +57,17 @@ let engine: NativeKernels | undefined;
  * useOurKernels(0); // XNNPACK and the forward-convolution gradients
  * ```
  */
-export function useOurKernels(threads: number): void {
+export function useOurKernels(threads: number, heap?: SharedHeap): void {
   if (threads === 0) {
     engine = undefined;
-  } else if (engine?.threads !== threads) {
-    engine = new NativeKernels(threads);
+  } else if (engine?.threads !== threads || engine.sharesHeap !== (heap !== undefined)) {
+    engine = new NativeKernels(threads, heap);
   }
   markHalfPixelResizeGrad("wasm", engine !== undefined);
 }
 
 /**
- * Threads our convolution kernels run on, 0 when they are off.
+ * Threads our kernels run on, 0 when they are off.
  *
  * @example
  * ```ts
@@ -64,6 +77,21 @@ export function useOurKernels(threads: number): void {
  */
 export function ourKernelThreads(): number {
   return engine?.threads ?? 0;
+}
+
+/**
+ * Our kernels' setting: threads (0 when off) and tfjs's heap when they work
+ * in it (no copies), as {@linkcode useOurKernels} takes them.
+ *
+ * @example
+ * ```ts
+ * import { ourKernelSetting } from "./wasm_ours.ts";
+ * const { threads, heap } = ourKernelSetting();
+ * console.log(threads >= 0, heap === undefined || heap.memory instanceof WebAssembly.Memory);
+ * ```
+ */
+export function ourKernelSetting(): { threads: number; heap?: SharedHeap } {
+  return { threads: engine?.threads ?? 0, heap: engine?.heap };
 }
 
 function nativeGeometry(
@@ -97,15 +125,30 @@ function nativeGeometry(
   };
 }
 
-function floats(heap: WasmHeap, info: Info): Float32Array {
-  return heap.typedArrayFromHeap(info) as Float32Array;
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A tensor as an operand: where it lies in tfjs's heap, or its values. */
+function operand(heap: WasmHeap, run: NativeKernels, info: Info): Operand {
+  if (run.sharesHeap) return { at: heap.dataIdMap.get(info.dataId)!.memoryOffset };
+  return heap.typedArrayFromHeap(info) as Float32Array | Uint8Array;
 }
 
-function output(heap: WasmHeap, shape: number[], compute: () => Float32Array): Info {
-  const out = heap.makeOutput(shape, "float32");
-  // The engine's result is a view into its own memory; tfjs's heap view is
-  // taken after makeOutput, which may grow (and so detach) that heap.
-  floats(heap, out).set(compute());
+/**
+ * A new tfjs tensor computed by `compute`: written in place when the engine
+ * shares tfjs's heap, else copied from the engine's result.
+ */
+function output(
+  heap: WasmHeap,
+  run: NativeKernels,
+  shape: number[],
+  dtype: "float32" | "bool",
+  compute: (out?: number) => Float32Array | Uint8Array,
+): Info {
+  const out = heap.makeOutput(shape, dtype);
+  // Operands are taken after makeOutput, which may grow (and so detach)
+  // tfjs's heap.
+  if (run.sharesHeap) compute(heap.dataIdMap.get(out.dataId)!.memoryOffset);
+  else heap.typedArrayFromHeap(out).set(compute());
   return out;
 }
 
@@ -119,14 +162,16 @@ export function ourConv2D(
   filter: Info,
   attrs: Attrs,
 ): Info | undefined {
-  if (!engine || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  const run = engine;
+  if (!run || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
   const g = nativeGeometry(x.shape, filter.shape, attrs);
   if (!g) return undefined;
-  const run = engine;
   return output(
     heap,
+    run,
     [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    () => run.conv2d(floats(heap, x), floats(heap, filter), g),
+    "float32",
+    (out) => run.conv2d(operand(heap, run, x), operand(heap, run, filter), g, out),
   );
 }
 
@@ -137,15 +182,17 @@ export function ourConv2DFilterGrad(
   dy: Info,
   attrs: Attrs,
 ): Info | undefined {
-  if (!engine || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
+  const run = engine;
+  if (!run || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
   const filterShape = attrs.filterShape as number[];
   const g = nativeGeometry(x.shape, filterShape, attrs);
   if (!g) return undefined;
-  const run = engine;
   return output(
     heap,
+    run,
     [...filterShape],
-    () => run.conv2dFilterGrad(floats(heap, x), floats(heap, dy), g),
+    "float32",
+    (out) => run.conv2dFilterGrad(operand(heap, run, x), operand(heap, run, dy), g, out),
   );
 }
 
@@ -156,32 +203,38 @@ export function ourConv2DInputGrad(
   filter: Info,
   attrs: Attrs,
 ): Info | undefined {
-  if (!engine || dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  const run = engine;
+  if (!run || dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
   const inputShape = attrs.inputShape as number[];
   const g = nativeGeometry(inputShape, filter.shape, attrs);
   if (!g) return undefined;
-  const run = engine;
   return output(
     heap,
+    run,
     [...inputShape],
-    () => run.conv2dInputGrad(floats(heap, dy), floats(heap, filter), g),
+    "float32",
+    (out) => run.conv2dInputGrad(operand(heap, run, dy), operand(heap, run, filter), g, out),
   );
 }
 
 /** Below this many elements tfjs's own elementwise kernels are as quick. */
 const ELEMENTWISE_MIN = 4096;
 
-const size = (info: Info) => info.shape.reduce((a, b) => a * b, 1);
-
 function elementwise(x: Info): NativeKernels | undefined {
-  return engine && x.dtype === "float32" && size(x) >= ELEMENTWISE_MIN ? engine : undefined;
+  return engine && x.dtype === "float32" && size(x.shape) >= ELEMENTWISE_MIN ? engine : undefined;
 }
 
 /** Exp on our kernels, or `undefined` when they are off or do not take this call. */
 export function ourExp(heap: WasmHeap, x: Info): Info | undefined {
   const run = elementwise(x);
   if (!run) return undefined;
-  return output(heap, [...x.shape], () => run.exp(floats(heap, x)));
+  return output(
+    heap,
+    run,
+    [...x.shape],
+    "float32",
+    (out) => run.exp(operand(heap, run, x), size(x.shape), out),
+  );
 }
 
 /** LeakyRelu on our kernels, or `undefined` as for {@linkcode ourExp}. */
@@ -189,8 +242,17 @@ export function ourLeakyRelu(heap: WasmHeap, x: Info, attrs: Attrs): Info | unde
   const run = elementwise(x);
   if (!run) return undefined;
   const alpha = attrs.alpha as number;
-  return output(heap, [...x.shape], () => run.leakyRelu(floats(heap, x), alpha));
+  return output(
+    heap,
+    run,
+    [...x.shape],
+    "float32",
+    (out) => run.leakyRelu(operand(heap, run, x), size(x.shape), alpha, out),
+  );
 }
+
+const sameShape = (a: Info, b: Info) =>
+  a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
 /**
  * Greater on our kernels for a float32 tensor against one of its shape or a
@@ -199,26 +261,36 @@ export function ourLeakyRelu(heap: WasmHeap, x: Info, attrs: Attrs): Info | unde
 export function ourGreater(heap: WasmHeap, a: Info, b: Info): Info | undefined {
   const run = elementwise(a);
   if (!run || b.dtype !== "float32") return undefined;
-  const sameShape = b.shape.length === a.shape.length && b.shape.every((d, i) => d === a.shape[i]);
-  if (!sameShape && size(b) !== 1) return undefined;
-  const out = heap.makeOutput([...a.shape], "bool");
-  heap.typedArrayFromHeap(out).set(run.greater(floats(heap, a), floats(heap, b)));
-  return out;
+  const scalar = size(b.shape) === 1;
+  if (!sameShape(a, b) && !scalar) return undefined;
+  return output(
+    heap,
+    run,
+    [...a.shape],
+    "bool",
+    (out) => run.greater(operand(heap, run, a), operand(heap, run, b), size(a.shape), scalar, out),
+  );
 }
 
 /** Select on our kernels when all three have one shape, or `undefined` as for {@linkcode ourExp}. */
 export function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): Info | undefined {
   const run = elementwise(t);
   if (!run || e.dtype !== "float32" || condition.dtype !== "bool") return undefined;
-  const same = (x: Info) =>
-    x.shape.length === t.shape.length && x.shape.every((d, i) => d === t.shape[i]);
-  if (!same(condition) || !same(e)) return undefined;
-  return output(heap, [...t.shape], () =>
-    run.select(
-      heap.typedArrayFromHeap(condition) as Uint8Array,
-      floats(heap, t),
-      floats(heap, e),
-    ));
+  if (!sameShape(condition, t) || !sameShape(e, t)) return undefined;
+  return output(
+    heap,
+    run,
+    [...t.shape],
+    "float32",
+    (out) =>
+      run.select(
+        operand(heap, run, condition),
+        operand(heap, run, t),
+        operand(heap, run, e),
+        size(t.shape),
+        out,
+      ),
+  );
 }
 
 /**
@@ -229,15 +301,19 @@ export function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): In
 export function ourSum(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
   const run = elementwise(x);
   if (!run) return undefined;
-  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) =>
-    a - b
-  );
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape)
+    .sort((a, b) => a - b);
   if (axes.length === 0 || axes.some((axis, i) => axis !== i)) return undefined;
-  const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+  const rows = size(x.shape.slice(0, axes.length));
   const kept = x.shape.slice(axes.length);
-  const cols = kept.reduce((a, b) => a * b, 1);
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
-  return output(heap, shape, () => run.sumRows(floats(heap, x), rows, cols));
+  return output(
+    heap,
+    run,
+    shape,
+    "float32",
+    (out) => run.sumRows(operand(heap, run, x), rows, size(kept), out),
+  );
 }
 
 /**
@@ -250,19 +326,20 @@ export function ourResizeBilinearGrad(
   images: Info,
   attrs: Attrs,
 ): Info | undefined {
-  if (!engine || dy.dtype !== "float32") return undefined;
   const run = engine;
+  if (!run || dy.dtype !== "float32") return undefined;
   const [, ih, iw] = images.shape;
   const [, oh, ow] = dy.shape;
   const alignCorners = attrs.alignCorners as boolean;
   const ratio = [resizeRatio(ih, oh, alignCorners), resizeRatio(iw, ow, alignCorners)] as const;
-  return output(heap, [...images.shape], () =>
+  return output(heap, run, [...images.shape], "float32", (out) =>
     run.resizeBilinearGrad(
-      floats(heap, dy),
+      operand(heap, run, dy),
       dy.shape,
       ih,
       iw,
       ratio,
       Boolean(attrs.halfPixelCenters),
+      out,
     ));
 }

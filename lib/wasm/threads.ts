@@ -55,7 +55,25 @@ interface PthreadPool {
   release(): void;
 }
 
-type Message = { cmd?: string; urlOrBlob?: unknown } | null;
+type Message = { cmd?: string; urlOrBlob?: unknown; wasmMemory?: WebAssembly.Memory } | null;
+
+// The threaded build's memory, as Emscripten hands it to its workers.
+let threadedMemory: WebAssembly.Memory | undefined;
+
+/**
+ * The (shared) memory of tfjs's threaded wasm build once
+ * {@linkcode startThreadedWasm} has started it; `undefined` before, or with
+ * the single-threaded build.
+ *
+ * @example
+ * ```ts ignore
+ * import { threadedWasmMemory } from "./threads.ts";
+ * console.log(threadedWasmMemory()?.buffer instanceof SharedArrayBuffer);
+ * ```
+ */
+export function threadedWasmMemory(): WebAssembly.Memory | undefined {
+  return threadedMemory;
+}
 type Transfer = Parameters<InstanceType<NodeWorkerClass>["postMessage"]>[1];
 type Listener = (value: unknown) => void;
 
@@ -92,6 +110,7 @@ function pthreadPool(NodeWorker: NodeWorkerClass): PthreadPool {
 
     postMessage(message: unknown, transfer?: Transfer): void {
       const load = message as Message;
+      if (load?.cmd === "load" && load.wasmMemory) threadedMemory = load.wasmMemory;
       if (load?.cmd === "load" && !this.#real) {
         // The Blob of glue code is not needed (the worker imports the glue).
         this.#load = { ...load, urlOrBlob: "" };

@@ -9,7 +9,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$CLANG" --target=wasm32 -O3 -msimd128 -mrelaxed-simd -matomics -mbulk-memory -nostdlib \
   -fuse-ld="$LLD" -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory \
-  -Wl,--max-memory=2147483648 -Wl,--stack-first -Wl,-z,stack-size=65536 \
+  -Wl,--max-memory=4294967296 -Wl,--stack-first -Wl,-z,stack-size=65536 \
   -Wl,--export=__stack_pointer -Wl,--export=__heap_base \
   -Wl,--export=pack_panels -Wl,--export=pack_transposed_filter -Wl,--export=transpose -Wl,--export=pack_columns \
   -Wl,--export=conv_forward -Wl,--export=input_grad_tiles -Wl,--export=conv_input_grad \

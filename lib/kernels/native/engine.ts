@@ -70,7 +70,7 @@ export const MAX_FILTER_TAPS = 64;
 
 const MR = 6, NR = 8, KC = 512;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
-// conv.c is linked with --max-memory=2 GiB.
+// The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
 
 const FUNCTIONS = ["conv_forward", "conv_input_grad", "conv_filter_grad"] as const;
@@ -129,189 +129,256 @@ function wasmModule(): WebAssembly.Module {
 // a worker costs tens of microseconds.
 const THREADED_WORK = 1 << 21;
 
-type ConvExports = Record<string, (...args: number[]) => number> & {
+type KernelExports = Record<string, (...args: number[]) => number> & {
   __heap_base: WebAssembly.Global;
+  __stack_pointer: WebAssembly.Global;
 };
 
-/** A pool of threads running the convolution kernels (see the module doc). */
+/**
+ * tfjs's own wasm heap, for kernels that read and write tensors where they
+ * lie: its (shared) memory and its allocator.
+ */
+export interface SharedHeap {
+  readonly memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+  free(at: number): void;
+}
+
+/** An operand: values to copy into the engine's memory, or a byte offset there. */
+export type Operand = Float32Array | Uint8Array | { readonly at: number };
+
+// Thrown by #alloc when the workspace in a shared heap is full: the job is
+// retried with a larger one.
+const WORKSPACE_FULL = Symbol("workspace full");
+
+/**
+ * Whether this JavaScript engine runs the kernels (they need WebAssembly
+ * SIMD, relaxed SIMD and shared memory).
+ *
+ * @example
+ * ```ts
+ * import { nativeKernelsSupported } from "./engine.ts";
+ * console.log(typeof nativeKernelsSupported()); // "boolean"
+ * ```
+ */
+export function nativeKernelsSupported(): boolean {
+  try {
+    wasmModule();
+    return typeof SharedArrayBuffer === "function";
+  } catch {
+    return false;
+  }
+}
+
+/** A pool of threads running the kernels (see the module doc). */
 export class NativeKernels {
   /** Threads a job is split over, the calling thread included. */
   readonly threads: number;
+  /** Whether operands and results live in tfjs's heap (no copies). */
+  readonly sharesHeap: boolean;
+  /** tfjs's heap, when the kernels work in it. */
+  readonly heap: SharedHeap | undefined;
   readonly #memory: WebAssembly.Memory;
-  readonly #exports: ConvExports;
+  readonly #exports: KernelExports;
   readonly #control = new Int32Array(new SharedArrayBuffer(4 * 32));
-  readonly #heapStart: number;
+  // Stacks of the pool's threads: thread i's is [stacks + i·STACK, + STACK).
+  readonly #stacks: number;
+  #workspace = 0;
+  #workspaceEnd = 0;
   #workers: workerThreads.Worker[] = [];
   #top = 0;
   #sharedJobs = 0;
 
-  /** Starts nothing yet: workers start on the first job that needs them. */
-  constructor(threads: number) {
+  /**
+   * Kernels on `threads` threads (1–8), in a memory of their own or, given
+   * `heap`, in tfjs's. Starts nothing yet: workers start on the first job
+   * that needs them.
+   */
+  constructor(threads: number, heap?: SharedHeap) {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-      throw new Error(`convolution threads must be an integer 1–${MAX_THREADS}, got ${threads}`);
+      throw new Error(`kernel threads must be an integer 1–${MAX_THREADS}, got ${threads}`);
     }
     this.threads = threads;
-    this.#memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+    this.heap = heap;
+    this.sharesHeap = heap !== undefined;
+    this.#memory = heap?.memory ??
+      new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+    // The module has no data segments and no start function: instantiating
+    // it writes nothing into the memory (tested).
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory: this.#memory } });
-    this.#exports = instance.exports as unknown as ConvExports;
-    // Worker stacks sit above the module's own (which ends at __heap_base).
-    const base = this.#exports.__heap_base.value as number;
-    this.#heapStart = align(base + (MAX_THREADS - 1) * STACK, PAGE);
+    this.#exports = instance.exports as unknown as KernelExports;
+    if (heap) {
+      // The module's own stack would be at the bottom of tfjs's memory.
+      this.#stacks = align(heap.malloc(MAX_THREADS * STACK + 16), 16);
+      this.#exports.__stack_pointer.value = this.#stacks + STACK;
+      this.#growWorkspace(1 << 20);
+    } else {
+      // The module's stack ends at __heap_base; the workers' follow it.
+      this.#stacks = (this.#exports.__heap_base.value as number) - STACK;
+      this.#workspace = align(this.#stacks + MAX_THREADS * STACK, PAGE);
+    }
   }
 
   /**
-   * y [N, Hₒ, Wₒ, Cₒ] = conv(x [N, H, W, Cᵢ], w [kh, kw, Cᵢ, Cₒ]). The result
-   * is a view into the engine's memory, valid until its next call.
+   * y [N, Hₒ, Wₒ, Cₒ] = conv(x [N, H, W, Cᵢ], w [kh, kw, Cᵢ, Cₒ]), written at
+   * `out` or into the engine's memory; returns a view of it, valid until the
+   * engine's next call.
    */
-  conv2d(x: Float32Array, w: Float32Array, g: NativeConvGeometry): Float32Array {
+  conv2d(x: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const positions = g.batch * g.outHeight * g.outWidth;
     const depth = g.filterHeight * g.filterWidth * g.inChannels;
     const panels = Math.ceil(g.outChannels / NR);
-    this.#reset();
-    const geo = this.#geometry(g);
-    const zero = this.#zeros(g.inChannels);
-    const xAt = this.#input(x);
-    const wAt = this.#input(w);
-    const packed = this.#alloc(panels * NR * depth);
-    const y = this.#alloc(positions * g.outChannels);
-    const scratch = this.#alloc(NR * this.threads);
-    this.#call("pack_panels", wAt, depth, g.outChannels, g.outChannels, 1, packed);
-    this.#run("conv_forward", [geo, xAt, packed, y, zero], Math.ceil(positions / MR), {
-      scratch,
-      stride: 4 * NR,
-      work: positions * depth * g.outChannels,
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const zero = this.#zeros(g.inChannels);
+      const xAt = this.#place(x), wAt = this.#place(w);
+      const packed = this.#alloc(panels * NR * depth);
+      const y = out ?? this.#alloc(positions * g.outChannels);
+      const scratch = this.#alloc(NR * this.threads);
+      this.#exports.pack_panels(wAt, depth, g.outChannels, g.outChannels, 1, packed);
+      this.#run("conv_forward", [geo, xAt, packed, y, zero], Math.ceil(positions / MR), {
+        scratch,
+        stride: 4 * NR,
+        work: positions * depth * g.outChannels,
+      });
+      return this.#view(y, positions * g.outChannels);
     });
-    return this.#view(y, positions * g.outChannels);
   }
 
-  /** dx [N, H, W, Cᵢ] from dy [N, Hₒ, Wₒ, Cₒ] and w; a view as for {@linkcode conv2d}. */
-  conv2dInputGrad(dy: Float32Array, w: Float32Array, g: NativeConvGeometry): Float32Array {
+  /** dx [N, H, W, Cᵢ] from dy [N, Hₒ, Wₒ, Cₒ] and w; `out` and the result as for {@linkcode conv2d}. */
+  conv2dInputGrad(dy: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const taps = g.filterHeight * g.filterWidth;
     const size = g.batch * g.inHeight * g.inWidth * g.inChannels;
-    this.#reset();
-    const geo = this.#geometry(g);
-    const zero = this.#zeros(g.outChannels);
-    const dyAt = this.#input(dy);
-    const wAt = this.#input(w);
-    const packed = this.#alloc(Math.ceil(g.inChannels / NR) * NR * taps * g.outChannels);
-    const dx = this.#alloc(size);
-    const scratch = this.#alloc(NR * this.threads);
-    this.#call("pack_transposed_filter", wAt, taps, g.inChannels, g.outChannels, packed);
-    const tiles = this.#call("input_grad_tiles", geo);
-    const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * g.outChannels;
-    this.#run("conv_input_grad", [geo, dyAt, packed, dx, zero], tiles, {
-      scratch,
-      stride: 4 * NR,
-      work,
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const zero = this.#zeros(g.outChannels);
+      const dyAt = this.#place(dy), wAt = this.#place(w);
+      const packed = this.#alloc(Math.ceil(g.inChannels / NR) * NR * taps * g.outChannels);
+      const dx = out ?? this.#alloc(size);
+      const scratch = this.#alloc(NR * this.threads);
+      this.#exports.pack_transposed_filter(wAt, taps, g.inChannels, g.outChannels, packed);
+      const tiles = this.#exports.input_grad_tiles(geo);
+      const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * g.outChannels;
+      this.#run("conv_input_grad", [geo, dyAt, packed, dx, zero], tiles, {
+        scratch,
+        stride: 4 * NR,
+        work,
+      });
+      return this.#view(dx, size);
     });
-    return this.#view(dx, size);
   }
 
-  /** dw [kh, kw, Cᵢ, Cₒ] from x and dy; a view as for {@linkcode conv2d}. */
-  conv2dFilterGrad(x: Float32Array, dy: Float32Array, g: NativeConvGeometry): Float32Array {
+  /** dw [kh, kw, Cᵢ, Cₒ] from x and dy; `out` and the result as for {@linkcode conv2d}. */
+  conv2dFilterGrad(x: Operand, dy: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const positions = g.batch * g.outHeight * g.outWidth;
     const taps = g.filterHeight * g.filterWidth;
     const depth = taps * g.inChannels;
     const items = taps * Math.ceil(g.inChannels / NR);
-    this.#reset();
-    const geo = this.#geometry(g);
-    const xAt = this.#input(x);
-    const dyAt = this.#input(dy);
-    const dyPacked = this.#alloc(Math.ceil(g.outChannels / MR) * MR * positions);
-    const dwt = this.#alloc(g.outChannels * depth);
-    const dw = this.#alloc(g.outChannels * depth);
-    const scratch = this.#alloc(KC * NR * Math.min(this.threads, items));
-    this.#call("pack_columns", dyAt, positions, g.outChannels, dyPacked);
-    this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt, 0], items, {
-      scratch,
-      stride: 4 * KC * NR,
-      work: positions * depth * g.outChannels,
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const xAt = this.#place(x), dyAt = this.#place(dy);
+      const dyPacked = this.#alloc(Math.ceil(g.outChannels / MR) * MR * positions);
+      const dwt = this.#alloc(g.outChannels * depth);
+      const dw = out ?? this.#alloc(g.outChannels * depth);
+      const scratch = this.#alloc(KC * NR * Math.min(this.threads, items));
+      this.#exports.pack_columns(dyAt, positions, g.outChannels, dyPacked);
+      this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt, 0], items, {
+        scratch,
+        stride: 4 * KC * NR,
+        work: positions * depth * g.outChannels,
+      });
+      this.#exports.transpose(dwt, g.outChannels, depth, dw);
+      return this.#view(dw, g.outChannels * depth);
     });
-    this.#call("transpose", dwt, g.outChannels, depth, dw);
-    return this.#view(dw, g.outChannels * depth);
   }
 
-  /** exp(x), elementwise; a view as for {@linkcode conv2d}. */
-  exp(x: Float32Array): Float32Array {
-    this.#reset();
-    const xAt = this.#input(x), y = this.#alloc(x.length);
-    const constants = this.#input(EXP_CONSTANTS);
-    this.#call("exp_f32", xAt, y, x.length, constants);
-    return this.#view(y, x.length);
+  /** exp(x), elementwise, for `size` values; `out` and the result as for {@linkcode conv2d}. */
+  exp(x: Operand, size: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const xAt = this.#place(x), y = out ?? this.#alloc(size);
+      this.#exports.exp_f32(xAt, y, size, this.#place(EXP_CONSTANTS));
+      return this.#view(y, size);
+    });
   }
 
-  /** x where x ≥ 0, else α·x; a view as for {@linkcode conv2d}. */
-  leakyRelu(x: Float32Array, alpha: number): Float32Array {
-    this.#reset();
-    const xAt = this.#input(x), y = this.#alloc(x.length);
-    this.#call("leaky_relu_f32", xAt, y, x.length, alpha);
-    return this.#view(y, x.length);
+  /** x where x ≥ 0, else α·x; `out` and the result as for {@linkcode conv2d}. */
+  leakyRelu(x: Operand, size: number, alpha: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const xAt = this.#place(x), y = out ?? this.#alloc(size);
+      this.#exports.leaky_relu_f32(xAt, y, size, alpha);
+      return this.#view(y, size);
+    });
   }
 
   /**
-   * a > b elementwise as 0/1 bytes; `b` has a's length or is one value. A
-   * view as for {@linkcode conv2d}.
+   * a > b for `size` values of a as 0/1 bytes, b of a's size or one value
+   * (`bScalar`); written at `out` or into the engine's memory.
    */
-  greater(a: Float32Array, b: Float32Array): Uint8Array {
-    this.#reset();
-    const aAt = this.#input(a), bAt = this.#input(b), y = this.#alloc(a.length / 4);
-    this.#call("greater_f32", aAt, bAt, b.length === 1 ? 0 : 1, y, a.length);
-    return new Uint8Array(this.#memory.buffer, y, a.length);
+  greater(a: Operand, b: Operand, size: number, bScalar: boolean, out?: number): Uint8Array {
+    return this.#job(() => {
+      const aAt = this.#place(a), bAt = this.#place(b), y = out ?? this.#alloc(size / 4);
+      this.#exports.greater_f32(aAt, bAt, bScalar ? 0 : 1, y, size);
+      return new Uint8Array(this.#memory.buffer, y, size);
+    });
   }
 
-  /** condition ? a : b elementwise (all of one length); a view as for {@linkcode conv2d}. */
-  select(condition: Uint8Array, a: Float32Array, b: Float32Array): Float32Array {
-    this.#reset();
-    const cAt = this.#alloc(condition.length / 4);
-    new Uint8Array(this.#memory.buffer, cAt, condition.length).set(condition);
-    const aAt = this.#input(a), bAt = this.#input(b), y = this.#alloc(a.length);
-    this.#call("select_f32", cAt, aAt, bAt, y, a.length);
-    return this.#view(y, a.length);
+  /** condition ? a : b elementwise (bytes, floats, floats); `out` and the result as for {@linkcode conv2d}. */
+  select(condition: Operand, a: Operand, b: Operand, size: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const cAt = this.#place(condition), aAt = this.#place(a), bAt = this.#place(b);
+      const y = out ?? this.#alloc(size);
+      this.#exports.select_f32(cAt, aAt, bAt, y, size);
+      return this.#view(y, size);
+    });
   }
 
   /**
    * Column sums of a row-major [rows, cols] matrix (a sum over leading
-   * axes), accumulated in double precision; a view as for {@linkcode conv2d}.
+   * axes), accumulated in double precision; `out` and the result as for
+   * {@linkcode conv2d}.
    */
-  sumRows(x: Float32Array, rows: number, cols: number): Float32Array {
-    this.#reset();
-    const xAt = this.#input(x), acc = this.#alloc(2 * cols), y = this.#alloc(cols);
-    this.#call("sum_rows_f32", xAt, rows, cols, acc, y);
-    return this.#view(y, cols);
+  sumRows(x: Operand, rows: number, cols: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const xAt = this.#place(x), acc = this.#alloc(2 * cols), y = out ?? this.#alloc(cols);
+      this.#exports.sum_rows_f32(xAt, rows, cols, acc, y);
+      return this.#view(y, cols);
+    });
   }
 
   /**
    * The gradient of a bilinear resize from [batch, inHeight, inWidth, c] to
    * dy's [batch, outHeight, outWidth, c], sampling as tfjs's forward kernels
-   * do (`ratio` per axis, half-pixel centres or not); a view as for
-   * {@linkcode conv2d}.
+   * do (`ratio` per axis, half-pixel centres or not); `out` and the result
+   * as for {@linkcode conv2d}.
    */
   resizeBilinearGrad(
-    dy: Float32Array,
+    dy: Operand,
     dyShape: readonly number[],
     inHeight: number,
     inWidth: number,
     ratio: readonly [number, number],
     halfPixelCenters: boolean,
+    out?: number,
   ): Float32Array {
     const [batch, outHeight, outWidth, channels] = dyShape;
     const size = batch * inHeight * inWidth * channels;
-    this.#reset();
-    const dyAt = this.#input(dy), dx = this.#alloc(size);
-    this.#exports.resize_bilinear_grad(
-      dyAt,
-      batch,
-      outHeight,
-      outWidth,
-      channels,
-      inHeight,
-      inWidth,
-      ratio[0],
-      ratio[1],
-      halfPixelCenters ? 1 : 0,
-      dx,
-    );
-    return this.#view(dx, size);
+    return this.#job(() => {
+      const dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
+      this.#exports.resize_bilinear_grad(
+        dyAt,
+        batch,
+        outHeight,
+        outWidth,
+        channels,
+        inHeight,
+        inWidth,
+        ratio[0],
+        ratio[1],
+        halfPixelCenters ? 1 : 0,
+        dx,
+      );
+      return this.#view(dx, size);
+    });
   }
 
   /** Jobs so far that were split over more than the calling thread. */
@@ -319,24 +386,42 @@ export class NativeKernels {
     return this.#sharedJobs;
   }
 
-  #call(name: string, ...args: number[]): number {
-    return this.#exports[name](...args);
+  /** Runs one job from an empty workspace, with a larger one if it fills up. */
+  #job<T>(body: () => T): T {
+    for (;;) {
+      this.#top = this.#workspace;
+      try {
+        return body();
+      } catch (error) {
+        if (error !== WORKSPACE_FULL) throw error;
+        this.#growWorkspace(2 * (this.#workspaceEnd - this.#workspace));
+      }
+    }
   }
 
-  #reset(): void {
-    this.#top = this.#heapStart;
+  #growWorkspace(bytes: number): void {
+    const heap = this.heap!;
+    if (this.#workspaceEnd > 0) heap.free(this.#workspace);
+    const at = heap.malloc(bytes + 64);
+    if (!at) throw new Error(`tfjs's wasm heap has no room for ${bytes} bytes of workspace`);
+    this.#workspace = align(at, 64);
+    this.#workspaceEnd = at + bytes + 64;
   }
 
   /** Reserves `floats` floats (64-byte aligned) and returns their byte offset. */
   #alloc(floats: number): number {
     const at = this.#top;
     this.#top = align(at + 4 * floats, 64);
+    if (this.heap) {
+      if (this.#top > this.#workspaceEnd) throw WORKSPACE_FULL;
+      return at;
+    }
     const needed = Math.ceil(this.#top / PAGE) - this.#memory.buffer.byteLength / PAGE;
     if (needed > 0) {
       if (this.#top > MAX_PAGES * PAGE) {
         throw new Error(
-          `convolution needs ${(this.#top / 2 ** 20).toFixed(0)} MiB of workspace, over the ` +
-            `${MAX_PAGES * PAGE / 2 ** 30} GiB the kernels are built for`,
+          `a kernel needs ${(this.#top / 2 ** 20).toFixed(0)} MiB of workspace, over the ` +
+            `${MAX_PAGES * PAGE / 2 ** 30} GiB of the kernels' own memory`,
         );
       }
       this.#memory.grow(needed);
@@ -344,9 +429,12 @@ export class NativeKernels {
     return at;
   }
 
-  #input(values: Float32Array): number {
-    const at = this.#alloc(values.length);
-    this.#view(at, values.length).set(values);
+  /** The offset of an operand, copying values in first. */
+  #place(operand: Operand): number {
+    if (!(operand instanceof Float32Array || operand instanceof Uint8Array)) return operand.at;
+    const at = this.#alloc(operand.byteLength / 4);
+    const bytes = new Uint8Array(operand.buffer, operand.byteOffset, operand.byteLength);
+    new Uint8Array(this.#memory.buffer, at, operand.byteLength).set(bytes);
     return at;
   }
 
@@ -410,16 +498,15 @@ export class NativeKernels {
     if (sharers > 1) {
       for (let done; (done = Atomics.load(ctrl, DONE)) < this.#workers.length;) {
         if (Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out") {
-          throw new Error("a convolution thread did not answer within 60 s");
+          throw new Error("a kernel thread did not answer within 60 s");
         }
       }
-      if (Atomics.exchange(ctrl, FAILED, 0)) throw new Error("a convolution thread failed");
+      if (Atomics.exchange(ctrl, FAILED, 0)) throw new Error("a kernel thread failed");
     }
   }
 
   #startWorkers(): void {
     if (this.#workers.length > 0) return;
-    const base = this.#exports.__heap_base.value as number;
     for (let id = 1; id < this.threads; id++) {
       const worker = new workerThreads.Worker(WORKER_URL, {
         workerData: {
@@ -427,7 +514,7 @@ export class NativeKernels {
           memory: this.#memory,
           control: this.#control.buffer,
           id,
-          stackTop: base + id * STACK,
+          stackTop: this.#stacks + (id + 1) * STACK,
           names: FUNCTIONS,
         },
       });
