@@ -364,7 +364,7 @@ const shapeArb = fc.tuple(
   fc.integer({ min: 1, max: 13 }),
 ).filter((shape) => shape.reduce((a, b) => a * b, 1) >= 4096);
 
-Deno.test("our wasm Exp, LeakyRelu, Greater, Select and leading-axes Sum match cpu", async () => {
+Deno.test("our wasm Exp, LeakyRelu, Greater, Select and leading-axes Sum and Mean match cpu", async () => {
   assert.ok(ourKernelThreads() >= 1);
   await fc.assert(
     fc.asyncProperty(shapeArb, fc.nat(1000), fc.boolean(), async (shape, seed, keepDims) => {
@@ -383,6 +383,8 @@ Deno.test("our wasm Exp, LeakyRelu, Greater, Select and leading-axes Sum match c
         ["sum 1 axis", () => tf.sum(x(), 0, keepDims), 1e-6],
         ["sum 3 axes", () => tf.sum(x(), [0, 1, 2], keepDims), 1e-6],
         ["sum all", () => tf.sum(x()), 1e-6],
+        ["mean 3 axes", () => tf.mean(x(), [0, 1, 2], keepDims), 1e-6],
+        ["mean 2 axes", () => tf.mean(x(), [1, 0], keepDims), 1e-6],
       ];
       for (const [name, f] of cases) {
         const { cpu, wasm } = await onBoth(() => tf.tidy(f));
@@ -454,4 +456,39 @@ Deno.test("bilinear resize (half-pixel centres or not): the gradient is the forw
     { numRuns: 40 },
   );
   await on("wasm");
+});
+
+Deno.test("our wasm MaxPoolGrad matches cpu, ties going to the first maximum", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 }),
+      fc.integer({ min: 1, max: 13 }),
+      fc.integer({ min: 1, max: 13 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.constantFrom("same" as const, "valid" as const),
+      fc.boolean(),
+      fc.nat(1000),
+      async (n, h, w, c, k, s, pad, ties, seed) => {
+        if (pad === "valid" && (k > h || k > w)) return;
+        const shape = [n, h, w, c];
+        const xs = tf.tidy(() => {
+          const v = normal(key(seed), shape);
+          // Rounded to a few values: many windows hold several maxima.
+          return (ties ? tf.round(v) : v).dataSync() as Float32Array;
+        });
+        const pool = (x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, k, s, pad);
+        const { cpu, wasm } = await onBoth(() =>
+          tf.tidy(() => {
+            const x = tf.tensor4d(xs, shape as [number, number, number, number]);
+            const dy = tf.tidy(() => normal(key(seed + 1), pool(x).shape));
+            return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(pool(v), dy)))(x);
+          })
+        );
+        assertClose(wasm, cpu, 1e-6, `maxPool grad ${shape} k${k} s${s} ${pad}`);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });

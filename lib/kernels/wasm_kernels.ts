@@ -39,6 +39,8 @@ import {
   ourExp,
   ourGreater,
   ourLeakyRelu,
+  ourMaxPoolGrad,
+  ourMean,
   ourResizeBilinearGrad,
   ourSelect,
   ourSum,
@@ -423,6 +425,14 @@ const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
   ["Greater", ourOrTfjs("Greater", (heap, { a, b }) => ourGreater(heap, a, b))],
   ["Select", ourOrTfjs("Select", (heap, { condition, t, e }) => ourSelect(heap, condition, t, e))],
   ["Sum", ourOrTfjs("Sum", (heap, { x }, attrs) => ourSum(heap, x, attrs))],
+  ["Mean", ourOrTfjs("Mean", (heap, { x }, attrs) => ourMean(heap, x, attrs))],
+  [
+    "MaxPoolGrad",
+    ourOrTfjs(
+      "MaxPoolGrad",
+      (heap, { dy, input }, attrs) => ourMaxPoolGrad(heap, dy, input, attrs),
+    ),
+  ],
   [
     "ResizeBilinearGrad",
     ourOrTfjs(

@@ -3,9 +3,10 @@
  * filter and input gradients, dilated or not (implicit GEMM with fused
  * multiply-add, on a thread pool of our own; XNNPACK, which tfjs uses,
  * multiplies and adds separately and has no gradient kernels), and Exp,
- * LeakyRelu, Greater, Select, Sum over leading axes and ResizeBilinearGrad
- * (vectorised; tfjs's are scalar loops, its Sum transposes first, and its
- * ResizeBilinearGrad ignores half-pixel centres).
+ * LeakyRelu, Greater, Select, Sum and Mean over leading axes, MaxPoolGrad and
+ * ResizeBilinearGrad (vectorised or simply direct; tfjs's are scalar loops,
+ * its Sum and Mean transpose first, and its ResizeBilinearGrad ignores
+ * half-pixel centres).
  *
  * When tfjs runs its threaded build, whose heap is a shared memory, the
  * kernels read and write tensors where they lie in that heap; otherwise they
@@ -29,6 +30,7 @@ import {
   type NativeConvGeometry,
   NativeKernels,
   type Operand,
+  type PoolGeometry,
   type SharedHeap,
 } from "./native/engine.ts";
 import { pair } from "./conv_backprop.ts";
@@ -299,6 +301,15 @@ export function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): In
  * wasm Sum transposes the reduced axes to the end first.
  */
 export function ourSum(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
+  return sumOrMean(heap, x, attrs, false);
+}
+
+/** Mean over leading axes on our kernels (batch norm's statistics), or `undefined` as for {@linkcode ourExp}. */
+export function ourMean(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
+  return sumOrMean(heap, x, attrs, true);
+}
+
+function sumOrMean(heap: WasmHeap, x: Info, attrs: Attrs, mean: boolean): Info | undefined {
   const run = elementwise(x);
   if (!run) return undefined;
   const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape)
@@ -312,7 +323,7 @@ export function ourSum(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined 
     run,
     shape,
     "float32",
-    (out) => run.sumRows(operand(heap, run, x), rows, size(kept), out),
+    (out) => run.sumRows(operand(heap, run, x), rows, size(kept), mean ? 1 / rows : 1, out),
   );
 }
 
@@ -342,4 +353,42 @@ export function ourResizeBilinearGrad(
       Boolean(attrs.halfPixelCenters),
       out,
     ));
+}
+
+/** MaxPoolGrad on our kernels (NHWC), or `undefined` as for {@linkcode ourConv2D}. */
+export function ourMaxPoolGrad(
+  heap: WasmHeap,
+  dy: Info,
+  input: Info,
+  attrs: Attrs,
+): Info | undefined {
+  const run = engine;
+  if (!run || dy.dtype !== "float32" || input.dtype !== "float32") return undefined;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+  );
+  const g: PoolGeometry = {
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    channels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterSize: [info.effectiveFilterHeight, info.effectiveFilterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+  return output(
+    heap,
+    run,
+    [...input.shape],
+    "float32",
+    (out) => run.maxPoolGrad(operand(heap, run, input), operand(heap, run, dy), g, out),
+  );
 }

@@ -298,10 +298,90 @@ void pack_columns(const float *src, int rows, int cols, float *dst) {
 // floats) stays in the L1 cache while every row tile of dyᵀ passes over it.
 #define KC 512
 
-// dwᵀ [co, kh·kw·ci] from dy packed by pack_columns(dy, n·ho·wo, co) and x.
-// Work items are (tap, NR input channels) pairs; scratch holds one block of
-// the patches: block[p][c] = x at the tap's offset from output position p,
-// channel 8j + c.
+// Work items of conv_filter_grad: (tap, NR input channels) pairs, or, with
+// fewer than NR input channels (an RGB stem), panels of NR consecutive
+// (tap, channel) columns spanning taps: per-tap panels would be mostly zeros.
+static inline int spans_taps(const Geometry *g) { return g->ci < NR; }
+
+int filter_grad_items(const Geometry *g) {
+  const int taps = g->kh * g->kw;
+  return spans_taps(g) ? (taps * g->ci + NR - 1) / NR : taps * ((g->ci + NR - 1) / NR);
+}
+
+// Packs block[p][0..8) for positions [k0, k0 + kc) of one work item.
+static void pack_patch_block(const Geometry *g, const float *x, int item, int k0, int kc,
+                             float *block) {
+  const int depth = g->kh * g->kw * g->ci, size = g->n * g->h * g->w * g->ci;
+  const int spanning = spans_taps(g), channel_panels = (g->ci + NR - 1) / NR;
+  // Per column: offset of its tap from the output position, and its channel.
+  int dy[NR], dx[NR], ch[NR], nr;
+  if (spanning) {
+    const int j = item * NR;
+    nr = min(NR, depth - j);
+    for (int q = 0; q < NR; q++) {
+      const int kd = q < nr ? j + q : j, t = kd / g->ci;
+      dy[q] = t / g->kw * g->dh - g->pt;
+      dx[q] = t % g->kw * g->dw - g->pl;
+      ch[q] = kd % g->ci;
+    }
+  } else {
+    const int t = item / channel_panels, j = item % channel_panels * NR;
+    nr = min(NR, g->ci - j);
+    dy[0] = t / g->kw * g->dh - g->pt;
+    dx[0] = t % g->kw * g->dw - g->pl;
+    ch[0] = j;
+  }
+  // Lanes past nr are zeroed.
+  const v128_t keep_lo = wasm_i32x4_gt(wasm_i32x4_splat(nr), wasm_i32x4_make(0, 1, 2, 3));
+  const v128_t keep_hi = wasm_i32x4_gt(wasm_i32x4_splat(nr), wasm_i32x4_make(4, 5, 6, 7));
+  int n = k0 / (g->ho * g->wo), oh = k0 / g->wo % g->ho, ow = k0 % g->wo;
+  for (int p = 0; p < kc; p++, block += NR) {
+    const float *image = x + n * g->h * g->w * g->ci;
+    const int y0 = oh * g->sh, x0 = ow * g->sw;
+    if (spanning) {
+      for (int q = 0; q < NR; q++) {
+        const int ih = y0 + dy[q], iw = x0 + dx[q];
+        const int inside = q < nr && ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
+        block[q] = inside ? image[(ih * g->w + iw) * g->ci + ch[q]] : 0.f;
+      }
+    } else {
+      const int ih = y0 + dy[0], iw = x0 + dx[0];
+      if (ih >= 0 && ih < g->h && iw >= 0 && iw < g->w) {
+        const float *s = image + (ih * g->w + iw) * g->ci + ch[0];
+        if (nr == NR) {
+          wasm_v128_store(block, wasm_v128_load(s));
+          wasm_v128_store(block + 4, wasm_v128_load(s + 4));
+        } else if (s + NR <= x + size) {
+          // Reads past the channels, within x; the extra lanes are dropped.
+          wasm_v128_store(block, wasm_v128_and(wasm_v128_load(s), keep_lo));
+          wasm_v128_store(block + 4, wasm_v128_and(wasm_v128_load(s + 4), keep_hi));
+        } else {
+          for (int q = 0; q < NR; q++) block[q] = q < nr ? s[q] : 0.f;
+        }
+      } else {
+        wasm_v128_store(block, wasm_f32x4_splat(0.f));
+        wasm_v128_store(block + 4, wasm_f32x4_splat(0.f));
+      }
+    }
+    if (++ow == g->wo) {
+      ow = 0;
+      if (++oh == g->ho) {
+        oh = 0;
+        n++;
+      }
+    }
+  }
+}
+
+// Positions per packed block of the filter gradient: the block (KC × NR
+// floats) stays in the L1 cache while every row tile of dyᵀ passes over it.
+#define KC 512
+
+// dwᵀ [co, kh·kw·ci] from dy packed by pack_columns(dy, n·ho·wo, co) and x;
+// work items as filter_grad_items counts them; scratch holds one packed
+// block of patches. Blocks of positions are the outer loop: the input rows
+// they read stay in the cache while every item of the thread uses them
+// (items outermost re-read the whole input once per item).
 void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x, float *dwt,
                       const float *zero, float *scratch, int begin, int end) {
   const int positions = g->n * g->ho * g->wo, depth = g->kh * g->kw * g->ci;
@@ -309,40 +389,21 @@ void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x,
   float *c[MR];
   float spill[NR];
   (void)zero;
-  for (int item = begin; item < end; item++) {
-    const int t = item / channel_panels, j = item % channel_panels * NR;
-    const int nr = min(NR, g->ci - j);
-    const int oy = t / g->kw * g->dh - g->pt, ox = t % g->kw * g->dw - g->pl;
-    for (int k0 = 0; k0 < positions; k0 += KC) {
-      const int kc = min(KC, positions - k0);
-      int n = k0 / (g->ho * g->wo), oh = k0 / g->wo % g->ho, ow = k0 % g->wo;
-      float *block = scratch;
-      for (int p = 0; p < kc; p++, block += NR) {
-        const int ih = oh * g->sh + oy, iw = ow * g->sw + ox;
-        if (ih >= 0 && ih < g->h && iw >= 0 && iw < g->w) {
-          const float *s = x + ((n * g->h + ih) * g->w + iw) * g->ci + j;
-          if (nr == NR) {
-            wasm_v128_store(block, wasm_v128_load(s));
-            wasm_v128_store(block + 4, wasm_v128_load(s + 4));
-          } else {
-            for (int q = 0; q < NR; q++) block[q] = q < nr ? s[q] : 0.f;
-          }
-        } else {
-          wasm_v128_store(block, wasm_f32x4_splat(0.f));
-          wasm_v128_store(block + 4, wasm_f32x4_splat(0.f));
-        }
-        if (++ow == g->wo) {
-          ow = 0;
-          if (++oh == g->ho) {
-            oh = 0;
-            n++;
-          }
-        }
+  for (int k0 = 0; k0 < positions; k0 += KC) {
+    const int kc = min(KC, positions - k0);
+    for (int item = begin; item < end; item++) {
+      int column, nr;
+      if (spans_taps(g)) {
+        column = item * NR;
+        nr = min(NR, depth - column);
+      } else {
+        const int t = item / channel_panels, j = item % channel_panels * NR;
+        column = t * g->ci + j;
+        nr = min(NR, g->ci - j);
       }
+      pack_patch_block(g, x, item, k0, kc, scratch);
       for (int m = 0; m < g->co; m += MR) {
-        for (int r = 0; r < MR; r++) {
-          c[r] = m + r < g->co ? dwt + (m + r) * depth + t * g->ci + j : spill;
-        }
+        for (int r = 0; r < MR; r++) c[r] = m + r < g->co ? dwt + (m + r) * depth + column : spill;
         tile_packed(dy_packed + m * positions + k0 * MR, scratch, kc, c, nr, k0 > 0);
       }
     }

@@ -97,9 +97,10 @@ void select_f32(const unsigned char *c, const float *a, const float *b, float *y
   for (; i < n; i++) y[i] = c[i] ? a[i] : b[i];
 }
 
-// y[c] = Σ_r x[r·cols + c], accumulated in double precision (as tfjs's cpu
-// backend does): a sum over leading axes, such as a bias gradient.
-void sum_rows_f32(const float *x, int rows, int cols, double *acc, float *y) {
+// y[c] = scale · Σ_r x[r·cols + c], accumulated in double precision (as
+// tfjs's cpu backend does): a sum (scale 1) or mean (1 / rows) over leading
+// axes, such as a bias gradient or batch norm's statistics.
+void sum_rows_f32(const float *x, int rows, int cols, double scale, double *acc, float *y) {
   for (int c = 0; c < cols; c++) acc[c] = 0.0;
   for (int r = 0; r < rows; r++, x += cols) {
     int c = 0;
@@ -111,7 +112,7 @@ void sum_rows_f32(const float *x, int rows, int cols, double *acc, float *y) {
     }
     for (; c < cols; c++) acc[c] += x[c];
   }
-  for (int c = 0; c < cols; c++) y[c] = (float)acc[c];
+  for (int c = 0; c < cols; c++) y[c] = (float)(acc[c] * scale);
 }
 
 // One axis of a bilinear resize as the forward kernels compute it: output
@@ -160,6 +161,40 @@ void resize_bilinear_grad(const float *dy, int n, int oh, int ow, int c, int ih,
         add_scaled(image + (top * iw + right) * c, dy, (1.f - rf) * cf, c);
         add_scaled(image + (bottom * iw + left) * c, dy, rf * (1.f - cf), c);
         add_scaled(image + (bottom * iw + right) * c, dy, rf * cf, c);
+      }
+    }
+  }
+}
+
+// The gradient of max pooling (NHWC): each dy value goes to the first
+// maximum of its window, as tfjs's kernels pick it (strictly greater wins);
+// windows with no finite maximum (all −∞ or NaN) pass nothing back.
+void max_pool_grad(const float *x, const float *dy, int n, int h, int w, int c, int oh, int ow,
+                   int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, float *dx) {
+  for (int i = 0; i < n * h * w * c; i++) dx[i] = 0.f;
+  for (int b = 0; b < n; b++) {
+    const float *image = x + b * h * w * c;
+    float *grad = dx + b * h * w * c;
+    for (int oy = 0; oy < oh; oy++) {
+      for (int ox = 0; ox < ow; ox++, dy += c) {
+        for (int ch = 0; ch < c; ch++) {
+          float best = -__builtin_inff();
+          int at = -1;
+          for (int i = 0; i < kh; i++) {
+            const int iy = oy * sh + i * dh - pt;
+            if (iy < 0 || iy >= h) continue;
+            for (int j = 0; j < kw; j++) {
+              const int ix = ox * sw + j * dw - pl;
+              if (ix < 0 || ix >= w) continue;
+              const float v = image[(iy * w + ix) * c + ch];
+              if (v > best) {
+                best = v;
+                at = (iy * w + ix) * c + ch;
+              }
+            }
+          }
+          if (at >= 0) grad[at] += dy[ch];
+        }
       }
     }
   }

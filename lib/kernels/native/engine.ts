@@ -65,6 +65,21 @@ const EXP_CONSTANTS = new Float32Array([
   127,
 ]);
 
+/** The shape of one NHWC 2-D pooling. */
+export interface PoolGeometry {
+  readonly batch: number;
+  readonly inHeight: number;
+  readonly inWidth: number;
+  readonly channels: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly filterSize: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly dilations: readonly [number, number];
+  /** Padding before the first row and column. */
+  readonly padBefore: readonly [number, number];
+}
+
 /** Filter taps the kernels take at most (`MAX_TAPS` in conv.c). */
 export const MAX_FILTER_TAPS = 64;
 
@@ -273,9 +288,9 @@ export class NativeKernels {
     const positions = g.batch * g.outHeight * g.outWidth;
     const taps = g.filterHeight * g.filterWidth;
     const depth = taps * g.inChannels;
-    const items = taps * Math.ceil(g.inChannels / NR);
     return this.#job(() => {
       const geo = this.#geometry(g);
+      const items = this.#exports.filter_grad_items(geo);
       const xAt = this.#place(x), dyAt = this.#place(dy);
       const dyPacked = this.#alloc(Math.ceil(g.outChannels / MR) * MR * positions);
       const dwt = this.#alloc(g.outChannels * depth);
@@ -334,14 +349,46 @@ export class NativeKernels {
 
   /**
    * Column sums of a row-major [rows, cols] matrix (a sum over leading
-   * axes), accumulated in double precision; `out` and the result as for
-   * {@linkcode conv2d}.
+   * axes) times `scale` (1 / rows: the mean), accumulated in double
+   * precision; `out` and the result as for {@linkcode conv2d}.
    */
-  sumRows(x: Operand, rows: number, cols: number, out?: number): Float32Array {
+  sumRows(x: Operand, rows: number, cols: number, scale = 1, out?: number): Float32Array {
     return this.#job(() => {
       const xAt = this.#place(x), acc = this.#alloc(2 * cols), y = out ?? this.#alloc(cols);
-      this.#exports.sum_rows_f32(xAt, rows, cols, acc, y);
+      this.#exports.sum_rows_f32(xAt, rows, cols, scale, acc, y);
       return this.#view(y, cols);
+    });
+  }
+
+  /**
+   * The gradient of max pooling x [n, h, w, c] to dy's shape: each dy value
+   * to its window's first maximum; `out` and the result as for
+   * {@linkcode conv2d}.
+   */
+  maxPoolGrad(x: Operand, dy: Operand, g: PoolGeometry, out?: number): Float32Array {
+    const size = g.batch * g.inHeight * g.inWidth * g.channels;
+    return this.#job(() => {
+      const xAt = this.#place(x), dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
+      this.#exports.max_pool_grad(
+        xAt,
+        dyAt,
+        g.batch,
+        g.inHeight,
+        g.inWidth,
+        g.channels,
+        g.outHeight,
+        g.outWidth,
+        g.filterSize[0],
+        g.filterSize[1],
+        g.strides[0],
+        g.strides[1],
+        g.dilations[0],
+        g.dilations[1],
+        g.padBefore[0],
+        g.padBefore[1],
+        dx,
+      );
+      return this.#view(dx, size);
     });
   }
 
