@@ -28,7 +28,7 @@ import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
 import { timeTrainingStep } from "./training_step.ts";
-import { oneDecimal, summarise } from "./stats.ts";
+import { median, oneDecimal, summarise } from "./stats.ts";
 import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
@@ -42,7 +42,9 @@ long default training run.
 
   --backends LIST     comma-separated among wasm, webgpu, cpu (default: wasm,
                       plus webgpu when a hardware adapter exists)
-  --steps N           timed reference steps per backend (default 12)
+  --steps N           timed reference steps per backend and round (default 12)
+  --rounds N          rounds of PyTorch's reference step then ours, back to back; the
+                      ratio is the median of the rounds' ratios (default 3)
   --warmup N          untimed steps first (default 2)
   --batch N           reference step: images per step (default 2)
   --size N            reference step: image side (default 128)
@@ -80,6 +82,7 @@ function parse() {
     options: {
       backends: { type: "string" },
       steps: { type: "string", default: "12" },
+      rounds: { type: "string", default: "3" },
       warmup: { type: "string", default: "2" },
       batch: { type: "string", default: "2" },
       size: { type: "string", default: "128" },
@@ -126,6 +129,7 @@ function parse() {
     help: values.help,
     backends: backends as ("wasm" | "webgpu" | "cpu")[] | undefined,
     steps: integer("steps", values.steps!),
+    rounds: integer("rounds", values.rounds!),
     warmup: integer("warmup", values.warmup!, 0),
     batch: integer("batch", values.batch!),
     size: integer("size", values.size!, 8),
@@ -152,6 +156,7 @@ type Options = ReturnType<typeof parse>;
 async function timeReference(
   info: BackendInfo,
   options: Options,
+  profiled: boolean,
 ): Promise<{ timing: Timing; profile?: Profile; tensorCounts: number[] }> {
   const [initKey, dataKey] = split(key(0));
   let params = initReference(initKey);
@@ -168,7 +173,7 @@ async function timeReference(
     if (i >= options.warmup) times.push(performance.now() - start);
     tensorCounts.push(tf.memory().numTensors);
   }
-  const profile = options.noProfile ? undefined : await profileOf(() => {
+  const profile = !profiled ? undefined : await profileOf(() => {
     const [p, s, metrics] = step(params, state, batch);
     [params, state] = replace([params, state, metrics], [p, s]);
   });
@@ -248,6 +253,16 @@ function printProfile(title: string, profile: Profile) {
 
 const steady = (counts: number[]) => new Set(counts).size === 1;
 
+/** One timing for several rounds: the median of their medians, the extremes of all. */
+function combineRounds(rounds: Timing[]): Timing {
+  return {
+    ...rounds[rounds.length - 1],
+    medianMs: oneDecimal(median(rounds.map((t) => t.medianMs))),
+    minMs: Math.min(...rounds.map((t) => t.minMs)),
+    maxMs: Math.max(...rounds.map((t) => t.maxMs)),
+  };
+}
+
 async function main() {
   const options = parse();
   if (options.help) {
@@ -272,29 +287,51 @@ async function main() {
       );
     }
   }
-  // PyTorch first, alone on the cores.
-  let torch: Timing | undefined;
-  if (!options.noTorch) {
-    console.log(`running pytorch (${options.torchDevice}) …`);
-    const result = await timeTorch(options);
-    if (typeof result === "string") console.log(`pytorch: skipped (${result})`);
-    else torch = result;
-  }
-  const reference: Timing[] = [], training: Timing[] = [];
+  // Rounds of PyTorch's step then ours, back to back: these shared machines
+  // change speed from minute to minute, and a ratio is only fair between runs
+  // close in time.
+  const torchRounds: Timing[] = [];
+  const referenceRounds = new Map<string, Timing[]>();
   const profiles: Record<string, Profile> = {};
   const leaks: string[] = [];
+  let torchSkipped = options.noTorch;
+  for (let round = 1; round <= options.rounds; round++) {
+    if (!torchSkipped) {
+      console.log(`round ${round}: running pytorch (${options.torchDevice}) …`);
+      const result = await timeTorch(options);
+      if (typeof result === "string") {
+        console.log(`pytorch: skipped (${result})`);
+        torchSkipped = true;
+      } else torchRounds.push(result);
+    }
+    for (const backend of backends) {
+      const info = await useBackend(backend, {
+        threads: options.wasmThreads,
+        ourKernels: !options.tfjsKernels,
+      });
+      console.log(`round ${round}: running ${backend} (${info.detail}) …`);
+      const last = round === options.rounds;
+      const ref = await timeReference(info, options, last && !options.noProfile);
+      referenceRounds.set(backend, [...(referenceRounds.get(backend) ?? []), ref.timing]);
+      if (ref.profile) profiles[`reference step on ${ref.timing.impl}`] = ref.profile;
+      if (!steady(ref.tensorCounts)) {
+        leaks.push(`reference step on ${backend}: ${[...new Set(ref.tensorCounts)]}`);
+      }
+    }
+  }
+  const torch = torchRounds.length > 0 ? combineRounds(torchRounds) : undefined;
+  const reference = [...referenceRounds.values()].map(combineRounds);
+  const ratios = [...referenceRounds.values()].map((rounds) =>
+    torchRounds.length === rounds.length
+      ? rounds.map((t, i) => oneDecimal(t.medianMs / torchRounds[i].medianMs))
+      : []
+  );
+  const training: Timing[] = [];
   for (const backend of backends) {
     const info = await useBackend(backend, {
       threads: options.wasmThreads,
       ourKernels: !options.tfjsKernels,
     });
-    console.log(`running ${backend} (${info.detail}) …`);
-    const ref = await timeReference(info, options);
-    reference.push(ref.timing);
-    if (ref.profile) profiles[`reference step on ${ref.timing.impl}`] = ref.profile;
-    if (!steady(ref.tensorCounts)) {
-      leaks.push(`reference step on ${backend}: ${[...new Set(ref.tensorCounts)]}`);
-    }
     if (options.trainSteps > 0) {
       const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
         steps: options.trainSteps,
@@ -332,21 +369,31 @@ async function main() {
     });
   }
 
-  const table = (title: string, rows: Timing[], against?: Timing) => {
+  const table = (title: string, rows: Timing[], against?: Timing, roundRatios?: number[][]) => {
     console.log(`\n${title}\n`);
     console.log(
       "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
     );
     console.log("|---|---|---|---|---|---|---|");
-    for (const t of rows) {
-      const ratio = against ? (t.medianMs / against.medianMs).toFixed(1) : "–";
+    for (const [i, t] of rows.entries()) {
+      const perRound = roundRatios?.[i] ?? [];
+      const ratio = perRound.length > 0
+        ? `${median(perRound).toFixed(1)} (rounds: ${perRound.join(", ")})`
+        : against
+        ? (t.medianMs / against.medianMs).toFixed(1)
+        : "–";
       console.log(
         `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
           `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
       );
     }
   };
-  table("reference training step", [...reference, ...(torch ? [torch] : [])], torch);
+  table(
+    `reference training step (${options.rounds} rounds of ${options.steps} steps; ms: median of the rounds' medians)`,
+    [...reference, ...(torch ? [torch] : [])],
+    torch,
+    ratios,
+  );
   if (training.length > 0) {
     table(
       "default CDGA training step (× PyTorch: against PyTorch's reference step, for scale)",
@@ -383,7 +430,20 @@ async function main() {
   if (options.json) {
     await Deno.writeTextFile(
       options.json,
-      JSON.stringify({ options, reference, torch, training, profiles, sceneMs, memory }, null, 2) +
+      JSON.stringify(
+        {
+          options,
+          reference,
+          torch,
+          rounds: { torch: torchRounds, reference: Object.fromEntries(referenceRounds), ratios },
+          training,
+          profiles,
+          sceneMs,
+          memory,
+        },
+        null,
+        2,
+      ) +
         "\n",
     );
     console.log(`\nwrote ${options.json}`);
