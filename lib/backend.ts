@@ -177,8 +177,9 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const xnnpackThreads = ours ? 1 : threads;
   let started = false;
   let failure = "";
+  const threaded = wasmThreads === 0 && (ours || threads > 1);
   try {
-    if (wasmThreads > 0 || (!ours && threads === 1)) {
+    if (!threaded) {
       started = await tf.setBackend("wasm");
       if (wasmThreads === 0) wasmThreads = 1;
     } else {
@@ -190,9 +191,11 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   }
   if (!started || tf.getBackend() !== "wasm") {
     throw new Error(
-      `the wasm backend could not start with ${xnnpackThreads} XNNPACK thread(s): ${
-        failure || "tfjs could not initialise it"
-      } (--tfjs-kernels --threads 1 starts tfjs's single-threaded build)`,
+      `the wasm backend could not start${
+        threaded ? ` (tfjs's threaded build, ${xnnpackThreads} XNNPACK thread(s))` : ""
+      }: ${failure || "tfjs could not initialise it"}${
+        threaded ? " (--tfjs-kernels --threads 1 starts its single-threaded build)" : ""
+      }`,
     );
   }
   const native = ours && startOurKernels(threads);
