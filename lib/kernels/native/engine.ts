@@ -4,12 +4,15 @@
  * the elementwise kernels and reductions of `elementwise.c` on the calling
  * thread.
  *
- * The module has its own memory, separate from tfjs's heap: inputs are copied
- * in and results out (a memcpy each, small beside the arithmetic). Threads are
- * `node:worker_threads` workers, each with its own instance of the module and
- * its own stack in the shared memory; the calling thread takes the first share
- * of every job and waits for the others with `Atomics.wait`, so a kernel call
- * stays synchronous, as tfjs's kernels must be.
+ * Given tfjs's heap ({@linkcode SharedHeap}: the threaded wasm build's shared
+ * memory and its allocator), the kernels work in it: operands are offsets of
+ * tensors where they lie, stacks and workspace come from tfjs's `malloc`.
+ * Without, they have a memory of their own, and operands are copied in and
+ * results out. Threads are `node:worker_threads` workers, each with its own
+ * instance of the module and its own stack in that memory; the calling
+ * thread takes the first share of every job and waits for the others with
+ * `Atomics.wait`, so a kernel call stays synchronous, as tfjs's kernels
+ * must be.
  *
  * @example Convolving a 1×4×4×1 image with a 3×3 box filter
  * ```ts
