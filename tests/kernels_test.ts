@@ -91,6 +91,48 @@ Deno.test("our kernels in tfjs's heap grow their workspace past the first megaby
   await checkCase(c, 11, ["wasm"]);
 });
 
+Deno.test("our kernels in a shared heap free exactly the blocks they allocated when the workspace grows", () => {
+  // A heap whose allocator hands out blocks 8 bytes past a 64-byte boundary,
+  // as malloc may: freeing the aligned start instead corrupted tfjs's heap.
+  const memory = new WebAssembly.Memory({ initial: 512, maximum: 4096, shared: true });
+  let top = 1 << 20;
+  const allocated = new Set<number>(), freed: number[] = [];
+  const heap = {
+    memory,
+    malloc: (bytes: number) => {
+      const at = Math.ceil(top / 64) * 64 + 8;
+      top = at + bytes;
+      if (top > memory.buffer.byteLength) {
+        memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+      }
+      allocated.add(at);
+      return at;
+    },
+    free: (at: number) => void freed.push(at),
+  };
+  const engine = new NativeKernels(1, heap);
+  const g: NativeConvGeometry = {
+    batch: 1,
+    inHeight: 64,
+    inWidth: 64,
+    inChannels: 8,
+    outHeight: 64,
+    outWidth: 64,
+    outChannels: 64,
+    filterHeight: 3,
+    filterWidth: 3,
+    strides: [1, 1],
+    dilations: [1, 1],
+    padBefore: [1, 1],
+  };
+  const x = new Float32Array(64 * 64 * 8).fill(1), dy = new Float32Array(64 * 64 * 64).fill(1);
+  const dw = engine.conv2dFilterGrad(x, dy, g);
+  assert.ok(freed.length > 0, "the workspace grew");
+  for (const at of freed) assert.ok(allocated.has(at), `freed ${at}, never allocated`);
+  // Every entry sums dy over the positions whose tap lands inside the image.
+  assert.equal(dw[4 * 8 * 64], 64 * 64);
+});
+
 Deno.test("wasm conv2d on XNNPACK (our kernels off) still matches cpu", async () => {
   const threads = ourKernelThreads();
   useOurKernels(0);

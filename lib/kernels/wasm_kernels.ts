@@ -32,19 +32,7 @@ import {
   window,
 } from "./conv_backprop.ts";
 import { markDilationAwareBackend } from "./dilated_gradients.ts";
-import {
-  ourConv2D,
-  ourConv2DFilterGrad,
-  ourConv2DInputGrad,
-  ourExp,
-  ourGreater,
-  ourLeakyRelu,
-  ourMaxPoolGrad,
-  ourMean,
-  ourResizeBilinearGrad,
-  ourSelect,
-  ourSum,
-} from "./wasm_ours.ts";
+import { OUR_KERNELS, type OurKernel } from "./wasm_ours.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -107,7 +95,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Att
 
 const conv2DBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { x, dy } = inputs as Record<string, Info>;
-  const native = ourConv2DFilterGrad(backend as WasmBackend, x, dy, attrs);
+  const native = OUR_KERNELS.Conv2DBackpropFilter(backend as WasmBackend, { x, dy }, attrs);
   if (native) return native;
   const filterShape = attrs.filterShape as number[];
   const ops = wasmPrimitives(backend as WasmBackend);
@@ -201,7 +189,7 @@ function stridedInputGrad(
 const conv2DBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { dy, filter } = inputs as Record<string, Info>;
   const wasm = backend as WasmBackend;
-  const native = ourConv2DInputGrad(wasm, dy, filter, attrs);
+  const native = OUR_KERNELS.Conv2DBackpropInput(wasm, { dy, filter }, attrs);
   if (native) return native;
   const inputShape = attrs.inputShape as number[];
   const g = geometry(inputShape, filter.shape, attrs, false);
@@ -410,36 +398,17 @@ const identity = ({ inputs, backend, attrs = {} }: KernelArgs) => {
 };
 
 /** Ours where it takes the call, else tfjs's kernel of that name. */
-function ourOrTfjs(
-  name: string,
-  ours: (heap: WasmBackend, inputs: Record<string, Info>, attrs: Attrs) => Info | undefined,
-) {
+function ourOrTfjs(name: string, ours: OurKernel) {
   return (args: KernelArgs) =>
     ours(args.backend as WasmBackend, args.inputs as Record<string, Info>, args.attrs ?? {}) ??
       replaced.get(name)!(args) as Info;
 }
 
 const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
-  ["Exp", ourOrTfjs("Exp", (heap, { x }) => ourExp(heap, x))],
-  ["LeakyRelu", ourOrTfjs("LeakyRelu", (heap, { x }, attrs) => ourLeakyRelu(heap, x, attrs))],
-  ["Greater", ourOrTfjs("Greater", (heap, { a, b }) => ourGreater(heap, a, b))],
-  ["Select", ourOrTfjs("Select", (heap, { condition, t, e }) => ourSelect(heap, condition, t, e))],
-  ["Sum", ourOrTfjs("Sum", (heap, { x }, attrs) => ourSum(heap, x, attrs))],
-  ["Mean", ourOrTfjs("Mean", (heap, { x }, attrs) => ourMean(heap, x, attrs))],
-  [
-    "MaxPoolGrad",
-    ourOrTfjs(
-      "MaxPoolGrad",
-      (heap, { dy, input }, attrs) => ourMaxPoolGrad(heap, dy, input, attrs),
-    ),
-  ],
-  [
-    "ResizeBilinearGrad",
-    ourOrTfjs(
-      "ResizeBilinearGrad",
-      (heap, { dy, images }, attrs) => ourResizeBilinearGrad(heap, dy, images, attrs),
-    ),
-  ],
+  ...["Exp", "LeakyRelu", "Greater", "Select", "Sum", "Mean", "MaxPoolGrad", "ResizeBilinearGrad"]
+    .map((
+      name,
+    ): [string, (args: KernelArgs) => Info] => [name, ourOrTfjs(name, OUR_KERNELS[name])]),
   ["Conv2DBackpropFilter", conv2DBackpropFilter],
   ["Conv2DBackpropInput", conv2DBackpropInput],
   ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
@@ -474,7 +443,7 @@ function explicitPadding(
     const attrs = args.attrs ?? {};
     if (original.kernelName === "Conv2D") {
       const { x, filter } = args.inputs as Record<string, Info>;
-      const native = ourConv2D(args.backend as WasmBackend, x, filter, attrs);
+      const native = OUR_KERNELS.Conv2D(args.backend as WasmBackend, { x, filter }, attrs);
       if (native) return native;
     }
     if (attrs.pad !== "same") return original.kernelFunc(args as never);

@@ -158,7 +158,7 @@ function output(
  * Conv2D on our kernels, or `undefined` when they are off or do not take
  * this call.
  */
-export function ourConv2D(
+function ourConv2D(
   heap: WasmHeap,
   x: Info,
   filter: Info,
@@ -177,8 +177,8 @@ export function ourConv2D(
   );
 }
 
-/** Conv2DBackpropFilter on our kernels, or `undefined` as for {@linkcode ourConv2D}. */
-export function ourConv2DFilterGrad(
+/** Conv2DBackpropFilter on our kernels, or `undefined` as for `ourConv2D`. */
+function ourConv2DFilterGrad(
   heap: WasmHeap,
   x: Info,
   dy: Info,
@@ -198,8 +198,8 @@ export function ourConv2DFilterGrad(
   );
 }
 
-/** Conv2DBackpropInput on our kernels, or `undefined` as for {@linkcode ourConv2D}. */
-export function ourConv2DInputGrad(
+/** Conv2DBackpropInput on our kernels, or `undefined` as for `ourConv2D`. */
+function ourConv2DInputGrad(
   heap: WasmHeap,
   dy: Info,
   filter: Info,
@@ -227,7 +227,7 @@ function elementwise(x: Info): NativeKernels | undefined {
 }
 
 /** Exp on our kernels, or `undefined` when they are off or do not take this call. */
-export function ourExp(heap: WasmHeap, x: Info): Info | undefined {
+function ourExp(heap: WasmHeap, x: Info): Info | undefined {
   const run = elementwise(x);
   if (!run) return undefined;
   return output(
@@ -239,8 +239,8 @@ export function ourExp(heap: WasmHeap, x: Info): Info | undefined {
   );
 }
 
-/** LeakyRelu on our kernels, or `undefined` as for {@linkcode ourExp}. */
-export function ourLeakyRelu(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
+/** LeakyRelu on our kernels, or `undefined` as for `ourExp`. */
+function ourLeakyRelu(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
   const run = elementwise(x);
   if (!run) return undefined;
   const alpha = attrs.alpha as number;
@@ -258,9 +258,9 @@ const sameShape = (a: Info, b: Info) =>
 
 /**
  * Greater on our kernels for a float32 tensor against one of its shape or a
- * scalar, or `undefined` as for {@linkcode ourExp}.
+ * scalar, or `undefined` as for `ourExp`.
  */
-export function ourGreater(heap: WasmHeap, a: Info, b: Info): Info | undefined {
+function ourGreater(heap: WasmHeap, a: Info, b: Info): Info | undefined {
   const run = elementwise(a);
   if (!run || b.dtype !== "float32") return undefined;
   const scalar = size(b.shape) === 1;
@@ -274,8 +274,8 @@ export function ourGreater(heap: WasmHeap, a: Info, b: Info): Info | undefined {
   );
 }
 
-/** Select on our kernels when all three have one shape, or `undefined` as for {@linkcode ourExp}. */
-export function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): Info | undefined {
+/** Select on our kernels when all three have one shape, or `undefined` as for `ourExp`. */
+function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): Info | undefined {
   const run = elementwise(t);
   if (!run || e.dtype !== "float32" || condition.dtype !== "bool") return undefined;
   if (!sameShape(condition, t) || !sameShape(e, t)) return undefined;
@@ -297,15 +297,15 @@ export function ourSelect(heap: WasmHeap, condition: Info, t: Info, e: Info): In
 
 /**
  * Sum over leading axes (as a bias gradient sums over batch, rows and
- * columns) on our kernels, or `undefined` as for {@linkcode ourExp}. tfjs's
+ * columns) on our kernels, or `undefined` as for `ourExp`. tfjs's
  * wasm Sum transposes the reduced axes to the end first.
  */
-export function ourSum(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
+function ourSum(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
   return sumOrMean(heap, x, attrs, false);
 }
 
-/** Mean over leading axes on our kernels (batch norm's statistics), or `undefined` as for {@linkcode ourExp}. */
-export function ourMean(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
+/** Mean over leading axes on our kernels (batch norm's statistics), or `undefined` as for `ourExp`. */
+function ourMean(heap: WasmHeap, x: Info, attrs: Attrs): Info | undefined {
   return sumOrMean(heap, x, attrs, true);
 }
 
@@ -331,7 +331,7 @@ function sumOrMean(heap: WasmHeap, x: Info, attrs: Attrs, mean: boolean): Info |
  * ResizeBilinearGrad on our kernels, half-pixel centres included (tfjs's
  * ignores them), or `undefined` when they are off or do not take this call.
  */
-export function ourResizeBilinearGrad(
+function ourResizeBilinearGrad(
   heap: WasmHeap,
   dy: Info,
   images: Info,
@@ -355,8 +355,8 @@ export function ourResizeBilinearGrad(
     ));
 }
 
-/** MaxPoolGrad on our kernels (NHWC), or `undefined` as for {@linkcode ourConv2D}. */
-export function ourMaxPoolGrad(
+/** MaxPoolGrad on our kernels (NHWC), or `undefined` as for `ourConv2D`. */
+function ourMaxPoolGrad(
   heap: WasmHeap,
   dy: Info,
   input: Info,
@@ -392,3 +392,37 @@ export function ourMaxPoolGrad(
     (out) => run.maxPoolGrad(operand(heap, run, input), operand(heap, run, dy), g, out),
   );
 }
+
+/**
+ * One of our kernels: its result, or `undefined` when ours are off or do not
+ * take the call (tfjs's kernel then runs).
+ */
+export type OurKernel = (
+  heap: WasmHeap,
+  inputs: Record<string, Info>,
+  attrs: Attrs,
+) => Info | undefined;
+
+/**
+ * Our kernels by the name of the tfjs kernel each stands in for.
+ *
+ * @example
+ * ```ts
+ * import { OUR_KERNELS } from "./wasm_ours.ts";
+ * console.log("Conv2DBackpropFilter" in OUR_KERNELS); // true
+ * ```
+ */
+export const OUR_KERNELS: Readonly<Record<string, OurKernel>> = {
+  Conv2D: (heap, { x, filter }, attrs) => ourConv2D(heap, x, filter, attrs),
+  Conv2DBackpropFilter: (heap, { x, dy }, attrs) => ourConv2DFilterGrad(heap, x, dy, attrs),
+  Conv2DBackpropInput: (heap, { dy, filter }, attrs) => ourConv2DInputGrad(heap, dy, filter, attrs),
+  Exp: (heap, { x }) => ourExp(heap, x),
+  LeakyRelu: (heap, { x }, attrs) => ourLeakyRelu(heap, x, attrs),
+  Greater: (heap, { a, b }) => ourGreater(heap, a, b),
+  Select: (heap, { condition, t, e }) => ourSelect(heap, condition, t, e),
+  Sum: (heap, { x }, attrs) => ourSum(heap, x, attrs),
+  Mean: (heap, { x }, attrs) => ourMean(heap, x, attrs),
+  MaxPoolGrad: (heap, { dy, input }, attrs) => ourMaxPoolGrad(heap, dy, input, attrs),
+  ResizeBilinearGrad: (heap, { dy, images }, attrs) =>
+    ourResizeBilinearGrad(heap, dy, images, attrs),
+};

@@ -203,6 +203,8 @@ export class NativeKernels {
   readonly #stacks: number;
   #workspace = 0;
   #workspaceEnd = 0;
+  // The allocation the workspace lies in (tfjs's heap only).
+  #workspaceBlock = 0;
   #workers: workerThreads.Worker[] = [];
   #top = 0;
   #sharedJobs = 0;
@@ -451,9 +453,11 @@ export class NativeKernels {
 
   #growWorkspace(bytes: number): void {
     const heap = this.heap!;
-    if (this.#workspaceEnd > 0) heap.free(this.#workspace);
+    // free() takes what malloc() returned, not the aligned start.
+    if (this.#workspaceBlock) heap.free(this.#workspaceBlock);
     const at = heap.malloc(bytes + 64);
     if (!at) throw new Error(`tfjs's wasm heap has no room for ${bytes} bytes of workspace`);
+    this.#workspaceBlock = at;
     this.#workspace = align(at, 64);
     this.#workspaceEnd = at + bytes + 64;
   }
