@@ -62,7 +62,33 @@ export function convGeometry(
   if (dataFormat !== "NHWC") {
     throw new Error(`convolution gradients support NHWC only, got ${dataFormat}`);
   }
-  const info = backend_util.computeConv2DInfo(
+  const info = convInfo(inputShape, filterShape, attrs, depthwise);
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+}
+
+/**
+ * tfjs's full description of a convolution kernel call from its attributes
+ * (strides, dilations, pad, dimRoundingMode), NHWC.
+ *
+ * @example
+ * ```ts
+ * import { convInfo } from "./conv_backprop.ts";
+ * const info = convInfo([1, 8, 8, 3], [3, 3, 3, 4], { strides: 2, pad: "same" }, false);
+ * console.log(info.outHeight, info.padInfo.top); // 4 0
+ * ```
+ */
+export function convInfo(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Record<string, unknown>,
+  depthwise: boolean,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     pair(attrs.strides),
@@ -71,12 +97,6 @@ export function convGeometry(
     attrs.dimRoundingMode as "floor" | undefined,
     depthwise,
   );
-  return {
-    filterSize: [info.filterHeight, info.filterWidth],
-    strides: [info.strideHeight, info.strideWidth],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    padBefore: [info.padInfo.top, info.padInfo.left],
-  };
 }
 
 /** The primitives the gradients are written with. */

@@ -33,7 +33,7 @@ import {
   type PoolGeometry,
   type SharedHeap,
 } from "./native/engine.ts";
-import { pair } from "./conv_backprop.ts";
+import { convInfo } from "./conv_backprop.ts";
 import { markHalfPixelResizeGrad, resizeRatio } from "./resize_gradient.ts";
 
 type Info = tf.TensorInfo;
@@ -102,14 +102,7 @@ function nativeGeometry(
   attrs: Attrs,
 ): NativeConvGeometry | undefined {
   if (((attrs.dataFormat as string | undefined) ?? "NHWC") !== "NHWC") return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    pair(attrs.strides),
-    pair(attrs.dilations),
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-  );
+  const info = convInfo(inputShape, filterShape, attrs, false);
   if (info.filterHeight * info.filterWidth > MAX_FILTER_TAPS) return undefined;
   return {
     batch: info.batchSize,

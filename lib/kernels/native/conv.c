@@ -51,9 +51,12 @@ static inline void load_row(const float *c, v128_t *lo, v128_t *hi, int nr) {
   *hi = wasm_v128_load(t + 4);
 }
 
-// C[r, 0..nr) (+) = Σ_t Σ_k a[t][r][k] · b[t][k][0..8): MR rows, NR columns.
-static void tile(int ntaps, const float *const *a, const float *const *b, int kt,
-                 float *const *c, int nr, int accumulate) {
+// C[r, 0..nr) (+)= Σ_t Σ_k a[t][r][k·stride] · b[t][k][0..8): MR rows, NR
+// columns. Inlined with a constant stride: 1 where each row of A points at
+// its own values (tile), MR where A is packed MR-interleaved (tile_packed).
+static inline __attribute__((always_inline)) void
+tile_strided(int ntaps, const float *const *a, const float *const *b, int kt, int stride,
+             float *const *c, int nr, int accumulate) {
   v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
          c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   if (accumulate) {
@@ -70,22 +73,22 @@ static void tile(int ntaps, const float *const *a, const float *const *b, int kt
     const float *bk = b[t];
     for (int k = 0; k < kt; k++, bk += NR) {
       v128_t b0 = wasm_v128_load(bk), b1 = wasm_v128_load(bk + 4), v;
-      v = wasm_v128_load32_splat(a0 + k);
+      v = wasm_v128_load32_splat(a0 + k * stride);
       c00 = madd(v, b0, c00);
       c01 = madd(v, b1, c01);
-      v = wasm_v128_load32_splat(a1 + k);
+      v = wasm_v128_load32_splat(a1 + k * stride);
       c10 = madd(v, b0, c10);
       c11 = madd(v, b1, c11);
-      v = wasm_v128_load32_splat(a2 + k);
+      v = wasm_v128_load32_splat(a2 + k * stride);
       c20 = madd(v, b0, c20);
       c21 = madd(v, b1, c21);
-      v = wasm_v128_load32_splat(a3 + k);
+      v = wasm_v128_load32_splat(a3 + k * stride);
       c30 = madd(v, b0, c30);
       c31 = madd(v, b1, c31);
-      v = wasm_v128_load32_splat(a4 + k);
+      v = wasm_v128_load32_splat(a4 + k * stride);
       c40 = madd(v, b0, c40);
       c41 = madd(v, b1, c41);
-      v = wasm_v128_load32_splat(a5 + k);
+      v = wasm_v128_load32_splat(a5 + k * stride);
       c50 = madd(v, b0, c50);
       c51 = madd(v, b1, c51);
     }
@@ -96,6 +99,18 @@ static void tile(int ntaps, const float *const *a, const float *const *b, int kt
   store_row(c[3], c30, c31, nr);
   store_row(c[4], c40, c41, nr);
   store_row(c[5], c50, c51, nr);
+}
+
+static void tile(int ntaps, const float *const *a, const float *const *b, int kt,
+                 float *const *c, int nr, int accumulate) {
+  tile_strided(ntaps, a, b, kt, 1, c, nr, accumulate);
+}
+
+// tile with A packed MR-interleaved: a[k·MR + r].
+static void tile_packed(const float *a, const float *b, int kt, float *const *c, int nr,
+                        int accumulate) {
+  const float *rows[MR] = {a, a + 1, a + 2, a + 3, a + 4, a + 5};
+  tile_strided(1, rows, &b, kt, MR, c, nr, accumulate);
 }
 
 static inline int min(int a, int b) { return a < b ? a : b; }
@@ -241,48 +256,6 @@ void conv_input_grad(const Geometry *g, const float *dy, const float *packed, fl
   }
 }
 
-// C[r, 0..nr) (+)= Σ_k a[k][r] · b[k][0..8), with A packed MR-interleaved.
-static void tile_packed(const float *a, const float *b, int kt, float *const *c, int nr,
-                        int accumulate) {
-  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
-         c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  if (accumulate) {
-    load_row(c[0], &c00, &c01, nr);
-    load_row(c[1], &c10, &c11, nr);
-    load_row(c[2], &c20, &c21, nr);
-    load_row(c[3], &c30, &c31, nr);
-    load_row(c[4], &c40, &c41, nr);
-    load_row(c[5], &c50, &c51, nr);
-  }
-  for (int k = 0; k < kt; k++, a += MR, b += NR) {
-    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), v;
-    v = wasm_v128_load32_splat(a);
-    c00 = madd(v, b0, c00);
-    c01 = madd(v, b1, c01);
-    v = wasm_v128_load32_splat(a + 1);
-    c10 = madd(v, b0, c10);
-    c11 = madd(v, b1, c11);
-    v = wasm_v128_load32_splat(a + 2);
-    c20 = madd(v, b0, c20);
-    c21 = madd(v, b1, c21);
-    v = wasm_v128_load32_splat(a + 3);
-    c30 = madd(v, b0, c30);
-    c31 = madd(v, b1, c31);
-    v = wasm_v128_load32_splat(a + 4);
-    c40 = madd(v, b0, c40);
-    c41 = madd(v, b1, c41);
-    v = wasm_v128_load32_splat(a + 5);
-    c50 = madd(v, b0, c50);
-    c51 = madd(v, b1, c51);
-  }
-  store_row(c[0], c00, c01, nr);
-  store_row(c[1], c10, c11, nr);
-  store_row(c[2], c20, c21, nr);
-  store_row(c[3], c30, c31, nr);
-  store_row(c[4], c40, c41, nr);
-  store_row(c[5], c50, c51, nr);
-}
-
 // dst[m][k][0..MR) = src[k·cols + MR·m + r] (0 past cols): the columns of a
 // row-major [rows, cols] matrix as the MR-interleaved left operand.
 void pack_columns(const float *src, int rows, int cols, float *dst) {
@@ -383,12 +356,11 @@ static void pack_patch_block(const Geometry *g, const float *x, int item, int k0
 // they read stay in the cache while every item of the thread uses them
 // (items outermost re-read the whole input once per item).
 void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x, float *dwt,
-                      const float *zero, float *scratch, int begin, int end) {
+                      float *scratch, int begin, int end) {
   const int positions = g->n * g->ho * g->wo, depth = g->kh * g->kw * g->ci;
   const int channel_panels = (g->ci + NR - 1) / NR;
   float *c[MR];
   float spill[NR];
-  (void)zero;
   for (int k0 = 0; k0 < positions; k0 += KC) {
     const int kc = min(KC, positions - k0);
     for (int item = begin; item < end; item++) {

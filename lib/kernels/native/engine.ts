@@ -302,7 +302,7 @@ export class NativeKernels {
       const dw = out ?? this.#alloc(g.outChannels * depth);
       const scratch = this.#alloc(KC * NR * Math.min(this.threads, items));
       this.#exports.pack_columns(dyAt, positions, g.outChannels, dyPacked);
-      this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt, 0], items, {
+      this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt], items, {
         scratch,
         stride: 4 * KC * NR,
         work: positions * depth * g.outChannels,
