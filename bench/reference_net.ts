@@ -29,7 +29,8 @@
  * @module
  */
 import { type Tensor, tf } from "../lib/tf.ts";
-import { bits, type Key, normal, randomInt, split } from "../lib/random.ts";
+import { bits, type Key, normal, split } from "../lib/random.ts";
+import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { adam } from "../lib/optim/aliases.ts";
@@ -58,8 +59,12 @@ export type ReferenceParams = {
   db3: Tensor;
 };
 
-/** One batch: images [N, H, W, 3] and their one-hot labels [N, H, W, classes]. */
-export type ReferenceBatch = { images: Tensor; labels: Tensor };
+/**
+ * One batch: images [N, H, W, 3], their class ids [N, H, W] (int32, for the
+ * cross-entropy) and the same labels one-hot [N, H, W, classes] (the
+ * discriminator's real input).
+ */
+export type ReferenceBatch = { images: Tensor; ids: Tensor; labels: Tensor };
 
 /** Sizes of the reference network. */
 export interface ReferenceConfig {
@@ -112,8 +117,8 @@ export function initReference(k: Key, config: ReferenceConfig = {}): ReferencePa
 }
 
 /**
- * A random batch: normal images and uniform labels as float32 one-hots (the
- * safe form on webgpu, see platform-facts.md).
+ * A random batch: normal images and uniform labels, as int32 ids and as
+ * float32 one-hots (the safe form on webgpu, see platform-facts.md).
  *
  * @example
  * ```ts
@@ -131,9 +136,9 @@ export function referenceBatch(
   const [kx, ky] = split(k);
   const words = bits(ky, batch * size * size);
   const ids = Int32Array.from(words, (w) => w % classes);
-  void randomInt;
   return {
     images: normal(kx, [batch, size, size, 3]),
+    ids: tf.tensor3d(ids, [batch, size, size], "int32"),
     labels: tidy(() =>
       tf.oneHot(tf.tensor1d(ids, "int32"), classes, 1, 0, "float32")
         .reshape([batch, size, size, classes])
@@ -177,7 +182,7 @@ export function referenceLoss(p: ReferenceParams, batch: ReferenceBatch) {
   h = tf.relu(tf.add(tf.mul(h, p.gamma), p.beta));
   const small = conv(h, p.wc, p.bc, 1, 0) as tf.Tensor4D;
   const logits = tf.image.resizeBilinear(small, [size, size], false, true);
-  const seg = tf.neg(tf.mean(tf.sum(tf.mul(batch.labels, tf.logSoftmax(logits)), -1)));
+  const seg = tf.mean(sparseSoftmaxCrossEntropy(logits, batch.ids));
   const adv = bceToOne(discriminator(p, tf.softmax(logits)));
   const dLoss = bceToOne(discriminator(p, batch.labels));
   const loss = tf.add(tf.add(seg, tf.mul(adv, 0.01)), dLoss) as tf.Scalar;

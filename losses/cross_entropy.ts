@@ -20,6 +20,7 @@
  * @module
  */
 import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
+import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 
 /** The label id that marks pixels without a label. */
 export const IGNORE_LABEL = 255;
@@ -61,11 +62,17 @@ export function segmentationCrossEntropy(
   }
   return tf.tidy(() => {
     const ignore = options.ignore ?? IGNORE_LABEL;
-    const kept = tf.expandDims(tf.cast(tf.notEqual(labels, ignore), "float32"), -1);
-    const target = tf.mul(oneHotLabels(labels, classes), kept);
-    const labelled = tf.sum(target, -1);
-    const perPixel = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1));
-    const count = tf.maximum(tf.sum(labelled), 1);
+    const ids = tf.cast(labels, "int32");
+    // Ids outside [0, C) already count as ignored; `ignore` may lie inside.
+    const kept = tf.logicalAnd(
+      tf.logicalAnd(tf.greaterEqual(ids, 0), tf.less(ids, classes)),
+      tf.notEqual(ids, ignore),
+    );
+    const perPixel = sparseSoftmaxCrossEntropy(
+      logits,
+      tf.where(kept, ids, tf.fill(ids.shape, -1, "int32")),
+    );
+    const count = tf.maximum(tf.sum(tf.cast(kept, "float32")), 1);
     return tf.div(tf.sum(perPixel), count) as Scalar;
   });
 }

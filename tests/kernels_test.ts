@@ -534,3 +534,111 @@ Deno.test("our wasm MaxPoolGrad matches cpu, ties going to the first maximum", a
     { numRuns: 60 },
   );
 });
+
+Deno.test("our row-wise softmax and sparse cross-entropy kernels match float64 and write nothing outside their outputs", () => {
+  // A heap of our own: every output sits between sentinel values.
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 4096, shared: true });
+  let top = 1 << 16;
+  const heap = {
+    memory,
+    malloc: (bytes: number) => {
+      const at = Math.ceil(top / 16) * 16;
+      top = at + bytes + 64;
+      if (top > memory.buffer.byteLength) {
+        memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+      }
+      return at;
+    },
+    free: () => {},
+  };
+  const SENTINEL = -12345.5, GUARD = 8;
+  const place = (values: Float32Array | Int32Array) => {
+    const at = heap.malloc(4 * (values.length + 2 * GUARD)) + 4 * GUARD;
+    new Float32Array(memory.buffer, at - 4 * GUARD, values.length + 2 * GUARD).fill(SENTINEL);
+    new Uint8Array(memory.buffer, at, values.byteLength).set(new Uint8Array(values.buffer));
+    return at;
+  };
+  const guardsIntact = (at: number, length: number) =>
+    [
+      ...new Float32Array(memory.buffer, at - 4 * GUARD, GUARD),
+      ...new Float32Array(memory.buffer, at + 4 * length, GUARD),
+    ].every((v) => v === SENTINEL);
+  const engines = [new NativeKernels(1, heap), new NativeKernels(2, heap)];
+  const check = (rows: number, classes: number, seed: number) => {
+    const random = fc.sample(fc.float({ min: -40, max: 40, noNaN: true }), {
+      numRuns: rows * classes,
+      seed,
+    });
+    const z = Float32Array.from(random);
+    const ids = Int32Array.from({ length: rows }, (_, i) => ((i * 7 + seed) % (classes + 2)) - 1);
+    const dp = Float32Array.from(z, (v, i) => Math.sin(v + i));
+    const dloss = Float32Array.from({ length: rows }, (_, i) => Math.cos(i));
+    for (const engine of engines) {
+      const zAt = { at: place(z) }, idsAt = { at: place(ids) }, dpAt = { at: place(dp) };
+      const dlossAt = { at: place(dloss) };
+      const outs = {
+        p: place(new Float32Array(rows * classes)),
+        dz: place(new Float32Array(rows * classes)),
+        loss: place(new Float32Array(rows)),
+        stats: place(new Float32Array(2 * rows)),
+        dx: place(new Float32Array(rows * classes)),
+      };
+      const p = Float32Array.from(engine.softmaxRows(zAt, rows, classes, outs.p));
+      const dz = Float32Array.from(
+        engine.softmaxRowsGrad({ at: outs.p }, dpAt, rows, classes, outs.dz),
+      );
+      const { loss, stats } = engine.sparseSoftmaxCrossEntropy(zAt, idsAt, rows, classes, outs);
+      const dx = engine.sparseSoftmaxCrossEntropyGrad(
+        zAt,
+        idsAt,
+        { at: outs.stats },
+        dlossAt,
+        rows,
+        classes,
+        outs.dx,
+      );
+      for (const [name, at] of Object.entries(outs)) {
+        const length = name === "loss" ? rows : name === "stats" ? 2 * rows : rows * classes;
+        assert.ok(
+          guardsIntact(at, length),
+          `${name}: wrote outside its output (${rows}×${classes})`,
+        );
+      }
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(z.subarray(r * classes, (r + 1) * classes));
+        const top = Math.max(...row);
+        const l = top + Math.log(row.reduce((s, v) => s + Math.exp(v - top), 0));
+        const labelled = ids[r] >= 0 && ids[r] < classes;
+        const at = `${rows}×${classes} on ${engine.threads}, row ${r}`;
+        assert.equal(stats[2 * r], top, `max ${at}`);
+        assert.ok(Math.abs(stats[2 * r + 1] - (l - top)) <= 1e-6, `log-sum ${at}`);
+        assert.ok(
+          Math.abs(loss[r] - (labelled ? l - row[ids[r]] : 0)) <= 1e-5 * Math.max(1, l - top + 40),
+          `loss ${at}`,
+        );
+        let dot = 0;
+        for (let c = 0; c < classes; c++) dot += Math.exp(row[c] - l) * dp[r * classes + c];
+        for (let c = 0; c < classes; c++) {
+          const i = r * classes + c, q = Math.exp(row[c] - l);
+          assert.ok(Math.abs(p[i] - q) <= 1e-6, `softmax ${at}`);
+          assert.ok(Math.abs(dz[i] - q * (dp[i] - dot)) <= 1e-5, `softmax grad ${at}`);
+          const want = labelled ? dloss[r] * (q - (c === ids[r] ? 1 : 0)) : 0;
+          assert.ok(Math.abs(dx[i] - want) <= 1e-6, `cross-entropy grad ${at}`);
+        }
+      }
+    }
+  };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 90 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.nat(99),
+      check,
+    ),
+    { numRuns: 40 },
+  );
+  // Large enough to be split over both threads, a row block boundary inside each share.
+  const shared = engines[1].sharedJobs;
+  check(3001, 23, 5);
+  assert.equal(engines[1].sharedJobs, shared + 4);
+});

@@ -10,6 +10,7 @@ import { orthogonality } from "../losses/orthogonality.ts";
 import { groupBalance, groupUsage } from "../losses/group_balance.ts";
 import { classEquivalenceWeights } from "../losses/class_equivalence.ts";
 import { meanEntropy, selfInformation } from "../losses/entropy.ts";
+import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 
 await on("cpu");
 
@@ -561,4 +562,55 @@ Deno.test("every differentiable loss's gradient agrees with a central finite dif
     }),
     { numRuns: 15 },
   );
+});
+
+Deno.test("sparse softmax cross-entropy, fused (wasm) and composed (cpu): log-sum-exp − z_y ≥ 0, shift-invariant, ids outside [0, C) give no loss and no gradient, gradient softmax − onehot", async () => {
+  const rowsArb = fc.integer({ min: 1, max: 9 }).chain((c) =>
+    fc.record({
+      c: fc.constant(c),
+      ids: fc.array(fc.oneof(fc.nat(c - 1), fc.constantFrom(-1, c, 255)), {
+        minLength: 1,
+        maxLength: 80,
+      }),
+      logits: fc.array(fc.float({ min: -60, max: 60, noNaN: true }), {
+        minLength: 80 * c,
+        maxLength: 80 * c,
+      }),
+      shift: fc.float({ min: -30, max: 30, noNaN: true }),
+    })
+  );
+  for (const backend of ["cpu", "wasm"] as const) {
+    await on(backend);
+    fc.assert(
+      fc.property(rowsArb, ({ c, ids, logits, shift }) => {
+        const m = ids.length, z = logits.slice(0, m * c);
+        const y = tf.tensor1d(ids, "int32");
+        const lossOf = (values: number[]) =>
+          tf.tidy(() => sparseSoftmaxCrossEntropy(tf.tensor2d(values, [m, c]), y).arraySync());
+        const loss = lossOf(z) as number[];
+        const shifted = lossOf(z.map((v) => v + shift)) as number[];
+        const grad = tf.tidy(() =>
+          tf.grad((x: tf.Tensor) => tf.sum(sparseSoftmaxCrossEntropy(x, y)))(
+            tf.tensor2d(z, [m, c]),
+          ).arraySync()
+        ) as number[][];
+        for (let i = 0; i < m; i++) {
+          const row = z.slice(i * c, (i + 1) * c), top = Math.max(...row);
+          const lse = top + Math.log(row.reduce((s, v) => s + Math.exp(v - top), 0));
+          const labelled = ids[i] >= 0 && ids[i] < c;
+          const want = labelled ? lse - row[ids[i]] : 0;
+          assert.ok(loss[i] >= 0, `${backend}: negative loss ${loss[i]}`);
+          assert.ok(close(loss[i], want, 1e-5), `${backend}: row ${i}: ${loss[i]} vs ${want}`);
+          assert.ok(close(shifted[i], loss[i], 1e-4), `${backend}: shift changed row ${i}`);
+          for (let j = 0; j < c; j++) {
+            const g = labelled ? Math.exp(row[j] - lse) - (j === ids[i] ? 1 : 0) : 0;
+            assert.ok(Math.abs(grad[i][j] - g) <= 1e-6, `${backend}: grad [${i}, ${j}]`);
+          }
+        }
+        y.dispose();
+      }),
+      { numRuns: 40 },
+    );
+  }
+  await on("cpu");
 });

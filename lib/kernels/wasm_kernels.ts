@@ -405,7 +405,17 @@ function ourOrTfjs(name: string, ours: OurKernel) {
 }
 
 const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
-  ...["Exp", "LeakyRelu", "Greater", "Select", "Sum", "Mean", "MaxPoolGrad", "ResizeBilinearGrad"]
+  ...[
+    "Exp",
+    "LeakyRelu",
+    "Greater",
+    "Select",
+    "Sum",
+    "Mean",
+    "MaxPoolGrad",
+    "ResizeBilinearGrad",
+    "Softmax",
+  ]
     .map((
       name,
     ): [string, (args: KernelArgs) => Info] => [name, ourOrTfjs(name, OUR_KERNELS[name])]),

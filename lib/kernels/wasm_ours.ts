@@ -2,7 +2,9 @@
  * The wasm backend's hot kernels on our own code (`native/`): Conv2D and its
  * filter and input gradients, dilated or not (implicit GEMM with fused
  * multiply-add, on a thread pool of our own; XNNPACK, which tfjs uses,
- * multiplies and adds separately and has no gradient kernels), and Exp,
+ * multiplies and adds separately and has no gradient kernels), Softmax and
+ * the fused kernels of `fused_softmax.ts` (row by row, on the same pool),
+ * which this module registers on wasm while our kernels are on, and Exp,
  * LeakyRelu, Greater, Select, Sum and Mean over leading axes, MaxPoolGrad and
  * ResizeBilinearGrad (vectorised or simply direct; tfjs's are scalar loops,
  * its Sum and Mean transpose first, and its ResizeBilinearGrad ignores
@@ -27,6 +29,7 @@
 import { tf } from "../tf.ts";
 import {
   MAX_FILTER_TAPS,
+  MAX_SOFTMAX_CLASSES,
   type NativeConvGeometry,
   NativeKernels,
   type Operand,
@@ -34,6 +37,11 @@ import {
   type SharedHeap,
 } from "./native/engine.ts";
 import { convInfo } from "./conv_backprop.ts";
+import {
+  SOFTMAX_GRAD,
+  SPARSE_SOFTMAX_CROSS_ENTROPY,
+  SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
+} from "./fused_softmax.ts";
 import { markHalfPixelResizeGrad, resizeRatio } from "./resize_gradient.ts";
 
 type Info = tf.TensorInfo;
@@ -66,6 +74,11 @@ export function useOurKernels(threads: number, heap?: SharedHeap): void {
     engine = new NativeKernels(threads, heap);
   }
   markHalfPixelResizeGrad("wasm", engine !== undefined);
+  for (const [kernelName, kernelFunc] of FUSED_KERNELS) {
+    const registered = tf.getKernel(kernelName, "wasm") !== undefined;
+    if (engine && !registered) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    if (!engine && registered) tf.unregisterKernel(kernelName, "wasm");
+  }
 }
 
 /**
@@ -386,6 +399,99 @@ function ourMaxPoolGrad(
   );
 }
 
+/** Rows and classes of a float32 tensor for the row-wise kernels, or `undefined`. */
+function rowsOf(x: Info): [number, number] | undefined {
+  const classes = x.shape[x.shape.length - 1];
+  if (x.dtype !== "float32" || x.shape.length === 0 || classes > MAX_SOFTMAX_CLASSES) {
+    return undefined;
+  }
+  return [size(x.shape) / classes, classes];
+}
+
+/** Softmax over the last axis on our kernels, or `undefined` as for `ourConv2D`. */
+function ourSoftmax(heap: WasmHeap, logits: Info): Info | undefined {
+  const run = engine, shape = rowsOf(logits);
+  if (!run || !shape || size(logits.shape) === 0) return undefined;
+  return output(
+    heap,
+    run,
+    [...logits.shape],
+    "float32",
+    (out) => run.softmaxRows(operand(heap, run, logits), ...shape, out),
+  );
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs };
+
+/** The engine and row shape for a fused kernel's call; throws where it cannot run. */
+function fusedCall(name: string, z: Info): [NativeKernels, number, number] {
+  const shape = rowsOf(z);
+  if (!engine) throw new Error(`${name}: our wasm kernels are off`);
+  if (!shape) {
+    throw new Error(
+      `${name}: takes float32 logits with at most ${MAX_SOFTMAX_CLASSES} classes, got ` +
+        `${z.dtype} [${z.shape}]`,
+    );
+  }
+  return [engine, ...shape];
+}
+
+function softmaxGradKernel({ inputs, backend }: KernelArgs): Info {
+  const heap = backend as WasmHeap, { p, dp } = inputs as Record<string, Info>;
+  const [run, rows, classes] = fusedCall(SOFTMAX_GRAD, p);
+  return output(heap, run, [...p.shape], "float32", (out) =>
+    run.softmaxRowsGrad(
+      operand(heap, run, p),
+      operand(heap, run, dp),
+      rows,
+      classes,
+      out,
+    ));
+}
+
+function sparseCrossEntropyKernel({ inputs, backend }: KernelArgs): Info[] {
+  const heap = backend as WasmHeap, { logits, labels } = inputs as Record<string, Info>;
+  const [run, rows, classes] = fusedCall(SPARSE_SOFTMAX_CROSS_ENTROPY, logits);
+  const rowShape = logits.shape.slice(0, -1);
+  const loss = heap.makeOutput(rowShape, "float32");
+  const stats = heap.makeOutput([...rowShape, 2], "float32");
+  // Offsets are taken after both makeOutput calls (either may grow the heap).
+  const ids = operand(heap, run, labels), z = operand(heap, run, logits);
+  if (run.sharesHeap) {
+    const at = (info: Info) => heap.dataIdMap.get(info.dataId)!.memoryOffset;
+    run.sparseSoftmaxCrossEntropy(z, ids, rows, classes, { loss: at(loss), stats: at(stats) });
+  } else {
+    const result = run.sparseSoftmaxCrossEntropy(z, ids, rows, classes);
+    heap.typedArrayFromHeap(loss).set(result.loss);
+    heap.typedArrayFromHeap(stats).set(result.stats);
+  }
+  return [loss, stats];
+}
+
+function sparseCrossEntropyGradKernel({ inputs, backend }: KernelArgs): Info {
+  const heap = backend as WasmHeap;
+  const { logits, labels, stats, dloss } = inputs as Record<string, Info>;
+  const [run, rows, classes] = fusedCall(SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD, logits);
+  return output(heap, run, [...logits.shape], "float32", (out) =>
+    run.sparseSoftmaxCrossEntropyGrad(
+      operand(heap, run, logits),
+      operand(heap, run, labels),
+      operand(heap, run, stats),
+      operand(heap, run, dloss),
+      rows,
+      classes,
+      out,
+    ));
+}
+
+// Kernels of our own names (fused_softmax.ts), registered on wasm while our
+// kernels are on.
+const FUSED_KERNELS: [string, tf.KernelFunc][] = [
+  [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
+  [SPARSE_SOFTMAX_CROSS_ENTROPY, sparseCrossEntropyKernel as unknown as tf.KernelFunc],
+  [SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD, sparseCrossEntropyGradKernel as unknown as tf.KernelFunc],
+];
+
 /**
  * One of our kernels: its result, or `undefined` when ours are off or do not
  * take the call (tfjs's kernel then runs).
@@ -416,6 +522,7 @@ export const OUR_KERNELS: Readonly<Record<string, OurKernel>> = {
   Sum: (heap, { x }, attrs) => ourSum(heap, x, attrs),
   Mean: (heap, { x }, attrs) => ourMean(heap, x, attrs),
   MaxPoolGrad: (heap, { dy, input }, attrs) => ourMaxPoolGrad(heap, dy, input, attrs),
+  Softmax: (heap, { logits }) => ourSoftmax(heap, logits),
   ResizeBilinearGrad: (heap, { dy, images }, attrs) =>
     ourResizeBilinearGrad(heap, dy, images, attrs),
 };

@@ -27,28 +27,43 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
   return wasm_f32x4_relaxed_madd(a, b, c);
 }
 
+// The first n (0–4) lanes of v to c, lane by lane: a loop over a buffer
+// would compile to memory.copy, which V8 runs as a call (tens of ns).
+static inline void store_lanes(float *c, v128_t v, int n) {
+  if (n == 4) {
+    wasm_v128_store(c, v);
+  } else if (n >= 2) {
+    wasm_v128_store64_lane(c, v, 0);
+    if (n == 3) wasm_v128_store32_lane(c + 2, v, 2);
+  } else if (n == 1) {
+    wasm_v128_store32_lane(c, v, 0);
+  }
+}
+
+// c[0..n) (n 0–4) as a vector, zero past n.
+static inline v128_t load_lanes(const float *c, int n) {
+  if (n == 4) return wasm_v128_load(c);
+  if (n == 0) return wasm_f32x4_splat(0.f);
+  if (n == 1) return wasm_v128_load32_zero(c);
+  const v128_t two = wasm_v128_load64_zero(c);
+  return n == 2 ? two : wasm_v128_load32_lane(c + 2, two, 2);
+}
+
 static inline void store_row(float *c, v128_t lo, v128_t hi, int nr) {
   if (nr == NR) {
     wasm_v128_store(c, lo);
     wasm_v128_store(c + 4, hi);
-    return;
+  } else if (nr > 4) {
+    wasm_v128_store(c, lo);
+    store_lanes(c + 4, hi, nr - 4);
+  } else {
+    store_lanes(c, lo, nr);
   }
-  float t[NR];
-  wasm_v128_store(t, lo);
-  wasm_v128_store(t + 4, hi);
-  for (int i = 0; i < nr; i++) c[i] = t[i];
 }
 
 static inline void load_row(const float *c, v128_t *lo, v128_t *hi, int nr) {
-  if (nr == NR) {
-    *lo = wasm_v128_load(c);
-    *hi = wasm_v128_load(c + 4);
-    return;
-  }
-  float t[NR] = {0};
-  for (int i = 0; i < nr; i++) t[i] = c[i];
-  *lo = wasm_v128_load(t);
-  *hi = wasm_v128_load(t + 4);
+  *lo = load_lanes(c, nr < 4 ? nr : 4);
+  *hi = load_lanes(c + 4, nr > 4 ? nr - 4 : 0);
 }
 
 // C[r, 0..nr) (+)= Σ_t Σ_k a[t][r][k·stride] · b[t][k][0..8): MR rows, NR

@@ -1,8 +1,8 @@
 /**
  * Runs our wasm kernels: the convolutions of `conv.c` (implicit GEMM, fused
- * multiply-add) on a pool of threads over one shared WebAssembly memory, and
- * the elementwise kernels and reductions of `elementwise.c` on the calling
- * thread.
+ * multiply-add) and the row-wise softmax kernels of `softmax.c` on a pool of
+ * threads over one shared WebAssembly memory, and the elementwise kernels
+ * and reductions of `elementwise.c` on the calling thread.
  *
  * Given tfjs's heap ({@linkcode SharedHeap}: the threaded wasm build's shared
  * memory and its allocator), the kernels work in it: operands are offsets of
@@ -86,12 +86,23 @@ export interface PoolGeometry {
 /** Filter taps the kernels take at most (`MAX_TAPS` in conv.c). */
 export const MAX_FILTER_TAPS = 64;
 
-const MR = 6, NR = 8, KC = 512;
+/** Classes (the last axis) the row-wise softmax kernels take at most (`MAX_CLASSES` in softmax.c). */
+export const MAX_SOFTMAX_CLASSES = 256;
+
+const MR = 6, NR = 8, KC = 512, ROW_BLOCK = 32;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
 // The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
 
-const FUNCTIONS = ["conv_forward", "conv_input_grad", "conv_filter_grad"] as const;
+const FUNCTIONS = [
+  "conv_forward",
+  "conv_input_grad",
+  "conv_filter_grad",
+  "softmax_rows",
+  "softmax_rows_grad",
+  "sparse_xent_rows",
+  "sparse_xent_rows_grad",
+] as const;
 type Driver = typeof FUNCTIONS[number];
 
 // Control words shared with the workers.
@@ -433,6 +444,90 @@ export class NativeKernels {
     });
   }
 
+  /**
+   * softmax over each row of a row-major [rows, classes] matrix (classes ≤
+   * {@linkcode MAX_SOFTMAX_CLASSES}); `out` and the result as for
+   * {@linkcode conv2d}.
+   */
+  softmaxRows(z: Operand, rows: number, classes: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const zAt = this.#place(z), p = out ?? this.#alloc(rows * classes);
+      this.#runRows(
+        "softmax_rows",
+        [zAt, p, rows, classes, this.#place(EXP_CONSTANTS)],
+        rows,
+        classes,
+      );
+      return this.#view(p, rows * classes);
+    });
+  }
+
+  /**
+   * The gradient of {@linkcode softmaxRows} from its output p and the
+   * output's gradient dp: p ⊙ (dp − ⟨p, dp⟩) per row; `out` and the result
+   * as for {@linkcode conv2d}.
+   */
+  softmaxRowsGrad(
+    p: Operand,
+    dp: Operand,
+    rows: number,
+    classes: number,
+    out?: number,
+  ): Float32Array {
+    return this.#job(() => {
+      const pAt = this.#place(p), dpAt = this.#place(dp), dz = out ?? this.#alloc(rows * classes);
+      this.#runRows("softmax_rows_grad", [pAt, dpAt, dz, rows, classes], rows, classes);
+      return this.#view(dz, rows * classes);
+    });
+  }
+
+  /**
+   * Per row of logits z [rows, classes] and int32 class ids: `stats` [rows,
+   * 2] = (m, ln Σ_c exp(z_c − m)) with m the row's maximum, and the
+   * cross-entropy `loss` = m + ln Σ − z[y] (0 where the id is outside [0,
+   * classes)); written at `out` (two offsets) or into the engine's memory.
+   */
+  sparseSoftmaxCrossEntropy(
+    z: Operand,
+    labels: Operand,
+    rows: number,
+    classes: number,
+    out?: { loss: number; stats: number },
+  ): { loss: Float32Array; stats: Float32Array } {
+    return this.#job(() => {
+      const zAt = this.#place(z), labelsAt = this.#place(labels);
+      const loss = out?.loss ?? this.#alloc(rows), stats = out?.stats ?? this.#alloc(2 * rows);
+      const args = [zAt, labelsAt, loss, stats, rows, classes, this.#place(EXP_CONSTANTS)];
+      this.#runRows("sparse_xent_rows", args, rows, classes);
+      return { loss: this.#view(loss, rows), stats: this.#view(stats, 2 * rows) };
+    });
+  }
+
+  /**
+   * The gradient of {@linkcode sparseSoftmaxCrossEntropy}'s loss from the
+   * loss's gradient `dloss` [rows]: dloss · (softmax(z) − onehot(y)) per
+   * labelled row, 0 per ignored one; `out` and the result as for
+   * {@linkcode conv2d}.
+   */
+  sparseSoftmaxCrossEntropyGrad(
+    z: Operand,
+    labels: Operand,
+    stats: Operand,
+    dloss: Operand,
+    rows: number,
+    classes: number,
+    out?: number,
+  ): Float32Array {
+    return this.#job(() => {
+      const zAt = this.#place(z), labelsAt = this.#place(labels);
+      const statsAt = this.#place(stats), dlossAt = this.#place(dloss);
+      const dz = out ?? this.#alloc(rows * classes);
+      const args = [zAt, labelsAt, statsAt, dlossAt, dz, rows, classes, this.#place(EXP_CONSTANTS)];
+      this.#runRows("sparse_xent_rows_grad", args, rows, classes);
+      return this.#view(dz, rows * classes);
+    });
+  }
+
   /** Jobs so far that were split over more than the calling thread. */
   get sharedJobs(): number {
     return this.#sharedJobs;
@@ -522,6 +617,19 @@ export class NativeKernels {
 
   #view(at: number, floats: number): Float32Array {
     return new Float32Array(this.#memory.buffer, at, floats);
+  }
+
+  /** Runs a row-wise driver over blocks of rows, split over the pool. */
+  #runRows(driver: Driver, args: number[], rows: number, classes: number): void {
+    if (!Number.isInteger(classes) || classes < 1 || classes > MAX_SOFTMAX_CLASSES) {
+      throw new Error(`row kernels take 1–${MAX_SOFTMAX_CLASSES} classes, got ${classes}`);
+    }
+    // A row costs about as much as 30 multiply-adds per value (exp).
+    this.#run(driver, args, Math.ceil(rows / ROW_BLOCK), {
+      scratch: 0,
+      stride: 0,
+      work: 32 * rows * classes,
+    });
   }
 
   /** Runs a driver over `items` work items, split over the pool. */
