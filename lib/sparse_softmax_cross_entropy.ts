@@ -25,7 +25,7 @@ import {
   hasFusedKernel,
   SPARSE_SOFTMAX_CROSS_ENTROPY,
   SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
-} from "./kernels/fused_softmax.ts";
+} from "./kernels/fused.ts";
 
 /**
  * The cross-entropy of each row of `logits` [.., C] against the ids

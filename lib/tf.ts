@@ -24,12 +24,12 @@
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 import { installDilatedGradients } from "./kernels/dilated_gradients.ts";
 import { installResizeGradient } from "./kernels/resize_gradient.ts";
-import { installSoftmaxGradient } from "./kernels/fused_softmax.ts";
+import { installFusedGradients } from "./kernels/fused.ts";
 
 tf.enableProdMode();
 installDilatedGradients();
 installResizeGradient();
-installSoftmaxGradient();
+installFusedGradients();
 
 export { tf };
 

@@ -642,3 +642,39 @@ Deno.test("our row-wise softmax and sparse cross-entropy kernels match float64 a
   check(3001, 23, 5);
   assert.equal(engines[1].sharedJobs, shared + 4);
 });
+
+Deno.test("our wasm relu and leaky relu gradients (one pass) equal tfjs's, zeros, NaN and ±∞ included", async () => {
+  await fc.assert(
+    fc.asyncProperty(shapeArb, fc.nat(1000), async (shape, seed) => {
+      const [kx, ky] = split(key(seed));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const special = [0, -0, NaN, Infinity, -Infinity];
+      const xs = tf.tidy(() => normal(kx, shape).dataSync() as Float32Array);
+      for (let i = 0; i < n; i += 97) xs[i] = special[i % special.length];
+      const dys = tf.tidy(() => normal(ky, shape).dataSync() as Float32Array);
+      dys[5] = Infinity;
+      for (
+        const [name, f] of [
+          ["relu", (x: tf.Tensor) => tf.relu(x)],
+          ["leakyRelu", (x: tf.Tensor) => tf.leakyRelu(x, 0.2)],
+        ] as const
+      ) {
+        const grad = () =>
+          tf.tidy(() => {
+            const dy = tf.tensor(dys, shape);
+            return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), dy)))(tf.tensor(xs, shape));
+          });
+        const { cpu, wasm } = await onBoth(grad);
+        for (let i = 0; i < n; i++) {
+          assert.ok(
+            Object.is(cpu[i], wasm[i]) || cpu[i] === wasm[i],
+            `${name} ${shape} [${i}]: ${cpu[i]} vs ${wasm[i]}`,
+          );
+        }
+      }
+    }),
+    { numRuns: 10 },
+  );
+  await on("wasm");
+  assert.ok(tf.getKernel("UdaReluGrad", "wasm"), "the fused kernel is registered");
+});

@@ -3,7 +3,7 @@
  * filter and input gradients, dilated or not (implicit GEMM with fused
  * multiply-add, on a thread pool of our own; XNNPACK, which tfjs uses,
  * multiplies and adds separately and has no gradient kernels), Softmax and
- * the fused kernels of `fused_softmax.ts` (row by row, on the same pool),
+ * the fused kernels of `fused.ts` (softmax's row by row, on the same pool),
  * which this module registers on wasm while our kernels are on, and Exp,
  * LeakyRelu, Greater, Select, Sum and Mean over leading axes, MaxPoolGrad and
  * ResizeBilinearGrad (vectorised or simply direct; tfjs's are scalar loops,
@@ -38,10 +38,12 @@ import {
 } from "./native/engine.ts";
 import { convInfo } from "./conv_backprop.ts";
 import {
+  LEAKY_RELU_GRAD,
+  RELU_GRAD,
   SOFTMAX_GRAD,
   SPARSE_SOFTMAX_CROSS_ENTROPY,
   SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
-} from "./fused_softmax.ts";
+} from "./fused.ts";
 import { markHalfPixelResizeGrad, resizeRatio } from "./resize_gradient.ts";
 
 type Info = tf.TensorInfo;
@@ -484,10 +486,36 @@ function sparseCrossEntropyGradKernel({ inputs, backend }: KernelArgs): Info {
     ));
 }
 
-// Kernels of our own names (fused_softmax.ts), registered on wasm while our
+function activationGradKernel(
+  name: string,
+  nanPropagates: boolean,
+): (args: KernelArgs) => Info {
+  return ({ inputs, backend, attrs }) => {
+    const heap = backend as WasmHeap, { x, dy } = inputs as Record<string, Info>;
+    const run = engine;
+    if (!run) throw new Error(`${name}: our wasm kernels are off`);
+    if (x.dtype !== "float32" || dy.dtype !== "float32") {
+      throw new Error(`${name}: takes float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
+    }
+    const alpha = (attrs?.alpha as number | undefined) ?? 0;
+    return output(heap, run, [...x.shape], "float32", (out) =>
+      run.activationGrad(
+        operand(heap, run, x),
+        operand(heap, run, dy),
+        size(x.shape),
+        alpha,
+        nanPropagates,
+        out,
+      ));
+  };
+}
+
+// Kernels of our own names (fused.ts), registered on wasm while our
 // kernels are on.
 const FUSED_KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
+  [RELU_GRAD, activationGradKernel(RELU_GRAD, true) as unknown as tf.KernelFunc],
+  [LEAKY_RELU_GRAD, activationGradKernel(LEAKY_RELU_GRAD, false) as unknown as tf.KernelFunc],
   [SPARSE_SOFTMAX_CROSS_ENTROPY, sparseCrossEntropyKernel as unknown as tf.KernelFunc],
   [SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD, sparseCrossEntropyGradKernel as unknown as tf.KernelFunc],
 ];

@@ -15,7 +15,7 @@ trap 'rm -rf "$out"' EXIT
   -Wl,--export=conv_forward -Wl,--export=input_grad_tiles -Wl,--export=conv_input_grad \
   -Wl,--export=conv_filter_grad -Wl,--export=filter_grad_items \
   -Wl,--export=exp_f32 -Wl,--export=leaky_relu_f32 -Wl,--export=greater_f32 \
-  -Wl,--export=select_f32 -Wl,--export=sum_rows_f32 -Wl,--export=resize_bilinear_grad -Wl,--export=max_pool_grad \
+  -Wl,--export=select_f32 -Wl,--export=activation_grad_f32 -Wl,--export=sum_rows_f32 -Wl,--export=resize_bilinear_grad -Wl,--export=max_pool_grad \
   -Wl,--export=softmax_rows -Wl,--export=softmax_rows_grad -Wl,--export=sparse_xent_rows \
   -Wl,--export=sparse_xent_rows_grad \
   -o "$out/kernels.wasm" conv.c elementwise.c softmax.c

@@ -66,21 +66,28 @@ static inline void load_row(const float *c, v128_t *lo, v128_t *hi, int nr) {
   *hi = load_lanes(c + 4, nr > 4 ? nr - 4 : 0);
 }
 
-// C[r, 0..nr) (+)= Σ_t Σ_k a[t][r][k·stride] · b[t][k][0..8): MR rows, NR
-// columns. Inlined with a constant stride: 1 where each row of A points at
-// its own values (tile), MR where A is packed MR-interleaved (tile_packed).
+// C[r, 0..nr) (+)= Σ_t Σ_k a[t][r][k·stride] · b[t][k][0..8) for the first
+// `rows` (2, 4 or 6) of MR rows, NR columns. Inlined with constant stride
+// and rows: stride 1 where each row of A points at its own values (tile),
+// MR where A is packed MR-interleaved (tile_packed); rows below MR drop the
+// other rows' multiply-adds (a last tile of 2 or 4 rows, as 32 = 5·6 + 2
+// output channels leave).
 static inline __attribute__((always_inline)) void
 tile_strided(int ntaps, const float *const *a, const float *const *b, int kt, int stride,
-             float *const *c, int nr, int accumulate) {
+             float *const *c, int nr, int accumulate, int rows) {
   v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
          c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   if (accumulate) {
     load_row(c[0], &c00, &c01, nr);
     load_row(c[1], &c10, &c11, nr);
-    load_row(c[2], &c20, &c21, nr);
-    load_row(c[3], &c30, &c31, nr);
-    load_row(c[4], &c40, &c41, nr);
-    load_row(c[5], &c50, &c51, nr);
+    if (rows > 2) {
+      load_row(c[2], &c20, &c21, nr);
+      load_row(c[3], &c30, &c31, nr);
+    }
+    if (rows > 4) {
+      load_row(c[4], &c40, &c41, nr);
+      load_row(c[5], &c50, &c51, nr);
+    }
   }
   for (int t = 0; t < ntaps; t++) {
     const float *a0 = a[t * MR], *a1 = a[t * MR + 1], *a2 = a[t * MR + 2],
@@ -94,38 +101,53 @@ tile_strided(int ntaps, const float *const *a, const float *const *b, int kt, in
       v = wasm_v128_load32_splat(a1 + k * stride);
       c10 = madd(v, b0, c10);
       c11 = madd(v, b1, c11);
-      v = wasm_v128_load32_splat(a2 + k * stride);
-      c20 = madd(v, b0, c20);
-      c21 = madd(v, b1, c21);
-      v = wasm_v128_load32_splat(a3 + k * stride);
-      c30 = madd(v, b0, c30);
-      c31 = madd(v, b1, c31);
-      v = wasm_v128_load32_splat(a4 + k * stride);
-      c40 = madd(v, b0, c40);
-      c41 = madd(v, b1, c41);
-      v = wasm_v128_load32_splat(a5 + k * stride);
-      c50 = madd(v, b0, c50);
-      c51 = madd(v, b1, c51);
+      if (rows > 2) {
+        v = wasm_v128_load32_splat(a2 + k * stride);
+        c20 = madd(v, b0, c20);
+        c21 = madd(v, b1, c21);
+        v = wasm_v128_load32_splat(a3 + k * stride);
+        c30 = madd(v, b0, c30);
+        c31 = madd(v, b1, c31);
+      }
+      if (rows > 4) {
+        v = wasm_v128_load32_splat(a4 + k * stride);
+        c40 = madd(v, b0, c40);
+        c41 = madd(v, b1, c41);
+        v = wasm_v128_load32_splat(a5 + k * stride);
+        c50 = madd(v, b0, c50);
+        c51 = madd(v, b1, c51);
+      }
     }
   }
   store_row(c[0], c00, c01, nr);
   store_row(c[1], c10, c11, nr);
-  store_row(c[2], c20, c21, nr);
-  store_row(c[3], c30, c31, nr);
-  store_row(c[4], c40, c41, nr);
-  store_row(c[5], c50, c51, nr);
+  if (rows > 2) {
+    store_row(c[2], c20, c21, nr);
+    store_row(c[3], c30, c31, nr);
+  }
+  if (rows > 4) {
+    store_row(c[4], c40, c41, nr);
+    store_row(c[5], c50, c51, nr);
+  }
 }
 
 static void tile(int ntaps, const float *const *a, const float *const *b, int kt,
                  float *const *c, int nr, int accumulate) {
-  tile_strided(ntaps, a, b, kt, 1, c, nr, accumulate);
+  tile_strided(ntaps, a, b, kt, 1, c, nr, accumulate, MR);
 }
 
-// tile with A packed MR-interleaved: a[k·MR + r].
+// tile with A packed MR-interleaved (a[k·MR + r]), for the first `rows` rows
+// (rounded up to 2, 4 or 6; the others are not written).
 static void tile_packed(const float *a, const float *b, int kt, float *const *c, int nr,
-                        int accumulate) {
-  const float *rows[MR] = {a, a + 1, a + 2, a + 3, a + 4, a + 5};
-  tile_strided(1, rows, &b, kt, MR, c, nr, accumulate);
+                        int accumulate, int rows) {
+  const float *pointers[MR] = {a, a + 1, a + 2, a + 3, a + 4, a + 5};
+  if (rows > 4) {
+    tile_strided(1, pointers, &b, kt, MR, c, nr, accumulate, 6);
+  } else if (rows > 2) {
+    tile_strided(1, pointers, &b, kt, MR, c, nr, accumulate, 4);
+  } else {
+    tile_strided(1, pointers, &b, kt, MR, c, nr, accumulate, 2);
+  }
 }
 
 static inline int min(int a, int b) { return a < b ? a : b; }
@@ -206,67 +228,67 @@ static inline int phase_positions(const Geometry *g, int ry, int rx) {
   return g->n * ceil_div(g->h - ry, g->sh) * ceil_div(g->w - rx, g->sw);
 }
 
+// Work items of conv_input_grad: the phases' tiles interleaved, item =
+// tile · phases + phase, so that each thread's range holds every phase
+// alike (phases differ in how many taps reach them: 1, 2, 2 and 4 for a
+// 3×3 filter at stride 2). Phase (0, 0) has the most tiles; items past a
+// smaller phase's tiles are empty.
 int input_grad_tiles(const Geometry *g) {
-  int tiles = 0;
-  for (int ry = 0; ry < g->sh; ry++) {
-    for (int rx = 0; rx < g->sw; rx++) tiles += ceil_div(phase_positions(g, ry, rx), MR);
-  }
-  return tiles;
+  return ceil_div(phase_positions(g, 0, 0), MR) * g->sh * g->sw;
 }
 
 static inline int floor_mod(int a, int m) { return ((a % m) + m) % m; }
 
 // dx [n, h, w, ci] from dy [n·ho·wo, co] and the filter packed by
-// pack_transposed_filter; work items are the tiles of input_grad_tiles.
+// pack_transposed_filter; work items as input_grad_tiles counts them.
 void conv_input_grad(const Geometry *g, const float *dy, const float *packed, float *dx,
                      const float *zero, float *scratch, int begin, int end) {
-  const int taps = g->kh * g->kw;
+  const int taps = g->kh * g->kw, phases = g->sh * g->sw;
   const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
-  int tap_i[MAX_TAPS], tap_j[MAX_TAPS];
+  int tap_i[MAX_TAPS], tap_j[MAX_TAPS], off_y[MAX_TAPS], off_x[MAX_TAPS];
   float *c[MR];
-  int first = 0;
-  for (int ry = 0; ry < g->sh; ry++) {
-    for (int rx = 0; rx < g->sw; rx++) {
-      const int count = phase_positions(g, ry, rx), tiles = ceil_div(count, MR);
-      const int lo = begin > first ? begin : first, hi = min(end, first + tiles);
-      if (lo >= hi) {
-        first += tiles;
-        continue;
+  for (int item = begin; item < end; item++) {
+    const int phase = item % phases, tl = item / phases;
+    const int ry = phase / g->sw, rx = phase % g->sw;
+    const int count = phase_positions(g, ry, rx);
+    if (tl * MR >= count) continue;
+    const int ny = ceil_div(g->h - ry, g->sh), nx = ceil_div(g->w - rx, g->sw);
+    // Taps that reach this phase: output row oy = yq + off_y for the
+    // phase's row index yq (iy = ry + yq·sh), exactly.
+    int reach = 0;
+    for (int i = 0; i < g->kh; i++) {
+      if (floor_mod(ry + g->pt - i * g->dh, g->sh)) continue;
+      for (int j = 0; j < g->kw; j++) {
+        if (floor_mod(rx + g->pl - j * g->dw, g->sw)) continue;
+        tap_i[reach] = i;
+        tap_j[reach] = j;
+        off_y[reach] = (ry + g->pt - i * g->dh) / g->sh;
+        off_x[reach++] = (rx + g->pl - j * g->dw) / g->sw;
       }
-      const int ny = ceil_div(g->h - ry, g->sh), nx = ceil_div(g->w - rx, g->sw);
-      int reach = 0;
-      for (int i = 0; i < g->kh; i++) {
-        if (floor_mod(ry + g->pt - i * g->dh, g->sh)) continue;
-        for (int j = 0; j < g->kw; j++) {
-          if (floor_mod(rx + g->pl - j * g->dw, g->sw)) continue;
-          tap_i[reach] = i;
-          tap_j[reach++] = j;
+    }
+    int q = tl * MR, n = q / (ny * nx), yq = q / nx % ny, xq = q % nx;
+    int rows[MR];
+    for (int r = 0; r < MR; r++, q++) {
+      rows[r] = q < count ? (n * g->h + ry + yq * g->sh) * g->w + rx + xq * g->sw : -1;
+      for (int t = 0; t < reach; t++) {
+        const int oy = yq + off_y[t], ox = xq + off_x[t];
+        const int inside = q < count && oy >= 0 && oy < g->ho && ox >= 0 && ox < g->wo;
+        a[t * MR + r] = inside ? dy + ((n * g->ho + oy) * g->wo + ox) * g->co : zero;
+      }
+      if (++xq == nx) {
+        xq = 0;
+        if (++yq == ny) {
+          yq = 0;
+          n++;
         }
       }
-      for (int tl = lo; tl < hi; tl++) {
-        int rows[MR];
-        for (int r = 0; r < MR; r++) {
-          const int q = (tl - first) * MR + r;
-          rows[r] = -1;
-          const int n = q / (ny * nx), iy = ry + q / nx % ny * g->sh, ix = rx + q % nx * g->sw;
-          if (q < count) rows[r] = (n * g->h + iy) * g->w + ix;
-          for (int t = 0; t < reach; t++) {
-            const int oy = (iy + g->pt - tap_i[t] * g->dh) / g->sh;
-            const int ox = (ix + g->pl - tap_j[t] * g->dw) / g->sw;
-            const int inside = q < count && iy + g->pt - tap_i[t] * g->dh >= 0 && oy < g->ho &&
-                               ix + g->pl - tap_j[t] * g->dw >= 0 && ox < g->wo;
-            a[t * MR + r] = inside ? dy + ((n * g->ho + oy) * g->wo + ox) * g->co : zero;
-          }
-        }
-        for (int j = 0; j < g->ci; j += NR) {
-          for (int t = 0; t < reach; t++) {
-            b[t] = packed + j * taps * g->co + (tap_i[t] * g->kw + tap_j[t]) * g->co * NR;
-          }
-          for (int r = 0; r < MR; r++) c[r] = rows[r] >= 0 ? dx + rows[r] * g->ci + j : scratch;
-          tile(reach, a, b, g->co, c, min(NR, g->ci - j), 0);
-        }
+    }
+    for (int j = 0; j < g->ci; j += NR) {
+      for (int t = 0; t < reach; t++) {
+        b[t] = packed + j * taps * g->co + (tap_i[t] * g->kw + tap_j[t]) * g->co * NR;
       }
-      first += tiles;
+      for (int r = 0; r < MR; r++) c[r] = rows[r] >= 0 ? dx + rows[r] * g->ci + j : scratch;
+      tile(reach, a, b, g->co, c, min(NR, g->ci - j), 0);
     }
   }
 }
@@ -391,7 +413,7 @@ void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x,
       pack_patch_block(g, x, item, k0, kc, scratch);
       for (int m = 0; m < g->co; m += MR) {
         for (int r = 0; r < MR; r++) c[r] = m + r < g->co ? dwt + (m + r) * depth + column : spill;
-        tile_packed(dy_packed + m * positions + k0 * MR, scratch, kc, c, nr, k0 > 0);
+        tile_packed(dy_packed + m * positions + k0 * MR, scratch, kc, c, nr, k0 > 0, g->co - m);
       }
     }
   }

@@ -162,3 +162,22 @@ void max_pool_grad(const float *x, const float *dy, int n, int h, int w, int c, 
     }
   }
 }
+
+// The gradient of relu (alpha 0, NaN where x is NaN, as tfjs's dy · step(x))
+// or of leaky relu (alpha, as tfjs's where(x > 0, dy, α·dy)) in one pass:
+// y = x > 0 ? dy : α·dy.
+void activation_grad_f32(const float *x, const float *dy, float *y, int n, float alpha,
+                         int nan_propagates) {
+  const v128_t a = wasm_f32x4_splat(alpha), zero = wasm_f32x4_splat(0.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i), g = wasm_v128_load(dy + i);
+    v128_t out = wasm_v128_bitselect(g, wasm_f32x4_mul(g, a), wasm_f32x4_gt(v, zero));
+    if (nan_propagates) out = wasm_v128_bitselect(out, v, wasm_f32x4_eq(v, v));
+    wasm_v128_store(y + i, out);
+  }
+  for (; i < n; i++) {
+    const float out = x[i] > 0.f ? dy[i] : dy[i] * alpha;
+    y[i] = nan_propagates && x[i] != x[i] ? x[i] : out;
+  }
+}

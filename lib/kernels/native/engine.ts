@@ -342,6 +342,26 @@ export class NativeKernels {
   }
 
   /**
+   * The gradient of relu (`alpha` 0; NaN where x is NaN) or leaky relu
+   * (NaN not propagated), as tfjs's gradients compute them: dy where x > 0,
+   * else α·dy; `out` and the result as for {@linkcode conv2d}.
+   */
+  activationGrad(
+    x: Operand,
+    dy: Operand,
+    size: number,
+    alpha: number,
+    nanPropagates: boolean,
+    out?: number,
+  ): Float32Array {
+    return this.#job(() => {
+      const xAt = this.#place(x), dyAt = this.#place(dy), y = out ?? this.#alloc(size);
+      this.#exports.activation_grad_f32(xAt, dyAt, y, size, alpha, nanPropagates ? 1 : 0);
+      return this.#view(y, size);
+    });
+  }
+
+  /**
    * a > b for `size` values of a as 0/1 bytes, b of a's size or one value
    * (`bScalar`); written at `out` or into the engine's memory.
    */

@@ -1,0 +1,123 @@
+/**
+ * Fused kernels: their names, and the gradients of tfjs's Softmax, Relu and
+ * LeakyRelu rebuilt on them.
+ *
+ * tfjs computes softmax's gradient as four kernels (Multiply, Sum, Multiply,
+ * Sub), each a full pass over memory, a log-softmax cross-entropy as eight,
+ * relu's gradient as three (Step, Cast, Multiply) and leaky relu's as three
+ * (Greater, Multiply, Select). A backend that registers the kernels named
+ * here (wasm, while our kernels are on: `wasm_ours.ts`) does each in one
+ * pass; elsewhere the gradients are tfjs's formulas, unchanged. Importing
+ * `lib/tf.ts` installs the gradients.
+ *
+ * @example Softmax's gradient: zero for a constant upstream gradient
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * const g = tf.grad((z: tf.Tensor) => tf.sum(tf.softmax(z)))(tf.tensor2d([[1, 2, 3]]));
+ * console.log(Math.max(...Array.from(g.dataSync(), Math.abs)) < 1e-7); // true
+ * ```
+ *
+ * @module
+ */
+import * as tf from "npm:@tensorflow/tfjs@4.22.0";
+
+/** Kernel: x, dy (same shape) → dy where x > 0, else 0 (NaN where x is NaN): relu's gradient. */
+export const RELU_GRAD = "UdaReluGrad";
+
+/** Kernel: x, dy (same shape), attribute alpha → dy where x > 0, else α·dy: leaky relu's gradient. */
+export const LEAKY_RELU_GRAD = "UdaLeakyReluGrad";
+
+/** Kernel: p, dp (same shape) → p ⊙ (dp − Σ_last(p ⊙ dp)), softmax's gradient from its output. */
+export const SOFTMAX_GRAD = "UdaSoftmaxGrad";
+
+/**
+ * Kernel: logits [.., C] and int32 ids [..] → [loss [..], stats [.., 2]]:
+ * stats = (m, ln Σ_c exp(logits_c − m)) with m the row's maximum, loss =
+ * m + ln Σ − logits[id], 0 where the id is outside [0, C).
+ */
+export const SPARSE_SOFTMAX_CROSS_ENTROPY = "UdaSparseSoftmaxCrossEntropy";
+
+/**
+ * Kernel: logits, ids, stats, dloss → dlogits = dloss · (softmax(logits) −
+ * onehot(id)) where the id is in [0, C), else 0.
+ */
+export const SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD = "UdaSparseSoftmaxCrossEntropyGrad";
+
+/**
+ * Whether the active backend has the fused kernel `name` registered now.
+ *
+ * @example
+ * ```ts
+ * import { hasFusedKernel, SOFTMAX_GRAD } from "./fused.ts";
+ * console.log(typeof hasFusedKernel(SOFTMAX_GRAD)); // "boolean"
+ * ```
+ */
+export function hasFusedKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+let installed = false;
+
+/**
+ * Replaces the gradients of Softmax, Relu and LeakyRelu with ones that run
+ * {@linkcode SOFTMAX_GRAD}, {@linkcode RELU_GRAD} and
+ * {@linkcode LEAKY_RELU_GRAD} where the backend has them (idempotent).
+ * `lib/tf.ts` calls it on import.
+ *
+ * @example
+ * ```ts
+ * import { installFusedGradients } from "./fused.ts";
+ * installFusedGradients();
+ * ```
+ */
+export function installFusedGradients(): void {
+  if (installed) return;
+  installed = true;
+  tf.registerGradient({
+    kernelName: "Softmax",
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [p] = saved;
+      const dp = dy as tf.Tensor;
+      return {
+        logits: () => {
+          if (hasFusedKernel(SOFTMAX_GRAD)) {
+            return tf.engine().runKernel(SOFTMAX_GRAD, { p, dp }, {}) as tf.Tensor;
+          }
+          // tfjs's own formula.
+          const dpTimesP = tf.mul(dp, p);
+          const dim = attrs.dim as number;
+          return tf.sub(dpTimesP, tf.mul(tf.sum(dpTimesP, [dim], true), p));
+        },
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: "Relu",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const grad = dy as tf.Tensor;
+      return {
+        x: () =>
+          hasFusedKernel(RELU_GRAD) && x.dtype === "float32"
+            ? tf.engine().runKernel(RELU_GRAD, { x, dy: grad }, {}) as tf.Tensor
+            : tf.mul(grad, tf.cast(tf.step(x), "float32")),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: "LeakyRelu",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const grad = dy as tf.Tensor, alpha = attrs.alpha as number;
+      return {
+        x: () =>
+          hasFusedKernel(LEAKY_RELU_GRAD) && x.dtype === "float32"
+            ? tf.engine().runKernel(LEAKY_RELU_GRAD, { x, dy: grad }, { alpha }) as tf.Tensor
+            : tf.where(tf.greater(x, 0), grad, tf.mul(grad, alpha)),
+      };
+    },
+  });
+}
