@@ -5,7 +5,11 @@ import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
 import { ourKernelSetting, ourKernelThreads, useOurKernels } from "../lib/kernels/wasm_ours.ts";
-import { type NativeConvGeometry, NativeKernels } from "../lib/kernels/native/engine.ts";
+import {
+  type NativeConvGeometry,
+  NativeKernels,
+  type PoolGeometry,
+} from "../lib/kernels/native/engine.ts";
 import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
 
 await on("wasm");
@@ -195,6 +199,54 @@ Deno.test("our convolution kernels give bit-identical results on 1, 2 and 3 thre
   });
   for (const other of results.slice(1)) assert.deepEqual(other, results[0]);
   assert.ok(results[0][0].some((v) => v !== 0));
+});
+
+Deno.test("our elementwise kernels and reductions give bit-identical results on 1, 2 and 3 threads", () => {
+  const n = 600_000, rows = 8000, cols = 67;
+  const values = tf.tidy(() => normal(key(9), [n]).dataSync() as Float32Array);
+  const grads = tf.tidy(() => normal(key(10), [n]).dataSync() as Float32Array);
+  const pool: PoolGeometry = {
+    batch: 3,
+    inHeight: 100,
+    inWidth: 100,
+    channels: 20,
+    outHeight: 50,
+    outWidth: 50,
+    filterSize: [3, 3],
+    strides: [2, 2],
+    dilations: [1, 1],
+    padBefore: [1, 1],
+  };
+  const results = [1, 2, 3].map((threads) => {
+    const engine = new NativeKernels(threads);
+    const out = [
+      Float32Array.from(engine.exp(values, n)),
+      Float32Array.from(engine.leakyRelu(values, n, 0.2)),
+      Float32Array.from(engine.activationGrad(values, grads, n, 0.1, true)),
+      Float32Array.from(engine.sumRows(values.subarray(0, rows * cols), rows, cols)),
+      Float32Array.from(engine.sumRows(values.subarray(0, rows * cols), rows, cols, true)),
+      Float32Array.from(engine.maxPoolGrad(values, grads.subarray(0, 3 * 50 * 50 * 20), pool)),
+      Float32Array.from(
+        engine.resizeBilinearGrad(values.subarray(0, 3 * 200 * 200 * 5), [3, 200, 200, 5], 50, 50, [
+          0.25,
+          0.25,
+        ], true),
+      ),
+    ];
+    assert.equal(engine.sharedJobs, threads > 1 ? out.length : 0);
+    return out;
+  });
+  // Bit patterns (NaN included), compared as integers: deepEqual takes seconds here.
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (const other of results.slice(1)) {
+    other.forEach((result, k) => {
+      const want = bits(results[0][k]), got = bits(result);
+      assert.equal(got.length, want.length);
+      const first = got.findIndex((v, i) => v !== want[i]);
+      assert.equal(first, -1, `result ${k} differs at ${first}`);
+    });
+  }
+  assert.ok(results[0][3].every(Number.isFinite) && results[0][0].some((v) => v > 1));
 });
 
 Deno.test("wasm depthwise conv2d: values and gradients match cpu (and float64) on random geometry", async () => {

@@ -331,7 +331,7 @@ function sumOrMean(heap: WasmHeap, x: Info, attrs: Attrs, mean: boolean): Info |
     run,
     shape,
     "float32",
-    (out) => run.sumRows(operand(heap, run, x), rows, size(kept), mean ? 1 / rows : 1, out),
+    (out) => run.sumRows(operand(heap, run, x), rows, size(kept), mean, out),
   );
 }
 

@@ -14,8 +14,9 @@ trap 'rm -rf "$out"' EXIT
   -Wl,--export=pack_panels -Wl,--export=pack_transposed_filter -Wl,--export=transpose -Wl,--export=pack_columns \
   -Wl,--export=conv_forward -Wl,--export=input_grad_tiles -Wl,--export=conv_input_grad \
   -Wl,--export=conv_filter_grad -Wl,--export=filter_grad_items \
-  -Wl,--export=exp_f32 -Wl,--export=leaky_relu_f32 -Wl,--export=greater_f32 \
-  -Wl,--export=select_f32 -Wl,--export=activation_grad_f32 -Wl,--export=sum_rows_f32 -Wl,--export=resize_bilinear_grad -Wl,--export=max_pool_grad \
+  -Wl,--export=exp_blocks -Wl,--export=leaky_relu_blocks -Wl,--export=activation_grad_blocks \
+  -Wl,--export=greater_blocks -Wl,--export=select_blocks -Wl,--export=sum_rows_blocks \
+  -Wl,--export=resize_bilinear_grad_images -Wl,--export=max_pool_grad_images \
   -Wl,--export=softmax_rows -Wl,--export=softmax_rows_grad -Wl,--export=sparse_xent_rows \
   -Wl,--export=sparse_xent_rows_grad \
   -o "$out/kernels.wasm" conv.c elementwise.c softmax.c

@@ -1,13 +1,15 @@
 // Elementwise kernels and reductions for the wasm backend, replacing tfjs's
 // scalar loops where a training step spends milliseconds in them. Built with
-// conv.c into one module (build.sh); they run on the calling thread.
+// conv.c into one module (build.sh). The *_blocks functions at the end are
+// their drivers for engine.ts's thread pool (as in conv.c): each takes a
+// half-open range [begin, end) of work items.
 
 #include <wasm_simd128.h>
 
 #include "exp4.h"
 
 // constants: as load_exp_constants reads them.
-void exp_f32(const float *restrict x, float *restrict y, int n, const float *restrict constants) {
+static void exp_f32(const float *restrict x, float *restrict y, int n, const float *restrict constants) {
   ExpConstants c;
   load_exp_constants(constants, &c);
   int i = 0;
@@ -20,7 +22,7 @@ void exp_f32(const float *restrict x, float *restrict y, int n, const float *res
   }
 }
 
-void leaky_relu_f32(const float *x, float *y, int n, float alpha) {
+static void leaky_relu_f32(const float *x, float *y, int n, float alpha) {
   const v128_t a = wasm_f32x4_splat(alpha), zero = wasm_f32x4_splat(0.f);
   int i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -31,7 +33,7 @@ void leaky_relu_f32(const float *x, float *y, int n, float alpha) {
 }
 
 // y[i] = a[i] > b[i·step] (step 0: b is a scalar), as 0/1 bytes.
-void greater_f32(const float *a, const float *b, int step, unsigned char *y, int n) {
+static void greater_f32(const float *a, const float *b, int step, unsigned char *y, int n) {
   int i = 0;
   if (step == 0) {
     const v128_t s = wasm_f32x4_splat(b[0]);
@@ -49,7 +51,7 @@ void greater_f32(const float *a, const float *b, int step, unsigned char *y, int
 }
 
 // y[i] = c[i] ? a[i] : b[i].
-void select_f32(const unsigned char *c, const float *a, const float *b, float *y, int n) {
+static void select_f32(const unsigned char *c, const float *a, const float *b, float *y, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     const v128_t bytes = wasm_v128_load32_zero(c + i);
@@ -63,9 +65,10 @@ void select_f32(const unsigned char *c, const float *a, const float *b, float *y
 // y[c] = scale · Σ_r x[r·cols + c], accumulated in double precision (as
 // tfjs's cpu backend does): a sum (scale 1) or mean (1 / rows) over leading
 // axes, such as a bias gradient or batch norm's statistics.
-void sum_rows_f32(const float *x, int rows, int cols, double scale, double *acc, float *y) {
+static void sum_rows_f32(const float *x, int rows, int cols, int stride, double scale,
+                         double *acc, float *y) {
   for (int c = 0; c < cols; c++) acc[c] = 0.0;
-  for (int r = 0; r < rows; r++, x += cols) {
+  for (int r = 0; r < rows; r++, x += stride) {
     int c = 0;
     for (; c + 4 <= cols; c += 4) {
       const v128_t v = wasm_v128_load(x + c);
@@ -107,7 +110,7 @@ static inline void add_scaled(float *dst, const float *src, float w, int channel
 // The gradient of a bilinear resize (NHWC, [n, ih, iw, c] → [n, oh, ow, c]):
 // every dy value goes back to the four input pixels it was read from, with
 // the forward weights; half-pixel centres as the forward pass uses them.
-void resize_bilinear_grad(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
+static void resize_bilinear_grad(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
                           double ratio_h, double ratio_w, int half_pixel, float *dx) {
   for (int i = 0; i < n * ih * iw * c; i++) dx[i] = 0.f;
   for (int b = 0; b < n; b++) {
@@ -132,7 +135,7 @@ void resize_bilinear_grad(const float *dy, int n, int oh, int ow, int c, int ih,
 // The gradient of max pooling (NHWC): each dy value goes to the first
 // maximum of its window, as tfjs's kernels pick it (strictly greater wins);
 // windows with no finite maximum (all −∞ or NaN) pass nothing back.
-void max_pool_grad(const float *x, const float *dy, int n, int h, int w, int c, int oh, int ow,
+static void max_pool_grad(const float *x, const float *dy, int n, int h, int w, int c, int oh, int ow,
                    int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, float *dx) {
   for (int i = 0; i < n * h * w * c; i++) dx[i] = 0.f;
   for (int b = 0; b < n; b++) {
@@ -166,7 +169,7 @@ void max_pool_grad(const float *x, const float *dy, int n, int h, int w, int c, 
 // The gradient of relu (alpha 0, NaN where x is NaN, as tfjs's dy · step(x))
 // or of leaky relu (alpha, as tfjs's where(x > 0, dy, α·dy)) in one pass:
 // y = x > 0 ? dy : α·dy.
-void activation_grad_f32(const float *x, const float *dy, float *y, int n, float alpha,
+static void activation_grad_f32(const float *x, const float *dy, float *y, int n, float alpha,
                          int nan_propagates) {
   const v128_t a = wasm_f32x4_splat(alpha), zero = wasm_f32x4_splat(0.f);
   int i = 0;
@@ -180,4 +183,80 @@ void activation_grad_f32(const float *x, const float *dy, float *y, int n, float
     const float out = x[i] > 0.f ? dy[i] : dy[i] * alpha;
     y[i] = nan_propagates && x[i] != x[i] ? x[i] : out;
   }
+}
+
+// ---------------------------------------------------------------- drivers
+
+#define ELEMENT_BLOCK 4096
+#define COLUMN_BLOCK 16
+
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+
+// Items are blocks of ELEMENT_BLOCK elements: [i0, i1) of n.
+#define ELEMENT_RANGE(n)                              \
+  const int i0 = begin * ELEMENT_BLOCK, i1 = min_int(n, end * ELEMENT_BLOCK); \
+  (void)scratch;                                      \
+  if (i0 >= i1) return
+
+void exp_blocks(const float *x, float *y, int n, const float *constants, float *scratch,
+                int begin, int end) {
+  ELEMENT_RANGE(n);
+  exp_f32(x + i0, y + i0, i1 - i0, constants);
+}
+
+// alpha: a float in memory (the pool passes integers).
+void leaky_relu_blocks(const float *x, float *y, int n, const float *alpha, float *scratch,
+                       int begin, int end) {
+  ELEMENT_RANGE(n);
+  leaky_relu_f32(x + i0, y + i0, i1 - i0, *alpha);
+}
+
+void activation_grad_blocks(const float *x, const float *dy, float *y, int n, const float *alpha,
+                            int nan_propagates, float *scratch, int begin, int end) {
+  ELEMENT_RANGE(n);
+  activation_grad_f32(x + i0, dy + i0, y + i0, i1 - i0, *alpha, nan_propagates);
+}
+
+void greater_blocks(const float *a, const float *b, int step, unsigned char *y, int n,
+                    float *scratch, int begin, int end) {
+  ELEMENT_RANGE(n);
+  greater_f32(a + i0, b + i0 * step, step, y + i0, i1 - i0);
+}
+
+void select_blocks(const unsigned char *c, const float *a, const float *b, float *y, int n,
+                   float *scratch, int begin, int end) {
+  ELEMENT_RANGE(n);
+  select_f32(c + i0, a + i0, b + i0, y + i0, i1 - i0);
+}
+
+// Items are blocks of COLUMN_BLOCK columns, each summed over every row by
+// one thread: the result does not depend on how many threads share the job.
+void sum_rows_blocks(const float *x, int rows, int cols, int mean, double *acc, float *y,
+                     float *scratch, int begin, int end) {
+  (void)scratch;
+  const int c0 = begin * COLUMN_BLOCK, c1 = min_int(cols, end * COLUMN_BLOCK);
+  if (c0 >= c1) return;
+  sum_rows_f32(x + c0, rows, c1 - c0, cols, mean ? 1.0 / rows : 1.0, acc + c0, y + c0);
+}
+
+// Items are images of the batch. ratios: two doubles in memory (h, w).
+void resize_bilinear_grad_images(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
+                                 const double *ratios, int half_pixel, float *dx,
+                                 float *scratch, int begin, int end) {
+  (void)scratch;
+  (void)n;
+  if (begin >= end) return;
+  resize_bilinear_grad(dy + begin * oh * ow * c, end - begin, oh, ow, c, ih, iw, ratios[0],
+                       ratios[1], half_pixel, dx + begin * ih * iw * c);
+}
+
+// Items are images of the batch.
+void max_pool_grad_images(const float *x, const float *dy, int n, int h, int w, int c, int oh,
+                          int ow, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                          float *dx, float *scratch, int begin, int end) {
+  (void)scratch;
+  (void)n;
+  if (begin >= end) return;
+  max_pool_grad(x + begin * h * w * c, dy + begin * oh * ow * c, end - begin, h, w, c, oh, ow,
+                kh, kw, sh, sw, dh, dw, pt, pl, dx + begin * h * w * c);
 }

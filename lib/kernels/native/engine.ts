@@ -89,7 +89,7 @@ export const MAX_FILTER_TAPS = 64;
 /** Classes (the last axis) the row-wise softmax kernels take at most (`MAX_CLASSES` in softmax.c). */
 export const MAX_SOFTMAX_CLASSES = 256;
 
-const MR = 6, NR = 8, KC = 512, ROW_BLOCK = 32;
+const MR = 6, NR = 8, KC = 512, ROW_BLOCK = 32, ELEMENT_BLOCK = 4096, COLUMN_BLOCK = 16;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
 // The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
@@ -102,6 +102,14 @@ const FUNCTIONS = [
   "softmax_rows_grad",
   "sparse_xent_rows",
   "sparse_xent_rows_grad",
+  "exp_blocks",
+  "leaky_relu_blocks",
+  "activation_grad_blocks",
+  "greater_blocks",
+  "select_blocks",
+  "sum_rows_blocks",
+  "resize_bilinear_grad_images",
+  "max_pool_grad_images",
 ] as const;
 type Driver = typeof FUNCTIONS[number];
 
@@ -327,7 +335,7 @@ export class NativeKernels {
   exp(x: Operand, size: number, out?: number): Float32Array {
     return this.#job(() => {
       const xAt = this.#place(x), y = out ?? this.#alloc(size);
-      this.#exports.exp_f32(xAt, y, size, this.#place(EXP_CONSTANTS));
+      this.#runElements("exp_blocks", [xAt, y, size, this.#place(EXP_CONSTANTS)], size);
       return this.#view(y, size);
     });
   }
@@ -336,7 +344,8 @@ export class NativeKernels {
   leakyRelu(x: Operand, size: number, alpha: number, out?: number): Float32Array {
     return this.#job(() => {
       const xAt = this.#place(x), y = out ?? this.#alloc(size);
-      this.#exports.leaky_relu_f32(xAt, y, size, alpha);
+      const alphaAt = this.#place(Float32Array.of(alpha));
+      this.#runElements("leaky_relu_blocks", [xAt, y, size, alphaAt], size);
       return this.#view(y, size);
     });
   }
@@ -356,7 +365,8 @@ export class NativeKernels {
   ): Float32Array {
     return this.#job(() => {
       const xAt = this.#place(x), dyAt = this.#place(dy), y = out ?? this.#alloc(size);
-      this.#exports.activation_grad_f32(xAt, dyAt, y, size, alpha, nanPropagates ? 1 : 0);
+      const args = [xAt, dyAt, y, size, this.#place(Float32Array.of(alpha)), nanPropagates ? 1 : 0];
+      this.#runElements("activation_grad_blocks", args, size);
       return this.#view(y, size);
     });
   }
@@ -368,7 +378,7 @@ export class NativeKernels {
   greater(a: Operand, b: Operand, size: number, bScalar: boolean, out?: number): Uint8Array {
     return this.#job(() => {
       const aAt = this.#place(a), bAt = this.#place(b), y = out ?? this.#alloc(size / 4);
-      this.#exports.greater_f32(aAt, bAt, bScalar ? 0 : 1, y, size);
+      this.#runElements("greater_blocks", [aAt, bAt, bScalar ? 0 : 1, y, size], size);
       return new Uint8Array(this.#memory.buffer, y, size);
     });
   }
@@ -378,20 +388,29 @@ export class NativeKernels {
     return this.#job(() => {
       const cAt = this.#place(condition), aAt = this.#place(a), bAt = this.#place(b);
       const y = out ?? this.#alloc(size);
-      this.#exports.select_f32(cAt, aAt, bAt, y, size);
+      this.#runElements("select_blocks", [cAt, aAt, bAt, y, size], size);
       return this.#view(y, size);
     });
   }
 
   /**
    * Column sums of a row-major [rows, cols] matrix (a sum over leading
-   * axes) times `scale` (1 / rows: the mean), accumulated in double
-   * precision; `out` and the result as for {@linkcode conv2d}.
+   * axes), or column means (`mean`), accumulated in double precision; `out`
+   * and the result as for {@linkcode conv2d}.
    */
-  sumRows(x: Operand, rows: number, cols: number, scale = 1, out?: number): Float32Array {
+  sumRows(x: Operand, rows: number, cols: number, mean = false, out?: number): Float32Array {
     return this.#job(() => {
       const xAt = this.#place(x), acc = this.#alloc(2 * cols), y = out ?? this.#alloc(cols);
-      this.#exports.sum_rows_f32(xAt, rows, cols, scale, acc, y);
+      this.#run(
+        "sum_rows_blocks",
+        [xAt, rows, cols, mean ? 1 : 0, acc, y],
+        Math.ceil(cols / COLUMN_BLOCK),
+        {
+          scratch: 0,
+          stride: 0,
+          work: 8 * rows * cols,
+        },
+      );
       return this.#view(y, cols);
     });
   }
@@ -405,7 +424,7 @@ export class NativeKernels {
     const size = g.batch * g.inHeight * g.inWidth * g.channels;
     return this.#job(() => {
       const xAt = this.#place(x), dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
-      this.#exports.max_pool_grad(
+      const args = [
         xAt,
         dyAt,
         g.batch,
@@ -423,7 +442,8 @@ export class NativeKernels {
         g.padBefore[0],
         g.padBefore[1],
         dx,
-      );
+      ];
+      this.#run("max_pool_grad_images", args, g.batch, { scratch: 0, stride: 0, work: 8 * size });
       return this.#view(dx, size);
     });
   }
@@ -447,19 +467,14 @@ export class NativeKernels {
     const size = batch * inHeight * inWidth * channels;
     return this.#job(() => {
       const dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
-      this.#exports.resize_bilinear_grad(
-        dyAt,
-        batch,
-        outHeight,
-        outWidth,
-        channels,
-        inHeight,
-        inWidth,
-        ratio[0],
-        ratio[1],
-        halfPixelCenters ? 1 : 0,
-        dx,
-      );
+      const ratios = this.#alloc(4);
+      new Float64Array(this.#memory.buffer, ratios, 2).set(ratio);
+      const args = [dyAt, batch, outHeight, outWidth, channels, inHeight, inWidth, ratios];
+      this.#run("resize_bilinear_grad_images", [...args, halfPixelCenters ? 1 : 0, dx], batch, {
+        scratch: 0,
+        stride: 0,
+        work: 8 * batch * outHeight * outWidth * channels,
+      });
       return this.#view(dx, size);
     });
   }
@@ -637,6 +652,16 @@ export class NativeKernels {
 
   #view(at: number, floats: number): Float32Array {
     return new Float32Array(this.#memory.buffer, at, floats);
+  }
+
+  /** Runs an elementwise driver over blocks of `size` elements, split over the pool. */
+  #runElements(driver: Driver, args: number[], size: number): void {
+    // Waking a worker pays off from about 2¹⁸ elements (a memory-bound pass).
+    this.#run(driver, args, Math.ceil(size / ELEMENT_BLOCK), {
+      scratch: 0,
+      stride: 0,
+      work: 8 * size,
+    });
   }
 
   /** Runs a row-wise driver over blocks of rows, split over the pool. */
