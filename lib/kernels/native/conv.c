@@ -194,7 +194,11 @@ void conv_forward(const Geometry *g, const float *x, const float *packed, float 
                   const float *zero, float *scratch, int begin, int end) {
   const int positions = g->n * g->ho * g->wo, taps = g->kh * g->kw;
   const int depth = taps * g->ci;
+  // Under NR input channels (an RGB stem) a tap holds too few values for the
+  // k loop: each tile's patches are packed instead, one loop over all taps.
+  const int pack = g->ci < NR;
   const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
+  float patches[MAX_TAPS * (NR - 1) * MR];
   float *c[MR];
   for (int tl = begin; tl < end; tl++) {
     for (int r = 0; r < MR; r++) {
@@ -203,19 +207,28 @@ void conv_forward(const Geometry *g, const float *x, const float *packed, float 
       for (int i = 0; i < g->kh; i++) {
         const int ih = oh * g->sh + i * g->dh - g->pt;
         for (int j = 0; j < g->kw; j++) {
-          const int iw = ow * g->sw + j * g->dw - g->pl;
+          const int iw = ow * g->sw + j * g->dw - g->pl, t = i * g->kw + j;
           const int inside = p < positions && ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
-          a[(i * g->kw + j) * MR + r] = inside ? x + ((n * g->h + ih) * g->w + iw) * g->ci : zero;
+          const float *src = inside ? x + ((n * g->h + ih) * g->w + iw) * g->ci : zero;
+          if (pack) {
+            for (int ch = 0; ch < g->ci; ch++) patches[(t * g->ci + ch) * MR + r] = src[ch];
+          } else {
+            a[t * MR + r] = src;
+          }
         }
       }
     }
     for (int j = 0; j < g->co; j += NR) {
-      for (int t = 0; t < taps; t++) b[t] = packed + j * depth + t * g->ci * NR;
       for (int r = 0; r < MR; r++) {
         const int p = tl * MR + r;
         c[r] = p < positions ? y + p * g->co + j : scratch;
       }
-      tile(taps, a, b, g->ci, c, min(NR, g->co - j), 0);
+      if (pack) {
+        tile_packed(patches, packed + j * depth, depth, c, min(NR, g->co - j), 0, MR);
+      } else {
+        for (int t = 0; t < taps; t++) b[t] = packed + j * depth + t * g->ci * NR;
+        tile(taps, a, b, g->ci, c, min(NR, g->co - j), 0);
+      }
     }
   }
 }
