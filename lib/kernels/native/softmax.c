@@ -46,8 +46,8 @@ static void row_out(float *dst, const float *written, int classes, int whole) {
 static inline v128_t splat_lane0(v128_t v) { return wasm_i32x4_shuffle(v, v, 0, 0, 0, 0); }
 
 static inline v128_t hmax(v128_t m) {
-  m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-  return splat_lane0(wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2)));
+  m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+  return splat_lane0(wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2)));
 }
 
 static inline v128_t hsum(v128_t s) {
@@ -55,11 +55,13 @@ static inline v128_t hsum(v128_t s) {
   return splat_lane0(wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2)));
 }
 
-// The row's maximum in every lane (NaN if any value is NaN).
+// The row's maximum in every lane. pmax is one instruction where max (which
+// propagates NaN) is several; a NaN it passes over still reaches every
+// output, through exp(NaN − m) into the row's sum.
 static inline v128_t row_max(const float *z, int nv, v128_t valid) {
   const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
   v128_t m = wasm_v128_bitselect(wasm_v128_load(z + 4 * (nv - 1)), ninf, valid);
-  for (int i = 0; i < nv - 1; i++) m = wasm_f32x4_max(m, wasm_v128_load(z + 4 * i));
+  for (int i = 0; i < nv - 1; i++) m = wasm_f32x4_pmax(m, wasm_v128_load(z + 4 * i));
   return hmax(m);
 }
 
@@ -68,13 +70,14 @@ static inline v128_t row_max(const float *z, int nv, v128_t valid) {
 static inline v128_t exp_sum(const float *z, float *e, int nv, v128_t m, v128_t valid,
                              const ExpConstants *c) {
   v128_t s = wasm_f32x4_splat(0.f);
-  for (int i = 0; i < nv; i++) {
-    v128_t v = exp4(wasm_f32x4_sub(wasm_v128_load(z + 4 * i), m), c);
-    if (i == nv - 1) v = wasm_v128_and(v, valid);
+  for (int i = 0; i < nv - 1; i++) {
+    const v128_t v = exp4(wasm_f32x4_sub(wasm_v128_load(z + 4 * i), m), c);
     if (e) wasm_v128_store(e + 4 * i, v);
     s = wasm_f32x4_add(s, v);
   }
-  return hsum(s);
+  const v128_t last = wasm_v128_and(exp4(wasm_f32x4_sub(wasm_v128_load(z + 4 * (nv - 1)), m), c), valid);
+  if (e) wasm_v128_store(e + 4 * (nv - 1), last);
+  return hsum(wasm_f32x4_add(s, last));
 }
 
 // ln s for a sum of exponentials, s in [1, MAX_CLASSES] (or NaN), in double
@@ -82,6 +85,7 @@ static inline v128_t exp_sum(const float *z, float *e, int nv, v128_t m, v128_t 
 // ln m = 2·atanh(t), t = (m − 1)/(m + 1), |t| < 0.172, by its series to t⁹
 // (the next term is below 10⁻⁹, far under a float's precision).
 static inline double log_sum(float s) {
+  if (s != s) return s;
   const unsigned bits = __builtin_bit_cast(unsigned, s);
   int e = (int)(bits >> 23) - 127;
   double m = (double)__builtin_bit_cast(float, (bits & 0x007fffffu) | 0x3f800000u);
@@ -119,8 +123,9 @@ void softmax_rows(const float *z, float *p, int rows, int classes, const float *
     const float *zr = row_in(z + r * classes, classes, whole, &in);
     float *pr = whole ? p + r * classes : out.buffer;
     const v128_t s = exp_sum(zr, pr, nv, row_max(zr, nv, valid), valid, &c);
+    const v128_t inverse = wasm_f32x4_div(wasm_f32x4_splat(1.f), s);
     for (int i = 0; i < nv; i++) {
-      wasm_v128_store(pr + 4 * i, wasm_f32x4_div(wasm_v128_load(pr + 4 * i), s));
+      wasm_v128_store(pr + 4 * i, wasm_f32x4_mul(wasm_v128_load(pr + 4 * i), inverse));
     }
     row_out(p + r * classes, pr, classes, whole);
   }
