@@ -31,6 +31,7 @@
 import { type Tensor, tf } from "../lib/tf.ts";
 import { bits, type Key, normal, split } from "../lib/random.ts";
 import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
+import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { adam } from "../lib/optim/aliases.ts";
@@ -149,15 +150,28 @@ export function referenceBatch(
 type Pad = [[number, number], [number, number], [number, number], [number, number]];
 const pad = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
 
-function conv(x: Tensor, w: Tensor, b: Tensor, stride: number, padding: number, dilation = 1) {
-  const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad(padding), "NHWC", dilation);
-  return tf.add(y, b);
+// act(conv(x, w) + b) as one kernel where the backend has it.
+function conv(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  stride: number,
+  padding: number,
+  dilation = 1,
+  activation: "linear" | "relu" | "leakyrelu" = "linear",
+) {
+  return conv2dBiasActivation(x, w, b, {
+    strides: stride,
+    pad: pad(padding),
+    dilations: dilation,
+    activation,
+    alpha: 0.2,
+  });
 }
 
 function discriminator(p: ReferenceParams, x: Tensor): Tensor {
-  let h = tf.leakyRelu(conv(x, p.d1, p.db1, 2, 1), 0.2);
-  h = tf.leakyRelu(conv(h, p.d2, p.db2, 2, 1), 0.2);
-  return conv(h, p.d3, p.db3, 1, 0);
+  const h = conv(x, p.d1, p.db1, 2, 1, 1, "leakyrelu");
+  return conv(conv(h, p.d2, p.db2, 2, 1, 1, "leakyrelu"), p.d3, p.db3, 1, 0);
 }
 
 const bceToOne = (logits: Tensor) => tf.mean(tf.softplus(tf.neg(logits)));
@@ -173,9 +187,9 @@ const bceToOne = (logits: Tensor) => tf.mean(tf.softplus(tf.neg(logits)));
  */
 export function referenceLoss(p: ReferenceParams, batch: ReferenceBatch) {
   const [, size] = batch.images.shape;
-  let h = tf.relu(conv(batch.images, p.w1, p.b1, 2, 1));
-  h = tf.relu(conv(h, p.w2, p.b2, 2, 1));
-  h = tf.relu(conv(h, p.w3, p.b3, 1, 2, 2));
+  let h = conv(batch.images, p.w1, p.b1, 2, 1, 1, "relu");
+  h = conv(h, p.w2, p.b2, 2, 1, 1, "relu");
+  h = conv(h, p.w3, p.b3, 1, 2, 2, "relu");
   h = conv(h, p.w4, p.b4, 1, 4, 4);
   const { mean, variance } = tf.moments(h, [0, 1, 2], true);
   h = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5)));

@@ -74,8 +74,8 @@ export function initPatchDiscriminator(
 export function applyPatchDiscriminator(p: PatchDiscriminatorParams, x: Tensor): Tensor {
   let h = x;
   p.layers.forEach((layer, i) => {
-    h = conv(layer, h, { stride: 2, padding: "same" });
-    if (i < p.layers.length - 1) h = tf.leakyRelu(h, 0.2);
+    const activation = i < p.layers.length - 1 ? "leakyrelu" : "linear";
+    h = conv(layer, h, { stride: 2, padding: "same", activation, alpha: 0.2 });
   });
   return h;
 }

@@ -17,6 +17,7 @@
  * @module
  */
 import { type Tensor, tf } from "../lib/tf.ts";
+import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 import { type Key, normal } from "../lib/random.ts";
 import { stopGradient } from "../lib/grad.ts";
 
@@ -59,9 +60,11 @@ export function initConv(
 }
 
 /**
- * Applies a convolution. Padding defaults to PyTorch's symmetric
- * `dilation·(k − 1)/2` on each side (so stride-2 layers align as in
- * converted PyTorch weights); `"same"` and `"valid"` are tfjs's.
+ * Applies a convolution, its bias, and an activation if asked (one kernel
+ * where the backend has it: `lib/conv2d_bias_activation.ts`). Padding
+ * defaults to PyTorch's symmetric `dilation·(k − 1)/2` on each side (so
+ * stride-2 layers align as in converted PyTorch weights); `"same"` and
+ * `"valid"` are tfjs's.
  *
  * @example
  * ```ts
@@ -75,17 +78,36 @@ export function initConv(
 export function conv(
   p: ConvParams,
   x: Tensor,
-  options: { stride?: number; dilation?: number; padding?: "symmetric" | "same" | "valid" } = {},
+  options: {
+    stride?: number;
+    dilation?: number;
+    padding?: "symmetric" | "same" | "valid";
+    /** After the bias: "linear" (none, the default), "relu" or "leakyrelu" (slope `alpha`). */
+    activation?: "linear" | "relu" | "leakyrelu";
+    /** Leaky relu's slope for negative inputs (0.2 by default). */
+    alpha?: number;
+  } = {},
 ): Tensor {
-  const { stride = 1, dilation = 1, padding = "symmetric" } = options;
+  const { stride = 1, dilation = 1, padding = "symmetric", activation = "linear", alpha = 0.2 } =
+    options;
   const [kh, kw] = p.kernel.shape;
   let pad: "same" | "valid" | tf.backend_util.ExplicitPadding;
   if (padding === "symmetric") {
     const ph = (dilation * (kh - 1)) >> 1, pw = (dilation * (kw - 1)) >> 1;
     pad = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
   } else pad = padding;
+  if (p.bias) {
+    return conv2dBiasActivation(x, p.kernel, p.bias, {
+      strides: stride,
+      pad,
+      dilations: dilation,
+      activation,
+      alpha,
+    });
+  }
   const y = tf.conv2d(x as tf.Tensor4D, p.kernel as tf.Tensor4D, stride, pad, "NHWC", dilation);
-  return p.bias ? tf.add(y, p.bias) : y;
+  if (activation === "relu") return tf.relu(y);
+  return activation === "leakyrelu" ? tf.leakyRelu(y, alpha) : y;
 }
 
 /**

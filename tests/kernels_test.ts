@@ -11,6 +11,7 @@ import {
   type PoolGeometry,
 } from "../lib/kernels/native/engine.ts";
 import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
+import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 
 await on("wasm");
 
@@ -662,7 +663,7 @@ Deno.test("our row-wise softmax and sparse cross-entropy kernels match float64 a
         const l = top + Math.log(row.reduce((s, v) => s + Math.exp(v - top), 0));
         const labelled = ids[r] >= 0 && ids[r] < classes;
         const at = `${rows}×${classes} on ${engine.threads}, row ${r}`;
-        assert.equal(stats[2 * r], top, `max ${at}`);
+        assert.ok(stats[2 * r] === top, `max ${at}: ${stats[2 * r]} vs ${top}`); // ±0 alike
         assert.ok(Math.abs(stats[2 * r + 1] - (l - top)) <= 1e-6, `log-sum ${at}`);
         assert.ok(
           Math.abs(loss[r] - (labelled ? l - row[ids[r]] : 0)) <= 1e-5 * Math.max(1, l - top + 40),
@@ -729,4 +730,63 @@ Deno.test("our wasm relu and leaky relu gradients (one pass) equal tfjs's, zeros
   );
   await on("wasm");
   assert.ok(tf.getKernel("UdaReluGrad", "wasm"), "the fused kernel is registered");
+});
+
+Deno.test("conv2dBiasActivation: our fused wasm kernel and its gradients match cpu's conv2d + add + activation", async () => {
+  const caseArb = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 4, max: 12 }),
+    w: fc.integer({ min: 4, max: 12 }),
+    ci: fc.integer({ min: 1, max: 11 }),
+    co: fc.integer({ min: 1, max: 19 }),
+    k: fc.integer({ min: 1, max: 4 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    dilation: fc.integer({ min: 1, max: 2 }),
+    pad: fc.integer({ min: 0, max: 2 }),
+    activation: fc.constantFrom("linear", "relu", "leakyrelu"),
+    seed: fc.nat(1000),
+  }).filter((c) =>
+    (c.stride === 1 || c.dilation === 1) &&
+    Math.min(c.h, c.w) + 2 * c.pad >= (c.k - 1) * c.dilation + 1
+  );
+  await fc.assert(
+    fc.asyncProperty(caseArb, async (c) => {
+      const [kx, kw, kb] = split(key(c.seed), 3);
+      const shapes = { x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] };
+      const xs = tf.tidy(() => normal(kx, shapes.x).dataSync() as Float32Array);
+      const ws = tf.tidy(() => normal(kw, shapes.w).dataSync() as Float32Array);
+      const bs = tf.tidy(() => normal(kb, shapes.b).dataSync() as Float32Array);
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [c.pad, c.pad],
+        [c.pad, c.pad],
+        [0, 0],
+      ];
+      const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        conv2dBiasActivation(x, w, b, {
+          strides: c.stride,
+          dilations: c.dilation,
+          pad,
+          activation: c.activation,
+          alpha: 0.3,
+        });
+      const all = () =>
+        tf.tidy(() => {
+          const x = tf.tensor(xs, shapes.x),
+            w = tf.tensor(ws, shapes.w),
+            b = tf.tensor(bs, shapes.b);
+          const y = f(x, w, b);
+          const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
+          const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+            tf.sum(tf.mul(f(a, v, u), weights))
+          )([x, w, b]);
+          return tf.concat([y, ...grads].map((t) => tf.reshape(t, [-1])));
+        });
+      const { cpu, wasm } = await onBoth(all);
+      assertClose(wasm, cpu, 1e-5, JSON.stringify(c));
+    }),
+    { numRuns: 25 },
+  );
+  await on("wasm");
+  assert.ok(tf.getKernel("UdaConv2DBiasActivation", "wasm"), "the fused kernel is registered");
 });

@@ -21,6 +21,18 @@
  */
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 
+/**
+ * Kernel: x [N, H, W, Cᵢ], filter [kh, kw, Cᵢ, Cₒ] (at most
+ * {@linkcode CONV_BIAS_ACTIVATION_MAX_TAPS} taps), bias [Cₒ]; attributes
+ * strides, pad, dilations (as Conv2D's), activation ("linear", "relu" or
+ * "leakyrelu") and alpha (≥ 0) → act(conv2d(x, filter) + bias), NHWC, in one
+ * pass over the output. Its gradient is installed with the others.
+ */
+export const CONV_BIAS_ACTIVATION = "UdaConv2DBiasActivation";
+
+/** Filter taps {@linkcode CONV_BIAS_ACTIVATION} takes at most. */
+export const CONV_BIAS_ACTIVATION_MAX_TAPS = 64;
+
 /** Kernel: x, dy (same shape) → dy where x > 0, else 0 (NaN where x is NaN): relu's gradient. */
 export const RELU_GRAD = "UdaReluGrad";
 
@@ -89,6 +101,40 @@ export function installFusedGradients(): void {
           const dim = attrs.dim as number;
           return tf.sub(dpTimesP, tf.mul(tf.sum(dpTimesP, [dim], true), p));
         },
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: CONV_BIAS_ACTIVATION,
+    inputsToSave: ["x", "filter", "bias"],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, bias, y] = saved;
+      const activation = attrs.activation as string;
+      // y > 0 exactly where the convolution plus bias is > 0 (α ≥ 0).
+      const dz = activation === "linear" ? dy as tf.Tensor : tf.engine().runKernel(
+        activation === "relu" ? RELU_GRAD : LEAKY_RELU_GRAD,
+        { x: y, dy: dy as tf.Tensor },
+        { alpha: activation === "relu" ? 0 : attrs.alpha },
+      ) as tf.Tensor;
+      const conv = {
+        strides: attrs.strides,
+        pad: attrs.pad,
+        dilations: attrs.dilations,
+        dataFormat: "NHWC",
+      } as unknown as tf.NamedAttrMap;
+      return {
+        x: () =>
+          tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter }, {
+            ...conv,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () =>
+          tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, {
+            ...conv,
+            filterShape: filter.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
       };
     },
   });

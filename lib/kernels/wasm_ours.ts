@@ -38,6 +38,7 @@ import {
 } from "./native/engine.ts";
 import { convInfo } from "./conv_backprop.ts";
 import {
+  CONV_BIAS_ACTIVATION,
   LEAKY_RELU_GRAD,
   RELU_GRAD,
   SOFTMAX_GRAD,
@@ -486,6 +487,35 @@ function sparseCrossEntropyGradKernel({ inputs, backend }: KernelArgs): Info {
     ));
 }
 
+function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): Info {
+  const heap = backend as WasmHeap, { x, filter, bias } = inputs as Record<string, Info>;
+  const run = engine;
+  if (!run) throw new Error(`${CONV_BIAS_ACTIVATION}: our wasm kernels are off`);
+  const g = x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32"
+    ? nativeGeometry(x.shape, filter.shape, { ...attrs, dataFormat: "NHWC" })
+    : undefined;
+  if (!g || size(bias.shape) !== g.outChannels) {
+    throw new Error(
+      `${CONV_BIAS_ACTIVATION}: takes float32 x, filter (at most ${MAX_FILTER_TAPS} taps) and ` +
+        `a bias per output channel; got ${x.dtype} [${x.shape}], ${filter.dtype} ` +
+        `[${filter.shape}], ${bias.dtype} [${bias.shape}]`,
+    );
+  }
+  const activation = attrs.activation as "linear" | "relu" | "leakyrelu";
+  return output(
+    heap,
+    run,
+    [g.batch, g.outHeight, g.outWidth, g.outChannels],
+    "float32",
+    (out) =>
+      run.conv2d(operand(heap, run, x), operand(heap, run, filter), g, out, {
+        bias: operand(heap, run, bias),
+        activation,
+        alpha: (attrs.alpha as number | undefined) ?? 0,
+      }),
+  );
+}
+
 function activationGradKernel(
   name: string,
   nanPropagates: boolean,
@@ -514,6 +544,7 @@ function activationGradKernel(
 // kernels are on.
 const FUSED_KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
+  [CONV_BIAS_ACTIVATION, convBiasActivationKernel as unknown as tf.KernelFunc],
   [RELU_GRAD, activationGradKernel(RELU_GRAD, true) as unknown as tf.KernelFunc],
   [LEAKY_RELU_GRAD, activationGradKernel(LEAKY_RELU_GRAD, false) as unknown as tf.KernelFunc],
   [SPARSE_SOFTMAX_CROSS_ENTROPY, sparseCrossEntropyKernel as unknown as tf.KernelFunc],

@@ -188,10 +188,39 @@ void transpose(const float *src, int rows, int cols, float *dst) {
   }
 }
 
+// What conv_forward applies to its outputs: a bias per output channel (or
+// none), then an activation.
+typedef struct {
+  const float *bias;
+  int activation;  // 0 none, 1 relu (x < 0 ? 0 : x), 2 leaky relu (x < 0 ? α·x : x)
+  float alpha;
+} Epilogue;
+
+static void apply_epilogue(const Epilogue *e, float *const *c, int rows, int j, int nr) {
+  v128_t bias_lo = wasm_f32x4_splat(0.f), bias_hi = bias_lo;
+  if (e->bias) load_row(e->bias + j, &bias_lo, &bias_hi, nr);
+  const v128_t zero = wasm_f32x4_splat(0.f), alpha = wasm_f32x4_splat(e->alpha);
+  for (int r = 0; r < rows; r++) {
+    v128_t lo, hi;
+    load_row(c[r], &lo, &hi, nr);
+    lo = wasm_f32x4_add(lo, bias_lo);
+    hi = wasm_f32x4_add(hi, bias_hi);
+    if (e->activation) {
+      const v128_t low_lo = e->activation == 1 ? zero : wasm_f32x4_mul(lo, alpha);
+      const v128_t low_hi = e->activation == 1 ? zero : wasm_f32x4_mul(hi, alpha);
+      lo = wasm_v128_bitselect(low_lo, lo, wasm_f32x4_lt(lo, zero));
+      hi = wasm_v128_bitselect(low_hi, hi, wasm_f32x4_lt(hi, zero));
+    }
+    store_row(c[r], lo, hi, nr);
+  }
+}
+
 // y [n·ho·wo, co] from x and the filter packed by pack_panels(w, kh·kw·ci,
-// co, co, 1); work items are tiles of MR output positions.
+// co, co, 1), then the epilogue (none when null); work items are tiles of MR
+// output positions.
 void conv_forward(const Geometry *g, const float *x, const float *packed, float *y,
-                  const float *zero, float *scratch, int begin, int end) {
+                  const float *zero, const Epilogue *epilogue, float *scratch, int begin,
+                  int end) {
   const int positions = g->n * g->ho * g->wo, taps = g->kh * g->kw;
   const int depth = taps * g->ci;
   // Under NR input channels (an RGB stem) a tap holds too few values for the
@@ -229,6 +258,7 @@ void conv_forward(const Geometry *g, const float *x, const float *packed, float 
         for (int t = 0; t < taps; t++) b[t] = packed + j * depth + t * g->ci * NR;
         tile(taps, a, b, g->ci, c, min(NR, g->co - j), 0);
       }
+      if (epilogue) apply_epilogue(epilogue, c, min(MR, positions - tl * MR), j, min(NR, g->co - j));
     }
   }
 }

@@ -83,6 +83,16 @@ export interface PoolGeometry {
   readonly padBefore: readonly [number, number];
 }
 
+/**
+ * What {@linkcode NativeKernels.conv2d} applies to its outputs: a bias per
+ * output channel, then an activation (leaky relu: x < 0 ? α·x : x).
+ */
+export interface ConvEpilogue {
+  readonly bias?: Operand;
+  readonly activation?: "linear" | "relu" | "leakyrelu";
+  readonly alpha?: number;
+}
+
 /** Filter taps the kernels take at most (`MAX_TAPS` in conv.c). */
 export const MAX_FILTER_TAPS = 64;
 
@@ -259,11 +269,18 @@ export class NativeKernels {
   }
 
   /**
-   * y [N, Hₒ, Wₒ, Cₒ] = conv(x [N, H, W, Cᵢ], w [kh, kw, Cᵢ, Cₒ]), written at
-   * `out` or into the engine's memory; returns a view of it, valid until the
-   * engine's next call.
+   * y [N, Hₒ, Wₒ, Cₒ] = conv(x [N, H, W, Cᵢ], w [kh, kw, Cᵢ, Cₒ]), then the
+   * `epilogue` (bias, activation) if given, written at `out` or into the
+   * engine's memory; returns a view of it, valid until the engine's next
+   * call.
    */
-  conv2d(x: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
+  conv2d(
+    x: Operand,
+    w: Operand,
+    g: NativeConvGeometry,
+    out?: number,
+    epilogue?: ConvEpilogue,
+  ): Float32Array {
     const positions = g.batch * g.outHeight * g.outWidth;
     const depth = g.filterHeight * g.filterWidth * g.inChannels;
     const panels = Math.ceil(g.outChannels / NR);
@@ -275,7 +292,8 @@ export class NativeKernels {
       const y = out ?? this.#alloc(positions * g.outChannels);
       const scratch = this.#alloc(NR * this.threads);
       this.#exports.pack_panels(wAt, depth, g.outChannels, g.outChannels, 1, packed);
-      this.#run("conv_forward", [geo, xAt, packed, y, zero], Math.ceil(positions / MR), {
+      const after = epilogue ? this.#epilogue(epilogue) : 0;
+      this.#run("conv_forward", [geo, xAt, packed, y, zero, after], Math.ceil(positions / MR), {
         scratch,
         stride: 4 * NR,
         work: positions * depth * g.outChannels,
@@ -319,6 +337,8 @@ export class NativeKernels {
       const dyPacked = this.#alloc(Math.ceil(g.outChannels / MR) * MR * positions);
       const dwt = this.#alloc(g.outChannels * depth);
       const dw = out ?? this.#alloc(g.outChannels * depth);
+      // No output position (a filter wider than the padded input): no term.
+      if (positions === 0) return this.#view(dw, g.outChannels * depth).fill(0);
       const scratch = this.#alloc(KC * NR * Math.min(this.threads, items));
       this.#exports.pack_columns(dyAt, positions, g.outChannels, dyPacked);
       this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt], items, {
@@ -619,6 +639,16 @@ export class NativeKernels {
     const at = this.#alloc(operand.byteLength / 4);
     const bytes = new Uint8Array(operand.buffer, operand.byteOffset, operand.byteLength);
     new Uint8Array(this.#memory.buffer, at, operand.byteLength).set(bytes);
+    return at;
+  }
+
+  // Epilogue in conv.c: bias offset (0: none), activation, α.
+  #epilogue(e: ConvEpilogue): number {
+    const bias = e.bias === undefined ? 0 : this.#place(e.bias);
+    const at = this.#alloc(3);
+    const activation = ["linear", "relu", "leakyrelu"].indexOf(e.activation ?? "linear");
+    new Int32Array(this.#memory.buffer, at, 2).set([bias, activation]);
+    new Float32Array(this.#memory.buffer, at + 8, 1)[0] = e.alpha ?? 0;
     return at;
   }
 
