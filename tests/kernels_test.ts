@@ -12,6 +12,7 @@ import {
 } from "../lib/kernels/native/engine.ts";
 import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
+import { scaleByAdam } from "../lib/optim/transforms.ts";
 
 await on("wasm");
 
@@ -789,4 +790,48 @@ Deno.test("conv2dBiasActivation: our fused wasm kernel and its gradients match c
   );
   await on("wasm");
   assert.ok(tf.getKernel("UdaConv2DBiasActivation", "wasm"), "the fused kernel is registered");
+});
+
+Deno.test("our fused wasm Adam step equals tfjs's composed kernels (cpu) bit for bit over several steps", async () => {
+  const params = { w: [3000, 7], b: [41] } as const;
+  const grads = Object.fromEntries(
+    Object.entries(params).map(([name, shape], i) => [
+      name,
+      tf.tidy(() => normal(key(20 + i), [...shape]).mul(1e-3).dataSync() as Float32Array),
+    ]),
+  );
+  const run = async (backend: "cpu" | "wasm") => {
+    await on(backend);
+    const opt = scaleByAdam({ b1: 0.9, b2: 0.999, eps: 1e-8 });
+    const tree = () => ({
+      w: tf.tensor(grads.w, [...params.w]),
+      b: tf.tensor(grads.b, [...params.b]),
+    });
+    let state = opt.init(tree());
+    const out: Float32Array[] = [];
+    for (let step = 0; step < 3; step++) {
+      const g = tree();
+      const [update, next] = opt.update(g, state);
+      tf.dispose([g, state as never]);
+      state = next;
+      out.push(
+        ...[
+          update.w,
+          update.b,
+          (next.mu as Record<string, tf.Tensor>).w,
+          (next.nu as Record<string, tf.Tensor>).b,
+        ].map((t) => (t as tf.Tensor).dataSync() as Float32Array),
+      );
+      tf.dispose(update as never);
+    }
+    tf.dispose(state as never);
+    return out;
+  };
+  const cpu = await run("cpu"), wasm = await run("wasm");
+  assert.ok(tf.getKernel("UdaAdam", "wasm"), "the fused kernel is registered");
+  cpu.forEach((want, i) => {
+    const a = new Uint32Array(want.buffer), b = new Uint32Array(wasm[i].buffer);
+    const first = a.findIndex((v, j) => v !== b[j]);
+    assert.equal(first, -1, `result ${i} differs at ${first}: ${want[first]} vs ${wasm[i][first]}`);
+  });
 });

@@ -30,6 +30,14 @@ import * as tf from "npm:@tensorflow/tfjs@4.22.0";
  */
 export const CONV_BIAS_ACTIVATION = "UdaConv2DBiasActivation";
 
+/**
+ * Kernel: g, m, v (one shape, float32), correction1, correction2 (one value
+ * each); attributes b1, b2, eps → [update, m′, v′]: one Adam step, m′ =
+ * b1·m + (1 − b1)·g, v′ = b2·v + (1 − b2)·g², update = (m′/c₁) / (√(v′/c₂)
+ * + eps), each as tfjs's kernels compute it in float32.
+ */
+export const ADAM = "UdaAdam";
+
 /** Filter taps {@linkcode CONV_BIAS_ACTIVATION} takes at most. */
 export const CONV_BIAS_ACTIVATION_MAX_TAPS = 64;
 

@@ -38,6 +38,7 @@ import {
 } from "./native/engine.ts";
 import { convInfo } from "./conv_backprop.ts";
 import {
+  ADAM,
   CONV_BIAS_ACTIVATION,
   LEAKY_RELU_GRAD,
   RELU_GRAD,
@@ -516,6 +517,41 @@ function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): 
   );
 }
 
+function adamKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
+  const heap = backend as WasmHeap;
+  const { g, m, v, correction1, correction2 } = inputs as Record<string, Info>;
+  const run = engine;
+  if (!run) throw new Error(`${ADAM}: our wasm kernels are off`);
+  const all = [g, m, v, correction1, correction2];
+  if (all.some((t) => t.dtype !== "float32") || !sameShape(g, m) || !sameShape(g, v)) {
+    throw new Error(
+      `${ADAM}: takes float32 g, m, v of one shape and two float32 corrections; got ` +
+        all.map((t) => `${t.dtype} [${t.shape}]`).join(", "),
+    );
+  }
+  const n = size(g.shape);
+  const outs = [0, 1, 2].map(() => heap.makeOutput([...g.shape], "float32"));
+  // Offsets are taken after every makeOutput (any may grow the heap).
+  const operands = all.map((t) => operand(heap, run, t)) as [
+    Operand,
+    Operand,
+    Operand,
+    Operand,
+    Operand,
+  ];
+  const betas = attrs as unknown as { b1: number; b2: number; eps: number };
+  if (run.sharesHeap) {
+    const [update, mu, nu] = outs.map((o) => heap.dataIdMap.get(o.dataId)!.memoryOffset);
+    run.adam(...operands, n, betas, { update, mu, nu });
+  } else {
+    const result = run.adam(...operands, n, betas);
+    [result.update, result.mu, result.nu].forEach((r, i) =>
+      heap.typedArrayFromHeap(outs[i]).set(r)
+    );
+  }
+  return outs;
+}
+
 function activationGradKernel(
   name: string,
   nanPropagates: boolean,
@@ -544,6 +580,7 @@ function activationGradKernel(
 // kernels are on.
 const FUSED_KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
+  [ADAM, adamKernel as unknown as tf.KernelFunc],
   [CONV_BIAS_ACTIVATION, convBiasActivationKernel as unknown as tf.KernelFunc],
   [RELU_GRAD, activationGradKernel(RELU_GRAD, true) as unknown as tf.KernelFunc],
   [LEAKY_RELU_GRAD, activationGradKernel(LEAKY_RELU_GRAD, false) as unknown as tf.KernelFunc],

@@ -16,6 +16,7 @@ import { tidy } from "../memory.ts";
 import { leaves, map, type Tree, zipMap } from "../tree.ts";
 import { asSchedule, type Schedule } from "./schedule.ts";
 import type { GradientTransformation } from "./transform.ts";
+import { ADAM, hasFusedKernel } from "../kernels/fused.ts";
 
 function requireParams<P>(params: P | undefined, name: string): P {
   if (params === undefined) {
@@ -71,25 +72,49 @@ export function scaleByAdam(
     update: (updates, state) =>
       tidy(() => {
         const count = tf.add(state.count, 1) as Scalar;
-        const mu = zipMap(
-          [updates, state.mu],
-          ([g, m]) => tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)),
-        );
-        const nu = zipMap(
-          [updates, state.nu],
-          ([g, v]) => tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)),
-        );
         // 1 − βᵗ as −expm1(t·ln β): no cancellation in float32 when β ≈ 1.
         const correction1 = tf.neg(tf.expm1(tf.mul(count, Math.log(b1))));
         const correction2 = tf.neg(tf.expm1(tf.mul(count, Math.log(b2))));
-        const out = zipMap([mu, nu], ([m, v]) =>
-          tf.div(
-            tf.div(m, correction1),
-            tf.add(tf.sqrt(tf.div(v, correction2)), eps),
-          ));
+        // Per leaf [update, m′, v′]: one fused kernel where the backend has
+        // it (the same float32 arithmetic), else tfjs's kernels.
+        const steps = new Map<string, Tensor[]>();
+        const stepOf = (g: Tensor, m: Tensor, v: Tensor, path: string) => {
+          let step = steps.get(path);
+          if (!step) {
+            step = hasFusedKernel(ADAM) && g.dtype === "float32"
+              ? tf.engine().runKernel(ADAM, { g, m, v, correction1, correction2 }, {
+                b1,
+                b2,
+                eps,
+              }) as unknown as Tensor[]
+              : composedAdam(g, m, v, correction1, correction2, [b1, b2, eps]);
+            steps.set(path, step);
+          }
+          return step;
+        };
+        const mu = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
+          stepOf(g, m, v, path)[1]);
+        const nu = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
+          stepOf(g, m, v, path)[2]);
+        const out = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
+          stepOf(g, m, v, path)[0]);
         return [out as typeof updates, { count, mu, nu }];
       }),
   };
+}
+
+function composedAdam(
+  g: Tensor,
+  m: Tensor,
+  v: Tensor,
+  correction1: Tensor,
+  correction2: Tensor,
+  [b1, b2, eps]: [number, number, number],
+): Tensor[] {
+  const mu = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
+  const nu = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
+  const update = tf.div(tf.div(mu, correction1), tf.add(tf.sqrt(tf.div(nu, correction2)), eps));
+  return [update, mu, nu];
 }
 
 /** State of {@linkcode trace}. */

@@ -260,3 +260,35 @@ void max_pool_grad_images(const float *x, const float *dy, int n, int h, int w, 
   max_pool_grad(x + begin * h * w * c, dy + begin * oh * ow * c, end - begin, h, w, c, oh, ow,
                 kh, kw, sh, sw, dh, dw, pt, pl, dx + begin * h * w * c);
 }
+
+// One Adam step (scaleByAdam), elementwise over blocks of ELEMENT_BLOCK:
+// m' = β₁·m + (1 − β₁)·g, v' = β₂·v + (1 − β₂)·g², out = (m'/c₁) / (√(v'/c₂) + ε),
+// in the order and precision of the composed tfjs kernels (so bit for bit
+// theirs). scalars: β₁, 1 − β₁, β₂, 1 − β₂, ε; c1, c2: the bias corrections.
+void adam_blocks(const float *g, const float *m, const float *v, const float *scalars,
+                 const float *c1, const float *c2, float *out, float *m2, float *v2, int n,
+                 float *scratch, int begin, int end) {
+  ELEMENT_RANGE(n);
+  const v128_t b1 = wasm_f32x4_splat(scalars[0]), k1 = wasm_f32x4_splat(scalars[1]);
+  const v128_t b2 = wasm_f32x4_splat(scalars[2]), k2 = wasm_f32x4_splat(scalars[3]);
+  const v128_t eps = wasm_f32x4_splat(scalars[4]);
+  const v128_t d1 = wasm_f32x4_splat(*c1), d2 = wasm_f32x4_splat(*c2);
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(gi, k1));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2),
+                                     wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), k2));
+    const v128_t denominator = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, d2)), eps);
+    wasm_v128_store(out + i, wasm_f32x4_div(wasm_f32x4_div(mi, d1), denominator));
+    wasm_v128_store(m2 + i, mi);
+    wasm_v128_store(v2 + i, vi);
+  }
+  for (; i < i1; i++) {
+    const float mi = m[i] * scalars[0] + g[i] * scalars[1];
+    const float vi = v[i] * scalars[2] + (g[i] * g[i]) * scalars[3];
+    out[i] = (mi / *c1) / (__builtin_sqrtf(vi / *c2) + scalars[4]);
+    m2[i] = mi;
+    v2[i] = vi;
+  }
+}

@@ -120,6 +120,7 @@ const FUNCTIONS = [
   "sum_rows_blocks",
   "resize_bilinear_grad_images",
   "max_pool_grad_images",
+  "adam_blocks",
 ] as const;
 type Driver = typeof FUNCTIONS[number];
 
@@ -388,6 +389,39 @@ export class NativeKernels {
       const args = [xAt, dyAt, y, size, this.#place(Float32Array.of(alpha)), nanPropagates ? 1 : 0];
       this.#runElements("activation_grad_blocks", args, size);
       return this.#view(y, size);
+    });
+  }
+
+  /**
+   * One Adam step over `size` values: the update (m'/c₁)/(√(v'/c₂) + ε) and
+   * the new moments m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g², c₁ and c₂
+   * one value each; written at `out` (three offsets) or into the engine's
+   * memory.
+   */
+  adam(
+    g: Operand,
+    m: Operand,
+    v: Operand,
+    c1: Operand,
+    c2: Operand,
+    size: number,
+    betas: { b1: number; b2: number; eps: number },
+    out?: { update: number; mu: number; nu: number },
+  ): { update: Float32Array; mu: Float32Array; nu: Float32Array } {
+    return this.#job(() => {
+      const gAt = this.#place(g), mAt = this.#place(m), vAt = this.#place(v);
+      const c1At = this.#place(c1), c2At = this.#place(c2);
+      const { b1, b2, eps } = betas;
+      const scalars = this.#place(Float32Array.of(b1, 1 - b1, b2, 1 - b2, eps));
+      const update = out?.update ?? this.#alloc(size), mu = out?.mu ?? this.#alloc(size);
+      const nu = out?.nu ?? this.#alloc(size);
+      const args = [gAt, mAt, vAt, scalars, c1At, c2At, update, mu, nu, size];
+      this.#runElements("adam_blocks", args, size);
+      return {
+        update: this.#view(update, size),
+        mu: this.#view(mu, size),
+        nu: this.#view(nu, size),
+      };
     });
   }
 
