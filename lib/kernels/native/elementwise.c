@@ -67,18 +67,31 @@ static void select_f32(const unsigned char *c, const float *a, const float *b, f
 // axes, such as a bias gradient or batch norm's statistics.
 static void sum_rows_f32(const float *x, int rows, int cols, int stride, double scale,
                          double *acc, float *y) {
-  for (int c = 0; c < cols; c++) acc[c] = 0.0;
-  for (int r = 0; r < rows; r++, x += stride) {
-    int c = 0;
-    for (; c + 4 <= cols; c += 4) {
-      const v128_t v = wasm_v128_load(x + c);
-      wasm_v128_store(acc + c, wasm_f64x2_add(wasm_v128_load(acc + c), wasm_f64x2_promote_low_f32x4(v)));
-      wasm_v128_store(acc + c + 2, wasm_f64x2_add(wasm_v128_load(acc + c + 2),
-                                                  wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))));
+  int c = 0;
+  // Eight columns at a time, their sums in registers over every row: sums
+  // kept in memory would chain each row's load and store through memory.
+  for (; c + 8 <= cols; c += 8) {
+    v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0, s2 = s0, s3 = s0;
+    const float *p = x + c;
+    for (int r = 0; r < rows; r++, p += stride) {
+      const v128_t lo = wasm_v128_load(p), hi = wasm_v128_load(p + 4);
+      s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(lo));
+      s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1)));
+      s2 = wasm_f64x2_add(s2, wasm_f64x2_promote_low_f32x4(hi));
+      s3 = wasm_f64x2_add(s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1)));
     }
-    for (; c < cols; c++) acc[c] += x[c];
+    wasm_v128_store(acc + c, s0);
+    wasm_v128_store(acc + c + 2, s1);
+    wasm_v128_store(acc + c + 4, s2);
+    wasm_v128_store(acc + c + 6, s3);
   }
-  for (int c = 0; c < cols; c++) y[c] = (float)(acc[c] * scale);
+  for (; c < cols; c++) {
+    double sum = 0.0;
+    const float *p = x + c;
+    for (int r = 0; r < rows; r++, p += stride) sum += *p;
+    acc[c] = sum;
+  }
+  for (int k = 0; k < cols; k++) y[k] = (float)(acc[k] * scale);
 }
 
 // One axis of a bilinear resize as the forward kernels compute it: output
