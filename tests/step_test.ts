@@ -6,6 +6,7 @@ import { dispose, flatten, type Tree } from "../lib/tree.ts";
 import { type Batch, makeTrainer } from "../methods/step.ts";
 import { METHODS, resolveConfig } from "../methods/config.ts";
 import { on } from "./helpers.ts";
+import { ourKernelSetting, ourKernelSharedJobs, useOurKernels } from "../lib/kernels/wasm_ours.ts";
 
 await on("wasm");
 
@@ -152,4 +153,29 @@ Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C
     /groupingLossesTrain must be "G\+C" or "C"/,
   );
   dispose(batch as unknown as Tree);
+});
+
+Deno.test("cdga: steps on 1 and on 2 kernel threads give bit-identical parameters (no race in the pool)", () => {
+  const { threads, heap } = ourKernelSetting();
+  const run = (n: number) => {
+    useOurKernels(n, heap);
+    const trainer = makeTrainer({ method: "cdga", ...SMALL });
+    let { params, optState } = trainer.init(key(3));
+    const batch = quadrantBatch(64);
+    for (let i = 0; i < 4; i++) {
+      const [p, s, m] = trainer.step(params, optState, batch);
+      [params, optState] = replace([params, optState, m], [p, s]);
+    }
+    const bits = flatten(params).map(([p, v]) => [p, [...new Uint32Array(v.dataSync().buffer)]]);
+    dispose([params, optState, batch] as unknown as Tree);
+    return { bits, shared: ourKernelSharedJobs() };
+  };
+  try {
+    const two = run(2), one = run(1);
+    assert.ok(two.shared > 20, `${two.shared} jobs split over 2 threads`);
+    assert.equal(one.shared, 0);
+    assert.deepEqual(two.bits, one.bits);
+  } finally {
+    useOurKernels(threads, heap);
+  }
 });

@@ -99,6 +99,20 @@ export function ourKernelThreads(): number {
 }
 
 /**
+ * Jobs our kernels have split over more than the calling thread since they
+ * were last switched on (0 when off).
+ *
+ * @example
+ * ```ts
+ * import { ourKernelSharedJobs } from "./wasm_ours.ts";
+ * console.log(ourKernelSharedJobs() >= 0); // true
+ * ```
+ */
+export function ourKernelSharedJobs(): number {
+  return engine?.sharedJobs ?? 0;
+}
+
+/**
  * Our kernels' setting: threads (0 when off) and tfjs's heap when they work
  * in it (no copies), as {@linkcode useOurKernels} takes them.
  *
