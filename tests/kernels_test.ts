@@ -13,6 +13,7 @@ import {
 import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 import { scaleByAdam } from "../lib/optim/transforms.ts";
+import { batchNorm } from "../model/layers.ts";
 
 await on("wasm");
 
@@ -834,4 +835,43 @@ Deno.test("our fused wasm Adam step equals tfjs's composed kernels (cpu) bit for
     const first = a.findIndex((v, j) => v !== b[j]);
     assert.equal(first, -1, `result ${i} differs at ${first}: ${want[first]} vs ${wasm[i][first]}`);
   });
+});
+
+Deno.test("batch norm on our fused wasm kernels: values and gradients match cpu's composed version", async () => {
+  const caseArb = fc.record({
+    n: fc.integer({ min: 1, max: 4 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    c: fc.integer({ min: 1, max: 27 }),
+    seed: fc.nat(1000),
+  }).filter((k) => k.n * k.h * k.w > 1);
+  await fc.assert(
+    fc.asyncProperty(caseArb, async ({ n, h, w, c, seed }) => {
+      const [kx, kg, kw] = split(key(seed), 3);
+      const shape = [n, h, w, c];
+      const xs = tf.tidy(() => normal(kx, shape).mul(3).add(1).dataSync() as Float32Array);
+      const gs = tf.tidy(() => normal(kg, [c]).dataSync() as Float32Array);
+      const ws = tf.tidy(() => normal(kw, shape).dataSync() as Float32Array);
+      const all = () =>
+        tf.tidy(() => {
+          const p = {
+            gamma: tf.tensor(gs),
+            beta: tf.tensor(gs).mul(0.5),
+            mean: tf.zeros([c]),
+            variance: tf.ones([c]),
+          };
+          const weights = tf.tensor(ws, shape);
+          const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(batchNorm({ ...p, gamma: g, beta: b }, x, "batch"), weights));
+          const x = tf.tensor(xs, shape);
+          const grads = tf.grads(f)([x, p.gamma, p.beta]);
+          return tf.concat([batchNorm(p, x, "batch"), ...grads].map((t) => tf.reshape(t, [-1])));
+        });
+      const { cpu, wasm } = await onBoth(all);
+      assertClose(wasm, cpu, 2e-5, JSON.stringify({ n, h, w, c }));
+    }),
+    { numRuns: 25 },
+  );
+  await on("wasm");
+  assert.ok(tf.getKernel("UdaBatchNorm", "wasm"), "the fused kernel is registered");
 });

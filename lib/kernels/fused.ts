@@ -38,6 +38,21 @@ export const CONV_BIAS_ACTIVATION = "UdaConv2DBiasActivation";
  */
 export const ADAM = "UdaAdam";
 
+/**
+ * Kernel: x [.., C], gamma [C], beta [C]; attribute eps → [y, x̂, r]: batch
+ * normalisation over every axis but the last, y = x̂·γ + β, x̂ = (x − μ)·r,
+ * r [C] = 1/√(σ² + eps), in the order and precision of the composed kernels
+ * of `model/layers.ts` (double-precision sums).
+ */
+export const BATCH_NORM = "UdaBatchNorm";
+
+/**
+ * Kernel: dy, x̂ (x's shape), r [C], gamma [C] → [dx, dγ, dβ]: the gradient
+ * of {@linkcode BATCH_NORM}, dγ = Σ dy·x̂, dβ = Σ dy, dx = ((dy − dβ/m) −
+ * x̂·dγ/m)·r·γ with m the normalised count.
+ */
+export const BATCH_NORM_GRAD = "UdaBatchNormGrad";
+
 /** Filter taps {@linkcode CONV_BIAS_ACTIVATION} takes at most. */
 export const CONV_BIAS_ACTIVATION_MAX_TAPS = 64;
 

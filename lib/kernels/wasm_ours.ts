@@ -39,6 +39,8 @@ import {
 import { convInfo } from "./conv_backprop.ts";
 import {
   ADAM,
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
   CONV_BIAS_ACTIVATION,
   LEAKY_RELU_GRAD,
   RELU_GRAD,
@@ -566,6 +568,75 @@ function adamKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
   return outs;
 }
 
+/** Offsets of new outputs after all are made (makeOutput may grow the heap), or undefined when copying. */
+function outputsAt(heap: WasmHeap, run: NativeKernels, outs: Info[]): number[] | undefined {
+  return run.sharesHeap ? outs.map((o) => heap.dataIdMap.get(o.dataId)!.memoryOffset) : undefined;
+}
+
+function float32Inputs(name: string, inputs: Info[]): NativeKernels {
+  const run = engine;
+  if (!run) throw new Error(`${name}: our wasm kernels are off`);
+  if (inputs.some((t) => t.dtype !== "float32")) {
+    throw new Error(`${name}: takes float32 inputs, got ${inputs.map((t) => t.dtype).join(", ")}`);
+  }
+  return run;
+}
+
+function batchNormKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
+  const heap = backend as WasmHeap, { x, gamma, beta } = inputs as Record<string, Info>;
+  const run = float32Inputs(BATCH_NORM, [x, gamma, beta]);
+  const cols = x.shape[x.shape.length - 1], rows = size(x.shape) / cols;
+  const outs = [
+    heap.makeOutput([...x.shape], "float32"),
+    heap.makeOutput([...x.shape], "float32"),
+    heap.makeOutput([cols], "float32"),
+  ];
+  const at = outputsAt(heap, run, outs);
+  const [xo, go, bo] = [x, gamma, beta].map((t) => operand(heap, run, t));
+  const eps = attrs.eps as number;
+  const result = run.batchNorm(
+    xo,
+    go,
+    bo,
+    rows,
+    cols,
+    eps,
+    at && { y: at[0], xhat: at[1], rstd: at[2] },
+  );
+  if (!at) {
+    [result.y, result.xhat, result.rstd].forEach((r, i) => heap.typedArrayFromHeap(outs[i]).set(r));
+  }
+  return outs;
+}
+
+function batchNormGradKernel({ inputs, backend }: KernelArgs): Info[] {
+  const heap = backend as WasmHeap, { dy, xhat, rstd, gamma } = inputs as Record<string, Info>;
+  const run = float32Inputs(BATCH_NORM_GRAD, [dy, xhat, rstd, gamma]);
+  const cols = dy.shape[dy.shape.length - 1], rows = size(dy.shape) / cols;
+  const outs = [
+    heap.makeOutput([...dy.shape], "float32"),
+    heap.makeOutput([cols], "float32"),
+    heap.makeOutput([cols], "float32"),
+  ];
+  const at = outputsAt(heap, run, outs);
+  const [d, h, r, g] = [dy, xhat, rstd, gamma].map((t) => operand(heap, run, t));
+  const result = run.batchNormGrad(
+    d,
+    h,
+    r,
+    g,
+    rows,
+    cols,
+    at && { dx: at[0], dgamma: at[1], dbeta: at[2] },
+  );
+  if (!at) {
+    [result.dx, result.dgamma, result.dbeta].forEach((v, i) =>
+      heap.typedArrayFromHeap(outs[i]).set(v)
+    );
+  }
+  return outs;
+}
+
 function activationGradKernel(
   name: string,
   nanPropagates: boolean,
@@ -595,6 +666,8 @@ function activationGradKernel(
 const FUSED_KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
   [ADAM, adamKernel as unknown as tf.KernelFunc],
+  [BATCH_NORM, batchNormKernel as unknown as tf.KernelFunc],
+  [BATCH_NORM_GRAD, batchNormGradKernel as unknown as tf.KernelFunc],
   [CONV_BIAS_ACTIVATION, convBiasActivationKernel as unknown as tf.KernelFunc],
   [RELU_GRAD, activationGradKernel(RELU_GRAD, true) as unknown as tf.KernelFunc],
   [LEAKY_RELU_GRAD, activationGradKernel(LEAKY_RELU_GRAD, false) as unknown as tf.KernelFunc],

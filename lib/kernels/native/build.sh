@@ -17,6 +17,7 @@ trap 'rm -rf "$out"' EXIT
   -Wl,--export=exp_blocks -Wl,--export=leaky_relu_blocks -Wl,--export=activation_grad_blocks \
   -Wl,--export=greater_blocks -Wl,--export=select_blocks -Wl,--export=sum_rows_blocks \
   -Wl,--export=resize_bilinear_grad_images -Wl,--export=max_pool_grad_images -Wl,--export=adam_blocks \
+  -Wl,--export=batch_norm_blocks -Wl,--export=batch_norm_grad_blocks \
   -Wl,--export=softmax_rows -Wl,--export=softmax_rows_grad -Wl,--export=sparse_xent_rows \
   -Wl,--export=sparse_xent_rows_grad \
   -o "$out/kernels.wasm" conv.c elementwise.c softmax.c

@@ -305,3 +305,87 @@ void adam_blocks(const float *g, const float *m, const float *v, const float *sc
     v2[i] = vi;
   }
 }
+
+// ------------------------------------------------------- batch normalisation
+//
+// x [rows, cols] normalised per column (channels last: rows = N·H·W), in
+// the order and precision of model/layers.ts's composed kernels: column sums
+// in double precision rounded to float, every elementwise step in float.
+// Work items are blocks of NORM_BLOCK columns; a thread makes all passes
+// over its own columns.
+
+#define NORM_BLOCK 8
+
+// Forward: y = x̂·γ + β with x̂ = (x − μ)·r, μ = mean x, r = 1/√(mean (x − μ)² + ε);
+// writes y, x̂ and r (cols values).
+void batch_norm_blocks(const float *x, const float *gamma, const float *beta, const float *eps,
+                       float *y, float *xhat, float *rstd, int rows, int cols, float *scratch,
+                       int begin, int end) {
+  (void)scratch;
+  const double inverse_rows = 1.0 / rows;
+  for (int c0 = begin * NORM_BLOCK; c0 < cols && c0 < end * NORM_BLOCK; c0 += NORM_BLOCK) {
+    const int width = cols - c0 < NORM_BLOCK ? cols - c0 : NORM_BLOCK;
+    float mean[NORM_BLOCK], r[NORM_BLOCK];
+    double s[NORM_BLOCK];
+    for (int i = 0; i < width; i++) s[i] = 0.0;
+    for (int row = 0; row < rows; row++) {
+      const float *p = x + row * cols + c0;
+      for (int i = 0; i < width; i++) s[i] += p[i];
+    }
+    for (int i = 0; i < width; i++) {
+      mean[i] = (float)(s[i] * inverse_rows);
+      s[i] = 0.0;
+    }
+    for (int row = 0; row < rows; row++) {
+      const float *p = x + row * cols + c0;
+      for (int i = 0; i < width; i++) {
+        const float d = p[i] - mean[i];
+        s[i] += d * d;
+      }
+    }
+    for (int i = 0; i < width; i++) {
+      r[i] = 1.f / __builtin_sqrtf((float)(s[i] * inverse_rows) + *eps);
+      rstd[c0 + i] = r[i];
+    }
+    for (int row = 0; row < rows; row++) {
+      const int at = row * cols + c0;
+      for (int i = 0; i < width; i++) {
+        const float h = (x[at + i] - mean[i]) * r[i];
+        xhat[at + i] = h;
+        y[at + i] = h * gamma[c0 + i] + beta[c0 + i];
+      }
+    }
+  }
+}
+
+// Backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = ((dy − dβ/m) − x̂·(dγ/m))·(r·γ), m = rows.
+void batch_norm_grad_blocks(const float *dy, const float *xhat, const float *rstd,
+                            const float *gamma, float *dx, float *dgamma, float *dbeta, int rows,
+                            int cols, float *scratch, int begin, int end) {
+  (void)scratch;
+  const float m = (float)rows;
+  for (int c0 = begin * NORM_BLOCK; c0 < cols && c0 < end * NORM_BLOCK; c0 += NORM_BLOCK) {
+    const int width = cols - c0 < NORM_BLOCK ? cols - c0 : NORM_BLOCK;
+    double sg[NORM_BLOCK], sb[NORM_BLOCK];
+    float a[NORM_BLOCK], b[NORM_BLOCK], k[NORM_BLOCK];
+    for (int i = 0; i < width; i++) sg[i] = sb[i] = 0.0;
+    for (int row = 0; row < rows; row++) {
+      const int at = row * cols + c0;
+      for (int i = 0; i < width; i++) {
+        sg[i] += dy[at + i] * xhat[at + i];
+        sb[i] += dy[at + i];
+      }
+    }
+    for (int i = 0; i < width; i++) {
+      dgamma[c0 + i] = (float)sg[i];
+      dbeta[c0 + i] = (float)sb[i];
+      a[i] = dbeta[c0 + i] / m;
+      b[i] = dgamma[c0 + i] / m;
+      k[i] = rstd[c0 + i] * gamma[c0 + i];
+    }
+    for (int row = 0; row < rows; row++) {
+      const int at = row * cols + c0;
+      for (int i = 0; i < width; i++) dx[at + i] = ((dy[at + i] - a[i]) - xhat[at + i] * b[i]) * k[i];
+    }
+  }
+}

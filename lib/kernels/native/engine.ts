@@ -99,7 +99,13 @@ export const MAX_FILTER_TAPS = 64;
 /** Classes (the last axis) the row-wise softmax kernels take at most (`MAX_CLASSES` in softmax.c). */
 export const MAX_SOFTMAX_CLASSES = 256;
 
-const MR = 6, NR = 8, KC = 512, ROW_BLOCK = 32, ELEMENT_BLOCK = 4096, COLUMN_BLOCK = 16;
+const MR = 6,
+  NR = 8,
+  KC = 512,
+  ROW_BLOCK = 32,
+  ELEMENT_BLOCK = 4096,
+  COLUMN_BLOCK = 16,
+  NORM_BLOCK = 8;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
 // The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
@@ -121,6 +127,8 @@ const FUNCTIONS = [
   "resize_bilinear_grad_images",
   "max_pool_grad_images",
   "adam_blocks",
+  "batch_norm_blocks",
+  "batch_norm_grad_blocks",
 ] as const;
 type Driver = typeof FUNCTIONS[number];
 
@@ -421,6 +429,72 @@ export class NativeKernels {
         update: this.#view(update, size),
         mu: this.#view(mu, size),
         nu: this.#view(nu, size),
+      };
+    });
+  }
+
+  /**
+   * Batch normalisation of x [rows, cols] per column: y = x̂·γ + β, x̂ =
+   * (x − μ)·r, r = 1/√(σ² + ε) (μ, σ² over the rows); writes y, x̂ and r at
+   * `out` (three offsets) or into the engine's memory.
+   */
+  batchNorm(
+    x: Operand,
+    gamma: Operand,
+    beta: Operand,
+    rows: number,
+    cols: number,
+    eps: number,
+    out?: { y: number; xhat: number; rstd: number },
+  ): { y: Float32Array; xhat: Float32Array; rstd: Float32Array } {
+    return this.#job(() => {
+      const xAt = this.#place(x), gAt = this.#place(gamma), bAt = this.#place(beta);
+      const epsAt = this.#place(Float32Array.of(eps));
+      const y = out?.y ?? this.#alloc(rows * cols), xhat = out?.xhat ?? this.#alloc(rows * cols);
+      const rstd = out?.rstd ?? this.#alloc(cols);
+      const args = [xAt, gAt, bAt, epsAt, y, xhat, rstd, rows, cols];
+      this.#run("batch_norm_blocks", args, Math.ceil(cols / NORM_BLOCK), {
+        scratch: 0,
+        stride: 0,
+        work: 16 * rows * cols,
+      });
+      return {
+        y: this.#view(y, rows * cols),
+        xhat: this.#view(xhat, rows * cols),
+        rstd: this.#view(rstd, cols),
+      };
+    });
+  }
+
+  /**
+   * The gradient of {@linkcode batchNorm} from dy, x̂, r and γ: dγ = Σ dy·x̂,
+   * dβ = Σ dy, dx = ((dy − dβ/m) − x̂·dγ/m)·r·γ (m = rows); written at `out`
+   * (three offsets) or into the engine's memory.
+   */
+  batchNormGrad(
+    dy: Operand,
+    xhat: Operand,
+    rstd: Operand,
+    gamma: Operand,
+    rows: number,
+    cols: number,
+    out?: { dx: number; dgamma: number; dbeta: number },
+  ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+    return this.#job(() => {
+      const dyAt = this.#place(dy), xhatAt = this.#place(xhat), rAt = this.#place(rstd);
+      const gAt = this.#place(gamma);
+      const dx = out?.dx ?? this.#alloc(rows * cols), dgamma = out?.dgamma ?? this.#alloc(cols);
+      const dbeta = out?.dbeta ?? this.#alloc(cols);
+      const args = [dyAt, xhatAt, rAt, gAt, dx, dgamma, dbeta, rows, cols];
+      this.#run("batch_norm_grad_blocks", args, Math.ceil(cols / NORM_BLOCK), {
+        scratch: 0,
+        stride: 0,
+        work: 16 * rows * cols,
+      });
+      return {
+        dx: this.#view(dx, rows * cols),
+        dgamma: this.#view(dgamma, cols),
+        dbeta: this.#view(dbeta, cols),
       };
     });
   }
