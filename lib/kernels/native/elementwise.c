@@ -316,6 +316,27 @@ void adam_blocks(const float *g, const float *m, const float *v, const float *sc
 
 #define NORM_BLOCK 8
 
+// Double sums of eight float columns, two vectors per row.
+typedef struct {
+  v128_t s0, s1, s2, s3;
+} Sums8;
+
+static inline void sums8_zero(Sums8 *s) { s->s0 = s->s1 = s->s2 = s->s3 = wasm_f64x2_splat(0.0); }
+
+static inline void sums8_add(Sums8 *s, v128_t lo, v128_t hi) {
+  s->s0 = wasm_f64x2_add(s->s0, wasm_f64x2_promote_low_f32x4(lo));
+  s->s1 = wasm_f64x2_add(s->s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1)));
+  s->s2 = wasm_f64x2_add(s->s2, wasm_f64x2_promote_low_f32x4(hi));
+  s->s3 = wasm_f64x2_add(s->s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1)));
+}
+
+static inline void sums8_store(const Sums8 *s, double *out) {
+  wasm_v128_store(out, s->s0);
+  wasm_v128_store(out + 2, s->s1);
+  wasm_v128_store(out + 4, s->s2);
+  wasm_v128_store(out + 6, s->s3);
+}
+
 // Forward: y = x̂·γ + β with x̂ = (x − μ)·r, μ = mean x, r = 1/√(mean (x − μ)² + ε);
 // writes y, x̂ and r (cols values).
 void batch_norm_blocks(const float *x, const float *gamma, const float *beta, const float *eps,
@@ -327,6 +348,42 @@ void batch_norm_blocks(const float *x, const float *gamma, const float *beta, co
     const int width = cols - c0 < NORM_BLOCK ? cols - c0 : NORM_BLOCK;
     float mean[NORM_BLOCK], r[NORM_BLOCK];
     double s[NORM_BLOCK];
+    if (width == NORM_BLOCK) {
+      Sums8 sums;
+      sums8_zero(&sums);
+      for (int row = 0; row < rows; row++) {
+        const float *p = x + row * cols + c0;
+        sums8_add(&sums, wasm_v128_load(p), wasm_v128_load(p + 4));
+      }
+      sums8_store(&sums, s);
+      for (int i = 0; i < NORM_BLOCK; i++) mean[i] = (float)(s[i] * inverse_rows);
+      const v128_t m0 = wasm_v128_load(mean), m1 = wasm_v128_load(mean + 4);
+      sums8_zero(&sums);
+      for (int row = 0; row < rows; row++) {
+        const float *p = x + row * cols + c0;
+        const v128_t d0 = wasm_f32x4_sub(wasm_v128_load(p), m0);
+        const v128_t d1 = wasm_f32x4_sub(wasm_v128_load(p + 4), m1);
+        sums8_add(&sums, wasm_f32x4_mul(d0, d0), wasm_f32x4_mul(d1, d1));
+      }
+      sums8_store(&sums, s);
+      for (int i = 0; i < NORM_BLOCK; i++) {
+        r[i] = 1.f / __builtin_sqrtf((float)(s[i] * inverse_rows) + *eps);
+        rstd[c0 + i] = r[i];
+      }
+      const v128_t r0 = wasm_v128_load(r), r1 = wasm_v128_load(r + 4);
+      const v128_t g0 = wasm_v128_load(gamma + c0), g1 = wasm_v128_load(gamma + c0 + 4);
+      const v128_t b0 = wasm_v128_load(beta + c0), b1 = wasm_v128_load(beta + c0 + 4);
+      for (int row = 0; row < rows; row++) {
+        const int at = row * cols + c0;
+        const v128_t h0 = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + at), m0), r0);
+        const v128_t h1 = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + at + 4), m1), r1);
+        wasm_v128_store(xhat + at, h0);
+        wasm_v128_store(xhat + at + 4, h1);
+        wasm_v128_store(y + at, wasm_f32x4_add(wasm_f32x4_mul(h0, g0), b0));
+        wasm_v128_store(y + at + 4, wasm_f32x4_add(wasm_f32x4_mul(h1, g1), b1));
+      }
+      continue;
+    }
     for (int i = 0; i < width; i++) s[i] = 0.0;
     for (int row = 0; row < rows; row++) {
       const float *p = x + row * cols + c0;
@@ -368,12 +425,27 @@ void batch_norm_grad_blocks(const float *dy, const float *xhat, const float *rst
     const int width = cols - c0 < NORM_BLOCK ? cols - c0 : NORM_BLOCK;
     double sg[NORM_BLOCK], sb[NORM_BLOCK];
     float a[NORM_BLOCK], b[NORM_BLOCK], k[NORM_BLOCK];
-    for (int i = 0; i < width; i++) sg[i] = sb[i] = 0.0;
-    for (int row = 0; row < rows; row++) {
-      const int at = row * cols + c0;
-      for (int i = 0; i < width; i++) {
-        sg[i] += dy[at + i] * xhat[at + i];
-        sb[i] += dy[at + i];
+    if (width == NORM_BLOCK) {
+      Sums8 g, bsum;
+      sums8_zero(&g);
+      sums8_zero(&bsum);
+      for (int row = 0; row < rows; row++) {
+        const int at = row * cols + c0;
+        const v128_t d0 = wasm_v128_load(dy + at), d1 = wasm_v128_load(dy + at + 4);
+        sums8_add(&g, wasm_f32x4_mul(d0, wasm_v128_load(xhat + at)),
+                  wasm_f32x4_mul(d1, wasm_v128_load(xhat + at + 4)));
+        sums8_add(&bsum, d0, d1);
+      }
+      sums8_store(&g, sg);
+      sums8_store(&bsum, sb);
+    } else {
+      for (int i = 0; i < width; i++) sg[i] = sb[i] = 0.0;
+      for (int row = 0; row < rows; row++) {
+        const int at = row * cols + c0;
+        for (int i = 0; i < width; i++) {
+          sg[i] += dy[at + i] * xhat[at + i];
+          sb[i] += dy[at + i];
+        }
       }
     }
     for (int i = 0; i < width; i++) {
@@ -382,6 +454,21 @@ void batch_norm_grad_blocks(const float *dy, const float *xhat, const float *rst
       a[i] = dbeta[c0 + i] / m;
       b[i] = dgamma[c0 + i] / m;
       k[i] = rstd[c0 + i] * gamma[c0 + i];
+    }
+    if (width == NORM_BLOCK) {
+      const v128_t a0 = wasm_v128_load(a), a1 = wasm_v128_load(a + 4);
+      const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+      const v128_t k0 = wasm_v128_load(k), k1 = wasm_v128_load(k + 4);
+      for (int row = 0; row < rows; row++) {
+        const int at = row * cols + c0;
+        const v128_t t0 = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(dy + at), a0),
+                                         wasm_f32x4_mul(wasm_v128_load(xhat + at), b0));
+        const v128_t t1 = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(dy + at + 4), a1),
+                                         wasm_f32x4_mul(wasm_v128_load(xhat + at + 4), b1));
+        wasm_v128_store(dx + at, wasm_f32x4_mul(t0, k0));
+        wasm_v128_store(dx + at + 4, wasm_f32x4_mul(t1, k1));
+      }
+      continue;
     }
     for (int row = 0; row < rows; row++) {
       const int at = row * cols + c0;
