@@ -426,10 +426,6 @@ static void pack_patch_block(const Geometry *g, const float *x, int item, int k0
   }
 }
 
-// Positions per packed block of the filter gradient: the block (KC × NR
-// floats) stays in the L1 cache while every row tile of dyᵀ passes over it.
-#define KC 512
-
 // dwᵀ [co, kh·kw·ci] from dy packed by pack_columns(dy, n·ho·wo, co) and x;
 // work items as filter_grad_items counts them; scratch holds one packed
 // block of patches. Blocks of positions are the outer loop: the input rows
