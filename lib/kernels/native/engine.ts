@@ -142,7 +142,11 @@ const SEQ = 0,
   SCRATCH = 6,
   SCRATCH_STRIDE = 7,
   FAILED = 8,
-  ARGS = 9;
+  // Items per chunk when threads take chunks as they go (0: fixed shares),
+  // and the next chunk to take.
+  CHUNK = 9,
+  NEXT = 10,
+  ARGS = 11;
 
 const WORKER_SOURCE = `
 import { workerData } from "node:worker_threads";
@@ -156,11 +160,16 @@ for (;;) {
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   try {
-    const sharers = ctrl[${SHARERS}], items = ctrl[${ITEMS}];
-    if (id < sharers) {
+    const sharers = ctrl[${SHARERS}], items = ctrl[${ITEMS}], chunk = ctrl[${CHUNK}];
+    const fn = fns[ctrl[${FN}]], scratch = ctrl[${SCRATCH}] + id * ctrl[${SCRATCH_STRIDE}];
+    const args = Array.from(ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${NARGS}]));
+    if (chunk > 0) {
+      for (let at; (at = Atomics.add(ctrl, ${NEXT}, 1) * chunk) < items;) {
+        fn(...args, scratch, at, Math.min(items, at + chunk));
+      }
+    } else if (id < sharers) {
       const begin = Math.floor((id * items) / sharers), end = Math.floor(((id + 1) * items) / sharers);
-      const args = Array.from(ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${NARGS}]));
-      if (begin < end) fns[ctrl[${FN}]](...args, ctrl[${SCRATCH}] + id * ctrl[${SCRATCH_STRIDE}], begin, end);
+      if (begin < end) fn(...args, scratch, begin, end);
     }
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -180,6 +189,9 @@ function wasmModule(): WebAssembly.Module {
   );
   return compiled;
 }
+
+// Chunks per thread when threads take work as they go.
+const CHUNKS_PER_THREAD = 8;
 
 // Below this many multiply-adds a job runs on the calling thread alone: waking
 // a worker costs tens of microseconds.
@@ -815,7 +827,12 @@ export class NativeKernels {
     });
   }
 
-  /** Runs a driver over `items` work items, split over the pool. */
+  /**
+   * Runs a driver over `items` work items, split over the pool: threads take
+   * chunks of items as they finish the last (a core slowed by another
+   * program gets less), or, for the filter gradient, whose threads each
+   * reuse their input blocks over all their items, fixed shares.
+   */
   #run(
     driver: Driver,
     args: number[],
@@ -825,6 +842,9 @@ export class NativeKernels {
     const sharers = options.work < THREADED_WORK ? 1 : Math.min(this.threads, items);
     if (sharers > 1) this.#startWorkers();
     const ctrl = this.#control;
+    const chunk = sharers > 1 && driver !== "conv_filter_grad"
+      ? Math.ceil(items / (CHUNKS_PER_THREAD * sharers))
+      : 0;
     if (sharers > 1) {
       this.#sharedJobs++;
       ctrl[FN] = FUNCTIONS.indexOf(driver);
@@ -833,13 +853,22 @@ export class NativeKernels {
       ctrl[NARGS] = args.length;
       ctrl[SCRATCH] = options.scratch;
       ctrl[SCRATCH_STRIDE] = options.stride;
+      ctrl[CHUNK] = chunk;
+      ctrl[NEXT] = 0;
       ctrl.set(args, ARGS);
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, SEQ, 1);
       Atomics.notify(ctrl, SEQ);
     }
-    const end = Math.floor(items / sharers);
-    if (end > 0) this.#exports[driver](...args, options.scratch, 0, end);
+    const run = this.#exports[driver];
+    if (chunk > 0) {
+      for (let at; (at = Atomics.add(ctrl, NEXT, 1) * chunk) < items;) {
+        run(...args, options.scratch, at, Math.min(items, at + chunk));
+      }
+    } else {
+      const end = Math.floor(items / sharers);
+      if (end > 0) run(...args, options.scratch, 0, end);
+    }
     if (sharers > 1) {
       for (let done; (done = Atomics.load(ctrl, DONE)) < this.#workers.length;) {
         if (Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out") {
