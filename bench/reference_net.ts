@@ -32,6 +32,7 @@ import { type Tensor, tf } from "../lib/tf.ts";
 import { bits, type Key, normal, split } from "../lib/random.ts";
 import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
+import { batchNorm } from "../model/layers.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { adam } from "../lib/optim/aliases.ts";
@@ -191,9 +192,9 @@ export function referenceLoss(p: ReferenceParams, batch: ReferenceBatch) {
   h = conv(h, p.w2, p.b2, 2, 1, 1, "relu");
   h = conv(h, p.w3, p.b3, 1, 2, 2, "relu");
   h = conv(h, p.w4, p.b4, 1, 4, 4);
-  const { mean, variance } = tf.moments(h, [0, 1, 2], true);
-  h = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5)));
-  h = tf.relu(tf.add(tf.mul(h, p.gamma), p.beta));
+  // Batch statistics over N, H, W, biased variance, ε 1e-5: the library's batch norm.
+  const statistics = { mean: tf.zeros([1]), variance: tf.ones([1]) };
+  h = tf.relu(batchNorm({ gamma: p.gamma, beta: p.beta, ...statistics }, h, "batch"));
   const small = conv(h, p.wc, p.bc, 1, 0) as tf.Tensor4D;
   const logits = tf.image.resizeBilinear(small, [size, size], false, true);
   const seg = tf.mean(sparseSoftmaxCrossEntropy(logits, batch.ids));
