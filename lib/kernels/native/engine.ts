@@ -10,9 +10,9 @@
  * Without, they have a memory of their own, and operands are copied in and
  * results out. Threads are `node:worker_threads` workers, each with its own
  * instance of the module and its own stack in that memory; the calling
- * thread takes the first share of every job and waits for the others with
- * `Atomics.wait`, so a kernel call stays synchronous, as tfjs's kernels
- * must be.
+ * thread takes its share of every job and waits for the others (polling
+ * briefly, then with `Atomics.wait`), so a kernel call stays synchronous, as
+ * tfjs's kernels must be.
  *
  * @example Convolving a 1×4×4×1 image with a 3×3 box filter
  * ```ts
@@ -148,6 +148,13 @@ const SEQ = 0,
   NEXT = 10,
   ARGS = 11;
 
+// Polls of a control word before a thread sleeps on it with Atomics.wait:
+// about 0.2 ms here. Waking a sleeping thread takes tens of microseconds
+// more under load, and a step runs ~50 threaded jobs with short gaps (its
+// single-threaded kernels) between them: polling made the reference step
+// 7–20% faster in ten alternating runs against sleeping at once.
+const SPINS = 25_000;
+
 const WORKER_SOURCE = `
 import { workerData } from "node:worker_threads";
 const { module, memory, control, id, stackTop, names } = workerData;
@@ -157,6 +164,7 @@ const fns = names.map((name) => instance.exports[name]);
 const ctrl = new Int32Array(control);
 let seen = 0;
 for (;;) {
+  for (let spin = 0; spin < ${SPINS} && Atomics.load(ctrl, ${SEQ}) === seen; spin++);
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   try {
@@ -870,6 +878,7 @@ export class NativeKernels {
       if (end > 0) run(...args, options.scratch, 0, end);
     }
     if (sharers > 1) {
+      for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < this.#workers.length; spin++);
       for (let done; (done = Atomics.load(ctrl, DONE)) < this.#workers.length;) {
         if (Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out") {
           throw new Error("a kernel thread did not answer within 60 s");
