@@ -181,6 +181,28 @@ function output(
 }
 
 /**
+ * New float32 tfjs tensors of `shapes` computed together by `compute`, as
+ * {@linkcode output} makes one: `compute` gets their offsets when the engine
+ * shares tfjs's heap (and writes in place), else nothing (and its results
+ * are copied in).
+ */
+function outputs(
+  heap: WasmHeap,
+  run: NativeKernels,
+  shapes: number[][],
+  compute: (at?: number[]) => Float32Array[],
+): Info[] {
+  const outs = shapes.map((shape) => heap.makeOutput(shape, "float32"));
+  // Offsets are taken after every makeOutput (any may grow the heap).
+  if (run.sharesHeap) {
+    compute(outs.map((o) => heap.dataIdMap.get(o.dataId)!.memoryOffset));
+  } else {
+    compute().forEach((values, i) => heap.typedArrayFromHeap(outs[i]).set(values));
+  }
+  return outs;
+}
+
+/**
  * Conv2D on our kernels, or `undefined` when they are off or do not take
  * this call.
  */
@@ -473,19 +495,17 @@ function sparseCrossEntropyKernel({ inputs, backend }: KernelArgs): Info[] {
   const heap = backend as WasmHeap, { logits, labels } = inputs as Record<string, Info>;
   const [run, rows, classes] = fusedCall(SPARSE_SOFTMAX_CROSS_ENTROPY, logits);
   const rowShape = logits.shape.slice(0, -1);
-  const loss = heap.makeOutput(rowShape, "float32");
-  const stats = heap.makeOutput([...rowShape, 2], "float32");
-  // Offsets are taken after both makeOutput calls (either may grow the heap).
-  const ids = operand(heap, run, labels), z = operand(heap, run, logits);
-  if (run.sharesHeap) {
-    const at = (info: Info) => heap.dataIdMap.get(info.dataId)!.memoryOffset;
-    run.sparseSoftmaxCrossEntropy(z, ids, rows, classes, { loss: at(loss), stats: at(stats) });
-  } else {
-    const result = run.sparseSoftmaxCrossEntropy(z, ids, rows, classes);
-    heap.typedArrayFromHeap(loss).set(result.loss);
-    heap.typedArrayFromHeap(stats).set(result.stats);
-  }
-  return [loss, stats];
+  return outputs(heap, run, [rowShape, [...rowShape, 2]], (at) => {
+    const z = operand(heap, run, logits), ids = operand(heap, run, labels);
+    const result = run.sparseSoftmaxCrossEntropy(
+      z,
+      ids,
+      rows,
+      classes,
+      at && { loss: at[0], stats: at[1] },
+    );
+    return [result.loss, result.stats];
+  });
 }
 
 function sparseCrossEntropyGradKernel({ inputs, backend }: KernelArgs): Info {
@@ -536,41 +556,21 @@ function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): 
 function adamKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
   const heap = backend as WasmHeap;
   const { g, m, v, correction1, correction2 } = inputs as Record<string, Info>;
-  const run = engine;
-  if (!run) throw new Error(`${ADAM}: our wasm kernels are off`);
   const all = [g, m, v, correction1, correction2];
-  if (all.some((t) => t.dtype !== "float32") || !sameShape(g, m) || !sameShape(g, v)) {
+  const run = float32Inputs(ADAM, all);
+  if (!sameShape(g, m) || !sameShape(g, v)) {
     throw new Error(
       `${ADAM}: takes float32 g, m, v of one shape and two float32 corrections; got ` +
         all.map((t) => `${t.dtype} [${t.shape}]`).join(", "),
     );
   }
-  const n = size(g.shape);
-  const outs = [0, 1, 2].map(() => heap.makeOutput([...g.shape], "float32"));
-  // Offsets are taken after every makeOutput (any may grow the heap).
-  const operands = all.map((t) => operand(heap, run, t)) as [
-    Operand,
-    Operand,
-    Operand,
-    Operand,
-    Operand,
-  ];
   const betas = attrs as unknown as { b1: number; b2: number; eps: number };
-  if (run.sharesHeap) {
-    const [update, mu, nu] = outs.map((o) => heap.dataIdMap.get(o.dataId)!.memoryOffset);
-    run.adam(...operands, n, betas, { update, mu, nu });
-  } else {
-    const result = run.adam(...operands, n, betas);
-    [result.update, result.mu, result.nu].forEach((r, i) =>
-      heap.typedArrayFromHeap(outs[i]).set(r)
-    );
-  }
-  return outs;
-}
-
-/** Offsets of new outputs after all are made (makeOutput may grow the heap), or undefined when copying. */
-function outputsAt(heap: WasmHeap, run: NativeKernels, outs: Info[]): number[] | undefined {
-  return run.sharesHeap ? outs.map((o) => heap.dataIdMap.get(o.dataId)!.memoryOffset) : undefined;
+  return outputs(heap, run, [0, 1, 2].map(() => [...g.shape]), (at) => {
+    const [go, mo, vo, c1, c2] = all.map((t) => operand(heap, run, t));
+    const out = at && { update: at[0], mu: at[1], nu: at[2] };
+    const result = run.adam(go, mo, vo, c1, c2, size(g.shape), betas, out);
+    return [result.update, result.mu, result.nu];
+  });
 }
 
 function float32Inputs(name: string, inputs: Info[]): NativeKernels {
@@ -586,55 +586,24 @@ function batchNormKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
   const heap = backend as WasmHeap, { x, gamma, beta } = inputs as Record<string, Info>;
   const run = float32Inputs(BATCH_NORM, [x, gamma, beta]);
   const cols = x.shape[x.shape.length - 1], rows = size(x.shape) / cols;
-  const outs = [
-    heap.makeOutput([...x.shape], "float32"),
-    heap.makeOutput([...x.shape], "float32"),
-    heap.makeOutput([cols], "float32"),
-  ];
-  const at = outputsAt(heap, run, outs);
-  const [xo, go, bo] = [x, gamma, beta].map((t) => operand(heap, run, t));
-  const eps = attrs.eps as number;
-  const result = run.batchNorm(
-    xo,
-    go,
-    bo,
-    rows,
-    cols,
-    eps,
-    at && { y: at[0], xhat: at[1], rstd: at[2] },
-  );
-  if (!at) {
-    [result.y, result.xhat, result.rstd].forEach((r, i) => heap.typedArrayFromHeap(outs[i]).set(r));
-  }
-  return outs;
+  return outputs(heap, run, [[...x.shape], [...x.shape], [cols]], (at) => {
+    const [xo, go, bo] = [x, gamma, beta].map((t) => operand(heap, run, t));
+    const out = at && { y: at[0], xhat: at[1], rstd: at[2] };
+    const result = run.batchNorm(xo, go, bo, rows, cols, attrs.eps as number, out);
+    return [result.y, result.xhat, result.rstd];
+  });
 }
 
 function batchNormGradKernel({ inputs, backend }: KernelArgs): Info[] {
   const heap = backend as WasmHeap, { dy, xhat, rstd, gamma } = inputs as Record<string, Info>;
   const run = float32Inputs(BATCH_NORM_GRAD, [dy, xhat, rstd, gamma]);
   const cols = dy.shape[dy.shape.length - 1], rows = size(dy.shape) / cols;
-  const outs = [
-    heap.makeOutput([...dy.shape], "float32"),
-    heap.makeOutput([cols], "float32"),
-    heap.makeOutput([cols], "float32"),
-  ];
-  const at = outputsAt(heap, run, outs);
-  const [d, h, r, g] = [dy, xhat, rstd, gamma].map((t) => operand(heap, run, t));
-  const result = run.batchNormGrad(
-    d,
-    h,
-    r,
-    g,
-    rows,
-    cols,
-    at && { dx: at[0], dgamma: at[1], dbeta: at[2] },
-  );
-  if (!at) {
-    [result.dx, result.dgamma, result.dbeta].forEach((v, i) =>
-      heap.typedArrayFromHeap(outs[i]).set(v)
-    );
-  }
-  return outs;
+  return outputs(heap, run, [[...dy.shape], [cols], [cols]], (at) => {
+    const [d, h, r, g] = [dy, xhat, rstd, gamma].map((t) => operand(heap, run, t));
+    const out = at && { dx: at[0], dgamma: at[1], dbeta: at[2] };
+    const result = run.batchNormGrad(d, h, r, g, rows, cols, out);
+    return [result.dx, result.dgamma, result.dbeta];
+  });
 }
 
 function activationGradKernel(
@@ -643,11 +612,7 @@ function activationGradKernel(
 ): (args: KernelArgs) => Info {
   return ({ inputs, backend, attrs }) => {
     const heap = backend as WasmHeap, { x, dy } = inputs as Record<string, Info>;
-    const run = engine;
-    if (!run) throw new Error(`${name}: our wasm kernels are off`);
-    if (x.dtype !== "float32" || dy.dtype !== "float32") {
-      throw new Error(`${name}: takes float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
-    }
+    const run = float32Inputs(name, [x, dy]);
     const alpha = (attrs?.alpha as number | undefined) ?? 0;
     return output(heap, run, [...x.shape], "float32", (out) =>
       run.activationGrad(

@@ -62,6 +62,27 @@ static void select_f32(const unsigned char *c, const float *a, const float *b, f
   for (; i < n; i++) y[i] = c[i] ? a[i] : b[i];
 }
 
+// Double sums of eight float columns, two vectors per row.
+typedef struct {
+  v128_t s0, s1, s2, s3;
+} Sums8;
+
+static inline void sums8_zero(Sums8 *s) { s->s0 = s->s1 = s->s2 = s->s3 = wasm_f64x2_splat(0.0); }
+
+static inline void sums8_add(Sums8 *s, v128_t lo, v128_t hi) {
+  s->s0 = wasm_f64x2_add(s->s0, wasm_f64x2_promote_low_f32x4(lo));
+  s->s1 = wasm_f64x2_add(s->s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1)));
+  s->s2 = wasm_f64x2_add(s->s2, wasm_f64x2_promote_low_f32x4(hi));
+  s->s3 = wasm_f64x2_add(s->s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1)));
+}
+
+static inline void sums8_store(const Sums8 *s, double *out) {
+  wasm_v128_store(out, s->s0);
+  wasm_v128_store(out + 2, s->s1);
+  wasm_v128_store(out + 4, s->s2);
+  wasm_v128_store(out + 6, s->s3);
+}
+
 // y[c] = scale · Σ_r x[r·cols + c], accumulated in double precision (as
 // tfjs's cpu backend does): a sum (scale 1) or mean (1 / rows) over leading
 // axes, such as a bias gradient or batch norm's statistics.
@@ -71,19 +92,13 @@ static void sum_rows_f32(const float *x, int rows, int cols, int stride, double 
   // Eight columns at a time, their sums in registers over every row: sums
   // kept in memory would chain each row's load and store through memory.
   for (; c + 8 <= cols; c += 8) {
-    v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0, s2 = s0, s3 = s0;
+    Sums8 sums;
+    sums8_zero(&sums);
     const float *p = x + c;
     for (int r = 0; r < rows; r++, p += stride) {
-      const v128_t lo = wasm_v128_load(p), hi = wasm_v128_load(p + 4);
-      s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(lo));
-      s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1)));
-      s2 = wasm_f64x2_add(s2, wasm_f64x2_promote_low_f32x4(hi));
-      s3 = wasm_f64x2_add(s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1)));
+      sums8_add(&sums, wasm_v128_load(p), wasm_v128_load(p + 4));
     }
-    wasm_v128_store(acc + c, s0);
-    wasm_v128_store(acc + c + 2, s1);
-    wasm_v128_store(acc + c + 4, s2);
-    wasm_v128_store(acc + c + 6, s3);
+    sums8_store(&sums, acc + c);
   }
   for (; c < cols; c++) {
     double sum = 0.0;
@@ -315,27 +330,6 @@ void adam_blocks(const float *g, const float *m, const float *v, const float *sc
 // over its own columns.
 
 #define NORM_BLOCK 8
-
-// Double sums of eight float columns, two vectors per row.
-typedef struct {
-  v128_t s0, s1, s2, s3;
-} Sums8;
-
-static inline void sums8_zero(Sums8 *s) { s->s0 = s->s1 = s->s2 = s->s3 = wasm_f64x2_splat(0.0); }
-
-static inline void sums8_add(Sums8 *s, v128_t lo, v128_t hi) {
-  s->s0 = wasm_f64x2_add(s->s0, wasm_f64x2_promote_low_f32x4(lo));
-  s->s1 = wasm_f64x2_add(s->s1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 0, 1)));
-  s->s2 = wasm_f64x2_add(s->s2, wasm_f64x2_promote_low_f32x4(hi));
-  s->s3 = wasm_f64x2_add(s->s3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 0, 1)));
-}
-
-static inline void sums8_store(const Sums8 *s, double *out) {
-  wasm_v128_store(out, s->s0);
-  wasm_v128_store(out + 2, s->s1);
-  wasm_v128_store(out + 4, s->s2);
-  wasm_v128_store(out + 6, s->s3);
-}
 
 // Forward: y = x̂·γ + β with x̂ = (x − μ)·r, μ = mean x, r = 1/√(mean (x − μ)² + ε);
 // writes y, x̂ and r (cols values).

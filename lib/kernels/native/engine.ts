@@ -474,8 +474,6 @@ export class NativeKernels {
       const rstd = out?.rstd ?? this.#alloc(cols);
       const args = [xAt, gAt, bAt, epsAt, y, xhat, rstd, rows, cols];
       this.#run("batch_norm_blocks", args, Math.ceil(cols / NORM_BLOCK), {
-        scratch: 0,
-        stride: 0,
         work: 16 * rows * cols,
       });
       return {
@@ -507,8 +505,6 @@ export class NativeKernels {
       const dbeta = out?.dbeta ?? this.#alloc(cols);
       const args = [dyAt, xhatAt, rAt, gAt, dx, dgamma, dbeta, rows, cols];
       this.#run("batch_norm_grad_blocks", args, Math.ceil(cols / NORM_BLOCK), {
-        scratch: 0,
-        stride: 0,
         work: 16 * rows * cols,
       });
       return {
@@ -553,11 +549,7 @@ export class NativeKernels {
         "sum_rows_blocks",
         [xAt, rows, cols, mean ? 1 : 0, acc, y],
         Math.ceil(cols / COLUMN_BLOCK),
-        {
-          scratch: 0,
-          stride: 0,
-          work: 8 * rows * cols,
-        },
+        { work: 8 * rows * cols },
       );
       return this.#view(y, cols);
     });
@@ -591,7 +583,7 @@ export class NativeKernels {
         g.padBefore[1],
         dx,
       ];
-      this.#run("max_pool_grad_images", args, g.batch, { scratch: 0, stride: 0, work: 8 * size });
+      this.#run("max_pool_grad_images", args, g.batch, { work: 8 * size });
       return this.#view(dx, size);
     });
   }
@@ -619,8 +611,6 @@ export class NativeKernels {
       new Float64Array(this.#memory.buffer, ratios, 2).set(ratio);
       const args = [dyAt, batch, outHeight, outWidth, channels, inHeight, inWidth, ratios];
       this.#run("resize_bilinear_grad_images", [...args, halfPixelCenters ? 1 : 0, dx], batch, {
-        scratch: 0,
-        stride: 0,
         work: 8 * batch * outHeight * outWidth * channels,
       });
       return this.#view(dx, size);
@@ -815,11 +805,7 @@ export class NativeKernels {
   /** Runs an elementwise driver over blocks of `size` elements, split over the pool. */
   #runElements(driver: Driver, args: number[], size: number): void {
     // Waking a worker pays off from about 2¹⁸ elements (a memory-bound pass).
-    this.#run(driver, args, Math.ceil(size / ELEMENT_BLOCK), {
-      scratch: 0,
-      stride: 0,
-      work: 8 * size,
-    });
+    this.#run(driver, args, Math.ceil(size / ELEMENT_BLOCK), { work: 8 * size });
   }
 
   /** Runs a row-wise driver over blocks of rows, split over the pool. */
@@ -828,11 +814,7 @@ export class NativeKernels {
       throw new Error(`row kernels take 1–${MAX_SOFTMAX_CLASSES} classes, got ${classes}`);
     }
     // A row costs about as much as 30 multiply-adds per value (exp).
-    this.#run(driver, args, Math.ceil(rows / ROW_BLOCK), {
-      scratch: 0,
-      stride: 0,
-      work: 32 * rows * classes,
-    });
+    this.#run(driver, args, Math.ceil(rows / ROW_BLOCK), { work: 32 * rows * classes });
   }
 
   /**
@@ -845,8 +827,9 @@ export class NativeKernels {
     driver: Driver,
     args: number[],
     items: number,
-    options: { scratch: number; stride: number; work: number },
+    options: { scratch?: number; stride?: number; work: number },
   ): void {
+    const { scratch = 0, stride = 0 } = options;
     const sharers = options.work < THREADED_WORK ? 1 : Math.min(this.threads, items);
     if (sharers > 1) this.#startWorkers();
     const ctrl = this.#control;
@@ -859,8 +842,8 @@ export class NativeKernels {
       ctrl[SHARERS] = sharers;
       ctrl[ITEMS] = items;
       ctrl[NARGS] = args.length;
-      ctrl[SCRATCH] = options.scratch;
-      ctrl[SCRATCH_STRIDE] = options.stride;
+      ctrl[SCRATCH] = scratch;
+      ctrl[SCRATCH_STRIDE] = stride;
       ctrl[CHUNK] = chunk;
       ctrl[NEXT] = 0;
       ctrl.set(args, ARGS);
@@ -871,11 +854,11 @@ export class NativeKernels {
     const run = this.#exports[driver];
     if (chunk > 0) {
       for (let at; (at = Atomics.add(ctrl, NEXT, 1) * chunk) < items;) {
-        run(...args, options.scratch, at, Math.min(items, at + chunk));
+        run(...args, scratch, at, Math.min(items, at + chunk));
       }
     } else {
       const end = Math.floor(items / sharers);
-      if (end > 0) run(...args, options.scratch, 0, end);
+      if (end > 0) run(...args, scratch, 0, end);
     }
     if (sharers > 1) {
       for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < this.#workers.length; spin++);
