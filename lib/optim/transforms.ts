@@ -77,27 +77,20 @@ export function scaleByAdam(
         const correction2 = tf.neg(tf.expm1(tf.mul(count, Math.log(b2))));
         // Per leaf [update, m′, v′]: one fused kernel where the backend has
         // it (the same float32 arithmetic), else tfjs's kernels.
-        const steps = new Map<string, Tensor[]>();
-        const stepOf = (g: Tensor, m: Tensor, v: Tensor, path: string) => {
-          let step = steps.get(path);
-          if (!step) {
-            step = hasFusedKernel(ADAM) && g.dtype === "float32"
-              ? tf.engine().runKernel(ADAM, { g, m, v, correction1, correction2 }, {
-                b1,
-                b2,
-                eps,
-              }) as unknown as Tensor[]
-              : composedAdam(g, m, v, correction1, correction2, [b1, b2, eps]);
-            steps.set(path, step);
-          }
-          return step;
-        };
-        const mu = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
-          stepOf(g, m, v, path)[1]);
-        const nu = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
-          stepOf(g, m, v, path)[2]);
-        const out = zipMap([updates, state.mu, state.nu], ([g, m, v], path) =>
-          stepOf(g, m, v, path)[0]);
+        const moments = new Map<string, Tensor[]>();
+        const out = zipMap([updates, state.mu, state.nu], ([g, m, v], path) => {
+          const [update, m2, v2] = hasFusedKernel(ADAM) && g.dtype === "float32"
+            ? tf.engine().runKernel(ADAM, { g, m, v, correction1, correction2 }, {
+              b1,
+              b2,
+              eps,
+            }) as unknown as Tensor[]
+            : composedAdam(g, m, v, correction1, correction2, [b1, b2, eps]);
+          moments.set(path, [m2, v2]);
+          return update;
+        });
+        const mu = map(updates, (_, path) => moments.get(path)![0]);
+        const nu = map(updates, (_, path) => moments.get(path)![1]);
         return [out as typeof updates, { count, mu, nu }];
       }),
   };
