@@ -16,6 +16,7 @@ import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
 import { type Batch as StepBatch, makeTrainer, type Params } from "../methods/step.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
 import { loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
 import {
@@ -31,7 +32,14 @@ import { type Batch, batches, type Normalisation, normalise } from "../data/stre
 import { loadMobileNetV2Weights } from "../data/pretrained.ts";
 import { writePrediction } from "../data/visualize.ts";
 import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
-import { iouJson, iouTable, type TableRow } from "../eval/table.ts";
+import {
+  gapClosed,
+  iouJson,
+  iouTable,
+  type SummaryRow,
+  summaryTable,
+  type TableRow,
+} from "../eval/table.ts";
 import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "./checkpoint.ts";
 import { loadSafetensors } from "./safetensors.ts";
 import type { Options } from "./options.ts";
@@ -48,6 +56,8 @@ export interface DataPlan {
   test: Dataset;
   /** Held-out labelled source data, where the data set has it (digits). */
   sourceTest?: Dataset;
+  /** The target training data with its labels, for the oracle, where they exist. */
+  targetLabelled?: Dataset;
   crop?: [number, number];
   scale?: [number, number];
   flip: boolean;
@@ -82,11 +92,18 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         { split: "train", domain: "source", length: huge },
         scenes,
       );
+      const target = digitsDataset(
+        bench,
+        k,
+        { split: "train", domain: "target", length: huge },
+        scenes,
+      );
       return {
         classes: source.classes,
         normalise,
         source,
-        target: digitsDataset(bench, k, { split: "train", domain: "target", length: huge }, scenes),
+        target,
+        targetLabelled: target,
         test: digitsDataset(
           bench,
           k,
@@ -116,6 +133,7 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         normalise,
         source,
         target: await cityscapes(targetRoot, "train", { labels: false, protocol }),
+        targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch(() => undefined),
         test: await cityscapes(targetRoot, "val", { protocol }),
         crop: crop ?? [512, 512],
         scale: [0.5, 1.0],
@@ -131,6 +149,9 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         normalise,
         source,
         target: await folder(targetRoot, { labels: false }),
+        targetLabelled: await exists(join(targetRoot, "labels"))
+          ? await folder(targetRoot)
+          : undefined,
         test: await folder(targetRoot),
         crop,
         flip: true,
@@ -155,8 +176,20 @@ export function segConfig(o: Options, classes: number): DeepLabConfig {
     };
 }
 
-/** A method's configuration from the options. */
-export function methodConfig(o: Options, method: Method, classes: number): MethodConfigInput {
+/** A method's configuration from the options, with a phase's variant overrides. */
+export function methodConfig(
+  o: Options,
+  method: Method,
+  classes: number,
+  overrides: Partial<MethodConfigInput> = {},
+): MethodConfigInput {
+  return {
+    ...methodOptions(o, method, classes),
+    ...overrides,
+  };
+}
+
+function methodOptions(o: Options, method: Method, classes: number): MethodConfigInput {
   return {
     method,
     seg: segConfig(o, classes),
@@ -171,6 +204,7 @@ export function methodConfig(o: Options, method: Method, classes: number): Metho
       ent: o.lambdaEnt,
     },
     consistency: o.consistency as "l1",
+    groupDistribution: o.groupDistribution as "class",
     groupingLossesTrain: o.groupingLossesTrain as "G+C",
     classEquivalence: o.classEquivalence,
     optim: {
@@ -192,6 +226,37 @@ interface Phase {
   from?: string;
   /** Global step of this phase's first step (positions in the data streams). */
   offset: number;
+  /** A variant's settings over the options'. */
+  overrides?: Partial<MethodConfigInput>;
+}
+
+/**
+ * Method variants that a phase name may ask for (`--also cdga.class`): the
+ * method, then a dot and the variant.
+ */
+export const VARIANTS: Readonly<Record<string, Partial<MethodConfigInput>>> = {
+  pixel: { groupDistribution: "pixel" },
+  class: { groupDistribution: "class" },
+  GC: { groupingLossesTrain: "G+C" },
+};
+
+function phaseSpec(name: string): { method: Method; overrides?: Partial<MethodConfigInput> } {
+  const [method, variant, ...more] = name.split(".");
+  if (!(METHODS as readonly string[]).includes(method) || more.length > 0) {
+    throw new Error(
+      `--also: unknown method ${JSON.stringify(name)} (one of ${METHODS.join(", ")}, ` +
+        `optionally with a variant: ${Object.keys(VARIANTS).map((v) => `.${v}`).join(", ")})`,
+    );
+  }
+  if (variant === undefined) return { method: method as Method };
+  if (!VARIANTS[variant]) {
+    throw new Error(
+      `--also: unknown variant ${JSON.stringify(variant)} of ${method} (one of ${
+        Object.keys(VARIANTS).join(", ")
+      })`,
+    );
+  }
+  return { method: method as Method, overrides: VARIANTS[variant] };
 }
 
 /** The phases of a run. */
@@ -201,24 +266,14 @@ export function phasesOf(o: Options): Phase[] {
   if (o.warmupSteps > 0) {
     phases.push({ name: "warmup", method: "sourceOnly", steps: o.warmupSteps, offset: 0 });
   }
-  if (o.baseline === "sourceOnly" && o.method !== "sourceOnly") {
-    phases.push({
-      name: "sourceOnly",
-      method: "sourceOnly",
-      steps: o.steps,
-      from,
-      offset: o.warmupSteps,
-    });
-  }
+  const add = (name: string) => {
+    if (phases.some((p) => p.name === name)) return;
+    phases.push({ name, ...phaseSpec(name), steps: o.steps, from, offset: o.warmupSteps });
+  };
+  if (o.baseline === "sourceOnly" && o.method !== "sourceOnly") add("sourceOnly");
   const extra = o.also.split(",").map((m) => m.trim()).filter(Boolean);
-  for (const m of [...extra, o.method]) {
-    if (!(METHODS as readonly string[]).includes(m)) {
-      throw new Error(`--also: unknown method ${JSON.stringify(m)} (one of ${METHODS.join(", ")})`);
-    }
-    if (!phases.some((p) => p.name === m)) {
-      phases.push({ name: m, method: m as Method, steps: o.steps, from, offset: o.warmupSteps });
-    }
-  }
+  for (const m of [...extra, o.method]) add(m);
+  if (o.oracle && o.method !== "oracle") add("oracle");
   return phases;
 }
 
@@ -346,7 +401,14 @@ export async function runTraining(
     `backend: ${backend.name} (${backend.detail}); data: ${data.source.description} → ${data.target.description}`,
   );
 
-  const phases = phasesOf(o);
+  const phases = phasesOf(o).filter((phase) => {
+    if (phase.method !== "oracle" || data.targetLabelled) return true;
+    if (o.method === "oracle") {
+      throw new Error(`--method oracle: ${data.target.description} has no target labels`);
+    }
+    log(`oracle: skipped (${data.target.description} has no labels to train it on)`);
+    return false;
+  });
   // Metric lines written after the checkpoint we resume from are dropped.
   let history: Record<string, unknown>[] = [];
   if (o.resume && await exists(metricsPath)) {
@@ -359,7 +421,9 @@ export async function runTraining(
   const finals = new Map<string, Params>();
 
   for (const phase of phases) {
-    const trainer = makeTrainer(methodConfig(o, phase.method, classes));
+    const trainer = makeTrainer(methodConfig(o, phase.method, classes, phase.overrides));
+    const definition = METHOD_DEFINITIONS[phase.method];
+    const supervisedByTarget = definition.supervision === "target";
     const path = join(checkpoints, `${phase.name}.ckpt`);
     const fresh = trainer.init(initKey);
     let params: Params = fresh.params, optState = fresh.optState;
@@ -404,7 +468,6 @@ export async function runTraining(
       metricsPath,
       keptHistory.map((h) => JSON.stringify(h) + "\n").join(""),
     );
-    const usesTarget = phase.method !== "sourceOnly";
     const remaining = phase.steps - step;
     const stream = (dataset: Dataset, k: Key) =>
       batches(dataset, {
@@ -418,16 +481,22 @@ export async function runTraining(
         start: (phase.offset + step) * o.batch,
         batches: remaining,
       });
-    const sources = stream(data.source, sourceKey);
-    const targets = usesTarget ? stream(data.target, targetKey) : undefined;
+    const sources = supervisedByTarget ? undefined : stream(data.source, sourceKey);
+    const targets = definition.reads.target
+      ? stream(supervisedByTarget ? data.targetLabelled! : data.target, targetKey)
+      : undefined;
     progress.start(phase.name, step, phase.steps);
     let lastGood = step;
     while (step < phase.steps) {
-      const s = (await sources.next()).value as Batch;
+      const s = sources ? (await sources.next()).value as Batch : undefined;
       const t = targets ? (await targets.next()).value as Batch : undefined;
+      // Only the oracle is handed target labels; it reads no source batch.
+      const labelled = (s ?? t)!;
       const batch: StepBatch = {
-        source: { images: s.images, labels: s.labels! },
-        target: { images: t ? t.images : s.images },
+        source: { images: labelled.images, labels: labelled.labels! },
+        target: t
+          ? { images: t.images, ...(supervisedByTarget ? { labels: t.labels } : {}) }
+          : { images: labelled.images },
       };
       const [nextParams, nextOpt, metrics] = trainer.step(params, optState, batch);
       const values: Record<string, number | number[]> = {};
@@ -438,8 +507,7 @@ export async function runTraining(
       const bad = Object.entries(values).find(([, v]) =>
         [v].flat().some((x) => !Number.isFinite(x))
       );
-      // The target's labels, where a data set has them (digits), are never used in training.
-      tf.dispose([s.images, s.labels, t?.images, t?.labels].filter((x) => x !== undefined));
+      tf.dispose([s?.images, s?.labels, t?.images, t?.labels].filter((x) => x !== undefined));
       if (bad) {
         replace([nextParams, nextOpt, metrics], []);
         progress.stop();
@@ -480,32 +548,66 @@ export async function runTraining(
       await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
     }
     progress.stop();
-    await sources.return(undefined);
+    await sources?.return(undefined);
     await targets?.return(undefined);
     finals.set(phase.name, params);
     dispose(optState as unknown as Tree);
   }
 
-  // Final evaluation of every phase after the warm-up, on the whole held-out set.
+  // Final evaluation of every phase after the warm-up, on the whole held-out
+  // target split and, where there is one, the held-out source split.
   const rows: Record<string, TableRow[]> = { overall: [] };
+  const sourceRows: TableRow[] = [];
   const names = data.classes.names;
-  const results: Record<string, { steps: number; groupUsage?: number[] }> = {};
-  for (const phase of phases.filter((p) => p.name !== "warmup" || phases.length === 1)) {
+  const results: Record<
+    string,
+    {
+      steps: number;
+      groupUsage?: number[];
+      groupClasses?: number[][];
+      disc?: number;
+      discAccuracy?: number;
+    }
+  > = {};
+  const labelOf = (name: string) => LABELS[name] ?? name;
+  const evaluated = phases.filter((p) => p.name !== "warmup" || phases.length === 1);
+  const miou: Record<string, { target: number; styles: Record<string, number>; source: number }> =
+    {};
+  for (const phase of evaluated) {
     const params = finals.get(phase.name)!;
-    const result = await evaluateSeg(params.seg, segConfig(o, classes), data.test, {
+    const config = segConfig(o, classes);
+    const result = await evaluateSeg(params.seg, config, data.test, {
       samples: data.test.length,
       batch: 16,
       normalise: data.normalise,
       keep: phase.name === o.method ? 2 : 0,
     });
-    const label = phase.name === "sourceOnly" ? "source only" : phase.name;
+    const label = labelOf(phase.name);
     rows.overall.push({ name: label, evaluation: evaluate(result.overall, names, data.protocols) });
+    const styles: Record<string, number> = {};
     for (const [style, matrix] of result.byStyle) {
       (rows[style] ??= []).push({
         name: label,
         evaluation: evaluate(matrix, names, data.protocols),
       });
+      styles[style] = matrix.meanIoU();
     }
+    let source = NaN;
+    if (data.sourceTest) {
+      const held = await evaluateSeg(params.seg, config, data.sourceTest, {
+        samples: data.sourceTest.length,
+        batch: 16,
+        normalise: data.normalise,
+      });
+      sourceRows.push({ name: label, evaluation: evaluate(held.overall, names, data.protocols) });
+      source = held.overall.meanIoU();
+    }
+    const ordered = Object.fromEntries(
+      [...TARGET_STYLES, ...Object.keys(styles).sort()].filter((k, i, all) =>
+        k in styles && all.indexOf(k) === i
+      ).map((k) => [k, styles[k]]),
+    );
+    miou[phase.name] = { target: result.overall.meanIoU(), styles: ordered, source };
     for (const kept of result.kept) {
       await writePrediction(
         join(runDir, "predictions", `${phase.name}_${kept.style ?? "all"}_${kept.name}`),
@@ -513,10 +615,41 @@ export async function runTraining(
         data.classes.palette,
       );
     }
-    const usage = keptHistory.filter((h) => h.phase === phase.name && Array.isArray(h.groupUsage))
-      .at(-1)?.groupUsage as number[] | undefined;
-    results[phase.name] = { steps: phase.offset + phase.steps, groupUsage: usage };
+    const history = keptHistory.filter((h) => h.phase === phase.name);
+    const last = history.at(-1);
+    const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
+      | number[]
+      | undefined;
+    // Each group's class make-up, averaged over the phase's last 50 steps.
+    const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-50)
+      .map((h) => h.groupClasses as number[]);
+    // A class absent from a step's batch has no make-up there: average over the steps that had it.
+    const present = (m: number[], c: number) =>
+      m.reduce((sum, v, i) => (i % classes === c ? sum + v : sum), 0) > 0.5;
+    const groupClasses = makeUps.length > 0
+      ? Array.from({ length: o.groups }, (_, k) =>
+        Array.from({ length: classes }, (_, c) => {
+          const steps = makeUps.filter((m) => present(m, c));
+          return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
+            Math.max(1, steps.length);
+        }))
+      : undefined;
+    results[phase.name] = {
+      steps: phase.offset + phase.steps,
+      groupUsage: usage,
+      groupClasses,
+      disc: typeof last?.disc === "number" ? last.disc : undefined,
+      discAccuracy: typeof last?.discAccuracy === "number" ? last.discAccuracy : undefined,
+    };
   }
+  const lower = miou.sourceOnly, upper = miou.oracle;
+  const summary: SummaryRow[] = evaluated.map((phase) => ({
+    name: labelOf(phase.name),
+    ...miou[phase.name],
+    gapClosed: lower && upper && phase.name !== "sourceOnly" && phase.name !== "oracle"
+      ? gapClosed(miou[phase.name].target, lower.target, upper.target)
+      : NaN,
+  }));
   const styleOrder = [
     "overall",
     ...TARGET_STYLES.filter((s) => rows[s]),
@@ -525,18 +658,24 @@ export async function runTraining(
     ),
   ];
   const tables = styleOrder.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
+  if (sourceRows.length > 0) {
+    tables.push(`### Held-out source\n\n${iouTable(sourceRows)}`);
+  }
+  const summaryText = summaryTable(summary);
+  const byPhase = (metric: string) =>
+    phases.map((p) => ({
+      name: `${p.name} ${metric}`,
+      points: keptHistory.filter((h) => h.phase === p.name && typeof h[metric] === "number").map((
+        h,
+      ) => [h.global as number, h[metric] as number] as [number, number]),
+    })).filter((s) => s.points.length > 0);
   const charts = [
     {
       title: "losses",
-      series: ["seg", "adv", "sc", "orth", "bal", "ent", "disc"].flatMap((m) =>
-        phases.map((p) => ({
-          name: `${p.name} ${m}`,
-          points: keptHistory.filter((h) => h.phase === p.name && typeof h[m] === "number").map((
-            h,
-          ) => [h.global as number, h[m] as number] as [number, number]),
-        })).filter((s) => s.points.length > 0)
-      ),
+      series: ["seg", "adv", "sc", "orth", "bal", "ent"].flatMap(byPhase),
     },
+    { title: "discriminator: loss L_D (chance: 2 ln 2 = 1.386)", series: byPhase("disc") },
+    { title: "discriminator: accuracy on its batch", series: byPhase("discAccuracy") },
     {
       title: "group usage (CDGA)",
       series: Array.from({ length: o.groups }, (_, g) => ({
@@ -554,8 +693,26 @@ export async function runTraining(
           .map((h) => [h.global as number, h.targetMIoU as number] as [number, number]),
       })),
     },
-  ];
+  ].filter((chart) => chart.series.length > 0);
   await Deno.writeTextFile(join(runDir, "plot.svg"), svgDocument(charts));
+  const makeUp = Object.entries(results).filter(([, r]) => r.groupClasses).map(([name, r]) =>
+    [
+      `### Groups of ${labelOf(name)}: usage and class make-up`,
+      "",
+      "Share of each class's source pixels (training batches) that each group holds (columns sum to 100%), " +
+      "over the last 50 steps, and each group's share of all pixels (usage).",
+      "",
+      groupTable(r.groupClasses!, r.groupUsage, names),
+      "",
+    ].join("\n")
+  );
+  const discLines = Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
+    [name, r],
+  ) =>
+    `- ${labelOf(name)}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
+      (100 * (r.discAccuracy ?? NaN)).toFixed(0)
+    }% at the last step`
+  );
   const markdown = [
     `# Run ${runName}`,
     "",
@@ -565,18 +722,21 @@ export async function runTraining(
     `backbone ${o.backbone}${
       o.backbone === "resnet" ? `-${o.depth} ×${o.width}` : ""
     }, batch ${o.batch}, seed ${o.seed}, backend ${backend.name}.`,
-    "Per-class IoU (%) on the held-out target split, final models (no checkpoint picked on it).",
+    `mIoU (%) of the final models (no checkpoint picked on an evaluation split) on the held-out ` +
+    `target split (${data.test.description}, ${data.test.length} images)` +
+    (data.sourceTest
+      ? ` and the held-out source split (${data.sourceTest.description}, ${data.sourceTest.length} images)`
+      : "") +
+    `; gap closed = (method − source only) / (oracle − source only).`,
+    "",
+    summaryText,
+    "",
+    ...(discLines.length > 0 ? ["Discriminators at the end:", "", ...discLines, ""] : []),
+    "Per-class IoU (%):",
     "",
     ...tables.flatMap((t) => [t, ""]),
-    ...(results[o.method]?.groupUsage
-      ? [
-        `Group usage of ${o.method} at the end: ${
-          results[o.method].groupUsage!.map((u) => u.toFixed(3)).join(", ")
-        }`,
-        "",
-      ]
-      : []),
-    "![losses, group usage and target mIoU over the steps](plot.svg)",
+    ...makeUp,
+    "![losses, discriminators, group usage and target mIoU over the steps](plot.svg)",
     "",
   ].join("\n");
   await Deno.writeTextFile(join(runDir, "report.md"), markdown);
@@ -587,7 +747,13 @@ export async function runTraining(
         run: runName,
         phases,
         results,
+        summary: summary.map((r) => ({
+          ...r,
+          source: Number.isNaN(r.source) ? null : r.source,
+          gapClosed: Number.isNaN(r.gapClosed) ? null : r.gapClosed,
+        })),
         tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
+        ...(sourceRows.length > 0 ? { source: iouJson(sourceRows) } : {}),
       },
       null,
       2,
@@ -596,7 +762,40 @@ export async function runTraining(
   for (const params of finals.values()) dispose(params as unknown as Tree);
   log("");
   for (const t of tables) log(t + "\n");
+  log(summaryText + "\n");
+  for (const line of discLines) log(line);
   log(`report: ${join(runDir, "report.md")}`);
   log(`run folder: ${runDir}`);
   return runDir;
+}
+
+/** Row labels of the phases in tables. */
+export const LABELS: Readonly<Record<string, string>> = {
+  sourceOnly: "source only",
+  adaptSegNet: "AdaptSegNet",
+  advEnt: "ADVENT (AdvEnt)",
+  minEnt: "ADVENT (MinEnt)",
+  cdga: "CDGA",
+  "cdga.pixel": "CDGA, pixel-weighted groups",
+  "cdga.class": "CDGA, class-balanced groups",
+  "cdga.GC": "CDGA, grouping losses train G and C",
+  oracle: "target oracle",
+};
+
+/** A Markdown table of groups × classes (%), with each group's usage. */
+function groupTable(makeUp: number[][], usage: number[] | undefined, names: readonly string[]) {
+  const header = ["group", "usage", ...names];
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...makeUp.map((row, k) =>
+      `| ${
+        [
+          String(k),
+          usage ? (100 * usage[k]).toFixed(1) : "–",
+          ...row.map((v) => (100 * v).toFixed(0)),
+        ].join(" | ")
+      } |`
+    ),
+  ].join("\n");
 }

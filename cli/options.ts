@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { METHODS } from "../methods/config.ts";
+import { GROUP_DISTRIBUTIONS, METHODS } from "../methods/config.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 
 type Kind = "string" | "number" | "integer" | "boolean";
@@ -67,6 +67,12 @@ export const OPTIONS = {
     help:
       "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons)",
   },
+  oracle: {
+    kind: "boolean",
+    default: true,
+    help:
+      "also train the target oracle (G on labelled target images, from the warm-up, for as many steps): the upper bound; skipped where the target has no labels",
+  },
   backbone: {
     kind: "string",
     default: "resnet",
@@ -109,6 +115,13 @@ export const OPTIONS = {
     choices: ["G+C", "C"],
     help:
       "what L_sc, L_orth and L_bal train: C alone (they shape the grouping) or G and C (the method note's total read literally)",
+  },
+  groupDistribution: {
+    kind: "string",
+    default: "pixel",
+    choices: GROUP_DISTRIBUTIONS,
+    help:
+      "CDGA's group class distributions: every pixel weighs the same (pixel) or every class present does (class)",
   },
   consistency: {
     kind: "string",

@@ -84,3 +84,69 @@ export function iouJson(rows: TableRow[]): unknown {
     pixels: e.pixels,
   }));
 }
+
+/**
+ * The share of the domain gap a method closes:
+ * (method − source only) / (oracle − source only); NaN without a gap.
+ *
+ * @example
+ * ```ts
+ * import { gapClosed } from "./table.ts";
+ * console.log(gapClosed(0.30, 0.20, 0.60)); // 0.25
+ * ```
+ */
+export function gapClosed(method: number, sourceOnly: number, oracle: number): number {
+  const gap = oracle - sourceOnly;
+  return gap > 0 ? (method - sourceOnly) / gap : NaN;
+}
+
+/** One row of the summary: a method's mIoU on the target (overall, per sub-domain) and on held-out source data. */
+export interface SummaryRow {
+  /** The method's label. */
+  name: string;
+  /** Target mIoU overall. */
+  target: number;
+  /** Target mIoU per sub-domain. */
+  styles: Record<string, number>;
+  /** mIoU on held-out source data (NaN where there is none). */
+  source: number;
+  /** Gap closed (NaN for the bounds, or without both bounds). */
+  gapClosed: number;
+}
+
+/**
+ * The summary table every comparison prints: method | target mIoU (overall,
+ * per sub-domain) | held-out source mIoU | gap closed, in %.
+ *
+ * @example
+ * ```ts
+ * import { summaryTable } from "./table.ts";
+ * console.log(summaryTable([{ name: "source only", target: 0.2, styles: {}, source: 0.5, gapClosed: NaN }]));
+ * ```
+ */
+export function summaryTable(rows: SummaryRow[]): string {
+  if (rows.length === 0) return "";
+  const styles = Object.keys(rows[0].styles);
+  const header = [
+    "method",
+    "target mIoU",
+    ...styles,
+    "held-out source mIoU",
+    "gap closed",
+  ];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+  ];
+  for (const r of rows) {
+    const cells = [
+      r.name,
+      pct(r.target),
+      ...styles.map((s) => pct(r.styles[s] ?? NaN)),
+      pct(r.source),
+      Number.isNaN(r.gapClosed) ? "–" : `${(100 * r.gapClosed).toFixed(0)}%`,
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}

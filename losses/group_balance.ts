@@ -3,7 +3,9 @@
  *
  *     L_bal = KL(ū ‖ U_K) = Σ_k ū_k log(K ū_k),    ū = mean_i A[i,:]
  *
- * over all pixels of both domains. Without it, putting every pixel in one
+ * over all pixels of both domains (pixel-weighted grouping), or ū the mean
+ * over the domains of the class-averaged usage ū^d of
+ * `class_balanced_distribution.ts` (class-balanced grouping). Without it, putting every pixel in one
  * group minimises L_sc and L_orth trivially. ≥ 0, and 0 exactly when the
  * groups are used equally; 0·log 0 counts as 0.
  *
@@ -45,8 +47,23 @@ export function groupUsage(assignments: Tensor[]): Tensor {
  * ```
  */
 export function groupBalance(assignments: Tensor[]): Scalar {
+  return tf.tidy(() => usageBalance(groupUsage(assignments)));
+}
+
+/**
+ * KL(ū ‖ U_K) for a given usage ū [K] (summing to 1): the class-balanced
+ * reading takes ū as the mean over domains of the class-averaged usage of
+ * `class_balanced_distribution.ts`.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { usageBalance } from "./group_balance.ts";
+ * console.log(usageBalance(tf.tensor1d([1, 0])).dataSync()[0].toFixed(4)); // "0.6931"
+ * ```
+ */
+export function usageBalance(usage: Tensor): Scalar {
   return tf.tidy(() => {
-    const usage = groupUsage(assignments);
     const k = usage.shape[0];
     const safe = tf.maximum(usage, 1e-30);
     return tf.relu(tf.sum(tf.mul(usage, tf.log(tf.mul(safe, k))))) as Scalar;

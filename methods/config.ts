@@ -17,8 +17,11 @@ import type { GroupDiscriminatorMode } from "../model/discriminator.ts";
 import type { AdversarialKind } from "../losses/adversarial.ts";
 import type { ConsistencyDistance } from "../losses/semantic_consistency.ts";
 
-/** The training methods. */
-export const METHODS = ["sourceOnly", "adaptSegNet", "minEnt", "advEnt", "cdga"] as const;
+/**
+ * The training methods: the source-only lower bound, the adaptation methods,
+ * and the target oracle (supervised on target labels: the upper bound).
+ */
+export const METHODS = ["sourceOnly", "adaptSegNet", "minEnt", "advEnt", "cdga", "oracle"] as const;
 
 /** A training method. */
 export type Method = typeof METHODS[number];
@@ -61,6 +64,12 @@ export interface OptimConfig {
   trainNormAffine: boolean;
 }
 
+/** How CDGA weighs pixels in the group class distributions. */
+export const GROUP_DISTRIBUTIONS = ["pixel", "class"] as const;
+
+/** A reading of the group class distributions (see `docs/method.md`). */
+export type GroupDistribution = typeof GROUP_DISTRIBUTIONS[number];
+
 /** A resolved method configuration. */
 export interface MethodConfig {
   /** Which method. */
@@ -77,6 +86,14 @@ export interface MethodConfig {
   discResolution: "input" | "output";
   /** Loss weights. */
   lambdas: Lambdas;
+  /**
+   * CDGA's group class distributions: "pixel" (q_k weighs every pixel, the
+   * first reading) or "class" (every class present weighs the same).
+   * Reconstructed; see docs/method.md.
+   */
+  groupDistribution: GroupDistribution;
+  /** Momentum of the batch-norm running statistics (PyTorch's 0.1). */
+  normMomentum: number;
   /** L_sc's distance. */
   consistency: ConsistencyDistance;
   /** Weight D's losses by class-equivalence weights (CDGA). */
@@ -112,6 +129,8 @@ const DEFAULTS = {
   disc: { width: 64, mode: "shared" as const, kind: "bce" as const },
   discResolution: "input" as const,
   lambdas: { adv: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001 },
+  groupDistribution: "pixel" as const,
+  normMomentum: 0.1,
   consistency: "l1" as const,
   classEquivalence: true,
   pseudoLabelThreshold: 0,
@@ -158,6 +177,8 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     disc: { ...DEFAULTS.disc, ...input.disc },
     discResolution: input.discResolution ?? DEFAULTS.discResolution,
     lambdas: { ...DEFAULTS.lambdas, ...input.lambdas },
+    groupDistribution: input.groupDistribution ?? DEFAULTS.groupDistribution,
+    normMomentum: input.normMomentum ?? DEFAULTS.normMomentum,
     consistency: input.consistency ?? DEFAULTS.consistency,
     classEquivalence: input.classEquivalence ?? DEFAULTS.classEquivalence,
     pseudoLabelThreshold: input.pseudoLabelThreshold ?? DEFAULTS.pseudoLabelThreshold,
@@ -178,6 +199,16 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
   check(
     ["G+C", "C"].includes(config.groupingLossesTrain),
     `groupingLossesTrain must be "G+C" or "C", got ${config.groupingLossesTrain}`,
+  );
+  check(
+    (GROUP_DISTRIBUTIONS as readonly string[]).includes(config.groupDistribution),
+    `groupDistribution must be one of ${
+      GROUP_DISTRIBUTIONS.join(", ")
+    }, got ${config.groupDistribution}`,
+  );
+  check(
+    config.normMomentum > 0 && config.normMomentum <= 1,
+    `normMomentum must be in (0, 1], got ${config.normMomentum}`,
   );
   check(
     ["l1", "l2", "js"].includes(config.consistency),

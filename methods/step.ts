@@ -10,10 +10,13 @@
  * mutated or disposed; every tensor made inside is freed except those
  * returned.
  *
- * Methods: `sourceOnly` (L_seg), `adaptSegNet` (output-space adversarial),
- * `minEnt` and `advEnt` (ADVENT), `cdga` (grouping, group-level adversarial,
- * semantic consistency, orthogonality, balance, class equivalence). The
- * equations are in `docs/method.md` and in each loss file.
+ * G runs once per step over the images the method reads (source and target
+ * together when they share a size, so that batch statistics, and the running
+ * statistics tracked from them, cover what the method trains on); L_seg is
+ * computed on the supervised domain's labels; the method adds its terms
+ * (`methods/<method>.ts`, one file each: `sourceOnly`, `adaptSegNet`,
+ * `minEnt` and `advEnt`, `cdga`, and the target `oracle`). The equations are
+ * in `docs/method.md` and in each loss file.
  *
  * @example
  * ```ts
@@ -40,8 +43,9 @@
  * @module
  */
 import { type Tensor, tf } from "../lib/tf.ts";
-import { type Key, split } from "../lib/random.ts";
-import { stopGradient, valueAndGrad, withoutGradient } from "../lib/grad.ts";
+import type { Key } from "../lib/random.ts";
+import { split } from "../lib/random.ts";
+import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import type { Tree } from "../lib/tree.ts";
 import {
@@ -54,60 +58,33 @@ import {
   poly,
   sgd,
 } from "../lib/optim/mod.ts";
+import { applyDeepLab, type DeepLabParams, initDeepLab } from "../model/deeplab.ts";
+import type { GroupingParams } from "../model/grouping.ts";
 import {
-  applyDeepLab,
-  deepLabFeatureChannels,
-  type DeepLabParams,
-  initDeepLab,
-} from "../model/deeplab.ts";
-import {
-  applyGrouping,
-  type GroupingConfig,
-  type GroupingParams,
-  initGrouping,
-} from "../model/grouping.ts";
-import {
-  applyGroupDiscriminator,
-  applyPatchDiscriminator,
-  type GroupDiscriminatorConfig,
-  type GroupDiscriminatorParams,
-  initGroupDiscriminator,
-  initPatchDiscriminator,
-  type PatchDiscriminatorParams,
-} from "../model/discriminator.ts";
-import { oneHotLabels, segmentationCrossEntropy } from "../losses/cross_entropy.ts";
-import {
-  adversarialLoss,
-  discriminatorAccuracy,
-  groupAdversarialLoss,
-} from "../losses/adversarial.ts";
-import { groupClassDistributions } from "../losses/group_distribution.ts";
-import { semanticConsistency } from "../losses/semantic_consistency.ts";
-import { orthogonality } from "../losses/orthogonality.ts";
-import { groupBalance, groupUsage } from "../losses/group_balance.ts";
-import { classEquivalenceWeights, pseudoLabels } from "../losses/class_equivalence.ts";
-import { meanEntropy, selfInformation } from "../losses/entropy.ts";
-import { type MethodConfig, type MethodConfigInput, methodParts, resolveConfig } from "./config.ts";
+  type BatchStatistics,
+  type RunningStatistics,
+  runningStatistics,
+  withRunningStatistics,
+} from "../model/layers.ts";
+import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
+import { type MethodConfig, type MethodConfigInput, resolveConfig } from "./config.ts";
+import type {
+  Batch,
+  DiscParams,
+  DiscriminatorInputs,
+  GeneratorContext,
+  Params,
+  Predictions,
+} from "./method.ts";
+import { resize } from "./method.ts";
+import { METHOD_DEFINITIONS } from "./registry.ts";
 
-/** One training batch: labelled source images, unlabelled target images. */
-export interface Batch {
-  /** Source images [N, H, W, 3] (normalised) and class ids [N, H, W] (int32; 255 = ignore). */
-  source: { images: Tensor; labels: Tensor };
-  /** Target images [N, H, W, 3]. */
-  target: { images: Tensor };
-}
-
-/** All trainable parameters. */
-export type Params = {
-  seg: DeepLabParams;
-  group?: GroupingParams;
-  disc?: PatchDiscriminatorParams | GroupDiscriminatorParams;
-};
+export type { Batch, Params } from "./method.ts";
 
 /** One optimizer state per part. */
 export type OptStates = { seg: OptState; group?: OptState; disc?: OptState };
 
-/** Metrics of one step: scalar tensors, and `groupUsage` [K] for CDGA. */
+/** Metrics of one step: scalar tensors; `groupUsage` [K] and `groupClasses` [K, C] for CDGA. */
 export type Metrics = Record<string, Tensor>;
 
 /** A method's init and step. */
@@ -157,45 +134,12 @@ function optimizers(config: MethodConfig) {
   return { seg, group, disc };
 }
 
-/** Bilinear resize of NHWC maps to [h, w] (PyTorch's align_corners=False). */
-function resize(x: Tensor, size: [number, number]): Tensor {
-  const [, h, w] = x.shape;
-  if (h === size[0] && w === size[1]) return x;
-  return tf.image.resizeBilinear(x as tf.Tensor4D, size, false, true);
-}
-
-/** Class ids [N, H, W] → nearest-neighbour ids at [h, w]. */
-function downsampleLabels(labels: Tensor, size: [number, number]): Tensor {
-  const [, h, w] = labels.shape;
-  if (h === size[0] && w === size[1]) return labels;
-  const asFloat = tf.expandDims(tf.cast(labels, "float32"), -1) as tf.Tensor4D;
-  const small = tf.image.resizeNearestNeighbor(asFloat, size, false, true);
-  return tf.cast(tf.squeeze(small, [3]), "int32");
-}
-
-/**
- * Pools per-pixel weights [K, N, H, W] to D's output grid [K, N, h', w'] and
- * renormalises each group's weights to sum 1 (so the weighted mean of D's
- * losses is a class-balanced mean).
- */
-function poolWeights(weights: Tensor, grid: [number, number]): Tensor {
-  const [k, n, h, w] = weights.shape;
-  const flat = tf.reshape(weights, [k * n, h, w, 1]) as tf.Tensor4D;
-  const fh = Math.ceil(h / grid[0]), fw = Math.ceil(w / grid[1]);
-  let pooled = tf.avgPool(flat, [fh, fw], [fh, fw], "same");
-  if (pooled.shape[1] !== grid[0] || pooled.shape[2] !== grid[1]) {
-    pooled = tf.image.resizeBilinear(pooled, grid, false, true);
-  }
-  const perGroup = tf.reshape(pooled, [k, n * grid[0] * grid[1]]);
-  const normalised = tf.div(perGroup, tf.maximum(tf.sum(perGroup, 1, true), 1e-12));
-  return tf.reshape(normalised, [k, n, grid[0], grid[1]]);
-}
-
-/** Group inputs P^k = A[:,:,:,k] ⊙ P, stacked: [K, N, h, w, C]. */
-function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
-  const a = tf.expandDims(tf.transpose(assignments, [3, 0, 1, 2]), -1); // [K, N, h, w, 1]
-  return tf.mul(a, tf.expandDims(probs, 0));
-}
+/** What the generator's objective returns beside the loss. */
+type GeneratorAux = {
+  scalars: Record<string, Tensor>;
+  disc: DiscriminatorInputs | Record<string, never>;
+  running: RunningStatistics;
+};
 
 /**
  * Builds a method's trainer from a (partial) configuration.
@@ -207,195 +151,110 @@ function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
  */
 export function makeTrainer(input: MethodConfigInput): Trainer {
   const config = resolveConfig(input);
-  const parts = methodParts(config.method);
+  const definition = METHOD_DEFINITIONS[config.method];
   const opt = optimizers(config);
-  const classes = config.seg.classes;
-  const groupingConfig: GroupingConfig = {
-    classes,
-    featureChannels: deepLabFeatureChannels(config.seg),
-    groups: config.groups,
-    input: config.grouping.input,
-    hidden: config.grouping.hidden,
-  };
-  const discConfig: GroupDiscriminatorConfig = {
-    classes,
-    groups: config.groups,
-    mode: config.disc.mode,
-    width: config.disc.width,
-  };
-  const kind = config.disc.kind;
-  const lambda = config.lambdas;
 
   const initOptState = (params: Params): OptStates => ({
     seg: opt.seg.init(params.seg),
     ...(params.group ? { group: opt.group.init(params.group) } : {}),
-    ...(params.disc ? { disc: opt.disc.init(params.disc) } : {}),
+    ...(params.disc ? { disc: opt.disc.init(params.disc as Tree) } : {}),
   });
 
   const init = (k: Key) => {
-    const [ks, kc, kd] = split(k, 3);
-    const params: Params = { seg: initDeepLab(ks, config.seg) };
-    if (parts.group) params.group = initGrouping(kc, groupingConfig);
-    if (parts.disc) {
-      params.disc = config.method === "cdga"
-        ? initGroupDiscriminator(kd, discConfig)
-        : initPatchDiscriminator(kd, { inChannels: classes, width: config.disc.width });
-    }
+    const [ks, kp] = split(k, 2);
+    const params: Params = {
+      seg: initDeepLab(ks, config.seg),
+      ...definition.initParts(kp, config),
+    };
     return { params, optState: initOptState(params) };
   };
 
-  /** G and C's objective; D's inputs (detached) ride along as metrics. */
-  const generatorLoss = (
+  /** G on the images the method reads: one pass when the domains share a size. */
+  const forward = (seg: DeepLabParams, batch: Batch, record: BatchStatistics) => {
+    const run = (images: Tensor): Predictions =>
+      applyDeepLab(seg, images, config.seg, { training: true, record });
+    const xs = batch.source.images, xt = batch.target.images;
+    const { reads } = definition;
+    if (reads.source && reads.target && xs.shape.slice(1).join() === xt.shape.slice(1).join()) {
+      const n = xs.shape[0];
+      const both = run(tf.concat([xs, xt], 0));
+      const part = (t: Tensor, from: number, count: number) => {
+        const begin = t.shape.map((_, i) => (i === 0 ? from : 0));
+        const size = t.shape.map((d, i) => (i === 0 ? count : d));
+        return tf.slice(t, begin, size);
+      };
+      const m = xt.shape[0];
+      return {
+        source: { logits: part(both.logits, 0, n), feature: part(both.feature, 0, n) },
+        target: { logits: part(both.logits, n, m), feature: part(both.feature, n, m) },
+      };
+    }
+    return {
+      source: reads.source ? run(xs) : undefined,
+      target: reads.target ? run(xt) : undefined,
+    };
+  };
+
+  /** G and C's objective: L_seg plus the method's terms; D's inputs and G's running statistics ride along. */
+  const generatorObjective = (
     trainable: { seg: DeepLabParams; group?: GroupingParams },
-    disc: Params["disc"],
+    disc: DiscParams | undefined,
     batch: Batch,
   ) => {
-    const { images: xs, labels } = batch.source;
-    const [, inH, inW] = xs.shape;
-    const source = applyDeepLab(trainable.seg, xs, config.seg);
-    const seg = segmentationCrossEntropy(resize(source.logits, [inH, inW]), labels);
-    const metrics: Record<string, Tensor> = { seg };
-    let loss: Tensor = seg;
-    if (config.method === "sourceOnly") return { loss, metrics };
-
-    const target = applyDeepLab(trainable.seg, batch.target.images, config.seg);
-    const [, h, w] = target.logits.shape;
-    const discSize: [number, number] = config.discResolution === "input" ? [inH, inW] : [h, w];
-
-    if (config.method === "minEnt") {
-      const ent = meanEntropy(target.logits);
-      metrics.ent = ent;
-      return { loss: tf.add(loss, tf.mul(ent, lambda.ent)), metrics };
-    }
-    if (config.method === "adaptSegNet" || config.method === "advEnt") {
-      const view = (logits: Tensor) => {
-        const up = resize(logits, discSize);
-        return config.method === "advEnt" ? selfInformation(up) : tf.softmax(up);
-      };
-      const targetView = view(target.logits);
-      const adv = adversarialLoss(
-        applyPatchDiscriminator(disc as PatchDiscriminatorParams, targetView),
-        1,
-        { kind },
-      );
-      metrics.adv = adv;
-      metrics.discSource = stopGradient(view(source.logits));
-      metrics.discTarget = stopGradient(targetView);
-      return { loss: tf.add(loss, tf.mul(adv, lambda.adv)), metrics };
-    }
-
-    // CDGA.
-    const group = trainable.group!;
-    const ps = tf.softmax(source.logits), pt = tf.softmax(target.logits);
-    // With "C", the grouping losses reach C only: C's inputs and the target
-    // evidence are detached for them (the adversarial term still reaches G through P).
-    const onlyC = config.groupingLossesTrain === "C";
-    const forC = (t: Tensor) => (onlyC ? stopGradient(t) : t);
-    const as = applyGrouping(
-      group,
-      { probs: forC(ps), feature: forC(source.feature) },
-      groupingConfig,
+    const record: BatchStatistics = new Map();
+    const { source, target } = forward(trainable.seg, batch, record);
+    const supervised = definition.supervision === "source"
+      ? { predictions: source!, labels: batch.source.labels }
+      : { predictions: target!, labels: batch.target.labels! };
+    const [, height, width] = supervised.labels.shape;
+    const seg = segmentationCrossEntropy(
+      resize(supervised.predictions.logits, [height, width]),
+      supervised.labels,
     );
-    const at = applyGrouping(
-      group,
-      { probs: forC(pt), feature: forC(target.feature) },
-      groupingConfig,
-    );
-    const ys = oneHotLabels(downsampleLabels(labels, [h, w]), classes);
-    const qs = groupClassDistributions(as, ys), qt = groupClassDistributions(at, forC(pt));
-    const sc = semanticConsistency(qs, qt, config.consistency);
-    const orth = tf.add(orthogonality(qs), orthogonality(qt));
-    const bal = groupBalance([as, at]);
-    const up = (x: Tensor) => resize(x, discSize);
-    const sourceInputs = groupInputs(up(as), up(ps)); // [K, N, H', W', C]
-    const targetInputs = groupInputs(up(at), up(pt));
-    const targetLogits = applyGroupDiscriminator(
-      disc as GroupDiscriminatorParams,
-      targetInputs,
-      discConfig,
-    );
-    let targetWeights: Tensor | undefined, sourceWeights: Tensor | undefined;
-    if (config.classEquivalence) {
-      const grid = targetLogits.shape.slice(2, 4) as [number, number];
-      // Constants: computed from comparisons, and not to be trained through.
-      const weightsOf = (a: Tensor, evidence: Tensor) =>
-        poolWeights(
-          tf.transpose(classEquivalenceWeights(up(a), up(evidence)), [3, 0, 1, 2]),
-          grid,
-        );
-      const threshold = config.pseudoLabelThreshold;
-      targetWeights = withoutGradient((a, p) => weightsOf(a, pseudoLabels(p, threshold)), at, pt);
-      sourceWeights = withoutGradient(weightsOf, as, ys);
-    }
-    const adv = groupAdversarialLoss(targetLogits, 1, { kind, weights: targetWeights });
-    Object.assign(metrics, {
-      adv,
-      sc,
-      orth,
-      bal,
-      groupUsage: stopGradient(groupUsage([as, at])),
-      discSource: stopGradient(sourceInputs),
-      discTarget: stopGradient(targetInputs),
-      ...(sourceWeights ? { weightSource: sourceWeights, weightTarget: targetWeights! } : {}),
-    });
-    loss = tf.addN([
-      loss,
-      tf.mul(adv, lambda.adv),
-      tf.mul(sc, lambda.sc),
-      tf.mul(orth, lambda.orth),
-      tf.mul(bal, lambda.bal),
-    ]);
-    return { loss, metrics };
+    const context: GeneratorContext = { config, params: trainable, disc, batch, source, target };
+    const terms = definition.generator(context);
+    const aux: GeneratorAux = {
+      scalars: { seg, ...terms.metrics },
+      disc: terms.disc ?? {},
+      running: runningStatistics(trainable.seg, record, config.normMomentum),
+    };
+    return { loss: terms.loss ? tf.add(seg, terms.loss) : seg, metrics: aux as unknown as Tree };
   };
 
-  /** D's objective on detached inputs: source → 1, target → 0. */
-  const discriminatorLoss = (disc: NonNullable<Params["disc"]>, inputs: Record<string, Tensor>) => {
-    if (config.method === "cdga") {
-      const d = disc as GroupDiscriminatorParams;
-      const ls = applyGroupDiscriminator(d, inputs.discSource, discConfig);
-      const lt = applyGroupDiscriminator(d, inputs.discTarget, discConfig);
-      const loss = tf.add(
-        groupAdversarialLoss(ls, 1, { kind, weights: inputs.weightSource }),
-        groupAdversarialLoss(lt, 0, { kind, weights: inputs.weightTarget }),
-      );
-      const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
-      return { loss, metrics: { discAccuracy: accuracy } };
-    }
-    const d = disc as PatchDiscriminatorParams;
-    const ls = applyPatchDiscriminator(d, inputs.discSource);
-    const lt = applyPatchDiscriminator(d, inputs.discTarget);
-    const loss = tf.add(adversarialLoss(ls, 1, { kind }), adversarialLoss(lt, 0, { kind }));
-    const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
-    return { loss, metrics: { discAccuracy: accuracy } };
-  };
+  const discriminatorObjective = (disc: DiscParams, inputs: DiscriminatorInputs) =>
+    definition.discriminator!(config, disc, inputs);
 
-  const genGrad = valueAndGrad(generatorLoss);
-  const discGrad = valueAndGrad(discriminatorLoss);
-  const CARRIED = ["discSource", "discTarget", "weightSource", "weightTarget"];
+  const genGrad = valueAndGrad(generatorObjective);
+  const discGrad = valueAndGrad(
+    discriminatorObjective as (
+      d: Tree,
+      i: DiscriminatorInputs,
+    ) => { loss: Tensor; metrics: Record<string, Tensor> },
+  );
 
   const step = (params: Params, optState: OptStates, batch: Batch): [Params, OptStates, Metrics] =>
     tidy(() => {
-      checkBatch(batch);
+      checkBatch(batch, definition.supervision === "target");
       const trainable = params.group
         ? { seg: params.seg, group: params.group }
         : { seg: params.seg };
       const gen = genGrad(trainable, params.disc, batch);
+      const aux = gen.metrics as unknown as GeneratorAux;
       const [segUpdates, segState] = opt.seg.update(gen.grads.seg, optState.seg, params.seg);
-      const next: Params = { seg: applyUpdates(params.seg, segUpdates) };
+      const next: Params = {
+        seg: withRunningStatistics(applyUpdates(params.seg, segUpdates), aux.running),
+      };
       const nextState: OptStates = { seg: segState };
       if (params.group && optState.group) {
         const [u, s] = opt.group.update(gen.grads.group!, optState.group, params.group);
         next.group = applyUpdates(params.group, u);
         nextState.group = s;
       }
-      const metrics: Metrics = { total: gen.value };
-      for (const [name, t] of Object.entries(gen.metrics)) {
-        if (!CARRIED.includes(name)) metrics[name] = t;
-      }
-      if (params.disc && optState.disc) {
-        const d = discGrad(params.disc, gen.metrics);
-        const [u, s] = opt.disc.update(d.grads, optState.disc, params.disc);
-        next.disc = applyUpdates(params.disc as Tree, u as Tree) as Params["disc"];
+      const metrics: Metrics = { total: gen.value, ...aux.scalars };
+      if (params.disc && optState.disc && definition.discriminator) {
+        const d = discGrad(params.disc as Tree, aux.disc as DiscriminatorInputs);
+        const [u, s] = opt.disc.update(d.grads, optState.disc, params.disc as Tree);
+        next.disc = applyUpdates(params.disc as Tree, u as Tree) as DiscParams;
         nextState.disc = s;
         metrics.disc = d.value;
         metrics.discAccuracy = d.metrics.discAccuracy;
@@ -406,7 +265,7 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
   return { config, init, initOptState, step };
 }
 
-function checkBatch(batch: Batch): void {
+function checkBatch(batch: Batch, targetLabels: boolean): void {
   const { images, labels } = batch.source;
   if (images.rank !== 4 || images.shape[3] !== 3) {
     throw new Error(`batch: source images must be [N, H, W, 3], got [${images.shape}]`);
@@ -422,5 +281,16 @@ function checkBatch(batch: Batch): void {
   const t = batch.target.images;
   if (t.rank !== 4 || t.shape[3] !== 3) {
     throw new Error(`batch: target images must be [N, H, W, 3], got [${t.shape}]`);
+  }
+  if (targetLabels) {
+    const tl = batch.target.labels;
+    if (!tl) throw new Error("batch: the oracle trains on target labels, and the batch has none");
+    if (tl.shape.join() !== t.shape.slice(0, 3).join() || tl.dtype !== "int32") {
+      throw new Error(
+        `batch: target labels must be int32 [${
+          t.shape.slice(0, 3)
+        }], got ${tl.dtype} [${tl.shape}]`,
+      );
+    }
   }
 }

@@ -24,7 +24,7 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, split } from "../lib/random.ts";
-import { conv, type ConvParams, initConv, type NormMode } from "./layers.ts";
+import { type BatchStatistics, conv, type ConvParams, initConv, type NormMode } from "./layers.ts";
 import {
   applyResNet,
   initResNet,
@@ -51,8 +51,25 @@ export interface DeepLabConfig {
   classes: number;
   /** ASPP rates (default [6, 12, 18, 24]). */
   atrousRates?: number[];
-  /** Batch-norm mode (default "frozen", as UDA work trains DeepLab-V2). */
+  /**
+   * Batch-norm mode in training (default "frozen", as UDA work trains
+   * DeepLab-V2): "batch" trains with batch statistics and tracks running
+   * ones; evaluation always uses the running statistics.
+   */
   norm?: NormMode;
+}
+
+/** How {@linkcode applyDeepLab} runs. */
+export interface DeepLabApplyOptions {
+  /**
+   * Training (default false): with `norm: "batch"`, normalise with the
+   * statistics of this batch (and report them to `record`); otherwise, and
+   * always in evaluation, with the running statistics, so that a prediction
+   * does not depend on the other images of its batch.
+   */
+  training?: boolean;
+  /** Receives the batch statistics of a training pass in batch mode. */
+  record?: BatchStatistics;
 }
 
 /** G's parameters. */
@@ -117,7 +134,8 @@ export function initDeepLab(k: Key, config: DeepLabConfig): DeepLabParams {
 
 /**
  * Runs G: images [N, H, W, 3] (normalised as the backbone expects) → logits
- * and feature at stride 8.
+ * and feature at stride 8. Evaluation by default; `{ training: true }` for a
+ * training step.
  *
  * @example
  * ```ts ignore
@@ -128,16 +146,18 @@ export function applyDeepLab(
   p: DeepLabParams,
   images: Tensor,
   config: DeepLabConfig,
+  options: DeepLabApplyOptions = {},
 ): DeepLabOutput {
   const rates = config.atrousRates ?? DEFAULT_RATES;
-  const norm = config.norm ?? "frozen";
+  const norm = options.training && config.norm === "batch" ? "batch" : "frozen";
+  const { record } = options;
   const feature = config.backbone === "mobilenetv2"
-    ? applyMobileNetV2(p.backbone as MobileNetV2Params, images, { norm })
+    ? applyMobileNetV2(p.backbone as MobileNetV2Params, images, { norm, record })
     : applyResNet(p.backbone as ResNetParams, images, {
       depth: config.depth ?? 101,
       width: config.width,
       norm,
-    });
+    }, record);
   const branches = p.head.aspp.map((branch, i) => conv(branch, feature, { dilation: rates[i] }));
   const logits = branches.length === 1 ? branches[0] : tf.addN(branches);
   return { logits, feature };

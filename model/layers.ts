@@ -20,7 +20,7 @@ import { type Tensor, tf } from "../lib/tf.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 import { BATCH_NORM, BATCH_NORM_GRAD, hasFusedKernel } from "../lib/kernels/fused.ts";
 import { type Key, normal } from "../lib/random.ts";
-import { stopGradient } from "../lib/grad.ts";
+import { stopGradient, withoutGradient } from "../lib/grad.ts";
 
 /** A convolution's parameters: kernel [kh, kw, in, out] and optional bias. */
 export type ConvParams = { kernel: Tensor; bias?: Tensor };
@@ -31,8 +31,23 @@ export type BatchNormParams = { gamma: Tensor; beta: Tensor; mean: Tensor; varia
 /** Layer-norm parameters: affine γ and β over channels. */
 export type LayerNormParams = { gamma: Tensor; beta: Tensor };
 
-/** How batch normalisation normalises. */
+/**
+ * How batch normalisation normalises: `"frozen"` with the running statistics
+ * (evaluation, and pretrained networks in training), `"batch"` with the
+ * statistics of the batch at hand (training from scratch).
+ */
 export type NormMode = "frozen" | "batch";
+
+/**
+ * Where a training forward pass reports the batch statistics it normalised
+ * with: for each batch-norm layer (keyed by its parameter record), the mean
+ * and the unbiased variance of its input over N, H, W, in call order. Made by
+ * the caller for one forward pass and read by {@linkcode runningStatistics}.
+ */
+export type BatchStatistics = Map<BatchNormParams, { mean: Tensor; variance: Tensor }[]>;
+
+/** PyTorch's default momentum of the running statistics. */
+export const RUNNING_MOMENTUM = 0.1;
 
 /** The path suffixes of running statistics: never trained by gradients. */
 export const RUNNING_STATS: readonly string[] = ["mean", "variance"];
@@ -131,8 +146,10 @@ export function initBatchNorm(channels: number): BatchNormParams {
 
 /**
  * Batch normalisation. `frozen` uses the running statistics (which get no
- * gradient), as UDA work trains DeepLab-V2; `batch` normalises with the
- * statistics of this batch over N, H, W.
+ * gradient), as UDA work trains DeepLab-V2, and as every network is
+ * evaluated; `batch` normalises with the statistics of this batch over N, H,
+ * W and, given `record`, reports them there so that the caller can update the
+ * running statistics ({@linkcode runningStatistics}).
  *
  * @example
  * ```ts
@@ -142,7 +159,26 @@ export function initBatchNorm(channels: number): BatchNormParams {
  * console.log(y.shape); // [1, 2, 2, 2]
  * ```
  */
-export function batchNorm(p: BatchNormParams, x: Tensor, mode: NormMode, eps = 1e-5): Tensor {
+export function batchNorm(
+  p: BatchNormParams,
+  x: Tensor,
+  mode: NormMode,
+  eps = 1e-5,
+  record?: BatchStatistics,
+): Tensor {
+  if (mode === "batch" && record) {
+    const axes = [...Array(x.rank - 1).keys()];
+    const n = x.size / x.shape[x.rank - 1];
+    const mean = withoutGradient((v) => tf.mean(v, axes), x);
+    // PyTorch tracks the unbiased variance n/(n − 1)·σ² (it normalises with the biased one).
+    const variance = withoutGradient(
+      (v) => tf.mul(tf.moments(v, axes).variance, n / Math.max(1, n - 1)),
+      x,
+    );
+    const list = record.get(p) ?? [];
+    list.push({ mean, variance });
+    record.set(p, list);
+  }
   if (mode === "frozen") {
     const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(stopGradient(p.variance), eps)));
     const shift = tf.sub(p.beta, tf.mul(stopGradient(p.mean), scale));
@@ -258,4 +294,105 @@ function normalised(
     normalisers.set(id, f);
   }
   return f(x, gamma, beta);
+}
+
+function isBatchNorm(node: unknown): node is BatchNormParams {
+  if (node === null || typeof node !== "object" || Array.isArray(node)) return false;
+  const r = node as Record<string, unknown>;
+  return ["gamma", "beta", "mean", "variance"].every((k) => r[k] instanceof tf.Tensor);
+}
+
+/** A tree of running statistics: the batch-norm records of a network, pruned to mean and variance. */
+export type RunningStatistics =
+  | { readonly [key: string]: RunningStatistics }
+  | readonly RunningStatistics[]
+  | {
+    mean: Tensor;
+    variance: Tensor;
+  };
+
+/**
+ * The running statistics after one training forward pass, as PyTorch updates
+ * them: for each recorded batch (in call order)
+ * `running ← (1 − momentum)·running + momentum·batch`, for the mean and the
+ * unbiased variance. Returns a tree holding only the batch-norm records of
+ * `params` (their `mean` and `variance`); layers the pass did not record keep
+ * their values. Merge it into the parameters with
+ * {@linkcode withRunningStatistics}.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { batchNorm, type BatchStatistics, initBatchNorm, runningStatistics } from "./layers.ts";
+ * const params = { bn: initBatchNorm(1) };
+ * const record: BatchStatistics = new Map();
+ * batchNorm(params.bn, tf.tensor4d([1, 3], [1, 1, 2, 1]), "batch", 1e-5, record);
+ * const running = runningStatistics(params, record) as { bn: { mean: tf.Tensor } };
+ * console.log(running.bn.mean.dataSync()[0]); // ≈ 0.2: 0.9 · 0 + 0.1 · 2
+ * ```
+ */
+export function runningStatistics(
+  params: unknown,
+  record: BatchStatistics,
+  momentum = RUNNING_MOMENTUM,
+): RunningStatistics {
+  const walk = (node: unknown): RunningStatistics | undefined => {
+    if (isBatchNorm(node)) {
+      let { mean, variance } = node;
+      for (const batch of record.get(node) ?? []) {
+        mean = tf.add(tf.mul(mean, 1 - momentum), tf.mul(batch.mean, momentum));
+        variance = tf.add(tf.mul(variance, 1 - momentum), tf.mul(batch.variance, momentum));
+      }
+      return { mean, variance };
+    }
+    if (Array.isArray(node)) {
+      const items = node.map(walk);
+      return items.some((i) => i !== undefined) ? items.map((i) => i ?? {}) : undefined;
+    }
+    if (node !== null && typeof node === "object" && !(node instanceof tf.Tensor)) {
+      const out: Record<string, RunningStatistics> = {};
+      for (const [key, value] of Object.entries(node)) {
+        const sub = walk(value);
+        if (sub !== undefined) out[key] = sub;
+      }
+      return Object.keys(out).length > 0 ? out : undefined;
+    }
+    return undefined;
+  };
+  return walk(params) ?? {};
+}
+
+/**
+ * `params` with the running statistics of `statistics` (a tree from
+ * {@linkcode runningStatistics}) in place of its own; every other leaf is
+ * the same tensor.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { initBatchNorm, withRunningStatistics } from "./layers.ts";
+ * const params = { bn: initBatchNorm(1) };
+ * const next = withRunningStatistics(params, { bn: { mean: tf.ones([1]), variance: tf.ones([1]) } });
+ * console.log(next.bn.mean.dataSync()[0], next.bn.gamma === params.bn.gamma); // 1 true
+ * ```
+ */
+export function withRunningStatistics<T>(params: T, statistics: RunningStatistics): T {
+  const merge = (node: unknown, stats: unknown): unknown => {
+    if (stats === undefined || node instanceof tf.Tensor) return node;
+    if (isBatchNorm(node)) {
+      const s = stats as { mean?: Tensor; variance?: Tensor };
+      return { ...node, mean: s.mean ?? node.mean, variance: s.variance ?? node.variance };
+    }
+    if (Array.isArray(node)) {
+      return node.map((item, i) => merge(item, (stats as unknown[])[i]));
+    }
+    if (node !== null && typeof node === "object") {
+      const s = stats as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.entries(node).map(([key, value]) => [key, merge(value, s[key])]),
+      );
+    }
+    return node;
+  };
+  return merge(params, statistics) as T;
 }

@@ -26,6 +26,7 @@ import { type Key, normal, split } from "../lib/random.ts";
 import {
   batchNorm,
   type BatchNormParams,
+  type BatchStatistics,
   conv,
   type ConvParams,
   initBatchNorm,
@@ -162,10 +163,11 @@ export function initMobileNetV2(k: Key): MobileNetV2Params {
 export function applyMobileNetV2(
   p: MobileNetV2Params,
   images: Tensor,
-  options: { norm?: NormMode } = {},
+  options: { norm?: NormMode; record?: BatchStatistics } = {},
 ): Tensor {
   const norm = options.norm ?? "frozen";
-  const bn = (params: BatchNormParams, x: Tensor) => batchNorm(params, x, norm, EPS);
+  const bn = (params: BatchNormParams, x: Tensor) =>
+    batchNorm(params, x, norm, EPS, options.record);
   let h = tf.relu6(bn(p.stem.bn, conv(p.stem.conv, images, { stride: 2, padding: "same" })));
   const geometry = mobileNetV2Geometry();
   p.blocks.forEach((block, i) => {

@@ -25,6 +25,7 @@ import { type Key, split } from "../lib/random.ts";
 import {
   batchNorm,
   type BatchNormParams,
+  type BatchStatistics,
   conv,
   type ConvParams,
   initBatchNorm,
@@ -185,37 +186,46 @@ function applyBlock(
   stride: number,
   dilation: number,
   norm: NormMode,
+  record?: BatchStatistics,
 ): Tensor {
+  const bn = (q: BatchNormParams, y: Tensor) => batchNorm(q, y, norm, 1e-5, record);
   let h: Tensor;
   if (p.conv3 && p.bn3) {
-    h = tf.relu(batchNorm(p.bn1, conv(p.conv1, x), norm));
-    h = tf.relu(batchNorm(p.bn2, conv(p.conv2, h, { stride, dilation }), norm));
-    h = batchNorm(p.bn3, conv(p.conv3, h), norm);
+    h = tf.relu(bn(p.bn1, conv(p.conv1, x)));
+    h = tf.relu(bn(p.bn2, conv(p.conv2, h, { stride, dilation })));
+    h = bn(p.bn3, conv(p.conv3, h));
   } else {
-    h = tf.relu(batchNorm(p.bn1, conv(p.conv1, x, { stride, dilation }), norm));
-    h = batchNorm(p.bn2, conv(p.conv2, h, { dilation }), norm);
+    h = tf.relu(bn(p.bn1, conv(p.conv1, x, { stride, dilation })));
+    h = bn(p.bn2, conv(p.conv2, h, { dilation }));
   }
-  const shortcut = p.downsample
-    ? batchNorm(p.downsample.bn, conv(p.downsample.conv, x, { stride }), norm)
-    : x;
+  const shortcut = p.downsample ? bn(p.downsample.bn, conv(p.downsample.conv, x, { stride })) : x;
   return tf.relu(tf.add(h, shortcut));
 }
 
 /**
  * Runs the backbone: images [N, H, W, 3] → feature [N, ⌈H/8⌉, ⌈W/8⌉, C].
+ * In `"batch"` norm mode, `record` (if given) receives each batch norm's
+ * statistics (`model/layers.ts`).
  *
  * @example
  * ```ts ignore
  * const feature = applyResNet(params, images, { depth: 101 });
  * ```
  */
-export function applyResNet(p: ResNetParams, images: Tensor, config: ResNetConfig): Tensor {
+export function applyResNet(
+  p: ResNetParams,
+  images: Tensor,
+  config: ResNetConfig,
+  record?: BatchStatistics,
+): Tensor {
   const norm = config.norm ?? "frozen";
-  let h = tf.relu(batchNorm(p.stem.bn, conv(p.stem.conv, images, { stride: 2 }), norm));
+  let h = tf.relu(
+    batchNorm(p.stem.bn, conv(p.stem.conv, images, { stride: 2 }), norm, 1e-5, record),
+  );
   h = tf.maxPool(h as tf.Tensor4D, 3, 2, "same");
   [p.layer1, p.layer2, p.layer3, p.layer4].forEach((blocks, s) => {
     blocks.forEach((block, b) => {
-      h = applyBlock(block, h, b === 0 ? STAGES[s].stride : 1, STAGES[s].dilation, norm);
+      h = applyBlock(block, h, b === 0 ? STAGES[s].stride : 1, STAGES[s].dilation, norm, record);
     });
   });
   return h;

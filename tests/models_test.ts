@@ -67,11 +67,14 @@ Deno.test("batch statistics and frozen running statistics both work", () => {
   const config = { depth: 18 as const, width: 0.125, classes: 3 };
   const p = initDeepLab(key(5), config);
   const x = tf.randomNormal([2, 16, 16, 3], 0, 1, "float32", 1);
-  const frozen = applyDeepLab(p, x, { ...config, norm: "frozen" }).logits;
-  const batch = applyDeepLab(p, x, { ...config, norm: "batch" }).logits;
+  const frozen = applyDeepLab(p, x, { ...config, norm: "frozen" }, { training: true }).logits;
+  const batch = applyDeepLab(p, x, { ...config, norm: "batch" }, { training: true }).logits;
+  // In evaluation a batch-norm network normalises with its running statistics.
+  const evaluated = applyDeepLab(p, x, { ...config, norm: "batch" }).logits;
+  assert.deepEqual([...evaluated.dataSync()], [...frozen.dataSync()]);
   assert.deepEqual(frozen.shape, batch.shape);
   assert.ok([...frozen.dataSync()].some((v, i) => Math.abs(v - batch.dataSync()[i]) > 1e-6));
-  dispose([p, x, frozen, batch] as Tree[]);
+  dispose([p, x, frozen, batch, evaluated] as Tree[]);
 });
 
 Deno.test("MobileNetV2 at output stride 8; its ImageNet weights load from nsfwjs", async () => {

@@ -37,7 +37,7 @@ function quadrantBatch(size = 32): Batch {
     const noise = tf.randomNormal([2, size, size, 3], 0, 0.3, "float32", 5);
     return {
       source: { images: tf.add(paint(0), noise), labels },
-      target: { images: tf.mul(tf.add(paint(0.5), noise), 0.7) },
+      target: { images: tf.mul(tf.add(paint(0.5), noise), 0.7), labels: tf.clone(labels) },
     };
   });
 }

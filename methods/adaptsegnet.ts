@@ -1,0 +1,105 @@
+/**
+ * AdaptSegNet (Tsai et al., CVPR 2018), single level: an output-space patch
+ * discriminator D on the softmax P (upsampled to D's resolution).
+ *
+ *     G minimises L_seg + λ_adv · BCE(D(P_t), 1)
+ *     D minimises BCE(D(P_s), 1) + BCE(D(P_t), 0)     (inputs detached)
+ *
+ * The shared patch-discriminator objective (also ADVENT's) is exported as
+ * {@linkcode patchDiscriminatorObjective}.
+ *
+ * @example
+ * ```ts
+ * import { adaptSegNet } from "./adaptsegnet.ts";
+ * console.log(adaptSegNet.reads); // { source: true, target: true }
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { stopGradient, withoutGradient } from "../lib/grad.ts";
+import {
+  applyPatchDiscriminator,
+  initPatchDiscriminator,
+  type PatchDiscriminatorParams,
+} from "../model/discriminator.ts";
+import { adversarialLoss, discriminatorAccuracy } from "../losses/adversarial.ts";
+import type { MethodConfig } from "./config.ts";
+import {
+  type DiscParams,
+  type DiscriminatorInputs,
+  discSize,
+  type GeneratorContext,
+  type GeneratorTerms,
+  type MethodDefinition,
+  resize,
+} from "./method.ts";
+
+/**
+ * An output-space adversarial method over a view of the logits (P for
+ * AdaptSegNet, the self-information map for AdvEnt).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { outputSpaceAdversarial } from "./adaptsegnet.ts";
+ * const method = outputSpaceAdversarial((logits) => tf.softmax(logits));
+ * console.log(method.supervision); // "source"
+ * ```
+ */
+export function outputSpaceAdversarial(view: (logits: Tensor) => Tensor): MethodDefinition {
+  return {
+    reads: { source: true, target: true },
+    supervision: "source",
+    initParts: (k, config) => ({
+      disc: initPatchDiscriminator(k, { inChannels: config.seg.classes, width: config.disc.width }),
+    }),
+    generator(context: GeneratorContext): GeneratorTerms {
+      const { config, batch, source, target } = context;
+      const [, inH, inW] = batch.source.images.shape;
+      const [, h, w] = target!.logits.shape;
+      const size = discSize(config.discResolution, [inH, inW], [h, w]);
+      const targetView = view(resize(target!.logits, size));
+      // G wants D to take the target for the source (label 1).
+      const adv = adversarialLoss(
+        applyPatchDiscriminator(context.disc as PatchDiscriminatorParams, targetView),
+        1,
+        { kind: config.disc.kind },
+      );
+      return {
+        loss: tf.mul(adv, config.lambdas.adv),
+        metrics: { adv },
+        disc: {
+          source: stopGradient(view(resize(source!.logits, size))),
+          target: stopGradient(targetView),
+        },
+      };
+    },
+    discriminator: patchDiscriminatorObjective,
+  };
+}
+
+/**
+ * D's objective for one patch discriminator: source → 1, target → 0.
+ *
+ * @example
+ * ```ts ignore
+ * const { loss, metrics } = patchDiscriminatorObjective(config, disc, inputs);
+ * ```
+ */
+export function patchDiscriminatorObjective(
+  config: MethodConfig,
+  disc: DiscParams,
+  inputs: DiscriminatorInputs,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
+  const kind = config.disc.kind;
+  const d = disc as PatchDiscriminatorParams;
+  const ls = applyPatchDiscriminator(d, inputs.source);
+  const lt = applyPatchDiscriminator(d, inputs.target);
+  const loss = tf.add(adversarialLoss(ls, 1, { kind }), adversarialLoss(lt, 0, { kind }));
+  const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
+  return { loss, metrics: { discAccuracy: accuracy } };
+}
+
+/** AdaptSegNet: D on the softmax output. */
+export const adaptSegNet: MethodDefinition = outputSpaceAdversarial((logits) => tf.softmax(logits));

@@ -1,0 +1,35 @@
+/**
+ * ADVENT (Vu et al., CVPR 2019).
+ *
+ * - MinEnt: G minimises L_seg + λ_ent · L_ent(P_t), the mean per-pixel
+ *   entropy normalised by log C (`losses/entropy.ts`).
+ * - AdvEnt: a patch discriminator on the weighted self-information map
+ *   I = −P ⊙ log P: G minimises L_seg + λ_adv · BCE(D(I_t), 1), D minimises
+ *   BCE(D(I_s), 1) + BCE(D(I_t), 0) on detached inputs.
+ *
+ * @example
+ * ```ts
+ * import { advEnt, minEnt } from "./advent.ts";
+ * console.log(minEnt.reads.target, advEnt.discriminator !== undefined); // true true
+ * ```
+ *
+ * @module
+ */
+import { tf } from "../lib/tf.ts";
+import { meanEntropy, selfInformation } from "../losses/entropy.ts";
+import type { MethodDefinition } from "./method.ts";
+import { outputSpaceAdversarial } from "./adaptsegnet.ts";
+
+/** MinEnt: entropy minimisation on the target. */
+export const minEnt: MethodDefinition = {
+  reads: { source: true, target: true },
+  supervision: "source",
+  initParts: () => ({}),
+  generator({ config, target }) {
+    const ent = meanEntropy(target!.logits);
+    return { loss: tf.mul(ent, config.lambdas.ent), metrics: { ent } };
+  },
+};
+
+/** AdvEnt: adversarial alignment of self-information maps. */
+export const advEnt: MethodDefinition = outputSpaceAdversarial(selfInformation);

@@ -1,0 +1,268 @@
+/**
+ * CDGA, Cross-Domain Grouping and Alignment (Kim et al., AAAI 2021), as
+ * reconstructed in `docs/method.md`. The grouping network C assigns every
+ * pixel of both domains softly to K groups (A = softmax_K C(P, feature));
+ * a group-level discriminator D tells, per group, source from target on
+ * P^k = A[:,k] ⊙ P.
+ *
+ *     G and C minimise L_seg + λ_adv L_adv + λ_sc L_sc + λ_orth L_orth + λ_bal L_bal
+ *     D minimises      L_D = (1/K) Σ_k [BCE_w(D_k(P_s^k), 1) + BCE_w(D_k(P_t^k), 0)]
+ *     L_adv = (1/K) Σ_k BCE_w(D_k(P_t^k), 1)
+ *
+ * with q_k^d the group class distributions (pixel-weighted,
+ * `losses/group_distribution.ts`, or class-balanced,
+ * `losses/class_balanced_distribution.ts`: `groupDistribution`), L_sc, L_orth
+ * and L_bal on them (`losses/`), and BCE_w the mean over D's output cells
+ * weighted by the class-equivalence weights (`losses/class_equivalence.ts`),
+ * computed from exact one-hot evidence at the resolution D sees and summed
+ * onto D's output cells. With `groupingLossesTrain: "C"` (the default) L_sc,
+ * L_orth and L_bal reach C alone.
+ *
+ * @example
+ * ```ts
+ * import { cdga } from "./cdga.ts";
+ * console.log(cdga.reads, cdga.supervision); // { source: true, target: true } "source"
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import { split } from "../lib/random.ts";
+import { stopGradient, withoutGradient } from "../lib/grad.ts";
+import { deepLabFeatureChannels } from "../model/deeplab.ts";
+import { applyGrouping, type GroupingConfig, initGrouping } from "../model/grouping.ts";
+import {
+  applyGroupDiscriminator,
+  type GroupDiscriminatorConfig,
+  type GroupDiscriminatorParams,
+  initGroupDiscriminator,
+} from "../model/discriminator.ts";
+import { oneHotLabels } from "../losses/cross_entropy.ts";
+import { discriminatorAccuracy, groupAdversarialLoss } from "../losses/adversarial.ts";
+import { groupClassDistributions } from "../losses/group_distribution.ts";
+import { classBalancedDistributions } from "../losses/class_balanced_distribution.ts";
+import { semanticConsistency } from "../losses/semantic_consistency.ts";
+import { orthogonality } from "../losses/orthogonality.ts";
+import { groupBalance, groupUsage, usageBalance } from "../losses/group_balance.ts";
+import { classEquivalenceWeights, pseudoLabels } from "../losses/class_equivalence.ts";
+import type { MethodConfig } from "./config.ts";
+import {
+  type DiscParams,
+  type DiscriminatorInputs,
+  discSize,
+  downsampleLabels,
+  type GeneratorContext,
+  type GeneratorTerms,
+  type MethodDefinition,
+  resize,
+} from "./method.ts";
+
+/**
+ * C's configuration from the method's.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { groupingConfig } from "./cdga.ts";
+ * const c = groupingConfig(resolveConfig({ method: "cdga", seg: { classes: 11, depth: 18, width: 0.25 } }));
+ * console.log(c.groups, c.featureChannels); // 8 128
+ * ```
+ */
+export function groupingConfig(config: MethodConfig): GroupingConfig {
+  return {
+    classes: config.seg.classes,
+    featureChannels: deepLabFeatureChannels(config.seg),
+    groups: config.groups,
+    input: config.grouping.input,
+    hidden: config.grouping.hidden,
+  };
+}
+
+/**
+ * D's configuration from the method's.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * import { groupDiscriminatorConfig } from "./cdga.ts";
+ * const d = groupDiscriminatorConfig(resolveConfig({ method: "cdga", seg: { classes: 11 }, groups: 4 }));
+ * console.log(d.groups, d.mode); // 4 "shared"
+ * ```
+ */
+export function groupDiscriminatorConfig(config: MethodConfig): GroupDiscriminatorConfig {
+  return {
+    classes: config.seg.classes,
+    groups: config.groups,
+    mode: config.disc.mode,
+    width: config.disc.width,
+  };
+}
+
+/** Group inputs P^k = A[:,:,:,k] ⊙ P, stacked: [K, N, h, w, C]. */
+function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
+  const a = tf.expandDims(tf.transpose(assignments, [3, 0, 1, 2]), -1); // [K, N, h, w, 1]
+  return tf.mul(a, tf.expandDims(probs, 0));
+}
+
+/**
+ * Per-pixel weights [K, N, H, W] summed onto D's output grid [K, N, h', w']
+ * and renormalised to sum 1 per group, so that the weighted mean of D's
+ * losses is the class-balanced mean. Where the grid divides the map, each
+ * cell sums its pixels exactly (class totals are kept); otherwise it averages
+ * ("same" windows) and then resizes.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { poolWeights } from "./cdga.ts";
+ * const w = poolWeights(tf.ones([2, 1, 4, 4]), [2, 2]);
+ * console.log(w.shape, w.sum().dataSync()[0]); // [2, 1, 2, 2] 2
+ * ```
+ */
+export function poolWeights(weights: Tensor, grid: [number, number]): Tensor {
+  const [k, n, h, w] = weights.shape;
+  let pooled: Tensor;
+  if (h % grid[0] === 0 && w % grid[1] === 0) {
+    const fh = h / grid[0], fw = w / grid[1];
+    pooled = tf.sum(tf.reshape(weights, [k * n, grid[0], fh, grid[1], fw]), [2, 4]);
+  } else {
+    const flat = tf.reshape(weights, [k * n, h, w, 1]) as tf.Tensor4D;
+    const fh = Math.ceil(h / grid[0]), fw = Math.ceil(w / grid[1]);
+    let averaged = tf.avgPool(flat, [fh, fw], [fh, fw], "same");
+    if (averaged.shape[1] !== grid[0] || averaged.shape[2] !== grid[1]) {
+      averaged = tf.image.resizeBilinear(averaged, grid, false, true);
+    }
+    pooled = averaged;
+  }
+  const perGroup = tf.reshape(pooled, [k, n * grid[0] * grid[1]]);
+  const normalised = tf.div(perGroup, tf.maximum(tf.sum(perGroup, 1, true), 1e-12));
+  return tf.reshape(normalised, [k, n, grid[0], grid[1]]);
+}
+
+/**
+ * Class-equivalence weights of D's output cells [K, N, h', w'] from
+ * assignments A [N, h, w, K] (upsampled to D's input size) and exact one-hot
+ * class evidence [N, H', W', C] at D's input size.
+ *
+ * @example
+ * ```ts ignore
+ * const w = cellWeights(assignments, oneHotLabels(labelsAtDiscSize, C), [2, 2]);
+ * ```
+ */
+export function cellWeights(assignments: Tensor, evidence: Tensor, grid: [number, number]): Tensor {
+  const [, h, w] = evidence.shape;
+  const a = resize(assignments, [h, w]);
+  const perPixel = tf.transpose(classEquivalenceWeights(a, evidence), [3, 0, 1, 2]);
+  return poolWeights(perPixel, grid);
+}
+
+/** CDGA. */
+export const cdga: MethodDefinition = {
+  reads: { source: true, target: true },
+  supervision: "source",
+  initParts(k, config) {
+    const [kc, kd] = split(k, 2);
+    return {
+      group: initGrouping(kc, groupingConfig(config)),
+      disc: initGroupDiscriminator(kd, groupDiscriminatorConfig(config)),
+    };
+  },
+  generator(context: GeneratorContext): GeneratorTerms {
+    const { config, batch } = context;
+    const source = context.source!, target = context.target!;
+    const group = context.params.group!;
+    const classes = config.seg.classes;
+    const grouping = groupingConfig(config);
+    const labels = batch.source.labels;
+    const [, inH, inW] = batch.source.images.shape;
+    const [, h, w] = target.logits.shape;
+    const size = discSize(config.discResolution, [inH, inW], [h, w]);
+    const ps = tf.softmax(source.logits), pt = tf.softmax(target.logits);
+    // With "C", the grouping losses reach C only: C's inputs and the target
+    // evidence are detached for them (the adversarial term still reaches G through P).
+    const onlyC = config.groupingLossesTrain === "C";
+    const forC = (t: Tensor) => (onlyC ? stopGradient(t) : t);
+    const as = applyGrouping(group, { probs: forC(ps), feature: forC(source.feature) }, grouping);
+    const at = applyGrouping(group, { probs: forC(pt), feature: forC(target.feature) }, grouping);
+    const ys = oneHotLabels(downsampleLabels(labels, [h, w]), classes);
+    let qs: Tensor, qt: Tensor, bal: Tensor, membership: Tensor;
+    if (config.groupDistribution === "class") {
+      const s = classBalancedDistributions(as, ys), t = classBalancedDistributions(at, forC(pt));
+      [qs, qt, membership] = [s.q, t.q, s.membership];
+      bal = usageBalance(tf.div(tf.add(s.usage, t.usage), 2));
+    } else {
+      qs = groupClassDistributions(as, ys);
+      qt = groupClassDistributions(at, forC(pt));
+      membership = classBalancedDistributions(as, ys).membership;
+      bal = groupBalance([as, at]);
+    }
+    const sc = semanticConsistency(qs, qt, config.consistency);
+    const orth = tf.add(orthogonality(qs), orthogonality(qt));
+    const up = (x: Tensor) => resize(x, size);
+    const sourceInputs = groupInputs(up(as), up(ps)); // [K, N, H', W', C]
+    const targetInputs = groupInputs(up(at), up(pt));
+    const discConfig = groupDiscriminatorConfig(config);
+    const targetLogits = applyGroupDiscriminator(
+      context.disc as GroupDiscriminatorParams,
+      targetInputs,
+      discConfig,
+    );
+    let targetWeights: Tensor | undefined, sourceWeights: Tensor | undefined;
+    if (config.classEquivalence) {
+      const grid = targetLogits.shape.slice(2, 4) as [number, number];
+      const threshold = config.pseudoLabelThreshold;
+      // Constants: computed from comparisons, and not to be trained through.
+      targetWeights = withoutGradient(
+        (a, p) => cellWeights(a, pseudoLabels(up(p), threshold), grid),
+        at,
+        pt,
+      );
+      sourceWeights = withoutGradient(
+        (a, l) => cellWeights(a, oneHotLabels(downsampleLabels(l, size), classes), grid),
+        as,
+        labels,
+      );
+    }
+    // G (and C) want D to take every target group for the source (label 1).
+    const adv = groupAdversarialLoss(targetLogits, 1, {
+      kind: config.disc.kind,
+      weights: targetWeights,
+    });
+    const lambda = config.lambdas;
+    const disc: DiscriminatorInputs = {
+      source: stopGradient(sourceInputs),
+      target: stopGradient(targetInputs),
+      ...(sourceWeights ? { sourceWeights, targetWeights } : {}),
+    };
+    return {
+      loss: tf.addN([
+        tf.mul(adv, lambda.adv),
+        tf.mul(sc, lambda.sc),
+        tf.mul(orth, lambda.orth),
+        tf.mul(bal, lambda.bal),
+      ]),
+      metrics: {
+        adv,
+        sc,
+        orth,
+        bal,
+        groupUsage: stopGradient(groupUsage([as, at])),
+        groupClasses: stopGradient(membership),
+      },
+      disc,
+    };
+  },
+  discriminator(config: MethodConfig, disc: DiscParams, inputs: DiscriminatorInputs) {
+    const kind = config.disc.kind;
+    const d = disc as GroupDiscriminatorParams;
+    const discConfig = groupDiscriminatorConfig(config);
+    const ls = applyGroupDiscriminator(d, inputs.source, discConfig);
+    const lt = applyGroupDiscriminator(d, inputs.target, discConfig);
+    const loss = tf.add(
+      groupAdversarialLoss(ls, 1, { kind, weights: inputs.sourceWeights }),
+      groupAdversarialLoss(lt, 0, { kind, weights: inputs.targetWeights }),
+    );
+    const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
+    return { loss, metrics: { discAccuracy: accuracy } };
+  },
+};

@@ -1,0 +1,169 @@
+/**
+ * What a training method is made of, and the helpers the methods share.
+ *
+ * A method is a {@linkcode MethodDefinition}: which images G reads, which
+ * domain's labels supervise L_seg, how its extra parts (C, D) are
+ * initialised, the generator's extra objective terms, and D's objective.
+ * The shared pure step (`step.ts`) runs G, adds L_seg, asks the method for
+ * its terms and updates every part. D's inputs travel from the generator's
+ * objective to D's as a typed {@linkcode DiscriminatorInputs}, detached.
+ *
+ * @example
+ * ```ts
+ * import { METHOD_DEFINITIONS } from "./registry.ts";
+ * console.log(METHOD_DEFINITIONS.oracle.supervision); // "target"
+ * ```
+ *
+ * @module
+ */
+import { type Tensor, tf } from "../lib/tf.ts";
+import type { Key } from "../lib/random.ts";
+import type { DeepLabParams } from "../model/deeplab.ts";
+import type { GroupingParams } from "../model/grouping.ts";
+import type { GroupDiscriminatorParams, PatchDiscriminatorParams } from "../model/discriminator.ts";
+import type { MethodConfig } from "./config.ts";
+
+/**
+ * One training batch: labelled source images and target images; target
+ * labels only for the oracle (no adaptation method reads them).
+ */
+export interface Batch {
+  /**
+   * Source images [N, H, W, 3], normalised as the backbone expects
+   * (`data/stream.ts` `normalise`: ImageNet's mean and standard deviation
+   * for ResNet, x/127.5 − 1 for MobileNetV2), and class ids [N, H, W]
+   * (int32; 255 = ignore).
+   */
+  source: { images: Tensor; labels: Tensor };
+  /** Target images [N, H, W, 3], normalised the same way; class ids for the oracle only. */
+  target: { images: Tensor; labels?: Tensor };
+}
+
+/** D's parameters: a patch discriminator, or CDGA's group discriminator. */
+export type DiscParams = PatchDiscriminatorParams | GroupDiscriminatorParams;
+
+/** All trainable parameters. */
+export type Params = {
+  seg: DeepLabParams;
+  group?: GroupingParams;
+  disc?: DiscParams;
+};
+
+/** G's outputs on one domain's images. */
+export interface Predictions {
+  /** Class scores [N, h, w, C] at output stride 8. */
+  logits: Tensor;
+  /** The backbone feature [N, h, w, F]. */
+  feature: Tensor;
+}
+
+/**
+ * What D trains on, made inside the generator's objective and detached:
+ * its source and target inputs and, for CDGA's class equivalence, the
+ * weights of its output cells.
+ */
+export interface DiscriminatorInputs {
+  /** D's source input (for CDGA: [K, N, H', W', C]). */
+  source: Tensor;
+  /** D's target input. */
+  target: Tensor;
+  /** Per-cell weights of D's source output, [K, N, h', w'] (CDGA). */
+  sourceWeights?: Tensor;
+  /** Per-cell weights of D's target output (CDGA). */
+  targetWeights?: Tensor;
+}
+
+/** What G's objective is handed. */
+export interface GeneratorContext {
+  /** The resolved configuration. */
+  config: MethodConfig;
+  /** G (and C) as trained in this step. */
+  params: { seg: DeepLabParams; group?: GroupingParams };
+  /** D, held constant for this objective. */
+  disc?: DiscParams;
+  /** The batch. */
+  batch: Batch;
+  /** G on the source images, where the method reads them. */
+  source?: Predictions;
+  /** G on the target images, where the method reads them. */
+  target?: Predictions;
+}
+
+/** A method's terms of G's objective, beyond L_seg. */
+export interface GeneratorTerms {
+  /** The weighted sum of the extra terms (none: L_seg alone). */
+  loss?: Tensor;
+  /** Scalar terms (unweighted) and monitors, for the metrics. */
+  metrics: Record<string, Tensor>;
+  /** What D trains on, where the method has a D. */
+  disc?: DiscriminatorInputs;
+}
+
+/** A training method. */
+export interface MethodDefinition {
+  /** Which images G reads in a step. */
+  reads: { source: boolean; target: boolean };
+  /** Whose labels L_seg uses: the source's, or the target's (the oracle). */
+  supervision: "source" | "target";
+  /** C and D, where the method has them. */
+  initParts(k: Key, config: MethodConfig): { group?: GroupingParams; disc?: DiscParams };
+  /** G's (and C's) extra terms. */
+  generator(context: GeneratorContext): GeneratorTerms;
+  /** D's objective on detached inputs (methods with a D). */
+  discriminator?(
+    config: MethodConfig,
+    disc: DiscParams,
+    inputs: DiscriminatorInputs,
+  ): { loss: Tensor; metrics: Record<string, Tensor> };
+}
+
+/**
+ * Bilinear resize of NHWC maps to [h, w] (PyTorch's align_corners=False).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { resize } from "./method.ts";
+ * console.log(resize(tf.zeros([1, 2, 2, 3]), [4, 4]).shape); // [1, 4, 4, 3]
+ * ```
+ */
+export function resize(x: Tensor, size: [number, number]): Tensor {
+  const [, h, w] = x.shape;
+  if (h === size[0] && w === size[1]) return x;
+  return tf.image.resizeBilinear(x as tf.Tensor4D, size, false, true);
+}
+
+/**
+ * Class ids [N, H, W] → nearest-neighbour ids at [h, w].
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { downsampleLabels } from "./method.ts";
+ * console.log(downsampleLabels(tf.zeros([1, 4, 4], "int32"), [2, 2]).shape); // [1, 2, 2]
+ * ```
+ */
+export function downsampleLabels(labels: Tensor, size: [number, number]): Tensor {
+  const [, h, w] = labels.shape;
+  if (h === size[0] && w === size[1]) return labels;
+  const asFloat = tf.expandDims(tf.cast(labels, "float32"), -1) as tf.Tensor4D;
+  const small = tf.image.resizeNearestNeighbor(asFloat, size, false, true);
+  return tf.cast(tf.squeeze(small, [3]), "int32");
+}
+
+/**
+ * Where D looks: the input resolution (AdaptSegNet) or G's output's.
+ *
+ * @example
+ * ```ts
+ * import { discSize } from "./method.ts";
+ * console.log(discSize("output", [64, 64], [8, 8])); // [8, 8]
+ * ```
+ */
+export function discSize(
+  where: MethodConfig["discResolution"],
+  input: [number, number],
+  output: [number, number],
+): [number, number] {
+  return where === "input" ? input : output;
+}

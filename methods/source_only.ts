@@ -1,0 +1,23 @@
+/**
+ * Source only: G trained by L_seg on labelled source images alone, the lower
+ * bound of every adaptation table.
+ *
+ *     G minimises L_seg(P_s, Y_s)
+ *
+ * @example
+ * ```ts
+ * import { sourceOnly } from "./source_only.ts";
+ * console.log(sourceOnly.reads); // { source: true, target: false }
+ * ```
+ *
+ * @module
+ */
+import type { MethodDefinition } from "./method.ts";
+
+/** The source-only method. */
+export const sourceOnly: MethodDefinition = {
+  reads: { source: true, target: false },
+  supervision: "source",
+  initParts: () => ({}),
+  generator: () => ({ metrics: {} }),
+};
