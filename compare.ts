@@ -1,86 +1,119 @@
 /**
  * `deno task compare`: the comparison the project exists to show. For each
  * seed, one run trains a shared source-only warm-up, then source-only,
- * AdaptSegNet, ADVENT (AdvEnt) and CDGA for the same number of steps from it;
- * every final model is evaluated on the held-out target split (no checkpoint
- * is picked on it). CDGA's grouping losses train C alone there (the
- * default); a second run per seed repeats the same warm-up, then trains CDGA
- * with `--grouping-losses-train G+C` (the method note's total read
- * literally), the variant that isolates their effect on G. Prints and writes
- * the table of target mIoU, mean ± standard deviation over the seeds, overall
- * and per target sub-style, with CDGA's group usage.
+ * AdaptSegNet, ADVENT (AdvEnt and MinEnt), CDGA with pixel-weighted and with
+ * class-balanced groups, and the target oracle, each for the same number of
+ * steps from it; every final model is evaluated on the held-out target split
+ * and the held-out source split (no checkpoint is picked on either). Prints
+ * and writes the table of target mIoU (overall and per sub-domain), held-out
+ * source mIoU and gap closed = (method − source only) / (oracle − source
+ * only), as mean ± standard deviation (min–max) over the seeds, with the
+ * discriminators' loss at the end and CDGA's group usage.
  *
  * Flags: `--seeds 3`, `--out runs/compare`, `--resume`, `--only S` (run seed S
- * alone, to spread seeds over processes; a later plain run aggregates), and
- * any `deno task train` flag (steps, batch, …) passed through to every run.
+ * alone, to spread seeds over processes; a later plain run aggregates),
+ * `--methods LIST` (the phases after the warm-up, default below), and any
+ * `deno task train` flag (steps, batch, …) passed through to every run.
  *
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parseOptions } from "./cli/options.ts";
-import { exists, runTraining } from "./cli/job.ts";
+import { exists, LABELS, runTraining } from "./cli/job.ts";
 
-const METHODS = ["sourceOnly", "adaptSegNet", "advEnt", "cdga", "cdgaGC"];
-const LABELS: Record<string, string> = {
-  sourceOnly: "source only",
-  adaptSegNet: "AdaptSegNet",
-  advEnt: "ADVENT (AdvEnt)",
-  cdga: "CDGA (default: grouping losses train C)",
-  cdgaGC: "CDGA, grouping losses train G and C",
-};
+const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";
 
-type Tables = Record<string, { method: string; miou: { all: number | null } }[]>;
+interface SummaryJson {
+  name: string;
+  target: number;
+  styles: Record<string, number>;
+  source: number | null;
+  gapClosed: number | null;
+  validation?: number | null;
+}
+
+interface Report {
+  summary: SummaryJson[];
+  phases: { name: string }[];
+  results: Record<string, { groupUsage?: number[]; disc?: number; discAccuracy?: number }>;
+}
 
 function stats(values: number[]) {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = values.length > 1
     ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
     : 0;
-  return { mean, sd, min: Math.min(...values), max: Math.max(...values) };
+  return { mean, sd, min: Math.min(...values), max: Math.max(...values), n: values.length };
 }
 
+const cell = (values: number[], digits = 1) => {
+  if (values.length === 0) return "–";
+  const s = stats(values);
+  return `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)} (${s.min.toFixed(digits)}–${
+    s.max.toFixed(digits)
+  })`;
+};
+
 try {
-  const { values, tokens } = parseArgs({
-    args: Deno.args,
-    options: {
-      seeds: { type: "string", default: "3" },
-      only: { type: "string" },
-      out: { type: "string", default: "runs/compare" },
-      resume: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-    strict: false,
-    tokens: true,
-  });
+  // Our own flags; every other argument goes, as written, to the training runs
+  // (parsed there by the same schema as `deno task train`).
+  const ownWithValue = ["seeds", "only", "out", "methods"], ownBoolean = ["resume", "help"];
+  const values: Record<string, string | boolean | undefined> = {
+    seeds: "3",
+    out: "runs/compare",
+    methods: DEFAULT_METHODS,
+    resume: false,
+    help: false,
+  };
+  const passed: string[] = [];
+  const args = [...Deno.args];
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
+    const name = match?.[1];
+    if (name && ownWithValue.includes(name)) {
+      const value = match![2] ?? args[++i];
+      if (value === undefined) throw new Error(`--${name} needs a value`);
+      values[name] = value;
+    } else if (name && ownBoolean.includes(name)) {
+      values[name] = true;
+    } else {
+      passed.push(args[i]);
+    }
+  }
   if (values.help) {
-    console.log("deno task compare [--seeds N] [--out DIR] [--resume] [train flags …]");
+    console.log(
+      "deno task compare [--seeds N] [--only S] [--out DIR] [--methods LIST] [--resume] [train flags …]",
+    );
     Deno.exit(0);
   }
   const seeds = Number(values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) {
     throw new Error(`--seeds must be a positive integer, got ${values.seeds}`);
   }
-  // Every other flag goes to the training runs.
-  const own = new Set(["seeds", "only", "out", "resume", "help"]);
-  const passed: string[] = [];
-  for (const t of tokens ?? []) {
-    if (t.kind === "option" && !own.has(t.name)) {
-      passed.push(t.rawName, ...(t.value !== undefined ? [t.value] : []));
-    }
-  }
+  // Fails early, naming the flag, on anything `deno task train` would refuse.
+  await parseOptions(passed);
   const out = values.out as string;
   const only = values.only === undefined ? undefined : Number(values.only);
-  // Runs (or finds) one training run; returns its report.
-  const run = async (name: string, flags: string[]) => {
+  const [first, ...rest] = String(values.methods).split(",").map((m) => m.trim()).filter(Boolean);
+  if (!first) throw new Error("--methods must name at least one method");
+  const reports: { seed: number; report: Report }[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    if (only !== undefined && seed !== only) continue;
+    const name = `seed${seed}`;
     const reportPath = join(out, name, "report.json");
-    const done = await exists(reportPath);
-    if (!done) {
-      const resumeThis = values.resume &&
-        await exists(join(out, name, "checkpoints"));
+    if (!(await exists(reportPath))) {
+      const resumeThis = values.resume && await exists(join(out, name, "checkpoints"));
+      const [method, variant] = first.split(".");
       const options = await parseOptions([
         ...passed,
-        ...flags,
+        "--method",
+        method,
+        "--baseline",
+        "sourceOnly",
+        "--also",
+        [...(variant ? [first] : []), ...rest].join(","),
+        "--seed",
+        String(seed),
         "--out",
         out,
         "--name",
@@ -89,79 +122,81 @@ try {
       ]);
       await runTraining(options);
     }
-    return JSON.parse(await Deno.readTextFile(reportPath));
-  };
-  const reports: { seed: number; tables: Tables; usage?: number[]; usageGC?: number[] }[] = [];
-  for (let seed = 0; seed < seeds; seed++) {
-    if (only !== undefined && seed !== only) continue;
-    const main = await run(`seed${seed}`, [
-      "--method",
-      "cdga",
-      "--baseline",
-      "sourceOnly",
-      "--also",
-      "adaptSegNet,advEnt",
-      "--seed",
-      String(seed),
-    ]);
-    // The same warm-up (same seed) then CDGA whose grouping losses train G
-    // too (the default, in the main run, has them train C alone).
-    const variant = await run(`seed${seed}-cdgaGC`, [
-      "--method",
-      "cdga",
-      "--baseline",
-      "none",
-      "--grouping-losses-train",
-      "G+C",
-      "--seed",
-      String(seed),
-    ]);
-    const tables: Tables = {};
-    for (const [style, rows] of Object.entries(main.tables as Tables)) {
-      const extra = (variant.tables as Tables)[style]?.find((r) => r.method === "cdga");
-      tables[style] = [...rows, ...(extra ? [{ ...extra, method: "cdgaGC" }] : [])];
-    }
-    reports.push({
-      seed,
-      tables,
-      usage: main.results?.cdga?.groupUsage,
-      usageGC: variant.results?.cdga?.groupUsage,
-    });
+    reports.push({ seed, report: JSON.parse(await Deno.readTextFile(reportPath)) });
   }
   if (only !== undefined) Deno.exit(0);
-  const styles = Object.keys(reports[0].tables);
-  const header = ["method", ...styles.map((s) => `target mIoU: ${s}`)];
-  const lines = [`| ${header.join(" | ")} |`, `|---|${styles.map(() => "---:").join("|")}|`];
+  const phases = reports[0].report.summary.map((r) => r.name);
+  const styles = Object.keys(reports[0].report.summary[0].styles);
+  const header = [
+    "method",
+    "target mIoU",
+    ...styles,
+    "held-out source mIoU",
+    "gap closed (%)",
+    "validation target mIoU",
+  ];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `|---|${header.slice(1).map(() => "---:").join("|")}|`,
+  ];
   const summary: Record<string, Record<string, ReturnType<typeof stats>>> = {};
-  for (const method of METHODS) {
-    const label = method === "sourceOnly" ? "source only" : method;
-    if (!reports.every((r) => r.tables[styles[0]].some((row) => row.method === label))) continue;
-    const cells = styles.map((style) => {
-      const values = reports.map((r) =>
-        r.tables[style].find((row) => row.method === label)?.miou.all
-      )
-        .filter((v): v is number => typeof v === "number").map((v) => 100 * v);
-      const s = stats(values);
-      (summary[method] ??= {})[style] = s;
-      return `${s.mean.toFixed(1)} ± ${s.sd.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
-    });
-    lines.push(`| ${LABELS[method]} | ${cells.join(" | ")} |`);
+  const pick = (label: string, get: (r: SummaryJson) => number | null | undefined) =>
+    reports.map(({ report }) => get(report.summary.find((r) => r.name === label)!))
+      .filter((v): v is number => typeof v === "number" && Number.isFinite(v)).map((v) => 100 * v);
+  for (const label of phases) {
+    const columns: [string, number[]][] = [
+      ["target", pick(label, (r) => r.target)],
+      ...styles.map((s) => [s, pick(label, (r) => r.styles[s])] as [string, number[]]),
+      ["source", pick(label, (r) => r.source)],
+      ["gapClosed", pick(label, (r) => r.gapClosed)],
+      ["validation", pick(label, (r) => r.validation)],
+    ];
+    summary[label] = Object.fromEntries(
+      columns.filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)]),
+    );
+    lines.push(
+      `| ${label} | ${
+        columns.map(([k, v]) => (k === "gapClosed" ? cell(v, 0) : cell(v))).join(" | ")
+      } |`,
+    );
   }
-  const fmtUsage = (u?: number[]) => (u ? u.map((v) => v.toFixed(3)).join(", ") : "–");
-  const usage = reports.map((r) =>
-    `seed ${r.seed}: C only (default) ${fmtUsage(r.usage)}; G+C ${fmtUsage(r.usageGC)}`
+  const phaseName = (label: string) =>
+    Object.entries(LABELS).find(([, l]) => l === label)?.[0] ?? label;
+  const discLines = phases.flatMap((label) => {
+    const losses = reports.map(({ report }) => report.results[phaseName(label)]?.disc)
+      .filter((v): v is number => typeof v === "number");
+    return losses.length
+      ? [`- ${label}: L_D at the last step ${losses.map((v) => v.toFixed(3)).join(", ")}`]
+      : [];
+  });
+  const usage = reports.flatMap(({ seed, report }) =>
+    Object.entries(report.results).filter(([, r]) => r.groupUsage).map(([name, r]) =>
+      `- seed ${seed}, ${LABELS[name] ?? name}: ${
+        r.groupUsage!.map((v) => v.toFixed(3)).join(", ")
+      }`
+    )
   );
   const text = [
-    `Target mIoU (%) on the held-out split of the digits benchmark, mean ± standard deviation (min–max) over ${seeds} seeds; final models, no checkpoint picked on the evaluation split.`,
+    `mIoU (%) on the held-out target split (overall and per sub-domain) and the held-out source split; ` +
+    `gap closed = (method − source only) / (oracle − source only); the validation split (held-out ` +
+    `training digits, the split settings are chosen on) in the last column. Mean ± standard deviation ` +
+    `(min–max) over ${seeds} seeds; final models, no checkpoint picked on an evaluation split. ` +
+    `Runs: ${out}/seed*/ (report.md in each).`,
     "",
     ...lines,
     "",
-    `CDGA group usage at the end (share of pixels per group), ${usage.join(" | ")}`,
+    "Discriminators (chance: 2 ln 2 = 1.386):",
+    "",
+    ...discLines,
+    "",
+    "CDGA group usage at the end (share of pixels per group):",
+    "",
+    ...usage,
   ].join("\n");
   await Deno.writeTextFile(join(out, "summary.md"), text + "\n");
   await Deno.writeTextFile(
     join(out, "summary.json"),
-    JSON.stringify({ seeds, summary, usage: reports.map((r) => r.usage) }, null, 2) + "\n",
+    JSON.stringify({ seeds, summary }, null, 2) + "\n",
   );
   console.log("\n" + text);
   console.log(`\nwritten: ${join(out, "summary.md")}`);

@@ -56,6 +56,8 @@ export interface DataPlan {
   test: Dataset;
   /** Held-out labelled source data, where the data set has it (digits). */
   sourceTest?: Dataset;
+  /** Labelled target validation data, for the intermediate evaluations, where it exists. */
+  validation?: Dataset;
   /** The target training data with its labels, for the oracle, where they exist. */
   targetLabelled?: Dataset;
   crop?: [number, number];
@@ -98,6 +100,8 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         { split: "train", domain: "target", length: huge },
         scenes,
       );
+      // The reported split ("eval": test digits on unseen photographs) or the validation split.
+      const heldOut = o.evaluateOn === "val" ? "val" : "eval";
       return {
         classes: source.classes,
         normalise,
@@ -107,13 +111,19 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         test: digitsDataset(
           bench,
           k,
-          { split: "eval", domain: "target", length: o.testSamples },
+          { split: heldOut, domain: "target", length: o.testSamples },
           scenes,
         ),
         sourceTest: digitsDataset(
           bench,
           k,
-          { split: "eval", domain: "source", length: o.testSamples },
+          { split: heldOut, domain: "source", length: o.testSamples },
+          scenes,
+        ),
+        validation: digitsDataset(
+          bench,
+          k,
+          { split: "val", domain: "target", length: o.testSamples },
           scenes,
         ),
         flip: false,
@@ -418,6 +428,8 @@ export async function runTraining(
   }
   const keptHistory: Record<string, unknown>[] = [];
   const progress = new Progress(log);
+  // Intermediate evaluations watch the validation split where there is one.
+  const monitored = data.validation ?? data.test;
   const finals = new Map<string, Params>();
 
   for (const phase of phases) {
@@ -532,7 +544,7 @@ export async function runTraining(
         lastGood = step;
       }
       if (o.evalEvery > 0 && (step % o.evalEvery === 0 || step === phase.steps)) {
-        const quick = await evaluateSeg(params.seg, segConfig(o, classes), data.test, {
+        const quick = await evaluateSeg(params.seg, segConfig(o, classes), monitored, {
           samples: o.evalSamples,
           batch: 16,
           normalise: data.normalise,
@@ -541,7 +553,7 @@ export async function runTraining(
         progress.note(
           `target mIoU ${
             (100 * (line.targetMIoU as number)).toFixed(1)
-          } (${o.evalSamples} held-out samples)`,
+          } (${o.evalSamples} samples of ${monitored.description})`,
         );
       }
       keptHistory.push(line);
@@ -571,8 +583,10 @@ export async function runTraining(
   > = {};
   const labelOf = (name: string) => LABELS[name] ?? name;
   const evaluated = phases.filter((p) => p.name !== "warmup" || phases.length === 1);
-  const miou: Record<string, { target: number; styles: Record<string, number>; source: number }> =
-    {};
+  const miou: Record<
+    string,
+    { target: number; styles: Record<string, number>; source: number; validation: number }
+  > = {};
   for (const phase of evaluated) {
     const params = finals.get(phase.name)!;
     const config = segConfig(o, classes);
@@ -607,7 +621,22 @@ export async function runTraining(
         k in styles && all.indexOf(k) === i
       ).map((k) => [k, styles[k]]),
     );
-    miou[phase.name] = { target: result.overall.meanIoU(), styles: ordered, source };
+    // The validation split, where it is not the one reported: what settings are chosen on.
+    let validation = NaN;
+    if (data.validation && o.evaluateOn !== "val") {
+      const val = await evaluateSeg(params.seg, config, data.validation, {
+        samples: data.validation.length,
+        batch: 16,
+        normalise: data.normalise,
+      });
+      validation = val.overall.meanIoU();
+    }
+    miou[phase.name] = {
+      target: result.overall.meanIoU(),
+      styles: ordered,
+      source,
+      validation,
+    };
     for (const kept of result.kept) {
       await writePrediction(
         join(runDir, "predictions", `${phase.name}_${kept.style ?? "all"}_${kept.name}`),
@@ -643,6 +672,8 @@ export async function runTraining(
     };
   }
   const lower = miou.sourceOnly, upper = miou.oracle;
+  const phaseOfLabel = (label: string) =>
+    evaluated.find((p) => labelOf(p.name) === label)?.name ?? label;
   const summary: SummaryRow[] = evaluated.map((phase) => ({
     name: labelOf(phase.name),
     ...miou[phase.name],
@@ -686,7 +717,7 @@ export async function runTraining(
       })).filter((s) => s.points.length > 0),
     },
     {
-      title: "target mIoU (held-out subset)",
+      title: `target mIoU (${o.evalSamples} samples of ${monitored.description})`,
       series: phases.map((p) => ({
         name: p.name,
         points: keptHistory.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
@@ -751,6 +782,9 @@ export async function runTraining(
           ...r,
           source: Number.isNaN(r.source) ? null : r.source,
           gapClosed: Number.isNaN(r.gapClosed) ? null : r.gapClosed,
+          validation: Number.isNaN(miou[phaseOfLabel(r.name)]?.validation ?? NaN)
+            ? null
+            : miou[phaseOfLabel(r.name)].validation,
         })),
         tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
         ...(sourceRows.length > 0 ? { source: iouJson(sourceRows) } : {}),

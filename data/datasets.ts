@@ -35,7 +35,7 @@ import {
   synthiaTable,
   tableFromJson,
 } from "./labels.ts";
-import type { DigitsBenchmark, DigitsOptions } from "./digits.ts";
+import type { DigitsBenchmark, DigitsOptions, DigitsSplit } from "./digits.ts";
 
 /** One sample: RGB bytes and (for labelled data) class indices, 255 = ignore. */
 export interface Sample {
@@ -269,7 +269,7 @@ export async function folder(root: string, options: { labels?: boolean } = {}): 
 export function digitsDataset(
   bench: DigitsBenchmark,
   k: Key,
-  where: { split: "train" | "eval"; domain: "source" | "target"; length: number },
+  where: { split: DigitsSplit; domain: "source" | "target"; length: number },
   options: DigitsOptions = {},
 ): Dataset {
   if (!Number.isInteger(where.length) || where.length < 1) {

@@ -15,10 +15,12 @@
  *   - `lowcontrast`: a dim, washed-out photo with faint digits, sensor noise
  *     (Gaussian, σ = 16) and a 3×3 blur.
  *
- * Training scenes use MNIST train digits and `photos/train`; evaluation scenes
- * use MNIST test digits and `photos/eval`, which training never sees. Every
- * scene is a pure function of a key and its index, so a stream can resume at
- * any position.
+ * Three splits: training scenes use the first 50,000 MNIST train digits and
+ * `photos/train`; validation scenes (`val`: for choosing settings) the last
+ * 10,000 MNIST train digits on the same photographs; test scenes (`eval`:
+ * the reported tables) MNIST test digits on `photos/eval`, which training and
+ * validation never see. Every scene is a pure function of a key and its
+ * index, so a stream can resume at any position.
  *
  * @example
  * ```ts ignore
@@ -82,10 +84,16 @@ export interface DigitsBenchmark {
   scene(
     key: Key,
     index: number,
-    where: { split: "train" | "eval"; domain: "source" | "target" },
+    where: { split: DigitsSplit; domain: "source" | "target" },
     options?: DigitsOptions,
   ): Scene;
 }
+
+/** The benchmark's splits: training, validation (choosing settings), test (reporting). */
+export type DigitsSplit = "train" | "val" | "eval";
+
+/** MNIST train digits below this index are training digits; the rest validation digits. */
+export const VALIDATION_DIGITS_FROM = 50_000;
 
 /** The photographs behind the target domain, by split (see photos/SOURCES.md). */
 export const DIGITS_PHOTOS: Readonly<Record<"train" | "eval", readonly string[]>> = {
@@ -217,11 +225,22 @@ function stylise(k: Key, style: TargetStyle, ink: Uint8Array, crop: Uint8Array, 
  * ```
  */
 export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
-  const [mnist, trainPhotos, evalPhotos] = await Promise.all([
+  const [mnistAll, trainPhotos, evalPhotos] = await Promise.all([
     loadMnist(),
     Promise.all(DIGITS_PHOTOS.train.map((name) => loadPhoto("train", name))),
     Promise.all(DIGITS_PHOTOS.eval.map((name) => loadPhoto("eval", name))),
   ]);
+  const part = (from: number, to: number): MnistSplit => ({
+    ...mnistAll.train,
+    count: to - from,
+    images: mnistAll.train.images.subarray(from * 28 * 28, to * 28 * 28),
+    labels: mnistAll.train.labels.subarray(from, to),
+  });
+  const digitsOf = {
+    train: part(0, VALIDATION_DIGITS_FROM),
+    val: part(VALIDATION_DIGITS_FROM, mnistAll.train.count),
+    eval: mnistAll.test,
+  };
   return {
     scene(k, index, where, options = {}) {
       const o = validate(options);
@@ -230,10 +249,14 @@ export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
       }
       // Split and domain each get their own stream: source and target scenes
       // are unpaired, as unsupervised adaptation assumes.
-      const stream = (where.split === "train" ? 0 : 2) + (where.domain === "source" ? 0 : 1);
+      if (!(where.split in digitsOf)) {
+        throw new Error(`digits: split must be train, val or eval, got ${where.split}`);
+      }
+      const stream = { train: 0, eval: 2, val: 4 }[where.split] +
+        (where.domain === "source" ? 0 : 1);
       const sceneKey = foldIn(foldIn(k, stream), index);
       const [digitKey, styleKey, cropKey, noiseKey] = splitKey(sceneKey, 4);
-      const digits = where.split === "train" ? mnist.train : mnist.test;
+      const digits = digitsOf[where.split];
       const { ink, label } = drawDigits(digitKey, digits, o);
       const base = { width: o.size, height: o.size, label };
       if (where.domain === "source") {
@@ -242,7 +265,7 @@ export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
         return { ...base, image };
       }
       const style = o.styles[randomInt(styleKey, 0, o.styles.length)];
-      const photos = where.split === "train" ? trainPhotos : evalPhotos;
+      const photos = where.split === "eval" ? evalPhotos : trainPhotos;
       const crop = cropPhoto(cropKey, photos, o.size);
       return { ...base, image: stylise(noiseKey, style, ink, crop, o.size), style };
     },

@@ -9,6 +9,7 @@ import { loadCheckpoint, restoreTree, saveCheckpoint } from "../cli/checkpoint.t
 import { loadSafetensors } from "../cli/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
 import { on } from "./helpers.ts";
+import { phasesOf } from "../cli/job.ts";
 
 await on("wasm");
 
@@ -96,6 +97,35 @@ Deno.test("options: flags, a validated --config file, and --help for every optio
 });
 
 // --------------------------------------------------------------- checkpoints
+
+Deno.test("recipes replace defaults, explicit flags win; phases name variants and the oracle", async () => {
+  const published = await parseOptions(["--recipe", "published"]);
+  assert.equal(published.segOptimizer, "sgd");
+  assert.equal(published.lambdaAdv, 0.001);
+  assert.equal(published.discLr, 1e-4);
+  assert.equal(published.discResolution, "input");
+  assert.equal((await parseOptions(["--recipe", "published", "--disc-lr", "0.5"])).discLr, 0.5);
+  const v1 = await parseOptions(["--recipe", "v1"]);
+  assert.deepEqual([v1.warmupSteps, v1.steps, v1.groupDistribution], [300, 400, "pixel"]);
+  await assert.rejects(() => parseOptions(["--recipe", "fast"]), /recipe must be one of/);
+  const o = await parseOptions(["--method", "cdga", "--also", "adaptSegNet,cdga.class"]);
+  assert.deepEqual(phasesOf(o).map((p) => p.name), [
+    "warmup",
+    "sourceOnly",
+    "adaptSegNet",
+    "cdga.class",
+    "cdga",
+    "oracle",
+  ]);
+  assert.deepEqual(phasesOf(o).find((p) => p.name === "cdga.class")?.overrides, {
+    groupDistribution: "class",
+  });
+  assert.ok(!phasesOf(await parseOptions(["--no-oracle"])).some((p) => p.method === "oracle"));
+  assert.throws(
+    () => phasesOf({ ...o, also: "cdga.magic" }),
+    /unknown variant "magic" of cdga \(one of pixel, class, GC\)/,
+  );
+});
 
 Deno.test("checkpoints round-trip bit for bit; truncated or corrupt files are errors naming them", async () => {
   const dir = await Deno.makeTempDir();
@@ -219,7 +249,13 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   assert.equal(whole.code, 0, whole.err);
   assert.match(whole.out, /### Target: overall/);
   assert.match(whole.out, /\| source only \|/);
-  assert.match(whole.out, /\| cdga \|/);
+  assert.match(whole.out, /\| CDGA \|/);
+  assert.match(whole.out, /\| target oracle \|/);
+  assert.match(
+    whole.out,
+    /\| method \| target mIoU \| mnistm \| inverted \| lowcontrast \| held-out source mIoU \| gap closed \|/,
+  );
+  assert.match(whole.out, /### Held-out source/);
   // Interrupted: killed once a checkpoint of the second phase exists.
   const child = spawn(["train.ts", ...job, "--name", "killed"]);
   const target = join(out, "killed", "checkpoints", "sourceOnly.ckpt");
@@ -244,7 +280,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   assert.match(rerun.err, /already holds a run: pass --resume/);
   const resumed = await deno(["train.ts", ...job, "--name", "killed", "--resume"]);
   assert.equal(resumed.code, 0, resumed.err);
-  for (const phase of ["warmup", "sourceOnly", "cdga"]) {
+  for (const phase of ["warmup", "sourceOnly", "cdga", "oracle"]) {
     const a = await loadCheckpoint(join(out, "whole", "checkpoints", `${phase}.ckpt`));
     const b = await loadCheckpoint(join(out, "killed", "checkpoints", `${phase}.ckpt`));
     assert.equal(a.position.step, 6);
@@ -262,11 +298,11 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   }
   const lines = (await Deno.readTextFile(join(out, "killed", "metrics.jsonl"))).trim().split("\n")
     .map((l) => JSON.parse(l));
-  assert.equal(lines.length, 18, "one metrics line per step, none repeated by the resume");
+  assert.equal(lines.length, 24, "one metrics line per step, none repeated by the resume");
   // Every step logs memory; within a phase the live tensor count never moves.
   const uninterrupted = (await Deno.readTextFile(join(out, "whole", "metrics.jsonl"))).trim()
     .split("\n").map((l) => JSON.parse(l));
-  for (const phase of ["warmup", "sourceOnly", "cdga"]) {
+  for (const phase of ["warmup", "sourceOnly", "cdga", "oracle"]) {
     const logged = uninterrupted.filter((l) => l.phase === phase);
     assert.equal(logged.length, 6);
     assert.deepEqual(new Set(logged.map((l) => l.tensors)).size, 1, `${phase} tensors`);

@@ -56,6 +56,18 @@ Deno.test("digits: the target is multi-modal and records its sub-style; sizes ar
   );
 });
 
+Deno.test("digits: the validation split is its own stream; an unknown split is an error", () => {
+  const at = (split: "train" | "val" | "eval") =>
+    bench.scene(key(1), 2, { split, domain: "target" });
+  assert.deepEqual(at("val"), at("val"));
+  assert.notDeepEqual(at("val").image, at("train").image);
+  assert.notDeepEqual(at("val").image, at("eval").image);
+  assert.throws(
+    () => bench.scene(key(1), 2, { split: "dev" as "val", domain: "target" }),
+    /split must be train, val or eval/,
+  );
+});
+
 Deno.test("digits: training and evaluation photographs are disjoint, and each is sourced", async () => {
   const train = new Set(DIGITS_PHOTOS.train), evaluation = new Set(DIGITS_PHOTOS.eval);
   assert.ok([...train].every((p) => !evaluation.has(p)));
