@@ -79,6 +79,7 @@ export * from "./model/discriminator.ts";
 export * from "./losses/cross_entropy.ts";
 export * from "./losses/adversarial.ts";
 export * from "./losses/group_distribution.ts";
+export * from "./losses/class_balanced_distribution.ts";
 export * from "./losses/semantic_consistency.ts";
 export * from "./losses/orthogonality.ts";
 export * from "./losses/group_balance.ts";
@@ -86,4 +87,14 @@ export * from "./losses/class_equivalence.ts";
 export * from "./losses/entropy.ts";
 export * from "./methods/config.ts";
 export * from "./methods/step.ts";
+export {
+  type DiscParams,
+  type DiscriminatorInputs,
+  type GeneratorContext,
+  type GeneratorTerms,
+  type MethodDefinition,
+  type Predictions,
+} from "./methods/method.ts";
+export { METHOD_DEFINITIONS } from "./methods/registry.ts";
+export { gapClosed } from "./eval/table.ts";
 export * from "./data/pretrained.ts";

@@ -207,6 +207,13 @@ export const OPTIONS = {
     min: 0,
     help: "random square crop for real data sets (0: the digits' canvas)",
   },
+  glyphs: {
+    kind: "string",
+    default: "digits",
+    choices: ["digits", "letters"],
+    help:
+      "digits benchmark: MNIST's digits, or the letters A–J rendered from fonts (other glyphs; test fonts unseen in training)",
+  },
   canvas: { kind: "integer", default: 64, min: 32, help: "digits benchmark canvas side" },
   digitScaleMin: {
     kind: "number",

@@ -276,9 +276,9 @@ export function digitsDataset(
     throw new Error(`digits: a data set needs a positive length, got ${where.length}`);
   }
   return {
-    description: `digits ${where.split} ${where.domain}`,
+    description: `${bench.glyphs} ${where.split} ${where.domain}`,
     length: where.length,
-    classes: digitsTable(),
+    classes: digitsTable(bench.glyphs),
     get(index) {
       if (!(index >= 0 && index < where.length)) {
         return Promise.reject(new RangeError(`digits: no sample ${index} (of ${where.length})`));

@@ -15,6 +15,10 @@
  *   - `lowcontrast`: a dim, washed-out photo with faint digits, sensor noise
  *     (Gaussian, σ = 16) and a 3×3 blur.
  *
+ * With `glyphs: "letters"` the glyphs are the letters A–J rendered from fonts
+ * (`data/glyphs.ts`; training, validation and test glyphs come from
+ * disjoint fonts) instead of MNIST's digits: other glyphs, the same scenes.
+ *
  * Three splits: training scenes use the first 50,000 MNIST train digits and
  * `photos/train`; validation scenes (`val`: for choosing settings) the last
  * 10,000 MNIST train digits on the same photographs; test scenes (`eval`:
@@ -41,6 +45,7 @@ import {
 } from "../lib/random.ts";
 import { decodeImage, toRgb } from "./image_io.ts";
 import { loadMnist, type MnistSplit } from "./mnist.ts";
+import { loadLetters } from "./glyphs.ts";
 
 /** The target sub-styles. */
 export const TARGET_STYLES = ["mnistm", "inverted", "lowcontrast"] as const;
@@ -78,8 +83,10 @@ interface Photo {
   rgb: Uint8Array;
 }
 
-/** The loaded benchmark: MNIST and the photographs. */
+/** The loaded benchmark: MNIST (or the letters) and the photographs. */
 export interface DigitsBenchmark {
+  /** The glyphs drawn: MNIST's digits, or letters rendered from fonts (`data/glyphs.ts`). */
+  readonly glyphs: "digits" | "letters";
   /** Generates scene `index` of a stream from its key. */
   scene(
     key: Key,
@@ -224,11 +231,18 @@ function stylise(k: Key, style: TargetStyle, ink: Uint8Array, crop: Uint8Array, 
  * const bench = await loadDigitsBenchmark();
  * ```
  */
-export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
-  const [mnistAll, trainPhotos, evalPhotos] = await Promise.all([
+export async function loadDigitsBenchmark(
+  options: { glyphs?: "digits" | "letters" } = {},
+): Promise<DigitsBenchmark> {
+  const glyphs = options.glyphs ?? "digits";
+  if (glyphs !== "digits" && glyphs !== "letters") {
+    throw new Error(`digits: glyphs must be digits or letters, got ${glyphs}`);
+  }
+  const [mnistAll, trainPhotos, evalPhotos, letters] = await Promise.all([
     loadMnist(),
     Promise.all(DIGITS_PHOTOS.train.map((name) => loadPhoto("train", name))),
     Promise.all(DIGITS_PHOTOS.eval.map((name) => loadPhoto("eval", name))),
+    glyphs === "letters" ? loadLetters() : undefined,
   ]);
   const part = (from: number, to: number): MnistSplit => ({
     ...mnistAll.train,
@@ -236,12 +250,13 @@ export async function loadDigitsBenchmark(): Promise<DigitsBenchmark> {
     images: mnistAll.train.images.subarray(from * 28 * 28, to * 28 * 28),
     labels: mnistAll.train.labels.subarray(from, to),
   });
-  const digitsOf = {
+  const digitsOf = letters ? { train: letters.train, val: letters.val, eval: letters.test } : {
     train: part(0, VALIDATION_DIGITS_FROM),
     val: part(VALIDATION_DIGITS_FROM, mnistAll.train.count),
     eval: mnistAll.test,
   };
   return {
+    glyphs,
     scene(k, index, where, options = {}) {
       const o = validate(options);
       if (!Number.isInteger(index) || index < 0) {

@@ -119,8 +119,14 @@ export function synthiaTable(protocol: "19" | "16" | "13" = "16"): ClassTable {
  * console.log(digitsTable().names[3]); // "digit 2"
  * ```
  */
-export function digitsTable(): ClassTable {
-  const names = ["background", ...Array.from({ length: 10 }, (_, d) => `digit ${d}`)];
+export function digitsTable(glyphs: "digits" | "letters" = "digits"): ClassTable {
+  const names = [
+    "background",
+    ...Array.from(
+      { length: 10 },
+      (_, d) => (glyphs === "letters" ? `letter ${"ABCDEFGHIJ"[d]}` : `digit ${d}`),
+    ),
+  ];
   const lookup = new Int16Array(65536).fill(-1);
   names.forEach((_, i) => (lookup[i] = i));
   lookup[IGNORE] = IGNORE;

@@ -4,6 +4,7 @@ import { encode } from "fast-png";
 import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
 import { DIGITS_PHOTOS, loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
+import { LETTER_FONTS } from "../data/glyphs.ts";
 import { cityscapes, digitsDataset, folder, gta5, synthia } from "../data/datasets.ts";
 import { CITYSCAPES_CLASSES, cityscapesTable, PROTOCOLS, synthiaTable } from "../data/labels.ts";
 import { batches } from "../data/stream.ts";
@@ -65,6 +66,29 @@ Deno.test("digits: the validation split is its own stream; an unknown split is a
   assert.throws(
     () => bench.scene(key(1), 2, { split: "dev" as "val", domain: "target" }),
     /split must be train, val or eval/,
+  );
+});
+
+Deno.test("letters: glyphs rendered from fonts split by font, each font licensed; scenes labelled by stroke", async () => {
+  const fonts = Object.values(LETTER_FONTS).flat();
+  assert.equal(new Set(fonts).size, fonts.length, "a font in two splits");
+  const sources = await Deno.readTextFile(new URL("../data/fonts/SOURCES.md", import.meta.url));
+  for (const name of fonts) {
+    assert.ok(sources.includes(`\`${name}.woff\``), `${name} has no source line`);
+    await Deno.stat(new URL(`../data/fonts/${name}.LICENSE`, import.meta.url));
+  }
+  const letters = await loadDigitsBenchmark({ glyphs: "letters" });
+  const scene = letters.scene(key(0), 3, { split: "eval", domain: "source" });
+  for (let i = 0; i < scene.label.length; i++) {
+    assert.equal(scene.label[i] > 0, scene.image[i * 3] > 127, `pixel ${i}`);
+  }
+  assert.ok(scene.label.some((v) => v > 0));
+  const data = digitsDataset(letters, key(0), { split: "train", domain: "target", length: 4 });
+  assert.equal(data.classes.names[1], "letter A");
+  assert.equal(data.description, "letters train target");
+  await assert.rejects(
+    () => loadDigitsBenchmark({ glyphs: "runes" as "letters" }),
+    /glyphs must be digits or letters/,
   );
 });
 

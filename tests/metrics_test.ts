@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
-import { iouJson, iouTable } from "../eval/table.ts";
+import { gapClosed, iouJson, iouTable, summaryTable } from "../eval/table.ts";
+import { strideOracle } from "../eval/stride_oracle.ts";
 import { CITYSCAPES_CLASSES, PROTOCOLS } from "../data/labels.ts";
 
 const mapArb = fc.integer({ min: 2, max: 6 }).chain((c) =>
@@ -101,4 +102,24 @@ Deno.test("the 19-, 16- and 13-class protocols come from one matrix; the table i
     iou: Record<string, number | null>;
   }[];
   assert.deepEqual(json[0].iou, { a: 1, b: null });
+});
+
+Deno.test("output-stride bound: cell-aligned regions survive, a one-pixel stroke does not", () => {
+  const blocks = Uint8Array.from({ length: 32 * 32 }, (_, i) => ((i % 32) < 16 ? 1 : 2));
+  assert.deepEqual(strideOracle(blocks, 32, 32, 8, 3), blocks);
+  const stroke = Uint8Array.from({ length: 32 * 32 }, (_, i) => ((i % 32) === 13 ? 1 : 0));
+  const best = strideOracle(stroke, 32, 32, 8, 2);
+  assert.ok(best.every((v) => v === 0), "a 1-pixel stroke is lost at stride 8");
+  assert.throws(() => strideOracle(blocks, 32, 32, 0, 3), /stride must be a positive integer/);
+});
+
+Deno.test("gap closed and the summary table", () => {
+  assert.ok(Math.abs(gapClosed(0.3, 0.2, 0.6) - 0.25) < 1e-12);
+  assert.ok(Number.isNaN(gapClosed(0.3, 0.4, 0.4)), "no gap, no share");
+  const table = summaryTable([
+    { name: "source only", target: 0.2, styles: { a: 0.1 }, source: 0.5, gapClosed: NaN },
+    { name: "m", target: 0.3, styles: { a: 0.2 }, source: NaN, gapClosed: 0.25 },
+  ]);
+  assert.match(table, /\| method \| target mIoU \| a \| held-out source mIoU \| gap closed \|/);
+  assert.match(table, /\| m \| 30\.0 \| 20\.0 \| – \| 25% \|/);
 });
