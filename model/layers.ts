@@ -323,12 +323,18 @@ export type RunningStatistics =
  * @example
  * ```ts
  * import { tf } from "../lib/tf.ts";
- * import { batchNorm, type BatchStatistics, initBatchNorm, runningStatistics } from "./layers.ts";
+ * import {
+ *   batchNorm,
+ *   type BatchStatistics,
+ *   initBatchNorm,
+ *   runningStatistics,
+ *   withRunningStatistics,
+ * } from "./layers.ts";
  * const params = { bn: initBatchNorm(1) };
  * const record: BatchStatistics = new Map();
  * batchNorm(params.bn, tf.tensor4d([1, 3], [1, 1, 2, 1]), "batch", 1e-5, record);
- * const running = runningStatistics(params, record) as { bn: { mean: tf.Tensor } };
- * console.log(running.bn.mean.dataSync()[0]); // ≈ 0.2: 0.9 · 0 + 0.1 · 2
+ * const next = withRunningStatistics(params, runningStatistics(params, record));
+ * console.log(next.bn.mean.dataSync()[0]); // ≈ 0.2: 0.9 · 0 + 0.1 · 2
  * ```
  */
 export function runningStatistics(
