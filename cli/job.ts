@@ -61,6 +61,8 @@ export interface DataPlan {
   validation?: Dataset;
   /** The target training data with its labels, for the oracle, where they exist. */
   targetLabelled?: Dataset;
+  /** True where the oracle's training images are the evaluated ones (a folder without splits). */
+  oracleSeesTest?: boolean;
   crop?: [number, number];
   scale?: [number, number];
   flip: boolean;
@@ -163,6 +165,7 @@ export async function openData(o: Options, k: Key): Promise<DataPlan> {
         targetLabelled: await exists(join(targetRoot, "labels"))
           ? await folder(targetRoot)
           : undefined,
+        oracleSeesTest: true,
         test: await folder(targetRoot),
         crop,
         flip: true,
@@ -777,6 +780,13 @@ export async function runTraining(
     "",
     summaryText,
     "",
+    ...(data.oracleSeesTest && miou.oracle
+      ? [
+        "The oracle trained on the labelled target images that are also evaluated (this data set " +
+        "has no separate target evaluation split): an optimistic bound.",
+        "",
+      ]
+      : []),
     ...(strideBound !== undefined
       ? [
         `Output-stride bound on the held-out source split (a perfect stride-8 class map, ` +
@@ -820,6 +830,9 @@ export async function runTraining(
   log("");
   for (const t of tables) log(t + "\n");
   log(summaryText + "\n");
+  if (data.oracleSeesTest && miou.oracle) {
+    log("note: the oracle trained on the evaluated target images (no separate target split)");
+  }
   if (strideBound !== undefined) {
     log(
       `output-stride bound on the held-out source split: ${(100 * strideBound).toFixed(1)}% mIoU`,
