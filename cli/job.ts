@@ -212,6 +212,7 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
     discResolution: o.discResolution as "output",
     lambdas: {
       adv: o.lambdaAdv,
+      advEnt: o.lambdaAdvEnt,
       sc: o.lambdaSc,
       orth: o.lambdaOrth,
       bal: o.lambdaBal,

@@ -37,7 +37,8 @@ import {
 
 /**
  * An output-space adversarial method over a view of the logits (P for
- * AdaptSegNet, the self-information map for AdvEnt).
+ * AdaptSegNet, the self-information map for AdvEnt), its term weighted by
+ * `weight` (default λ_adv).
  *
  * @example
  * ```ts
@@ -47,7 +48,10 @@ import {
  * console.log(method.supervision); // "source"
  * ```
  */
-export function outputSpaceAdversarial(view: (logits: Tensor) => Tensor): MethodDefinition {
+export function outputSpaceAdversarial(
+  view: (logits: Tensor) => Tensor,
+  weight: (config: MethodConfig) => number = (config) => config.lambdas.adv,
+): MethodDefinition {
   return {
     reads: { source: true, target: true },
     supervision: "source",
@@ -67,7 +71,7 @@ export function outputSpaceAdversarial(view: (logits: Tensor) => Tensor): Method
         { kind: config.disc.kind },
       );
       return {
-        loss: tf.mul(adv, config.lambdas.adv),
+        loss: tf.mul(adv, weight(config)),
         metrics: { adv },
         disc: {
           source: stopGradient(view(resize(source!.logits, size))),

@@ -4,7 +4,8 @@
  * - MinEnt: G minimises L_seg + λ_ent · L_ent(P_t), the mean per-pixel
  *   entropy normalised by log C (`losses/entropy.ts`).
  * - AdvEnt: a patch discriminator on the weighted self-information map
- *   I = −P ⊙ log P: G minimises L_seg + λ_adv · BCE(D(I_t), 1), D minimises
+ *   I = −P ⊙ log P: G minimises L_seg + λ_adv^AdvEnt · BCE(D(I_t), 1) (its
+ *   own weight, `lambdas.advEnt`; ADVENT publishes 0.001), D minimises
  *   BCE(D(I_s), 1) + BCE(D(I_t), 0) on detached inputs.
  *
  * @example
@@ -31,5 +32,8 @@ export const minEnt: MethodDefinition = {
   },
 };
 
-/** AdvEnt: adversarial alignment of self-information maps. */
-export const advEnt: MethodDefinition = outputSpaceAdversarial(selfInformation);
+/** AdvEnt: adversarial alignment of self-information maps, weighted by `lambdas.advEnt`. */
+export const advEnt: MethodDefinition = outputSpaceAdversarial(
+  selfInformation,
+  (config) => config.lambdas.advEnt,
+);

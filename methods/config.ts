@@ -28,8 +28,10 @@ export type Method = typeof METHODS[number];
 
 /** Loss weights. */
 export interface Lambdas {
-  /** λ_adv: adversarial term for G (and C). */
+  /** λ_adv: adversarial term for G (and C): AdaptSegNet and CDGA. */
   adv: number;
+  /** λ_adv of AdvEnt (ADVENT's adversarial term on self-information maps). */
+  advEnt: number;
   /** λ_sc: semantic consistency. */
   sc: number;
   /** λ_orth: orthogonality. */
@@ -128,7 +130,7 @@ const DEFAULTS = {
   grouping: { input: "probs+feature" as const, hidden: 64 },
   disc: { width: 64, mode: "shared" as const, kind: "bce" as const },
   discResolution: "input" as const,
-  lambdas: { adv: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001 },
+  lambdas: { adv: 0.001, advEnt: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001 },
   groupDistribution: "pixel" as const,
   normMomentum: 0.1,
   consistency: "l1" as const,

@@ -102,6 +102,7 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   const published = await parseOptions(["--recipe", "published"]);
   assert.equal(published.segOptimizer, "sgd");
   assert.equal(published.lambdaAdv, 0.001);
+  assert.equal(published.lambdaAdvEnt, 0.001);
   assert.equal(published.discLr, 1e-4);
   assert.equal(published.discResolution, "input");
   assert.equal((await parseOptions(["--recipe", "published", "--disc-lr", "0.5"])).discLr, 0.5);

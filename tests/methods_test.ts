@@ -160,6 +160,20 @@ Deno.test("cdga: the total is L_seg + λ_adv L_adv + λ_sc L_sc + λ_orth L_orth
   }
 });
 
+Deno.test("AdaptSegNet's term is weighted by λ_adv, AdvEnt's by its own λ_adv^AdvEnt", async () => {
+  for (const method of ["adaptSegNet", "advEnt"] as const) {
+    const lambdas = { adv: 0.25, advEnt: 0.75 };
+    const trainer = makeTrainer({ method, ...SMALL, lambdas });
+    const { params, optState } = trainer.init(key(6));
+    const batch = noiseBatch(6);
+    const [p, s, m] = trainer.step(params, optState, batch);
+    const [total, seg, adv] = await Promise.all([m.total, m.seg, m.adv].map(scalar));
+    const weight = method === "advEnt" ? lambdas.advEnt : lambdas.adv;
+    assertClose([total], [seg + weight * adv], 1e-5, `${method}: total`);
+    dispose([params, optState, p, s, m, batch] as unknown as Tree);
+  }
+});
+
 Deno.test("oracle: L_seg reads the target's labels, never the source's", async () => {
   const segOf = async (method: MethodConfigInput["method"], batch: Batch) => {
     const trainer = makeTrainer({ method, ...SMALL });
