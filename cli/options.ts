@@ -149,7 +149,7 @@ export const OPTIONS = {
   },
   lambdaAdvEnt: {
     kind: "number",
-    default: 0.03,
+    default: 0.01,
     min: 0,
     help: "λ_adv of AdvEnt (ADVENT's adversarial weight; published 0.001)",
   },
