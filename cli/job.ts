@@ -209,7 +209,7 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
     seg: segConfig(o, classes),
     groups: o.groups,
     disc: { width: o.discWidth, mode: o.discMode as "shared" },
-    discResolution: o.discResolution as "output",
+    discResolution: (method === "advEnt" ? o.adventDiscResolution : o.discResolution) as "output",
     lambdas: {
       adv: o.lambdaAdv,
       advEnt: o.lambdaAdvEnt,

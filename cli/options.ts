@@ -50,6 +50,7 @@ export const RECIPES = {
     lambdaEnt: 0.001,
     discLr: 1e-4,
     discWidth: 64,
+    adventDiscResolution: "input",
     discResolution: "input",
   },
   v1: {
@@ -59,6 +60,7 @@ export const RECIPES = {
     lambdaAdv: 0.001,
     lambdaAdvEnt: 0.001,
     lambdaEnt: 0.001,
+    adventDiscResolution: "output",
     discLr: 1e-4,
     groupDistribution: "pixel",
   },
@@ -149,7 +151,7 @@ export const OPTIONS = {
   },
   lambdaAdvEnt: {
     kind: "number",
-    default: 0.01,
+    default: 0.03,
     min: 0,
     help: "λ_adv of AdvEnt (ADVENT's adversarial weight; published 0.001)",
   },
@@ -190,6 +192,13 @@ export const OPTIONS = {
     choices: ["input", "output"],
     help:
       "D sees predictions at G's output resolution (cheap) or upsampled to the input's (AdaptSegNet)",
+  },
+  adventDiscResolution: {
+    kind: "string",
+    default: "input",
+    choices: ["input", "output"],
+    help:
+      "where AdvEnt's D looks: the input resolution (ADVENT; it keeps AdvEnt stable at its weight) or G's output resolution",
   },
   classEquivalence: {
     kind: "boolean",

@@ -9,7 +9,7 @@ import { loadCheckpoint, restoreTree, saveCheckpoint } from "../cli/checkpoint.t
 import { loadSafetensors } from "../cli/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
 import { on } from "./helpers.ts";
-import { phasesOf } from "../cli/job.ts";
+import { methodConfig, phasesOf } from "../cli/job.ts";
 
 await on("wasm");
 
@@ -106,6 +106,11 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(published.discLr, 1e-4);
   assert.equal(published.discResolution, "input");
   assert.equal((await parseOptions(["--recipe", "published", "--disc-lr", "0.5"])).discLr, 0.5);
+  // AdvEnt's D looks at the input resolution by default, the others' at G's output.
+  const short = await parseOptions([]);
+  assert.equal(methodConfig(short, "advEnt", 11).discResolution, "input");
+  assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "output");
+  assert.equal(methodConfig(short, "advEnt", 11).lambdas?.advEnt, 0.03);
   const v1 = await parseOptions(["--recipe", "v1"]);
   assert.deepEqual([v1.warmupSteps, v1.steps, v1.groupDistribution], [300, 400, "pixel"]);
   await assert.rejects(() => parseOptions(["--recipe", "fast"]), /recipe must be one of/);
