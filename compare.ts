@@ -24,6 +24,7 @@ import { exists, LABELS, runTraining } from "./cli/job.ts";
 const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";
 
 interface SummaryJson {
+  phase: string;
   name: string;
   target: number;
   styles: Record<string, number>;
@@ -160,10 +161,10 @@ try {
       } |`,
     );
   }
-  const phaseName = (label: string) =>
-    Object.entries(LABELS).find(([, l]) => l === label)?.[0] ?? label;
   const discLines = phases.flatMap((label) => {
-    const losses = reports.map(({ report }) => report.results[phaseName(label)]?.disc)
+    const losses = reports.map(({ report }) =>
+      report.results[report.summary.find((r) => r.name === label)!.phase]?.disc
+    )
       .filter((v): v is number => typeof v === "number");
     return losses.length
       ? [`- ${label}: L_D at the last step ${losses.map((v) => v.toFixed(3)).join(", ")}`]

@@ -691,9 +691,10 @@ export async function runTraining(
     strideBound = bound.meanIoU();
   }
   const lower = miou.sourceOnly, upper = miou.oracle;
-  const phaseOfLabel = (label: string) =>
-    evaluated.find((p) => labelOf(p.name) === label)?.name ?? label;
-  const summary: SummaryRow[] = evaluated.map((phase) => ({
+  const summary: (SummaryRow & { phase: string; validation: number })[] = evaluated.map((
+    phase,
+  ) => ({
+    phase: phase.name,
     name: labelOf(phase.name),
     ...miou[phase.name],
     gapClosed: lower && upper && phase.name !== "sourceOnly" && phase.name !== "oracle"
@@ -815,9 +816,7 @@ export async function runTraining(
           ...r,
           source: Number.isNaN(r.source) ? null : r.source,
           gapClosed: Number.isNaN(r.gapClosed) ? null : r.gapClosed,
-          validation: Number.isNaN(miou[phaseOfLabel(r.name)]?.validation ?? NaN)
-            ? null
-            : miou[phaseOfLabel(r.name)].validation,
+          validation: Number.isNaN(r.validation) ? null : r.validation,
         })),
         strideBound: strideBound ?? null,
         tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),

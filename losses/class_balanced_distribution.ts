@@ -36,7 +36,7 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { withoutGradient } from "../lib/grad.ts";
-import { GROUP_EPS } from "./group_distribution.ts";
+import { GROUP_EPS, pixelRows } from "./group_distribution.ts";
 
 /** Evidence mass below which a class counts as absent from the batch (τ). */
 export const ABSENT_MASS = 1e-3;
@@ -52,6 +52,30 @@ export interface ClassBalancedDistributions {
 }
 
 /**
+ * m [K, C] alone: the share of each class's pixels that each group holds.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { groupMembership } from "./class_balanced_distribution.ts";
+ * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
+ * const y = tf.tensor4d([1, 0, 1, 0], [1, 1, 2, 2]);
+ * console.log(groupMembership(a, y).arraySync()); // ≈ [[0.5, 0], [0.5, 0]]
+ * ```
+ */
+export function groupMembership(assignments: Tensor, evidence: Tensor, eps = GROUP_EPS): Tensor {
+  return tf.tidy(() => membershipAndClassMass(assignments, evidence, eps).membership);
+}
+
+/** m [K, C] and each class's evidence mass Σ_i Ŷ[i,c] [C]. */
+function membershipAndClassMass(assignments: Tensor, evidence: Tensor, eps: number) {
+  const { a, y } = pixelRows(assignments, evidence, "class-balanced distributions");
+  const mass = tf.matMul(tf.transpose(a), y); // [K, C]
+  const classMass = tf.sum(y, 0); // [C]
+  return { membership: tf.div(mass, tf.add(classMass, eps)), classMass };
+}
+
+/**
  * m, q and ū for one domain.
  *
  * @example
@@ -64,19 +88,8 @@ export function classBalancedDistributions(
   evidence: Tensor,
   eps = GROUP_EPS,
 ): ClassBalancedDistributions {
-  const k = assignments.shape[assignments.rank - 1];
-  const c = evidence.shape[evidence.rank - 1];
-  if (assignments.shape.slice(0, -1).join() !== evidence.shape.slice(0, -1).join()) {
-    throw new Error(
-      `class-balanced distributions: assignments [${assignments.shape}] and evidence [${evidence.shape}] differ in pixels`,
-    );
-  }
   return tf.tidy(() => {
-    const a = tf.reshape(assignments, [-1, k]);
-    const y = tf.reshape(evidence, [-1, c]);
-    const mass = tf.matMul(tf.transpose(a), y); // [K, C]
-    const classMass = tf.sum(y, 0); // [C]
-    const membership = tf.div(mass, tf.add(classMass, eps));
+    const { membership, classMass } = membershipAndClassMass(assignments, evidence, eps);
     // Presence is a fact about the evidence, not something to train through.
     const present = withoutGradient(
       (m) => tf.cast(tf.greater(m, ABSENT_MASS), "float32"),

@@ -23,6 +23,7 @@
  * @module
  */
 import { type Tensor, tf } from "../lib/tf.ts";
+import { pixelRows } from "./group_distribution.ts";
 
 /** Mass below which a class counts as absent from a group. */
 export const PRESENT_MASS = 1e-6;
@@ -37,11 +38,8 @@ export const PRESENT_MASS = 1e-6;
  * ```
  */
 export function classEquivalenceWeights(assignments: Tensor, oneHot: Tensor): Tensor {
-  const k = assignments.shape[assignments.rank - 1];
-  const c = oneHot.shape[oneHot.rank - 1];
   return tf.tidy(() => {
-    const a = tf.reshape(assignments, [-1, k]);
-    const y = tf.reshape(oneHot, [-1, c]);
+    const { a, y } = pixelRows(assignments, oneHot, "class equivalence");
     const mass = tf.matMul(tf.transpose(a), y); // n [K, C]
     const present = tf.cast(tf.greater(mass, PRESENT_MASS), "float32");
     const classCount = tf.maximum(tf.sum(present, 1), 1); // |C_k| [K]

@@ -25,6 +25,35 @@ import { type Tensor, tf } from "../lib/tf.ts";
 export const GROUP_EPS = 1e-6;
 
 /**
+ * Assignments A and class evidence Ŷ as flat rows over their pixels,
+ * A [M, K] and Ŷ [M, C], after checking that both cover the same pixels
+ * (`what` names the caller in the error).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { pixelRows } from "./group_distribution.ts";
+ * const { a, y } = pixelRows(tf.zeros([2, 4, 4, 8]), tf.zeros([2, 4, 4, 11]));
+ * console.log(a.shape, y.shape); // [32, 8] [32, 11]
+ * ```
+ */
+export function pixelRows(
+  assignments: Tensor,
+  evidence: Tensor,
+  what = "group distributions",
+): { a: Tensor; y: Tensor } {
+  if (assignments.shape.slice(0, -1).join() !== evidence.shape.slice(0, -1).join()) {
+    throw new Error(
+      `${what}: assignments [${assignments.shape}] and evidence [${evidence.shape}] differ in pixels`,
+    );
+  }
+  return {
+    a: tf.reshape(assignments, [-1, assignments.shape[assignments.rank - 1]]),
+    y: tf.reshape(evidence, [-1, evidence.shape[evidence.rank - 1]]),
+  };
+}
+
+/**
  * q [K, C] for one domain.
  *
  * @example
@@ -37,16 +66,8 @@ export function groupClassDistributions(
   evidence: Tensor,
   eps = GROUP_EPS,
 ): Tensor {
-  const k = assignments.shape[assignments.rank - 1];
-  const c = evidence.shape[evidence.rank - 1];
-  if (assignments.shape.slice(0, -1).join() !== evidence.shape.slice(0, -1).join()) {
-    throw new Error(
-      `group distributions: assignments [${assignments.shape}] and evidence [${evidence.shape}] differ in pixels`,
-    );
-  }
   return tf.tidy(() => {
-    const a = tf.reshape(assignments, [-1, k]);
-    const y = tf.reshape(evidence, [-1, c]);
+    const { a, y } = pixelRows(assignments, evidence);
     const mass = tf.matMul(tf.transpose(a), y); // [K, C]
     const size = tf.sum(a, 0); // [K]
     return tf.div(mass, tf.expandDims(tf.add(size, eps), 1));

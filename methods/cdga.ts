@@ -40,7 +40,10 @@ import {
 import { oneHotLabels } from "../losses/cross_entropy.ts";
 import { discriminatorAccuracy, groupAdversarialLoss } from "../losses/adversarial.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
-import { classBalancedDistributions } from "../losses/class_balanced_distribution.ts";
+import {
+  classBalancedDistributions,
+  groupMembership,
+} from "../losses/class_balanced_distribution.ts";
 import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
 import { groupBalance, groupUsage, usageBalance } from "../losses/group_balance.ts";
@@ -193,7 +196,7 @@ export const cdga: MethodDefinition = {
     } else {
       qs = groupClassDistributions(as, ys);
       qt = groupClassDistributions(at, forC(pt));
-      membership = classBalancedDistributions(as, ys).membership;
+      membership = groupMembership(as, ys);
       bal = groupBalance([as, at]);
     }
     const sc = semanticConsistency(qs, qt, config.consistency);

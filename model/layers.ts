@@ -172,8 +172,9 @@ export function batchNorm(
     const mean = withoutGradient((v) => tf.mean(v, axes), x);
     // PyTorch tracks the unbiased variance n/(n − 1)·σ² (it normalises with the biased one).
     const variance = withoutGradient(
-      (v) => tf.mul(tf.moments(v, axes).variance, n / Math.max(1, n - 1)),
+      (v, m) => tf.mul(tf.mean(tf.square(tf.sub(v, m)), axes), n / Math.max(1, n - 1)),
       x,
+      mean,
     );
     const list = record.get(p) ?? [];
     list.push({ mean, variance });
