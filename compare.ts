@@ -35,6 +35,8 @@ interface SummaryJson {
 
 interface Report {
   summary: SummaryJson[];
+  /** What each column scored (absent in reports of earlier versions). */
+  scored?: { target: string; source: string | null; validation: string | null };
   phases: { name: string }[];
   results: Record<string, { groupUsage?: number[]; disc?: number; discAccuracy?: number }>;
 }
@@ -177,11 +179,17 @@ try {
       }`
     )
   );
+  const scored = reports[0].report.scored;
   const text = [
-    `mIoU (%) on the held-out target split (overall and per sub-domain) and the held-out source split; ` +
-    `gap closed = (method − source only) / (oracle − source only); the validation split (held-out ` +
-    `training digits, the split settings are chosen on) in the last column. Mean ± standard deviation ` +
-    `(min–max) over ${seeds} seeds; final models, no checkpoint picked on an evaluation split. ` +
+    `mIoU (%) on the held-out target split${
+      scored ? ` (${scored.target})` : ""
+    }, overall and per sub-domain; on the held-out source split${
+      scored?.source ? ` (${scored.source})` : ""
+    }; gap closed = (method − source only) / (oracle − source only); the validation split${
+      scored?.validation ? ` (${scored.validation})` : ""
+    }, the split settings are chosen on, in the last column. Mean ± standard deviation ` +
+    `(min–max) over ${seeds} seed(s); final models, no checkpoint picked on an evaluation split; ` +
+    `no scored image is read by training (each run's splits.json lists the files). ` +
     `Runs: ${out}/seed*/ (report.md in each).`,
     "",
     ...lines,

@@ -10,7 +10,8 @@ import { parseArgs } from "node:util";
 import { useBackend } from "./lib/backend.ts";
 import { key, split } from "./lib/random.ts";
 import { dispose } from "./lib/tree.ts";
-import { evaluateSeg, openData } from "./cli/job.ts";
+import { evaluateSeg } from "./cli/job.ts";
+import { openData } from "./data/plan.ts";
 import { segFromCheckpoint } from "./cli/restore.ts";
 import { evaluate } from "./eval/metrics.ts";
 import { iouJson, iouTable } from "./eval/table.ts";
@@ -19,7 +20,9 @@ const HELP =
   `deno task eval --checkpoint FILE [--domain D] [--samples N] [--backend B] [--json FILE]
 
   --checkpoint FILE  a checkpoint written by deno task train
-  --domain D         target (default), or source: the held-out source split (digits only)
+  --domain D         target (default): the run's reported target split; or source: its
+                     held-out source split (the digits' test split, a folder's source/val
+                     or the share of source/train held out, as the run's splits.json lists)
   --samples N        evaluate the first N held-out samples (default: all)
   --backend B        auto, webgpu, wasm or cpu (default auto)
   --json FILE        also write the tables as JSON`;
@@ -46,15 +49,15 @@ try {
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
     throw new Error(`--samples must be a positive integer, got ${values.samples}`);
   }
+  if (values.domain !== "target" && values.domain !== "source") {
+    throw new Error(`--domain must be target or source, got ${values.domain}`);
+  }
   await useBackend(values.backend as "auto");
   let data: Awaited<ReturnType<typeof openData>> | undefined;
   const { seg, config, options, phase } = await segFromCheckpoint(values.checkpoint, async (o) => {
     data = await openData(o, split(key(o.seed), 4)[1]);
     return data.classes.names.length;
   });
-  if (values.domain !== "target" && values.domain !== "source") {
-    throw new Error(`--domain must be target or source, got ${values.domain}`);
-  }
   const heldOut = values.domain === "source" ? data!.sourceTest : data!.test;
   if (!heldOut) throw new Error(`--domain source: ${options.dataset} has no held-out source split`);
   const result = await evaluateSeg(seg, config, heldOut, {
@@ -68,8 +71,13 @@ try {
     style,
     rows: [{ name: phase, evaluation: evaluate(matrix, names, data!.protocols) }],
   }));
-  console.log(`${values.checkpoint}: ${phase} on ${heldOut.description} (${options.dataset})\n`);
-  for (const t of tables) console.log(`### Target: ${t.style}\n\n${iouTable(t.rows)}\n`);
+  const side = values.domain === "source" ? "Source" : "Target";
+  console.log(
+    `${values.checkpoint}: ${phase} on ${heldOut.description}, ${
+      Math.min(samples ?? heldOut.length, heldOut.length)
+    } images (${options.dataset})\n`,
+  );
+  for (const t of tables) console.log(`### ${side}: ${t.style}\n\n${iouTable(t.rows)}\n`);
   if (values.json) {
     await Deno.writeTextFile(
       values.json,

@@ -13,11 +13,10 @@ import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { applyDeepLab } from "./model/deeplab.ts";
 import { readImage, toRgb } from "./data/image_io.ts";
-import { cityscapesTable, digitsTable, synthiaTable, tableFromJson } from "./data/labels.ts";
+import { classesOf } from "./data/plan.ts";
 import { normalise } from "./data/stream.ts";
 import { writeLabelPng, writePrediction } from "./data/visualize.ts";
 import { segFromCheckpoint } from "./cli/restore.ts";
-import type { Options } from "./cli/options.ts";
 
 const HELP = `deno task predict --checkpoint FILE --input DIR --output DIR [--backend B]
 
@@ -25,21 +24,6 @@ const HELP = `deno task predict --checkpoint FILE --input DIR --output DIR [--ba
   --input DIR        a folder of .png images
   --output DIR       where the label maps and overlays go (created)
   --backend B        auto, webgpu, wasm or cpu (default auto)`;
-
-async function classTable(o: Options) {
-  switch (o.dataset) {
-    case "digits":
-      return digitsTable();
-    case "gta5-cityscapes":
-      return cityscapesTable();
-    case "synthia-cityscapes":
-      return synthiaTable("16");
-    default: {
-      const path = join(o.sourceRoot ?? ".", "classes.json");
-      return tableFromJson(await Deno.readTextFile(path), path);
-    }
-  }
-}
 
 try {
   const { values } = parseArgs({
@@ -61,9 +45,9 @@ try {
     if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
   }
   await useBackend(values.backend as "auto");
-  let table: Awaited<ReturnType<typeof classTable>> | undefined;
+  let table: Awaited<ReturnType<typeof classesOf>> | undefined;
   const { seg, config, options } = await segFromCheckpoint(values.checkpoint!, async (o) => {
-    table = await classTable(o);
+    table = await classesOf(o);
     return table.names.length;
   });
   const how = options.backbone === "mobilenetv2" ? "symmetric" : "imagenet";

@@ -18,16 +18,9 @@ import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
 import { type Batch as StepBatch, makeTrainer, type Params } from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
-import { loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
-import {
-  cityscapes,
-  type Dataset,
-  digitsDataset,
-  folder,
-  gta5,
-  synthia,
-} from "../data/datasets.ts";
-import { CITYSCAPES_CLASSES, type ClassTable, PROTOCOLS } from "../data/labels.ts";
+import { TARGET_STYLES } from "../data/digits.ts";
+import { type Dataset, subset } from "../data/datasets.ts";
+import { type DataPlan, openData, type ReadObserver } from "../data/plan.ts";
 import { type Batch, batches, type Normalisation, normalise } from "../data/stream.ts";
 import { loadMobileNetV2Weights } from "../data/pretrained.ts";
 import { writePrediction } from "../data/visualize.ts";
@@ -46,136 +39,6 @@ import { loadSafetensors } from "./safetensors.ts";
 import type { Options } from "./options.ts";
 import { Progress } from "./progress.ts";
 import { svgDocument } from "./report.ts";
-
-/** The data of a run. */
-export interface DataPlan {
-  classes: ClassTable;
-  normalise: Normalisation;
-  source: Dataset;
-  target: Dataset;
-  /** Held-out labelled target data for evaluation. */
-  test: Dataset;
-  /** Held-out labelled source data, where the data set has it (digits). */
-  sourceTest?: Dataset;
-  /** Labelled target validation data, for the intermediate evaluations, where it exists. */
-  validation?: Dataset;
-  /** The target training data with its labels, for the oracle, where they exist. */
-  targetLabelled?: Dataset;
-  /** True where the oracle's training images are the evaluated ones (a folder without splits). */
-  oracleSeesTest?: boolean;
-  crop?: [number, number];
-  scale?: [number, number];
-  flip: boolean;
-  /** Protocol subsets by class name, where they apply. */
-  protocols: Record<string, readonly string[]>;
-}
-
-/** Opens the data sets the options name. */
-export async function openData(o: Options, k: Key): Promise<DataPlan> {
-  const normalise: Normalisation = o.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
-  const need = (root: string | undefined, flag: string) => {
-    if (!root) throw new Error(`--${flag} is required for --dataset ${o.dataset}`);
-    return root;
-  };
-  const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
-  const cityscapesProtocols = {
-    "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
-    "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
-  };
-  switch (o.dataset) {
-    case "digits": {
-      const bench = await loadDigitsBenchmark({ glyphs: o.glyphs as "letters" });
-      const scenes = {
-        size: o.canvas,
-        scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
-        digits: [o.digitsMin, o.digitsMax] as [number, number],
-      };
-      const huge = 2 ** 31 - 1;
-      const source = digitsDataset(
-        bench,
-        k,
-        { split: "train", domain: "source", length: huge },
-        scenes,
-      );
-      const target = digitsDataset(
-        bench,
-        k,
-        { split: "train", domain: "target", length: huge },
-        scenes,
-      );
-      // The reported split ("eval": test digits on unseen photographs) or the validation split.
-      const heldOut = o.evaluateOn === "val" ? "val" : "eval";
-      return {
-        classes: source.classes,
-        normalise,
-        source,
-        target,
-        targetLabelled: target,
-        test: digitsDataset(
-          bench,
-          k,
-          { split: heldOut, domain: "target", length: o.testSamples },
-          scenes,
-        ),
-        sourceTest: digitsDataset(
-          bench,
-          k,
-          { split: heldOut, domain: "source", length: o.testSamples },
-          scenes,
-        ),
-        validation: digitsDataset(
-          bench,
-          k,
-          { split: "val", domain: "target", length: o.testSamples },
-          scenes,
-        ),
-        flip: false,
-        protocols: {},
-      };
-    }
-    case "gta5-cityscapes":
-    case "synthia-cityscapes": {
-      const sourceRoot = need(o.sourceRoot, "source-root"),
-        targetRoot = need(o.targetRoot, "target-root");
-      const protocol = o.dataset === "gta5-cityscapes" ? "19" : "16";
-      const source = o.dataset === "gta5-cityscapes"
-        ? await gta5(sourceRoot)
-        : await synthia(sourceRoot);
-      return {
-        classes: source.classes,
-        normalise,
-        source,
-        target: await cityscapes(targetRoot, "train", { labels: false, protocol }),
-        targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch(() => undefined),
-        test: await cityscapes(targetRoot, "val", { protocol }),
-        crop: crop ?? [512, 512],
-        scale: [0.5, 1.0],
-        flip: true,
-        protocols: cityscapesProtocols,
-      };
-    }
-    case "folder": {
-      const source = await folder(need(o.sourceRoot, "source-root"));
-      const targetRoot = need(o.targetRoot, "target-root");
-      return {
-        classes: source.classes,
-        normalise,
-        source,
-        target: await folder(targetRoot, { labels: false }),
-        targetLabelled: await exists(join(targetRoot, "labels"))
-          ? await folder(targetRoot)
-          : undefined,
-        oracleSeesTest: true,
-        test: await folder(targetRoot),
-        crop,
-        flip: true,
-        protocols: {},
-      };
-    }
-    default:
-      throw new Error(`unknown dataset ${o.dataset}`);
-  }
-}
 
 /** G's configuration from the options. */
 export function segConfig(o: Options, classes: number): DeepLabConfig {
@@ -382,10 +245,17 @@ export async function initSegFrom(path: string, seg: DeepLabParams): Promise<Dee
   return restoreTree(checkpoint, "params/seg", seg, path);
 }
 
+/** What a caller may watch of a run (tests record the files each split reads). */
+export interface RunHooks {
+  /** Sees each file a split reads, with the split's role (`source/train`, `target/eval`, …). */
+  observe?: ReadObserver;
+}
+
 /** Runs the whole job; returns the run folder. */
 export async function runTraining(
   o: Options,
   log: (line: string) => void = console.log,
+  hooks: RunHooks = {},
 ): Promise<string> {
   const backend: BackendInfo = await useBackend(o.backend as "auto", {
     threads: o.threads > 0 ? o.threads : undefined,
@@ -393,9 +263,12 @@ export async function runTraining(
   });
   const root = rootKey(o.seed);
   const [initKey, dataKey, sourceKey, targetKey] = split(root, 4);
-  const data = await openData(o, dataKey);
+  const data = await openData(o, dataKey, hooks.observe);
   const classes = data.classes.names.length;
   const runName = o.name ?? `${o.method}-${o.dataset}-seed${o.seed}`;
+  if (runName === "" || runName === "." || runName === "..") {
+    throw new Error(`--name ${JSON.stringify(runName)}: a run needs a folder name of its own`);
+  }
   const runDir = join(o.out, runName);
   const checkpoints = join(runDir, "checkpoints");
   const metricsPath = join(runDir, "metrics.jsonl");
@@ -407,15 +280,6 @@ export async function runTraining(
   if (o.resume && !(await exists(checkpoints))) {
     throw new Error(`${runDir}: nothing to resume (no checkpoints folder)`);
   }
-  await Deno.mkdir(checkpoints, { recursive: true });
-  await Deno.mkdir(join(runDir, "predictions"), { recursive: true });
-  const resolved = { ...o, resume: undefined, config: undefined, help: undefined };
-  await Deno.writeTextFile(join(runDir, "config.json"), JSON.stringify(resolved, null, 2) + "\n");
-  log(`run folder: ${runDir}`);
-  log(
-    `backend: ${backend.name} (${backend.detail}); data: ${data.source.description} → ${data.target.description}`,
-  );
-
   const phases = phasesOf(o).filter((phase) => {
     if (phase.method !== "oracle" || data.targetLabelled) return true;
     if (o.method === "oracle") {
@@ -424,6 +288,30 @@ export async function runTraining(
     log(`oracle: skipped (${data.target.description} has no labels to train it on)`);
     return false;
   });
+  // A bad file of a held-out split is found now, not after the training.
+  const checked = await checkHeldOut(data);
+  if (checked > 0) log(`held-out splits: ${checked} images and labels read and checked`);
+
+  await Deno.mkdir(checkpoints, { recursive: true });
+  await Deno.mkdir(join(runDir, "predictions"), { recursive: true });
+  const resolved = { ...o, resume: undefined, config: undefined, help: undefined };
+  await Deno.writeTextFile(join(runDir, "config.json"), JSON.stringify(resolved, null, 2) + "\n");
+  await Deno.writeTextFile(
+    join(runDir, "splits.json"),
+    JSON.stringify(data.splits, null, 2) + "\n",
+  );
+  log(`run folder: ${runDir}`);
+  log(
+    `backend: ${backend.name} (${backend.detail}); data: ${data.source.description} → ${data.target.description}`,
+  );
+  log(
+    `scored: ${data.test.description}, ${data.test.length} images` +
+      (data.sourceTest
+        ? `; ${data.sourceTest.description}, ${data.sourceTest.length} images`
+        : "") +
+      (data.validation ? `; validation: ${data.validation.description}` : ""),
+  );
+
   // Metric lines written after the checkpoint we resume from are dropped.
   let history: Record<string, unknown>[] = [];
   if (o.resume && await exists(metricsPath)) {
@@ -433,8 +321,17 @@ export async function runTraining(
   }
   const keptHistory: Record<string, unknown>[] = [];
   const progress = new Progress(log);
-  // Intermediate evaluations watch the validation split where there is one.
-  const monitored = data.validation ?? data.test;
+  // Intermediate evaluations watch the validation split where there is one, on
+  // evenly spaced samples of it (a split sorted by sub-domain is then covered).
+  const watched = data.validation ?? data.test;
+  const monitored = o.evalSamples < watched.length
+    ? subset(
+      watched,
+      Array.from({ length: o.evalSamples }, (_, i) =>
+        Math.floor((i * watched.length) / o.evalSamples)),
+      watched.description,
+    )
+    : watched;
   const finals = new Map<string, Params>();
 
   for (const phase of phases) {
@@ -550,7 +447,7 @@ export async function runTraining(
       }
       if (o.evalEvery > 0 && (step % o.evalEvery === 0 || step === phase.steps)) {
         const quick = await evaluateSeg(params.seg, segConfig(o, classes), monitored, {
-          samples: o.evalSamples,
+          samples: monitored.length,
           batch: 16,
           normalise: data.normalise,
         });
@@ -558,7 +455,7 @@ export async function runTraining(
         progress.note(
           `target mIoU ${
             (100 * (line.targetMIoU as number)).toFixed(1)
-          } (${o.evalSamples} samples of ${monitored.description})`,
+          } (${monitored.length} samples of ${monitored.description})`,
         );
       }
       keptHistory.push(line);
@@ -644,7 +541,11 @@ export async function runTraining(
     };
     for (const kept of result.kept) {
       await writePrediction(
-        join(runDir, "predictions", `${phase.name}_${kept.style ?? "all"}_${kept.name}`),
+        join(
+          runDir,
+          "predictions",
+          `${phase.name}_${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`,
+        ),
         kept,
         data.classes.palette,
       );
@@ -706,7 +607,7 @@ export async function runTraining(
     ...TARGET_STYLES.filter((s) => rows[s]),
     ...Object.keys(rows).filter((s) =>
       s !== "overall" && !(TARGET_STYLES as readonly string[]).includes(s)
-    ),
+    ).sort(),
   ];
   const tables = styleOrder.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
   if (sourceRows.length > 0) {
@@ -737,7 +638,7 @@ export async function runTraining(
       })).filter((s) => s.points.length > 0),
     },
     {
-      title: `target mIoU (${o.evalSamples} samples of ${monitored.description})`,
+      title: `target mIoU (${monitored.length} samples of ${monitored.description})`,
       series: phases.map((p) => ({
         name: p.name,
         points: keptHistory.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
@@ -778,17 +679,14 @@ export async function runTraining(
     (data.sourceTest
       ? ` and the held-out source split (${data.sourceTest.description}, ${data.sourceTest.length} images)`
       : "") +
-    `; gap closed = (method − source only) / (oracle − source only).`,
+    (data.validation && o.evaluateOn !== "val"
+      ? `; validation: ${data.validation.description}, ${data.validation.length} images`
+      : "") +
+    `; gap closed = (method − source only) / (oracle − source only). ` +
+    "No scored image is read by training; `splits.json` lists the files of every split.",
     "",
     summaryText,
     "",
-    ...(data.oracleSeesTest && miou.oracle
-      ? [
-        "The oracle trained on the labelled target images that are also evaluated (this data set " +
-        "has no separate target evaluation split): an optimistic bound.",
-        "",
-      ]
-      : []),
     ...(strideBound !== undefined
       ? [
         `Output-stride bound on the held-out source split (a perfect stride-8 class map, ` +
@@ -819,6 +717,15 @@ export async function runTraining(
           validation: Number.isNaN(r.validation) ? null : r.validation,
         })),
         strideBound: strideBound ?? null,
+        scored: {
+          target: `${data.test.description}, ${data.test.length} images`,
+          source: data.sourceTest
+            ? `${data.sourceTest.description}, ${data.sourceTest.length} images`
+            : null,
+          validation: data.validation && o.evaluateOn !== "val"
+            ? `${data.validation.description}, ${data.validation.length} images`
+            : null,
+        },
         tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
         ...(sourceRows.length > 0 ? { source: iouJson(sourceRows) } : {}),
       },
@@ -830,9 +737,6 @@ export async function runTraining(
   log("");
   for (const t of tables) log(t + "\n");
   log(summaryText + "\n");
-  if (data.oracleSeesTest && miou.oracle) {
-    log("note: the oracle trained on the evaluated target images (no separate target split)");
-  }
   if (strideBound !== undefined) {
     log(
       `output-stride bound on the held-out source split: ${(100 * strideBound).toFixed(1)}% mIoU`,
@@ -842,6 +746,20 @@ export async function runTraining(
   log(`report: ${join(runDir, "report.md")}`);
   log(`run folder: ${runDir}`);
   return runDir;
+}
+
+/** Reads every sample of the file-backed held-out splits; returns how many. */
+async function checkHeldOut(data: DataPlan): Promise<number> {
+  let count = 0;
+  for (const split of [data.test, data.validation, data.sourceTest]) {
+    if (!split?.files) continue;
+    for (let i = 0; i < split.length; i++) {
+      const sample = await split.get(i);
+      if (!sample.label) throw new Error(`${split.description}: ${sample.name} has no labels`);
+      count++;
+    }
+  }
+  return count;
 }
 
 /** Row labels of the phases in tables. */

@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { GROUP_DISTRIBUTIONS, METHODS } from "../methods/config.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
+import { FOLDER_LAYOUT } from "../data/folder.ts";
 
 type Kind = "string" | "number" | "integer" | "boolean";
 
@@ -82,15 +83,43 @@ export const OPTIONS = {
     help:
       "source→target data: the embedded digits benchmark, GTA5→Cityscapes, SYNTHIA→Cityscapes, or two generic folders",
   },
+  dataRoot: {
+    kind: "string",
+    default: undefined,
+    help:
+      "folder data: a data-set root holding source/ and target/ with named splits (layout below)",
+  },
   sourceRoot: {
     kind: "string",
     default: undefined,
-    help: "root folder of the source data set (GTA5, SYNTHIA or a folder)",
+    help:
+      "root folder of the source data set (GTA5, SYNTHIA, or a folder: one split, or train/ and val/)",
   },
   targetRoot: {
     kind: "string",
     default: undefined,
-    help: "root folder of the target data set (Cityscapes or a folder)",
+    help:
+      "root folder of the target data set (Cityscapes, or a folder: one split, or train/, val/ and eval/)",
+  },
+  targetEvalRoot: {
+    kind: "string",
+    default: undefined,
+    help: "folder data: the labelled target split the final tables score (images/, labels/)",
+  },
+  holdout: {
+    kind: "number",
+    default: 0.1,
+    min: 0.01,
+    max: 0.5,
+    help:
+      "folder data: the share of labelled training images held out (and never trained on) where a domain has no held-out split",
+  },
+  splitSeed: {
+    kind: "integer",
+    default: 0,
+    min: 0,
+    help:
+      "folder data: the seed of held-out shares and scored subsets (apart from --seed, so that every seed is scored on the same images)",
   },
   method: {
     kind: "string",
@@ -312,9 +341,10 @@ export const OPTIONS = {
   },
   testSamples: {
     kind: "integer",
-    default: 300,
+    default: undefined,
     min: 1,
-    help: "held-out samples of the final evaluation (digits)",
+    help:
+      "held-out samples scored in the final evaluation (default: 300 generated scenes for digits, every image of a split of files; fewer: a seeded subset)",
   },
   evaluateOn: {
     kind: "string",
@@ -424,6 +454,7 @@ export function helpText(usage: string): string {
     ].filter(Boolean).join("; ");
     lines.push(`  ${flag.padEnd(26)} ${spec.help}${extra ? ` (${extra})` : ""}`);
   }
+  lines.push("", "Folder data sets (--dataset folder):", "", FOLDER_LAYOUT);
   return lines.join("\n");
 }
 

@@ -9,7 +9,7 @@
  * | Cityscapes | `leftImg8bit/{split}/{city}/*_leftImg8bit.png`, `gtFine/{split}/{city}/*_gtFine_labelIds.png` |
  * | GTA5 | `images/*.png`, `labels/*.png` (Cityscapes label ids) |
  * | SYNTHIA-RAND-CITYSCAPES | `RGB/*.png`, `GT/LABELS/*.png` (16-bit, class id in the first channel) |
- * | folder | `images/*.png`, `labels/*.png` (same names), `classes.json` |
+ * | folder | `data/folder.ts`: `images/*.png`, `labels/*.png` (same names), `classes.json`, in named splits |
  *
  * Every problem with a file is a `DataError` that names it: a corrupt or
  * truncated image, an image and label of different sizes, a label id outside
@@ -33,7 +33,6 @@ import {
   digitsTable,
   mapLabels,
   synthiaTable,
-  tableFromJson,
 } from "./labels.ts";
 import type { DigitsBenchmark, DigitsOptions, DigitsSplit } from "./digits.ts";
 
@@ -61,12 +60,28 @@ export interface Dataset {
   readonly classes: ClassTable;
   /** Reads sample `index` (0 ≤ index < length). */
   get(index: number): Promise<Sample>;
+  /** Each sample's image file, in index order, where the samples are files (for the run's split record). */
+  readonly files?: readonly string[];
 }
 
-interface Pair {
+/** One sample's files. */
+export interface Pair {
+  /** The name for reports (the image's base name). */
   name: string;
+  /** The image's path. */
   image: string;
+  /** The label map's path, for labelled data. */
   label?: string;
+  /** The sample's sub-domain, where the data set names them. */
+  style?: string;
+}
+
+/** How a data set of files reads them. */
+export interface PairedOptions {
+  /** Labels hold the class id in a 16-bit image's first channel (SYNTHIA). */
+  labelFirstChannel?: boolean;
+  /** Called with each file's path before it is read (to record what a stream opens). */
+  onRead?: (path: string) => void;
 }
 
 async function listFiles(dir: string, suffix: string, what: string): Promise<string[]> {
@@ -106,25 +121,39 @@ function labelValues(image: RawImage, path: string, firstChannel: boolean): Arra
   return out;
 }
 
-function pairedDataset(
+/**
+ * A data set over image (and label) files: sample i reads `pairs[i]`.
+ *
+ * @example
+ * ```ts ignore
+ * const data = pairedDataset("mine", [{ name: "a.png", image: "/d/a.png", label: "/d/a_label.png" }], table);
+ * ```
+ */
+export function pairedDataset(
   description: string,
-  pairs: Pair[],
+  pairs: readonly Pair[],
   classes: ClassTable,
-  options: { labelFirstChannel?: boolean } = {},
+  options: PairedOptions = {},
 ): Dataset {
+  const read = (path: string, how?: { expandPalette: boolean }) => {
+    options.onRead?.(path);
+    return readImage(path, how);
+  };
   return {
     description,
     length: pairs.length,
     classes,
+    files: pairs.map((p) => p.image),
     async get(index) {
       const pair = pairs[index];
       if (!pair) throw new RangeError(`${description}: no sample ${index} (of ${pairs.length})`);
-      const image = await readImage(pair.image);
+      const image = await read(pair.image);
       const rgb = toRgb(image, pair.image);
+      const style = pair.style === undefined ? {} : { style: pair.style };
       if (!pair.label) {
-        return { name: pair.name, width: image.width, height: image.height, image: rgb };
+        return { name: pair.name, width: image.width, height: image.height, image: rgb, ...style };
       }
-      const labelImage = await readImage(pair.label, { expandPalette: false });
+      const labelImage = await read(pair.label, { expandPalette: false });
       if (labelImage.width !== image.width || labelImage.height !== image.height) {
         throw new DataError(
           pair.label,
@@ -138,13 +167,58 @@ function pairedDataset(
         height: image.height,
         image: rgb,
         label: mapLabels(classes, values, pair.label),
+        ...style,
       };
     },
   };
 }
 
-/** Pairs images with labels of the same base name; a missing label is an error. */
-async function pairByName(
+/**
+ * The samples of `data` at `indices`, in that order, as a data set of its own.
+ *
+ * @example
+ * ```ts
+ * import { subset } from "./datasets.ts";
+ * import { digitsTable } from "./labels.ts";
+ * const whole = { description: "d", length: 3, classes: digitsTable(), files: ["a", "b", "c"],
+ *   get: (i: number) => Promise.resolve({ name: String(i), width: 1, height: 1, image: new Uint8Array(3) }) };
+ * const part = subset(whole, [2, 0], "d, two of it");
+ * console.log(part.length, part.files); // 2 ["c", "a"]
+ * ```
+ */
+export function subset(data: Dataset, indices: readonly number[], description: string): Dataset {
+  for (const i of indices) {
+    if (!(Number.isInteger(i) && i >= 0 && i < data.length)) {
+      throw new RangeError(`${data.description}: no sample ${i} (of ${data.length})`);
+    }
+  }
+  return {
+    description,
+    length: indices.length,
+    classes: data.classes,
+    ...(data.files ? { files: indices.map((i) => data.files![i]) } : {}),
+    get(index) {
+      if (!(index >= 0 && index < indices.length)) {
+        return Promise.reject(
+          new RangeError(`${description}: no sample ${index} (of ${indices.length})`),
+        );
+      }
+      return data.get(indices[index]);
+    },
+  };
+}
+
+/**
+ * Pairs the PNG images of a folder with the labels of the same base name in
+ * another (a missing label is an error naming it); without a label folder,
+ * images alone.
+ *
+ * @example
+ * ```ts ignore
+ * const pairs = await pairByName("/d/images", "/d/labels");
+ * ```
+ */
+export async function pairByName(
   imageDir: string,
   labelDir: string | undefined,
   rename: (imageName: string) => string = (n) => n,
@@ -230,31 +304,6 @@ export async function synthia(root: string, options: LoaderOptions = {}): Promis
   return pairedDataset("synthia", pairs, synthiaTable(options.protocol ?? "16"), {
     labelFirstChannel: true,
   });
-}
-
-/**
- * A generic folder: `images/*.png`, `labels/*.png` of the same names, and
- * `classes.json` (`names`, optional `ids`, `palette`, `ignore`).
- *
- * @example
- * ```ts ignore
- * const mine = await folder("/data/my-set");
- * ```
- */
-export async function folder(root: string, options: { labels?: boolean } = {}): Promise<Dataset> {
-  const classesPath = join(root, "classes.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(classesPath);
-  } catch (error) {
-    throw new DataError(classesPath, `cannot read the class list (${(error as Error).message})`);
-  }
-  const classes = tableFromJson(text, classesPath);
-  const pairs = await pairByName(
-    join(root, "images"),
-    options.labels === false ? undefined : join(root, "labels"),
-  );
-  return pairedDataset(`folder ${root}`, pairs, classes);
 }
 
 /**

@@ -5,7 +5,8 @@ import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
 import { DIGITS_PHOTOS, loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
 import { LETTER_FONTS } from "../data/glyphs.ts";
-import { cityscapes, digitsDataset, folder, gta5, synthia } from "../data/datasets.ts";
+import { cityscapes, digitsDataset, gta5, synthia } from "../data/datasets.ts";
+import { folder } from "../data/folder.ts";
 import { CITYSCAPES_CLASSES, cityscapesTable, PROTOCOLS, synthiaTable } from "../data/labels.ts";
 import { batches } from "../data/stream.ts";
 import { decodeImage, encodePng } from "../data/image_io.ts";
@@ -278,7 +279,10 @@ Deno.test("bad input: every problem is an error naming the file", async () => {
     /missing-label\/labels\/a.png: missing label for/,
   );
   await assert.rejects(() => first("empty"), /empty\/images: the image folder has no \*\.png file/);
-  await assert.rejects(() => first("nowhere"), /nowhere\/classes.json: cannot read the class list/);
+  await assert.rejects(
+    () => first("nowhere"),
+    /nowhere\/images: the folder split has no image folder; expected this layout/,
+  );
   await assert.rejects(
     () => first("badjson"),
     /badjson\/classes.json: the class list does not parse as JSON/,

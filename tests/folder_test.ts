@@ -1,0 +1,394 @@
+/**
+ * A user's own data through every task: a small folder data set made here
+ * (named splits, one class list at the root, unlabelled target training
+ * images, a labelled target evaluation split with two sub-domains in a CRLF
+ * `domains.csv`) goes through `train`, `eval`, `predict` and `compare`, and
+ * the files each split reads are recorded: no evaluation reads a training
+ * image.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { key } from "../lib/random.ts";
+import { encodePng } from "../data/image_io.ts";
+import { parseDomains } from "../data/folder.ts";
+import { openData } from "../data/plan.ts";
+import { parseOptions } from "../cli/options.ts";
+import { runTraining } from "../cli/job.ts";
+import { on } from "./helpers.ts";
+
+await on("wasm");
+
+const repo = new URL("..", import.meta.url).pathname;
+const SIDE = 32;
+const TINY = [
+  "--dataset",
+  "folder",
+  "--backend",
+  "wasm",
+  "--width",
+  "0.125",
+  "--batch",
+  "2",
+  "--groups",
+  "2",
+  "--disc-width",
+  "4",
+  "--eval-every",
+  "0",
+  "--seg-lr",
+  "0.01",
+  "--warmup-steps",
+  "1",
+  "--steps",
+  "2",
+  "--checkpoint-every",
+  "1",
+];
+
+/** A scene: background 0, a square of class 1 and one of class 2; the target's colours differ. */
+function scene(seed: number, target: boolean) {
+  const image = new Uint8Array(SIDE * SIDE * 3), label = new Uint8Array(SIDE * SIDE);
+  const tint = target ? [40, 90, 140] : [20, 20, 20];
+  for (let i = 0; i < SIDE * SIDE; i++) image.set(tint, i * 3);
+  const square = (x0: number, y0: number, cls: number, rgb: number[]) => {
+    for (let y = y0; y < y0 + 8; y++) {
+      for (let x = x0; x < x0 + 8; x++) {
+        image.set(rgb, (y * SIDE + x) * 3);
+        label[y * SIDE + x] = cls;
+      }
+    }
+  };
+  square((seed * 5) % 20, (seed * 3) % 20, 1, target ? [200, 120, 90] : [230, 30, 30]);
+  square(
+    20 - ((seed * 7) % 16),
+    22 - ((seed * 2) % 10),
+    2,
+    target ? [90, 200, 160] : [30, 230, 30],
+  );
+  return { image, label };
+}
+
+async function writeSplit(
+  dir: string,
+  names: string[],
+  options: { target: boolean; labels: boolean; seed: number },
+) {
+  await Deno.mkdir(join(dir, "images"), { recursive: true });
+  if (options.labels) await Deno.mkdir(join(dir, "labels"), { recursive: true });
+  for (const [i, name] of names.entries()) {
+    const { image, label } = scene(options.seed + i, options.target);
+    await Deno.writeFile(
+      join(dir, "images", `${name}.png`),
+      encodePng({ width: SIDE, height: SIDE, channels: 3, data: image }),
+    );
+    if (options.labels) {
+      await Deno.writeFile(
+        join(dir, "labels", `${name}.png`),
+        encodePng({ width: SIDE, height: SIDE, channels: 1, data: label }),
+      );
+    }
+  }
+}
+
+const CLASSES = JSON.stringify({ names: ["background", "red", "green"] });
+const names = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, "0")}`);
+
+/** DATA/{classes.json, source/train, target/train (no labels), target/val, target/eval + domains.csv}. */
+async function makeDataRoot(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "uda-folder-" });
+  await Deno.writeTextFile(join(root, "classes.json"), CLASSES);
+  await writeSplit(join(root, "source/train"), names("s", 10), {
+    target: false,
+    labels: true,
+    seed: 0,
+  });
+  await writeSplit(join(root, "target/train"), names("t", 8), {
+    target: true,
+    labels: false,
+    seed: 100,
+  });
+  await writeSplit(join(root, "target/val"), names("v", 4), {
+    target: true,
+    labels: true,
+    seed: 200,
+  });
+  const evalNames = names("e", 6);
+  await writeSplit(join(root, "target/eval"), evalNames, { target: true, labels: true, seed: 300 });
+  // Two sub-domains, Windows line ends, a header, ids with and without the extension.
+  await Deno.writeTextFile(
+    join(root, "target/eval/domains.csv"),
+    "id,domain\r\n" +
+      evalNames.map((n, i) => `${i % 2 ? n + ".png" : n},${i < 3 ? "rain" : "fog"}`).join("\r\n") +
+      "\r\n",
+  );
+  return root;
+}
+
+function spawn(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output().then(({ code, stdout, stderr }) => ({
+    code,
+    out: new TextDecoder().decode(stdout),
+    err: new TextDecoder().decode(stderr),
+  }));
+}
+
+Deno.test("a folder data set with named splits: train, eval, predict and compare; no evaluation reads a training image", async () => {
+  const data = await makeDataRoot();
+  const out = await Deno.makeTempDir({ prefix: "uda-folder-runs-" });
+  const reads: { role: string; path: string }[] = [];
+  const logged: string[] = [];
+  const options = await parseOptions([...TINY, "--data-root", data, "--out", out, "--name", "run"]);
+  const runDir = await runTraining(options, (l) => logged.push(l), {
+    observe: (role, path) => reads.push({ role, path }),
+  });
+
+  // Which files each split read: evaluation roles never touch a training file.
+  const training = new Set(
+    reads.filter((r) => r.role === "source/train" || r.role === "target/train").map((r) => r.path),
+  );
+  const evaluation = reads.filter((r) => !["source/train", "target/train"].includes(r.role));
+  assert.ok(training.size > 0 && evaluation.length > 0);
+  for (const r of evaluation) assert.ok(!training.has(r.path), `${r.role} read ${r.path}`);
+  for (const r of reads.filter((r) => r.role === "target/train")) {
+    assert.match(r.path, /target\/train\/images\//, "adaptation reads target images, not labels");
+  }
+  for (const r of reads.filter((r) => r.role === "target/eval")) {
+    assert.match(r.path, /target\/eval\/(images|labels)\//);
+  }
+  const evalRead = new Set(reads.filter((r) => r.role === "target/eval").map((r) => r.path));
+  for (const n of names("e", 6)) {
+    assert.ok(evalRead.has(join(data, "target/eval/images", `${n}.png`)), `${n} scored`);
+  }
+
+  // The run folder records the files of every split; the held-out source share is disjoint.
+  const splits = JSON.parse(await Deno.readTextFile(join(runDir, "splits.json")));
+  assert.deepEqual(Object.keys(splits).sort(), [
+    "source/train",
+    "source/val",
+    "target/eval",
+    "target/train",
+    "target/val",
+  ]);
+  assert.equal(splits["target/eval"].files.length, 6);
+  assert.equal(splits["target/val"].files.length, 4);
+  assert.equal(splits["target/train"].files.length, 8);
+  assert.equal(splits["source/val"].count, 1, "10% of 10 source images held out");
+  assert.equal(splits["source/train"].count, 9);
+  const sourceVal = new Set(splits["source/val"].files);
+  for (const f of splits["source/train"].files) assert.ok(!sourceVal.has(f), f);
+  assert.match(splits["source/val"].description, /held out of .*source\/train \(split seed 0\)/);
+
+  // Per-sub-domain tables, honest wording, prediction names without a doubled extension.
+  const report = await Deno.readTextFile(join(runDir, "report.md"));
+  assert.match(report, /### Target: fog/);
+  assert.match(report, /### Target: rain/);
+  assert.match(report, /held-out target split \(target\/eval \(.*target\/eval\), 6 images\)/);
+  assert.match(report, /validation: target\/val/);
+  assert.match(report, /### Held-out source/);
+  const json = JSON.parse(await Deno.readTextFile(join(runDir, "report.json")));
+  assert.deepEqual(Object.keys(json.tables).sort(), ["fog", "overall", "rain"]);
+  assert.match(json.scored.target, /^target\/eval/);
+  assert.ok(json.summary.every((r: { source: number | null }) => typeof r.source === "number"));
+  assert.ok(logged.some((l) => l.startsWith("oracle: skipped")), "target/train has no labels");
+  const predictions = [...Deno.readDirSync(join(runDir, "predictions"))].map((e) => e.name);
+  assert.ok(predictions.length > 0);
+  for (const p of predictions) {
+    assert.match(p, /^cdga_(rain|fog)_e\d{3}_(pred|overlay)\.png$/);
+  }
+
+  // eval: the reported split with its sub-domains, and the held-out source split.
+  const checkpoint = join(runDir, "checkpoints", "cdga.ckpt");
+  const target = await spawn(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
+  assert.equal(target.code, 0, target.err);
+  assert.match(target.out, /cdga on target\/eval .*, 6 images/);
+  assert.match(
+    target.out,
+    /### Target: rain[\s\S]*### Target: fog|### Target: fog[\s\S]*### Target: rain/,
+  );
+  const source = await spawn([
+    "eval.ts",
+    "--checkpoint",
+    checkpoint,
+    "--domain",
+    "source",
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(source.code, 0, source.err);
+  assert.match(source.out, /on source\/val: 1 of 10 images held out/);
+  assert.match(source.out, /### Source: overall/);
+
+  // predict: the class list comes from the data-set root.
+  const predictOut = join(out, "predicted");
+  const predicted = await spawn([
+    "predict.ts",
+    "--checkpoint",
+    checkpoint,
+    "--input",
+    join(data, "target/eval/images"),
+    "--output",
+    predictOut,
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(predicted.code, 0, predicted.err);
+  assert.ok((await Deno.stat(join(predictOut, "e000_label.png"))).isFile);
+
+  // compare: the same flags, in the same spellings (a value after a space), as train.
+  const compareOut = join(out, "compare");
+  const compared = await spawn([
+    "compare.ts",
+    "--seeds",
+    "1",
+    "--methods",
+    "adaptSegNet",
+    ...TINY,
+    "--data-root",
+    data,
+    "--out",
+    compareOut,
+  ]);
+  assert.equal(compared.code, 0, compared.err);
+  const summary = await Deno.readTextFile(join(compareOut, "summary.md"));
+  assert.match(summary, /held-out target split \(target\/eval \(.*\), 6 images\)/);
+  assert.match(summary, /\| rain \| fog \||\| fog \| rain \|/);
+  assert.doesNotMatch(summary, /digits/);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(data, { recursive: true });
+});
+
+Deno.test("per-root flags: a labelled flat target root gives a held-out share that adaptation never reads", async () => {
+  const data = await makeDataRoot();
+  // Flat roots: source/train alone (its own classes.json), target/val as a labelled flat target.
+  await Deno.writeTextFile(join(data, "source/train/classes.json"), CLASSES);
+  await Deno.writeTextFile(join(data, "target/val/classes.json"), CLASSES);
+  const base = {
+    ...await parseOptions([
+      ...TINY,
+      "--source-root",
+      join(data, "source/train"),
+      "--target-root",
+      join(data, "target/val"),
+      "--holdout",
+      "0.25",
+    ]),
+  };
+  const reads: { role: string; path: string }[] = [];
+  const plan = await openData(base, key(0), (role, path) => reads.push({ role, path }));
+  assert.equal(plan.test.length, 1, "25% of 4 target images");
+  assert.equal(plan.target.length, 3);
+  assert.equal(plan.targetLabelled?.length, 3, "the oracle trains on the kept share only");
+  const held = new Set(plan.splits["target/eval"].files);
+  for (const f of plan.splits["target/train"].files!) assert.ok(!held.has(f), f);
+  for (let i = 0; i < plan.target.length; i++) await plan.target.get(i);
+  for (let i = 0; i < plan.test.length; i++) await plan.test.get(i);
+  const trained = new Set(reads.filter((r) => r.role === "target/train").map((r) => r.path));
+  for (const r of reads.filter((r) => r.role === "target/eval")) assert.ok(!trained.has(r.path));
+  // The same split seed gives the same share whatever the training seed.
+  const again = await openData({ ...base, seed: 5 } as typeof base, key(5));
+  assert.deepEqual(again.splits["target/eval"].files, plan.splits["target/eval"].files);
+  // --test-samples scores a seeded subset, recorded.
+  const fewer = await openData({
+    ...base,
+    dataRoot: data,
+    sourceRoot: undefined,
+    targetRoot: undefined,
+    testSamples: 4,
+  }, key(0));
+  assert.equal(fewer.test.length, 4);
+  assert.equal(fewer.splits["target/eval"].count, 4);
+  assert.match(fewer.test.description, /4 of its 6 samples \(split seed 0\)/);
+  // A separate evaluation folder for a flat, unlabelled target.
+  const separate = await openData(
+    {
+      ...base,
+      targetRoot: join(data, "target/train"),
+      targetEvalRoot: join(data, "target/eval"),
+    },
+    key(0),
+  );
+  assert.equal(separate.test.length, 6);
+  assert.equal(separate.target.length, 8);
+  assert.equal(separate.targetLabelled, undefined);
+  await Deno.remove(data, { recursive: true });
+});
+
+Deno.test("folder data: errors name the file and the layout they expected", async () => {
+  const data = await makeDataRoot();
+  const base = await parseOptions([...TINY, "--data-root", data]);
+  const plan = (changes: Record<string, unknown>) =>
+    openData({ ...base, ...changes } as typeof base, key(0));
+  // Unlabelled target without an evaluation split: which split needs labels, and why.
+  await assert.rejects(
+    () =>
+      plan({
+        dataRoot: undefined,
+        sourceRoot: join(data, "source"),
+        targetRoot: join(data, "target/train"),
+      }),
+    /target\/train: no labelled target split to evaluate on: adaptation images need no labels/,
+  );
+  // A folder of neither layout.
+  await Deno.mkdir(join(data, "odd/stuff"), { recursive: true });
+  await assert.rejects(
+    () =>
+      plan({
+        dataRoot: undefined,
+        sourceRoot: join(data, "odd"),
+        targetRoot: join(data, "target"),
+      }),
+    /odd: neither images\/ nor a train\/ split folder under the source folder; expected this layout:[\s\S]*source\/train\//,
+  );
+  await assert.rejects(
+    () => plan({ dataRoot: join(data, "nowhere") }),
+    /nowhere\/source: the source folder does not exist/,
+  );
+  await assert.rejects(
+    () => plan({ sourceRoot: join(data, "source") }),
+    /--data-root names source\/ and target\/ itself/,
+  );
+  await assert.rejects(
+    () => plan({ dataset: "digits" }),
+    /--data-root applies to --dataset folder/,
+  );
+  await assert.rejects(
+    () =>
+      plan({
+        evaluateOn: "val",
+        dataRoot: undefined,
+        sourceRoot: join(data, "source"),
+        targetRoot: join(data, "target/eval"),
+      }),
+    /has no val\/ split/,
+  );
+  // A split whose class list differs from the source's.
+  await Deno.writeTextFile(
+    join(data, "target/val/classes.json"),
+    JSON.stringify({ names: ["a", "b", "c"] }),
+  );
+  await assert.rejects(
+    () => plan({}),
+    /target\/val\/classes.json: the class list differs from the source's/,
+  );
+  await Deno.remove(join(data, "target/val/classes.json"));
+  // A sub-domain list that misses an image, or lists one that is not there.
+  const csv = join(data, "target/eval/domains.csv");
+  const full = await Deno.readTextFile(csv);
+  await Deno.writeTextFile(csv, full.split("\r\n").slice(0, 3).join("\r\n"));
+  await assert.rejects(() => plan({}), /domains.csv: no sub-domain for 4 image\(s\) of .*e002.png/);
+  await Deno.writeTextFile(csv, full + "ghost,rain\r\n");
+  await assert.rejects(() => plan({}), /domains.csv: lists 1 id\(s\) with no image in .*: ghost/);
+  assert.throws(
+    () => parseDomains("id,domain\na,rain\na,fog\n", "d.csv"),
+    /d.csv: line 3: image a is listed twice/,
+  );
+  assert.throws(() => parseDomains("a;rain\n", "d.csv"), /d.csv: line 1: expected "id,domain"/);
+  await Deno.remove(data, { recursive: true });
+});
