@@ -20,6 +20,7 @@
 import { join } from "node:path";
 import { parseOptions } from "./cli/options.ts";
 import { exists, LABELS, runTraining } from "./cli/job.ts";
+import { Interrupted } from "./cli/run_folder.ts";
 
 const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";
 
@@ -211,5 +212,5 @@ try {
   console.log(`\nwritten: ${join(out, "summary.md")}`);
 } catch (error) {
   console.error(`compare: ${(error as Error).message}`);
-  Deno.exit(1);
+  Deno.exit(error instanceof Interrupted ? error.exitCode : 1);
 }

@@ -23,7 +23,12 @@ const HELP = `deno task predict --checkpoint FILE --input DIR --output DIR [--ba
   --checkpoint FILE  a checkpoint written by deno task train
   --input DIR        a folder of .png images
   --output DIR       where the label maps and overlays go (created)
-  --backend B        auto, webgpu, wasm or cpu (default auto)`;
+  --backend B        auto, webgpu, wasm or cpu (default auto)
+
+A file that cannot be read as an image is skipped and named; the others are
+predicted, and the exit status is 1 when any was skipped. The class list and
+palette come from the checkpoint (or, for checkpoints of earlier versions,
+from the run's data set).`;
 
 try {
   const { values } = parseArgs({
@@ -44,23 +49,50 @@ try {
   for (const flag of ["checkpoint", "input", "output"] as const) {
     if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
   }
+  const output = values.output!;
+  try {
+    if (!(await Deno.stat(output)).isDirectory) {
+      throw new Error(`--output ${output}: a file of that name exists; give a folder`);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  let entries: string[];
+  try {
+    entries = [...Deno.readDirSync(values.input!)].filter((e) =>
+      e.isFile && e.name.toLowerCase().endsWith(".png")
+    ).map((e) => e.name).sort();
+  } catch (error) {
+    throw new Error(
+      `--input ${values.input}: cannot read the folder (${(error as Error).message})`,
+    );
+  }
+  if (entries.length === 0) throw new Error(`${values.input}: no .png image in the folder`);
   await useBackend(values.backend as "auto");
   let table: Awaited<ReturnType<typeof classesOf>> | undefined;
-  const { seg, config, options } = await segFromCheckpoint(values.checkpoint!, async (o) => {
-    table = await classesOf(o);
-    return table.names.length;
-  });
+  const { seg, config, options, classes: stored } = await segFromCheckpoint(
+    values.checkpoint!,
+    async (o, carried) => {
+      if (carried) return carried.names.length;
+      table = await classesOf(o);
+      return table.names.length;
+    },
+  );
+  const palette = stored?.palette ?? table!.palette;
   const how = options.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
-  const entries = [...Deno.readDirSync(values.input!)].filter((e) =>
-    e.isFile && e.name.endsWith(".png")
-  )
-    .map((e) => e.name).sort();
-  if (entries.length === 0) throw new Error(`${values.input}: no .png image in the folder`);
-  await Deno.mkdir(values.output!, { recursive: true });
+  await Deno.mkdir(output, { recursive: true });
+  const skipped: string[] = [];
   for (const name of entries) {
     const path = join(values.input!, name);
-    const image = await readImage(path);
-    const rgb = toRgb(image, path);
+    let image, rgb;
+    try {
+      image = await readImage(path);
+      rgb = toRgb(image, path);
+    } catch (error) {
+      console.error(`skipped ${(error as Error).message}`);
+      skipped.push(path);
+      continue;
+    }
     const prediction = tf.tidy(() => {
       const x = tf.tensor4d(normalise(rgb, how), [1, image.height, image.width, 3]);
       const { logits } = applyDeepLab(seg, x, config);
@@ -74,15 +106,23 @@ try {
     });
     const classes = Uint8Array.from(await prediction.data());
     prediction.dispose();
-    const base = join(values.output!, name.replace(/\.png$/, ""));
+    const base = join(output, name.replace(/\.png$/i, ""));
     await writeLabelPng(`${base}_label.png`, image.width, image.height, classes);
     await writePrediction(base, {
       width: image.width,
       height: image.height,
       image: rgb,
       prediction: classes,
-    }, table!.palette);
+    }, palette);
     console.log(`${path} → ${base}_label.png, ${base}_pred.png, ${base}_overlay.png`);
+  }
+  if (skipped.length > 0) {
+    dispose(seg);
+    throw new Error(
+      `${skipped.length} of ${entries.length} files skipped (not readable images): ${
+        skipped.join(", ")
+      }; the other ${entries.length - skipped.length} were predicted`,
+    );
   }
   dispose(seg);
 } catch (error) {

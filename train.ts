@@ -8,6 +8,7 @@
  */
 import { helpText, parseOptions } from "./cli/options.ts";
 import { runTraining } from "./cli/job.ts";
+import { Interrupted } from "./cli/run_folder.ts";
 
 try {
   const options = await parseOptions(Deno.args);
@@ -18,5 +19,5 @@ try {
   }
 } catch (error) {
   console.error(`train: ${(error as Error).message}`);
-  Deno.exit(1);
+  Deno.exit(error instanceof Interrupted ? error.exitCode : 1);
 }

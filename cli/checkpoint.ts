@@ -1,12 +1,15 @@
 /**
  * Checkpoints: the whole training state in one file, written atomically.
  *
- * Layout: the 8 bytes `UDACKPT1`, a little-endian uint32 header length, the
- * header (UTF-8 JSON: format version, the run's configuration, the training
- * position, and for every tensor its path, dtype, shape and byte range), then
- * the tensors' raw little-endian bytes. The header carries the SHA-256 of the
- * tensor bytes: a truncated or corrupt file is an error naming the file and
- * the problem, never a silent restart.
+ * Layout (format 2): the 8 bytes `UDACKPT1`, a little-endian uint32 header
+ * length, the header (UTF-8 JSON: format version, the run's configuration,
+ * the training position, and for every tensor its path, dtype, shape and
+ * byte range), the tensors' raw little-endian bytes, and the SHA-256 of
+ * everything before it (32 bytes), so that the header is covered as well as
+ * the tensors: a truncated, corrupt or edited file is an error naming the
+ * file and the problem, never a silent restart. Format 1 (the checksum in the
+ * header, over the tensors only) is still read. A tree holding a NaN or an
+ * infinity is never written.
  *
  * @example
  * ```ts ignore
@@ -21,8 +24,9 @@ import { flatten, map, type Tree } from "../lib/tree.ts";
 import { DataError, writeFileAtomic } from "../data/image_io.ts";
 
 const MAGIC = "UDACKPT1";
-/** The checkpoint format version this code writes and reads. */
-export const CHECKPOINT_FORMAT = 1;
+/** The checkpoint format version this code writes (it reads 1 and 2). */
+export const CHECKPOINT_FORMAT = 2;
+const DIGEST_BYTES = 32;
 
 /** Where training stands. */
 export interface Position {
@@ -49,7 +53,8 @@ interface Header {
   config: unknown;
   position: Position;
   tensors: TensorEntry[];
-  sha256: string;
+  /** Format 1 only: the SHA-256 of the tensor bytes. */
+  sha256?: string;
 }
 
 /** A loaded checkpoint: its header and its tensors' values by path. */
@@ -63,9 +68,15 @@ export interface Checkpoint {
   >;
 }
 
+async function digest(bytes: Uint8Array): Promise<Uint8Array> {
+  const view = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", view as Uint8Array<ArrayBuffer>));
+}
+
 async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...await digest(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -83,6 +94,17 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const entries = flatten(content.tensors);
   const arrays = await Promise.all(entries.map(([, t]) => t.data()));
+  entries.forEach(([p], i) => {
+    const values = arrays[i];
+    let bad = 0;
+    for (let j = 0; j < values.length; j++) if (!Number.isFinite(values[j])) bad++;
+    if (bad > 0) {
+      throw new DataError(
+        path,
+        `not written: '${p}' holds ${bad} non-finite value(s) (a checkpoint is never written with NaN or infinity)`,
+      );
+    }
+  });
   let offset = 0;
   const tensors: TensorEntry[] = entries.map(([p, t], i) => {
     if (t.dtype !== "float32" && t.dtype !== "int32") {
@@ -105,14 +127,15 @@ export async function saveCheckpoint(
     config: content.config,
     position: content.position,
     tensors,
-    sha256: await sha256(body),
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const file = new Uint8Array(8 + 4 + headerBytes.length + body.length);
+  const covered = 8 + 4 + headerBytes.length + body.length;
+  const file = new Uint8Array(covered + DIGEST_BYTES);
   file.set(new TextEncoder().encode(MAGIC), 0);
   new DataView(file.buffer).setUint32(8, headerBytes.length, true);
   file.set(headerBytes, 12);
   file.set(body, 12 + headerBytes.length);
+  file.set(await digest(file.subarray(0, covered)), covered);
   await writeFileAtomic(path, file);
 }
 
@@ -146,13 +169,17 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   } catch {
     throw new DataError(path, "corrupt checkpoint (the header is not valid JSON)");
   }
-  if (header.format !== CHECKPOINT_FORMAT) {
+  if (header?.format !== 1 && header?.format !== 2) {
     throw new DataError(
       path,
-      `checkpoint format ${header.format}, this version reads ${CHECKPOINT_FORMAT}`,
+      `checkpoint format ${header?.format}: this version reads formats 1 and 2 (a newer version wrote it?)`,
     );
   }
-  const body = bytes.subarray(12 + headerLength);
+  const end = header.format === 2 ? bytes.length - DIGEST_BYTES : bytes.length;
+  if (end < 12 + headerLength) {
+    throw new DataError(path, "truncated checkpoint (the checksum is cut short)");
+  }
+  const body = bytes.subarray(12 + headerLength, end);
   const expected = header.tensors.reduce((n, t) => Math.max(n, t.offset + t.length), 0);
   if (body.length !== expected) {
     throw new DataError(
@@ -160,7 +187,16 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
       `truncated or padded checkpoint: ${body.length} bytes of tensor data, the header describes ${expected}`,
     );
   }
-  if ((await sha256(body)) !== header.sha256) {
+  if (header.format === 2) {
+    const stored = bytes.subarray(end);
+    const actual = await digest(bytes.subarray(0, end));
+    if (!actual.every((b, i) => b === stored[i])) {
+      throw new DataError(
+        path,
+        "corrupt checkpoint (its header or tensor data does not match its checksum)",
+      );
+    }
+  } else if ((await sha256(body)) !== header.sha256) {
     throw new DataError(path, "corrupt checkpoint (the tensor data does not match its checksum)");
   }
   const aligned = new Uint8Array(body); // copies to an aligned buffer

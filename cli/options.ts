@@ -253,6 +253,13 @@ export const OPTIONS = {
     min: 0,
     help: "random square crop for real data sets (0: the digits' canvas)",
   },
+  flip: {
+    kind: "string",
+    default: "auto",
+    choices: ["auto", "on", "off"],
+    help:
+      "random horizontal flips of training images: auto is on for Cityscapes and folders, off for the digits",
+  },
   glyphs: {
     kind: "string",
     default: "digits",
@@ -365,6 +372,13 @@ export const OPTIONS = {
     flagOnly: true,
     help: "continue the run in --out/--name from its checkpoints",
   },
+  acceptChanges: {
+    kind: "boolean",
+    default: false,
+    flagOnly: true,
+    help:
+      "with --resume: continue although options that change the result differ from the run's (each is logged)",
+  },
   initFrom: {
     kind: "string",
     default: undefined,
@@ -475,9 +489,23 @@ export async function parseOptions(args: string[]): Promise<Options> {
     parseSpec[kebab(name)] = { type: spec.kind === "boolean" ? "boolean" : "string" };
     if (spec.kind === "boolean") parseSpec[`no-${kebab(name)}`] = { type: "boolean" };
   }
+  // `--steps -5`: a value that starts with "-" goes with its flag, for our own checks to judge it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--([a-z-]+)$/.exec(args[i])?.[1];
+    const next = args[i + 1];
+    if (
+      flag && parseSpec[flag]?.type === "string" && next !== undefined && /^-\d|^-\.\d/.test(next)
+    ) {
+      joined.push(`--${flag}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: parseSpec, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: joined, options: parseSpec, strict: true, allowPositionals: false });
   } catch (error) {
     throw new Error(`flags: ${(error as Error).message}`);
   }
@@ -507,11 +535,16 @@ export async function parseOptions(args: string[]): Promise<Options> {
     for (const [key, value] of Object.entries(json)) {
       const spec = specs[key];
       if (!spec || spec.flagOnly) {
-        throw new Error(
-          `${configPath}: unknown key ${JSON.stringify(key)}${
-            spec?.flagOnly ? " (a command-line flag only)" : ""
-          }`,
+        const camel = key.replace(/^-+/, "").replace(
+          /-([a-z])/g,
+          (_, c: string) => c.toUpperCase(),
         );
+        const hint = spec?.flagOnly
+          ? " (a command-line flag only)"
+          : specs[camel] && !specs[camel].flagOnly
+          ? ` (did you mean ${JSON.stringify(camel)}? config keys are written in camelCase)`
+          : "";
+        throw new Error(`${configPath}: unknown key ${JSON.stringify(key)}${hint}`);
       }
       fromFile[key] = check(key, spec, value, configPath);
     }

@@ -17,21 +17,48 @@ import { methodConfig, segConfig } from "./job.ts";
 /** G, its configuration and the run's options, from a checkpoint file. */
 export async function segFromCheckpoint(
   path: string,
-  classes: (o: Options) => Promise<number>,
-): Promise<{ seg: DeepLabParams; config: DeepLabConfig; options: Options; phase: string }> {
+  classes: (
+    o: Options,
+    carried?: { names: string[]; palette: [number, number, number][] },
+  ) => Promise<number>,
+): Promise<
+  {
+    seg: DeepLabParams;
+    config: DeepLabConfig;
+    options: Options;
+    phase: string;
+    /** The class names and palette, where the checkpoint carries them (this version's do). */
+    classes?: { names: string[]; palette: [number, number, number][] };
+  }
+> {
   const checkpoint = await loadCheckpoint(path);
   const stored = checkpoint.config as Partial<Options> | undefined;
   if (!stored || typeof stored !== "object" || !stored.dataset) {
     throw new DataError(path, "the checkpoint carries no run configuration");
   }
   const defaults = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default]));
-  const options = { ...defaults, ...stored } as Options;
-  const n = await classes(options);
+  const { classes: carried, ...storedOptions } = stored as Partial<Options> & {
+    classes?: { names: string[]; palette: [number, number, number][] };
+  };
+  const options = { ...defaults, ...storedOptions } as Options;
+  const n = await classes(options, carried);
+  if (carried && carried.names.length !== n) {
+    throw new DataError(
+      path,
+      `the checkpoint's ${carried.names.length} classes differ from the ${n} of its data set now`,
+    );
+  }
   const method =
     (checkpoint.position.phase === "warmup" ? "sourceOnly" : checkpoint.position.phase) as Method;
   const trainer = makeTrainer(methodConfig(options, method, n));
   const fresh = trainer.init(rootKey(0));
   const seg = restoreTree(checkpoint, "params/seg", fresh.params.seg, path);
   dispose([fresh.params, fresh.optState] as unknown as Tree);
-  return { seg, config: segConfig(options, n), options, phase: checkpoint.position.phase };
+  return {
+    seg,
+    config: segConfig(options, n),
+    options,
+    phase: checkpoint.position.phase,
+    ...(carried ? { classes: carried } : {}),
+  };
 }

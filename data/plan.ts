@@ -92,6 +92,8 @@ export interface DataOptions {
   holdout: number;
   /** The seed of held-out shares and of scored subsets (fixed across training seeds). */
   splitSeed: number;
+  /** Random horizontal flips: "auto" (the data set's habit), "on" or "off" (default "auto"). */
+  flip?: string;
 }
 
 /** Called with a split's role and each file's path before a stream reads it. */
@@ -132,6 +134,7 @@ export async function openData(
     }
   }
   const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
+  const flip = (habit: boolean) => (o.flip === "on" ? true : o.flip === "off" ? false : habit);
   const splitKey = rootKey(o.splitSeed);
   // A seeded subset of a held-out split when --test-samples asks for fewer samples than it has.
   const scored = (data: Dataset, role: number): Dataset => {
@@ -189,7 +192,7 @@ export async function openData(
         test,
         sourceTest,
         validation,
-        flip: false,
+        flip: flip(false),
         protocols: {},
         splits: {
           "source/train": { description: "generated source scenes (training digits)", count: huge },
@@ -219,7 +222,7 @@ export async function openData(
         test,
         crop: crop ?? [512, 512],
         scale: [0.5, 1.0],
-        flip: true,
+        flip: flip(true),
         protocols: {
           "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
           "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
@@ -236,7 +239,7 @@ export async function openData(
         ...await folderPlan(o, observe, scored),
         normalise,
         crop,
-        flip: true,
+        flip: flip(true),
         protocols: {},
       };
     default:

@@ -233,10 +233,17 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
   };
   const ahead = Math.max(1, options.prefetch ?? 2);
   const queue: Promise<Awaited<ReturnType<typeof load>>>[] = [];
-  for (let b = 0; b < Math.min(ahead, total); b++) queue.push(load(b));
+  // A batch read ahead may fail before it is awaited: its error reaches the
+  // consumer when it asks for that batch, never as an unhandled rejection.
+  const enqueue = (b: number) => {
+    const pending = load(b);
+    pending.catch(() => {});
+    queue.push(pending);
+  };
+  for (let b = 0; b < Math.min(ahead, total); b++) enqueue(b);
   for (let b = 0; b < total; b++) {
     const { samples, next } = await queue.shift()!;
-    if (b + ahead < total) queue.push(load(b + ahead));
+    if (b + ahead < total) enqueue(b + ahead);
     const { width, height } = samples[0];
     for (const s of samples) {
       if (s.width !== width || s.height !== height) {

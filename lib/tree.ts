@@ -379,3 +379,26 @@ export function dispose(tree: Tree): void {
 export function clone<T extends Tree>(tree: T): T {
   return map(tree, (leaf) => tf.clone(leaf));
 }
+
+/**
+ * A scalar that is 0 where every value of every leaf is finite and NaN where
+ * one is not: one sum per leaf and one sum of the sums (a NaN or an infinity
+ * anywhere makes the total non-finite), read with the step's other metrics
+ * instead of one read per tensor.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "./tf.ts";
+ * import { finiteProbe } from "./tree.ts";
+ * const good = finiteProbe({ a: tf.tensor([1, 2]), b: [tf.scalar(3)] });
+ * const bad = finiteProbe({ a: tf.tensor([1, Infinity]) });
+ * console.log(good.dataSync()[0], bad.dataSync()[0]); // 0 NaN
+ * ```
+ */
+export function finiteProbe(tree: Tree): Tensor {
+  return tf.tidy(() => {
+    const sums = leaves(tree).map((leaf) => tf.sum(tf.cast(leaf, "float32")));
+    if (sums.length === 0) return tf.scalar(0);
+    return tf.mul(sums.length === 1 ? sums[0] : tf.addN(sums), 0);
+  });
+}

@@ -47,7 +47,7 @@ import type { Key } from "../lib/random.ts";
 import { split } from "../lib/random.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
-import type { Tree } from "../lib/tree.ts";
+import { finiteProbe, type Tree } from "../lib/tree.ts";
 import {
   adam,
   applyUpdates,
@@ -84,7 +84,11 @@ export type { Batch, Params } from "./method.ts";
 /** One optimizer state per part. */
 export type OptStates = { seg: OptState; group?: OptState; disc?: OptState };
 
-/** Metrics of one step: scalar tensors; `groupUsage` [K] and `groupClasses` [K, C] for CDGA. */
+/**
+ * Metrics of one step: scalar tensors; `groupUsage` [K] and `groupClasses`
+ * [K, C] for CDGA; `stateCheck`, 0 where every updated parameter and
+ * optimizer state is finite and NaN where one is not.
+ */
 export type Metrics = Record<string, Tensor>;
 
 /** A method's init and step. */
@@ -259,6 +263,8 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
         metrics.disc = d.value;
         metrics.discAccuracy = d.metrics.discAccuracy;
       }
+      // 0, or NaN where an updated parameter or optimizer state is not finite.
+      metrics.stateCheck = finiteProbe([next, nextState] as unknown as Tree);
       return [next, nextState, metrics];
     });
 

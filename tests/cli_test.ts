@@ -172,8 +172,47 @@ Deno.test("checkpoints round-trip bit for bit; truncated or corrupt files are er
   await Deno.writeFile(join(dir, "bad.ckpt"), flipped);
   await assert.rejects(
     () => loadCheckpoint(join(dir, "bad.ckpt")),
-    /bad.ckpt: corrupt checkpoint \(the tensor data does not match/,
+    /bad.ckpt: corrupt checkpoint \(its header or tensor data does not match its checksum/,
   );
+  // The header is covered too: an edited step is refused.
+  const text = new TextDecoder("latin1").decode(bytes);
+  const edited = Uint8Array.from(text.replace('"step":3', '"step":2'), (c) => c.charCodeAt(0));
+  assert.equal(edited.length, bytes.length);
+  await Deno.writeFile(join(dir, "edited.ckpt"), edited);
+  await assert.rejects(
+    () => loadCheckpoint(join(dir, "edited.ckpt")),
+    /edited.ckpt: corrupt checkpoint \(its header or tensor data does not match its checksum/,
+  );
+  // Format 1 (checksum of the tensors in the header) is still read.
+  const headerLength = new DataView(bytes.buffer).getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
+  const body = bytes.subarray(12 + headerLength, bytes.length - 32);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body.slice()));
+  const v1Header = new TextEncoder().encode(JSON.stringify({
+    ...header,
+    format: 1,
+    sha256: [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
+  }));
+  const v1 = new Uint8Array(12 + v1Header.length + body.length);
+  v1.set(bytes.subarray(0, 8));
+  new DataView(v1.buffer).setUint32(8, v1Header.length, true);
+  v1.set(v1Header, 12);
+  v1.set(body, 12 + v1Header.length);
+  await Deno.writeFile(join(dir, "v1.ckpt"), v1);
+  assert.deepEqual((await loadCheckpoint(join(dir, "v1.ckpt"))).position.step, 3);
+  // A tree holding a NaN is never written; the file already there stays.
+  const poisoned = { w: tf.tensor1d([1, NaN, Infinity]) };
+  await assert.rejects(
+    () =>
+      saveCheckpoint(path, {
+        config: {},
+        position: { phase: "p", step: 4, done: false },
+        tensors: poisoned,
+      }),
+    /x.ckpt: not written: 'w' holds 2 non-finite value\(s\)/,
+  );
+  assert.equal((await loadCheckpoint(path)).position.step, 3);
+  poisoned.w.dispose();
   await Deno.writeFile(
     join(dir, "other.ckpt"),
     new TextEncoder().encode("hello world, not a checkpoint"),
@@ -387,11 +426,39 @@ Deno.test("a NaN loss stops the run with its step; the last good checkpoint is k
   ]);
   assert.equal(run.code, 1);
   const match =
-    /sourceOnly step (\d+): loss '(\w+)' is (NaN|Infinity|-Infinity); stopped\. The last good checkpoint \(step (\d+)\) is kept/
+    /sourceOnly step (\d+): (loss '\w+' is (NaN|Infinity|-Infinity)|the updated parameters or optimizer state hold non-finite values); stopped, nothing of this step kept\. The last good checkpoint \(step (\d+)\) is kept/
       .exec(run.err);
   assert.ok(match, run.err);
   const checkpoint = await loadCheckpoint(join(out, "nan", "checkpoints", "sourceOnly.ckpt"));
   assert.equal(checkpoint.position.step, Number(match[4]));
   assert.equal(Number(match[1]), Number(match[4]) + 1);
+  for (const [path, { data }] of checkpoint.values) {
+    assert.ok(data.every(Number.isFinite), `${path} holds a non-finite value`);
+  }
+  // Adam at 1e30 keeps every loss finite for a while: the parameters' guard stops it; with no
+  // checkpoint written yet, the message says so instead of naming one.
+  const adam = await deno([
+    "train.ts",
+    ...TINY,
+    "--warmup-steps",
+    "0",
+    "--baseline",
+    "none",
+    "--method",
+    "sourceOnly",
+    "--steps",
+    "20",
+    "--seg-lr",
+    "1e30",
+    "--out",
+    out,
+    "--name",
+    "adam",
+  ]);
+  assert.equal(adam.code, 1, adam.out);
+  assert.match(
+    adam.err,
+    /sourceOnly step \d+: .*; stopped, nothing of this step kept\. No checkpoint of sourceOnly was written yet \(one every 50 steps\)/,
+  );
   await Deno.remove(out, { recursive: true });
 });

@@ -392,3 +392,61 @@ Deno.test("folder data: errors name the file and the layout they expected", asyn
   assert.throws(() => parseDomains("a;rain\n", "d.csv"), /d.csv: line 1: expected "id,domain"/);
   await Deno.remove(data, { recursive: true });
 });
+
+Deno.test("a corrupt training image reaches the job as a clean error naming it; predict works after the data moved and names the files it skips", async () => {
+  const data = await makeDataRoot();
+  const out = await Deno.makeTempDir({ prefix: "uda-folder-bad-" });
+  await Deno.writeFile(join(data, "target/train/images/t005.png"), new Uint8Array(64).fill(7));
+  const bad = await spawn(["train.ts", ...TINY, "--data-root", data, "--out", out, "--name", "b"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^train: .*target\/train\/images\/t005.png: not a PNG file/m);
+  assert.doesNotMatch(bad.err, /Uncaught| {4}at /);
+  // The warm-up (source only) finished before the target stream met the file: its checkpoint stays.
+  assert.ok((await Deno.stat(join(out, "b", "checkpoints", "warmup.ckpt"))).isFile);
+
+  // The class list and palette travel in the checkpoint: predict needs no data set.
+  const moved = `${data}-moved`;
+  await Deno.rename(data, moved);
+  const input = join(out, "input");
+  await Deno.mkdir(input);
+  await Deno.copyFile(join(moved, "target/eval/images/e000.png"), join(input, "a.png"));
+  await Deno.writeFile(join(input, "b.png"), new Uint8Array(10));
+  await Deno.copyFile(join(moved, "target/eval/images/e001.png"), join(input, "c.png"));
+  const checkpoint = join(out, "b", "checkpoints", "warmup.ckpt");
+  const predicted = await spawn([
+    "predict.ts",
+    "--checkpoint",
+    checkpoint,
+    "--input",
+    input,
+    "--output",
+    join(out, "pred"),
+    "--backend",
+    "wasm",
+  ]);
+  assert.equal(predicted.code, 1);
+  assert.match(predicted.err, /skipped .*b.png: not a PNG file/);
+  assert.match(predicted.err, /1 of 3 files skipped .*b\.png; the other 2 were predicted/);
+  const written = [...Deno.readDirSync(join(out, "pred"))].map((e) => e.name).sort();
+  assert.deepEqual(written, [
+    "a_label.png",
+    "a_overlay.png",
+    "a_pred.png",
+    "c_label.png",
+    "c_overlay.png",
+    "c_pred.png",
+  ]);
+  const onFile = await spawn([
+    "predict.ts",
+    "--checkpoint",
+    checkpoint,
+    "--input",
+    input,
+    "--output",
+    join(input, "a.png"),
+  ]);
+  assert.equal(onFile.code, 1);
+  assert.match(onFile.err, /--output .*a.png: a file of that name exists; give a folder/);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(moved, { recursive: true });
+});

@@ -1,0 +1,222 @@
+/**
+ * Guarding a run folder: one writer at a time (a lock file locked by the
+ * operating system for the writer's lifetime, naming its pid), resume only with the options the run
+ * was made with (or an explicit `--accept-changes`), a metrics log whose torn
+ * last line is dropped, no stale temporary files, and interrupts (SIGINT,
+ * SIGTERM) that end at a step boundary with a checkpoint.
+ *
+ * @example
+ * ```ts ignore
+ * const release = await lockRunFolder("runs/cdga-digits-seed0");
+ * try { ... } finally { await release(); }
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { OPTIONS } from "./options.ts";
+
+const LOCK = "run.lock";
+
+/**
+ * Takes the run folder's lock: `run.lock`, locked exclusively by the
+ * operating system (released when the process ends, however it ends, so a
+ * lock file left by a killed run is simply taken over) and holding the
+ * writer's pid for the message another writer gets. Returns the release
+ * function.
+ *
+ * @example
+ * ```ts ignore
+ * const release = await lockRunFolder(runDir);
+ * await release();
+ * ```
+ */
+export async function lockRunFolder(runDir: string): Promise<() => Promise<void>> {
+  const path = join(runDir, LOCK);
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    let holder: { pid?: number; since?: string } = {};
+    try {
+      holder = JSON.parse(await Deno.readTextFile(path));
+    } catch {
+      // Being written this instant: the pid is not known yet.
+    }
+    file.close();
+    throw new Error(
+      `${runDir} is in use by process ${holder.pid ?? "?"} (since ${holder.since ?? "?"}): ` +
+        "one run writes a folder at a time",
+    );
+  }
+  await file.truncate(0);
+  await file.write(
+    new TextEncoder().encode(
+      JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n",
+    ),
+  );
+  return async () => {
+    await Deno.remove(path).catch(() => {});
+    await file.unlock().catch(() => {});
+    file.close();
+  };
+}
+
+/**
+ * Removes temporary files that a killed atomic write left (`*.tmp-XXXXXXXX`)
+ * in a folder; returns their names.
+ *
+ * @example
+ * ```ts ignore
+ * const removed = await clearTemporaries("runs/x/checkpoints");
+ * ```
+ */
+export async function clearTemporaries(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && /\.tmp-[0-9a-f]{8}$/.test(entry.name)) {
+        await Deno.remove(join(dir, entry.name));
+        removed.push(entry.name);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return removed;
+}
+
+/**
+ * Reads `metrics.jsonl`: one JSON object per line. A last line that does not
+ * parse was being written when the run was killed and is dropped (reported
+ * through `torn`); a bad line before it is an error naming the file and line.
+ *
+ * @example
+ * ```ts
+ * import { parseMetricsLog } from "./run_folder.ts";
+ * const { lines, torn } = parseMetricsLog('{"step":1}\n{"step":2}\n{"st', "metrics.jsonl");
+ * console.log(lines.length, torn); // 2 true
+ * ```
+ */
+export function parseMetricsLog(
+  text: string,
+  path: string,
+): { lines: Record<string, unknown>[]; torn: boolean } {
+  const raw = text.split("\n");
+  const lines: Record<string, unknown>[] = [];
+  let torn = false;
+  raw.forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      lines.push(JSON.parse(line));
+    } catch (error) {
+      const last = raw.slice(i + 1).every((rest) => rest.trim() === "");
+      if (last) {
+        torn = true;
+        return;
+      }
+      throw new Error(`${path}: line ${i + 1} is not JSON (${(error as Error).message})`);
+    }
+  });
+  return { lines, torn };
+}
+
+/** Options a resume may change: they steer the run, not its result. */
+export const RESUMABLE_CHANGES: readonly string[] = [
+  "resume",
+  "acceptChanges",
+  "config",
+  "help",
+  "out",
+  "name",
+  "threads",
+  "evalEvery",
+  "evalSamples",
+  "checkpointEvery",
+];
+
+/**
+ * The options that differ between a run's stored configuration and the
+ * given one, other than those a resume may change; an option the stored
+ * configuration lacks (an older version) counts at its default.
+ *
+ * @example
+ * ```ts
+ * import { resumeDifferences } from "./run_folder.ts";
+ * console.log(resumeDifferences({ seed: 0, steps: 10, threads: 1 }, { seed: 7, steps: 10, threads: 2 }));
+ * // ["--seed: the run has 0, given 7"]
+ * ```
+ */
+export function resumeDifferences(
+  stored: Record<string, unknown>,
+  given: Record<string, unknown>,
+): string[] {
+  const defaults: Record<string, unknown> = Object.fromEntries(
+    Object.entries(OPTIONS).map(([k, v]) => [k, v.default]),
+  );
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(stored), ...Object.keys(given)]);
+  for (const k of keys) {
+    if (RESUMABLE_CHANGES.includes(k)) continue;
+    const before = k in stored ? stored[k] : defaults[k];
+    const after = k in given ? given[k] : defaults[k];
+    if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null)) {
+      const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      out.push(
+        `${flag}: the run has ${JSON.stringify(before ?? null)}, given ${
+          JSON.stringify(after ?? null)
+        }`,
+      );
+    }
+  }
+  return out;
+}
+
+/** A run stopped by a signal at a step boundary, its state saved. */
+export class Interrupted extends Error {
+  /** The exit status a shell expects: 128 + the signal's number. */
+  readonly exitCode: number;
+  /** Builds the error; `signal` is SIGINT or SIGTERM. */
+  constructor(signal: "SIGINT" | "SIGTERM", message: string) {
+    super(message);
+    this.name = "Interrupted";
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+}
+
+/**
+ * Catches SIGINT and SIGTERM while a run trains: the first asks the run to
+ * stop at the end of its current step (`pending()` says which arrived); a
+ * second one ends the process at once. `stop()` restores the default
+ * handling.
+ *
+ * @example
+ * ```ts ignore
+ * const interrupts = watchInterrupts();
+ * try { while (training) { step(); if (interrupts.pending()) break; } } finally { interrupts.stop(); }
+ * ```
+ */
+export function watchInterrupts(): {
+  pending(): "SIGINT" | "SIGTERM" | undefined;
+  stop(): void;
+} {
+  let received: "SIGINT" | "SIGTERM" | undefined;
+  const handlers: [Deno.Signal, () => void][] = [];
+  if (Deno.build.os !== "windows") {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const handler = () => {
+        if (received) Deno.exit(signal === "SIGINT" ? 130 : 143);
+        received = signal;
+        console.error(
+          `\n${signal}: stopping at the end of this step and writing a checkpoint (again to quit at once)`,
+        );
+      };
+      Deno.addSignalListener(signal, handler);
+      handlers.push([signal, handler]);
+    }
+  }
+  return {
+    pending: () => received,
+    stop() {
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Runs that cannot be corrupted, by fault injection through child processes:
+ * interrupts, concurrent writers, changed options on resume, a torn metrics
+ * line, stale temporary files, failed starts, and messages in our terms
+ * (`docs/reliability.md` tabulates them).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadCheckpoint } from "../cli/checkpoint.ts";
+import { parseOptions } from "../cli/options.ts";
+import { parseMetricsLog, resumeDifferences } from "../cli/run_folder.ts";
+
+const repo = new URL("..", import.meta.url).pathname;
+const TINY = [
+  "--backend",
+  "wasm",
+  "--canvas",
+  "32",
+  "--digit-scale-min",
+  "0.9",
+  "--digit-scale-max",
+  "1.1",
+  "--width",
+  "0.125",
+  "--batch",
+  "2",
+  "--groups",
+  "2",
+  "--disc-width",
+  "4",
+  "--eval-every",
+  "0",
+  "--test-samples",
+  "4",
+  "--seg-lr",
+  "0.01",
+  "--warmup-steps",
+  "0",
+  "--baseline",
+  "none",
+  "--no-oracle",
+  "--method",
+  "sourceOnly",
+];
+
+function spawn(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const { code, stdout, stderr } = await child.output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+const deno = (args: string[]) => finish(spawn(args));
+
+async function waitFor(check: () => Promise<boolean>, what: string) {
+  for (let i = 0; i < 1200; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const metricLines = async (path: string) =>
+  (await Deno.readTextFile(path)).split("\n").filter(Boolean).length;
+
+async function sameCheckpoints(a: string, b: string) {
+  const x = await loadCheckpoint(a), y = await loadCheckpoint(b);
+  assert.equal(x.position.step, y.position.step);
+  for (const [p, v] of x.values) {
+    assert.deepEqual(
+      new Uint8Array(y.values.get(p)!.data.buffer),
+      new Uint8Array(v.data.buffer),
+      p,
+    );
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`${signal} stops at the end of a step with a checkpoint; --resume ends bit-identical`, async () => {
+    const out = await Deno.makeTempDir({ prefix: "uda-signal-" });
+    const job = [...TINY, "--steps", "60", "--checkpoint-every", "1000", "--out", out];
+    const whole = await deno(["train.ts", ...job, "--name", "whole"]);
+    assert.equal(whole.code, 0, whole.err);
+    const child = spawn(["train.ts", ...job, "--name", "stopped"]);
+    const metrics = join(out, "stopped", "metrics.jsonl");
+    await waitFor(async () => (await metricLines(metrics)) >= 3, "three steps");
+    child.kill(signal);
+    const stopped = await finish(child);
+    assert.equal(stopped.code, signal === "SIGINT" ? 130 : 143, stopped.err);
+    const match = new RegExp(
+      `${signal}: stopped after sourceOnly step (\\d+) of 60; checkpoint .*sourceOnly.ckpt\\. Continue with the same flags and --resume`,
+    ).exec(stopped.err);
+    assert.ok(match, stopped.err);
+    const step = Number(match[1]);
+    assert.ok(step < 60, "the signal landed mid-run");
+    const checkpoint = join(out, "stopped", "checkpoints", "sourceOnly.ckpt");
+    assert.equal((await loadCheckpoint(checkpoint)).position.step, step);
+    assert.equal(await metricLines(metrics), step);
+    const resumed = await deno(["train.ts", ...job, "--name", "stopped", "--resume"]);
+    assert.equal(resumed.code, 0, resumed.err);
+    await sameCheckpoints(join(out, "whole", "checkpoints", "sourceOnly.ckpt"), checkpoint);
+    assert.equal(await metricLines(metrics), 60);
+    await Deno.remove(out, { recursive: true });
+  });
+}
+
+Deno.test("one writer per run folder: a second run of the same folder is refused while the first holds it", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-lock-" });
+  const job = [...TINY, "--steps", "40", "--checkpoint-every", "1", "--out", out, "--name", "r"];
+  const first = spawn(["train.ts", ...job]);
+  await waitFor(
+    async () => (await Deno.stat(join(out, "r", "checkpoints", "sourceOnly.ckpt"))).isFile,
+    "a checkpoint",
+  );
+  const second = await deno(["train.ts", ...job, "--resume"]);
+  assert.equal(second.code, 1);
+  assert.match(second.err, /r is in use by process \d+ .*one run writes a folder at a time/);
+  const done = await finish(first);
+  assert.equal(done.code, 0, done.err);
+  const lines = (await Deno.readTextFile(join(out, "r", "metrics.jsonl"))).trim().split("\n")
+    .map((l) => JSON.parse(l).step);
+  assert.deepEqual(lines, Array.from({ length: 40 }, (_, i) => i + 1));
+  // A lock left by a dead process is stale: taken over.
+  await Deno.writeTextFile(join(out, "r", "run.lock"), JSON.stringify({ pid: 2 ** 22 + 7 }));
+  const again = await deno(["train.ts", ...job, "--resume"]);
+  assert.equal(again.code, 0, again.err);
+  await assert.rejects(() => Deno.stat(join(out, "r", "run.lock")), Deno.errors.NotFound);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("resume refuses options that change the result, before writing anything; a torn metrics line and stale temporaries are cleared", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-resume-opts-" });
+  const job = [...TINY, "--steps", "4", "--checkpoint-every", "2", "--out", out, "--name", "r"];
+  const made = await deno(["train.ts", ...job]);
+  assert.equal(made.code, 0, made.err);
+  const config = await Deno.readTextFile(join(out, "r", "config.json"));
+  const changed = await deno([
+    "train.ts",
+    ...job,
+    "--resume",
+    "--seed",
+    "7",
+    "--seg-lr",
+    "0.5",
+    "--batch",
+    "4",
+  ]);
+  assert.equal(changed.code, 1);
+  assert.match(changed.err, /--resume with options that change the result/);
+  assert.match(changed.err, /--seed: the run has 0, given 7/);
+  assert.match(changed.err, /--seg-lr: the run has 0\.01, given 0\.5/);
+  assert.match(changed.err, /--batch: the run has 2, given 4/);
+  assert.match(changed.err, /--accept-changes/);
+  assert.equal(await Deno.readTextFile(join(out, "r", "config.json")), config);
+  // Steering options may change.
+  assert.deepEqual(
+    resumeDifferences({ threads: 1, evalEvery: 5 }, { threads: 2, evalEvery: 0 }),
+    [],
+  );
+
+  // A metrics line cut by a kill, and a temporary file left by one.
+  const metrics = join(out, "r", "metrics.jsonl");
+  const full = await Deno.readTextFile(metrics);
+  await Deno.writeTextFile(metrics, full + '{"phase":"sourceOnly","st');
+  const stale = join(out, "r", "checkpoints", "sourceOnly.ckpt.tmp-0badc0de");
+  await Deno.writeFile(stale, new Uint8Array(100));
+  const resumed = await deno(["train.ts", ...job, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /metrics.jsonl: dropped a last line cut short by a kill/);
+  assert.match(resumed.out, /removed a stale temporary file sourceOnly.ckpt.tmp-0badc0de/);
+  await assert.rejects(() => Deno.stat(stale), Deno.errors.NotFound);
+  assert.equal(await Deno.readTextFile(metrics), full);
+  // A bad line before the last one is an error naming the file and line.
+  await Deno.writeTextFile(metrics, "{bad\n" + full);
+  const broken = await deno(["train.ts", ...job, "--resume"]);
+  assert.equal(broken.code, 1);
+  assert.match(broken.err, /metrics.jsonl: line 1 is not JSON/);
+  assert.deepEqual(parseMetricsLog('{"a":1}\n{"a"', "m").lines, [{ a: 1 }]);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a start refused late leaves no folder behind; bad flags and paths get messages in our terms", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-late-" });
+  const scale = await deno([
+    "train.ts",
+    ...TINY,
+    "--digit-scale-max",
+    "99",
+    "--out",
+    out,
+    "--name",
+    "s",
+  ]);
+  assert.equal(scale.code, 1);
+  assert.doesNotMatch(scale.err, /Uncaught| {4}at /);
+  await assert.rejects(() => Deno.stat(join(out, "s")), Deno.errors.NotFound);
+  const init = await deno([
+    "train.ts",
+    ...TINY,
+    "--init-from",
+    join(out, "missing.safetensors"),
+    "--out",
+    out,
+    "--name",
+    "i",
+  ]);
+  assert.equal(init.code, 1);
+  assert.match(init.err, /missing.safetensors/);
+  await assert.rejects(() => Deno.stat(join(out, "i")), Deno.errors.NotFound);
+  const rerun = await deno(["train.ts", ...TINY, "--steps", "2", "--out", out, "--name", "i"]);
+  assert.equal(rerun.code, 0, rerun.err);
+
+  const empty = await deno(["train.ts", ...TINY, "--name", "", "--out", out]);
+  assert.match(empty.err, /--name "": a run needs a folder name of its own/);
+  const proc = await deno(["train.ts", ...TINY, "--out", "/proc/uda-seg-runs"]);
+  assert.equal(proc.code, 1);
+  assert.match(proc.err, /\/proc\/uda-seg-runs.*: cannot make the run folder there/);
+  assert.doesNotMatch(proc.err, /allow-all/);
+  await assert.rejects(() => parseOptions(["--steps", "-5"]), /--steps: steps must be ≥ 1, got -5/);
+  const config = join(out, "c.json");
+  await Deno.writeTextFile(config, JSON.stringify({ "warmup-steps": 3 }));
+  await assert.rejects(
+    () => parseOptions(["--config", config]),
+    /unknown key "warmup-steps" \(did you mean "warmupSteps"\?/,
+  );
+  await Deno.remove(out, { recursive: true });
+});
