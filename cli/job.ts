@@ -15,7 +15,12 @@ import { dispose, type Tree } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
-import { type Batch as StepBatch, makeTrainer, type Params } from "../methods/step.ts";
+import {
+  type Batch as StepBatch,
+  makeTrainer,
+  type Params,
+  readMetrics,
+} from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
 import { TARGET_STYLES } from "../data/digits.ts";
@@ -506,11 +511,7 @@ export async function runTraining(
             : { images: labelled.images },
         };
         const [nextParams, nextOpt, metrics] = trainer.step(params, optState, batch);
-        const values: Record<string, number | number[]> = {};
-        for (const [name, tensor] of Object.entries(metrics)) {
-          const v = [...await tensor.data()];
-          values[name] = v.length === 1 ? v[0] : v;
-        }
+        const values = await readMetrics(metrics);
         const stateCheck = values.stateCheck;
         delete values.stateCheck;
         const bad = Object.entries(values).find(([, v]) =>

@@ -5,7 +5,8 @@
  *   threaded build, which tfjs never starts in Deno on its own: see
  *   `wasm/threads.ts`); the fastest CPU backend here once our gradient kernels
  *   are registered (tfjs ships it without the convolution gradients). Needs
- *   read permission (it loads its `.wasm` file).
+ *   read permission on tfjs's `.wasm` files (in Deno's npm cache, or
+ *   node_modules: `--allow-read=<that folder>` is enough).
  * - `webgpu`: tfjs-backend-webgpu on Deno's `navigator.gpu`.
  * - `cpu`: plain JavaScript; the reference the others are tested against.
  * - `auto`: webgpu when a hardware GPU adapter exists, else wasm. A software
@@ -159,13 +160,6 @@ interface EmscriptenHeap {
 async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const threads = options.threads ?? defaultWasmThreads();
   checkWasmThreads(threads);
-  const read = await Deno.permissions.query({ name: "read" });
-  if (read.state !== "granted") {
-    throw new Error(
-      "the wasm backend could not start: it needs read permission to load its .wasm file " +
-        "(run Deno with --allow-read)",
-    );
-  }
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
   const ours = options.ourKernels !== false && nativeKernelsSupported();
@@ -190,6 +184,15 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
     failure = (error as Error).message ?? String(error);
   }
   if (!started || tf.getBackend() !== "wasm") {
+    // tfjs reads its .wasm files from Deno's npm cache (or node_modules): without read
+    // permission there, say which permission is missing rather than tfjs's abort.
+    const read = await Deno.permissions.query({ name: "read" });
+    if (read.state !== "granted") {
+      throw new Error(
+        "the wasm backend could not start: it needs read permission on tfjs's .wasm files, " +
+          "in Deno's npm cache (`deno info` names it: --allow-read=<npm cache>) or node_modules",
+      );
+    }
     throw new Error(
       `the wasm backend could not start${
         threaded ? ` (tfjs's threaded build, ${xnnpackThreads} XNNPACK thread(s))` : ""

@@ -29,10 +29,10 @@ import type { MethodConfig } from "./config.ts";
  */
 export interface Batch {
   /**
-   * Source images [N, H, W, 3], normalised as the backbone expects
-   * (`data/stream.ts` `normalise`: ImageNet's mean and standard deviation
-   * for ResNet, x/127.5 − 1 for MobileNetV2), and class ids [N, H, W]
-   * (int32; 255 = ignore).
+   * Source images [N, H, W, 3], normalised as the backbone expects by
+   * `normalise(rgb, how)` (exported by `mod.ts`): `"imagenet"`, (x/255 −
+   * mean)/std with ImageNet's statistics, for ResNet; `"symmetric"`,
+   * x/127.5 − 1, for MobileNetV2. Class ids [N, H, W] (int32; 255 = ignore).
    */
   source: { images: Tensor; labels: Tensor };
   /** Target images [N, H, W, 3], normalised the same way; class ids for the oracle only. */

@@ -271,6 +271,31 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
   return { config, init, initOptState, step };
 }
 
+/**
+ * A step's metrics as numbers (a scalar as a number, a vector or matrix as
+ * its flat values), read asynchronously so that every backend works. Read
+ * them before `replace` releases the tensors.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../lib/tf.ts";
+ * import { readMetrics } from "./step.ts";
+ * const metrics = { seg: tf.scalar(0.5), groupUsage: tf.tensor1d([0.25, 0.75]) };
+ * console.log(await readMetrics(metrics)); // { seg: 0.5, groupUsage: [0.25, 0.75] }
+ * tf.dispose(Object.values(metrics));
+ * ```
+ */
+export async function readMetrics(
+  metrics: Readonly<Record<string, Tensor>>,
+): Promise<Record<string, number | number[]>> {
+  const out: Record<string, number | number[]> = {};
+  for (const [name, tensor] of Object.entries(metrics)) {
+    const values = [...await tensor.data()];
+    out[name] = tensor.rank === 0 ? values[0] : values;
+  }
+  return out;
+}
+
 function checkBatch(batch: Batch, targetLabels: boolean): void {
   const { images, labels } = batch.source;
   if (images.rank !== 4 || images.shape[3] !== 3) {
