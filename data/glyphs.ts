@@ -18,7 +18,7 @@
  *
  * @module
  */
-import opentype from "opentype.js";
+import opentype from "npm:opentype.js@1.3.4";
 import { foldIn, key, uniformValues } from "../lib/random.ts";
 import type { MnistSplit } from "./mnist.ts";
 import { DataError } from "./image_io.ts";

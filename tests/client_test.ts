@@ -61,7 +61,8 @@ console.log(JSON.stringify({ losses, backend: backend.detail }));
 // The documented permissions: read on Deno's npm cache (tfjs's .wasm files), nothing else.
 const npmCache = JSON.parse(
   new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output())
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+      .output())
       .stdout,
   ),
 ).npmCache as string;
@@ -73,7 +74,8 @@ Deno.test("a separate project imports mod.ts by file URL and trains a step", asy
 
 // Served over http, as from a code host: nothing may rely on our files being
 // on disk (the thread pools' workers start from data: URLs).
-async function trainOverHttp(backendOptions: string): Promise<string> {
+/** Serves this repository over http on a fresh port (a new URL: never a cached module). */
+async function overHttp<T>(use: (host: string) => Promise<T>): Promise<T> {
   const root = new URL("..", import.meta.url);
   const types: Record<string, string> = { ts: "application/typescript", json: "application/json" };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
@@ -87,17 +89,82 @@ async function trainOverHttp(backendOptions: string): Promise<string> {
     }
   });
   try {
-    const host = `127.0.0.1:${server.addr.port}`;
-    // A new port each run: a new URL, never a cached module.
-    return await trainThroughUrl(
-      `http://${host}/mod.ts`,
-      [`--allow-import=${host}`, readCache],
-      backendOptions,
-    );
+    return await use(`127.0.0.1:${server.addr.port}`);
   } finally {
     await server.shutdown();
   }
 }
+
+function trainOverHttp(backendOptions: string): Promise<string> {
+  return overHttp((host) =>
+    trainThroughUrl(
+      `http://${host}/mod.ts`,
+      [`--allow-import=${host}`, readCache],
+      backendOptions,
+    )
+  );
+}
+
+Deno.test("the README's library example runs as written, over http, with the documented flags; a consumer's deno check --all passes", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const block = /<!-- library-example -->\s*```ts\n([\s\S]*?)```\s*<!-- \/library-example -->/
+    .exec(readme);
+  assert.ok(block, "the README holds the marked library example");
+  const dir = await Deno.makeTempDir({ prefix: "uda-readme-" });
+  try {
+    await overHttp(async (host) => {
+      await Deno.writeTextFile(
+        `${dir}/main.ts`,
+        block[1].replace("https://…/mod.ts", `http://${host}/mod.ts`),
+      );
+      // The README's advice for a full type check: tfjs's own declarations need skipLibCheck.
+      await Deno.writeTextFile(
+        `${dir}/deno.json`,
+        JSON.stringify({ compilerOptions: { skipLibCheck: true } }),
+      );
+      const run = (args: string[]) =>
+        new Deno.Command(Deno.execPath(), {
+          args,
+          cwd: dir,
+          stdout: "piped",
+          stderr: "piped",
+          env: { NO_COLOR: "1" },
+        }).output().then(({ code, stdout, stderr }) => ({
+          code,
+          out: new TextDecoder().decode(stdout),
+          err: new TextDecoder().decode(stderr),
+        }));
+      const ran = await run([
+        "run",
+        `--allow-import=${host}`,
+        readCache,
+        "--no-lock",
+        "main.ts",
+      ]);
+      assert.equal(ran.code, 0, ran.err);
+      const lines = ran.out.trim().split("\n");
+      assert.equal(lines.length, 3, ran.out);
+      const counts = lines.map((line, i) => {
+        const m = new RegExp(`^step ${i}: L_seg ([\\d.e-]+), L_adv ([\\d.e-]+), (\\d+) tensors$`)
+          .exec(line);
+        assert.ok(m, line);
+        assert.ok(Number.isFinite(Number(m[1])) && Number.isFinite(Number(m[2])), line);
+        return Number(m[3]);
+      });
+      assert.equal(new Set(counts).size, 1, `the tensor count stays flat: ${counts}`);
+      const checked = await run([
+        "check",
+        "--all",
+        `--allow-import=${host}`,
+        "--no-lock",
+        "main.ts",
+      ]);
+      assert.equal(checked.code, 0, checked.err);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 const cores = Math.min(8, navigator.hardwareConcurrency);
 const threads = `${cores} thread${cores === 1 ? "" : "s"}`;
