@@ -98,4 +98,4 @@ export {
 export { METHOD_DEFINITIONS } from "./methods/registry.ts";
 export { gapClosed } from "./eval/table.ts";
 export * from "./data/pretrained.ts";
-export { normalise, type Normalisation } from "./data/stream.ts";
+export { type Normalisation, normalise } from "./data/stream.ts";

@@ -15,12 +15,7 @@ import { dispose, type Tree } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
-import {
-  type Batch as StepBatch,
-  makeTrainer,
-  type Params,
-  readMetrics,
-} from "../methods/step.ts";
+import { type Batch as StepBatch, makeTrainer, type Params, readMetrics } from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
 import { TARGET_STYLES } from "../data/digits.ts";
