@@ -12,17 +12,21 @@ import { tf } from "./lib/tf.ts";
 import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { applyDeepLab } from "./model/deeplab.ts";
-import { readImage, toRgb } from "./data/image_io.ts";
+import { DataError, readImage, toRgb } from "./data/image_io.ts";
 import { classesOf } from "./data/plan.ts";
 import { normalise } from "./data/stream.ts";
-import { writeLabelPng, writePrediction } from "./data/visualize.ts";
+import { panelSvg, writeLabelPng, writePrediction } from "./data/visualize.ts";
+import { mapLabels } from "./data/labels.ts";
 import { segFromCheckpoint } from "./cli/restore.ts";
 
-const HELP = `deno task predict --checkpoint FILE --input DIR --output DIR [--backend B]
+const HELP =
+  `deno task predict --checkpoint FILE --input DIR --output DIR [--labels DIR] [--backend B]
 
   --checkpoint FILE  a checkpoint written by deno task train
   --input DIR        a folder of .png images
   --output DIR       where the label maps and overlays go (created)
+  --labels DIR       label maps of the same names: each image also gets a panel
+                     (NAME_panel.svg: image | ground truth | prediction, with a legend)
   --backend B        auto, webgpu, wasm or cpu (default auto)
 
 A file that cannot be read as an image is skipped and named; the others are
@@ -37,6 +41,7 @@ try {
       checkpoint: { type: "string" },
       input: { type: "string" },
       output: { type: "string" },
+      labels: { type: "string" },
       backend: { type: "string", default: "auto" },
       help: { type: "boolean" },
     },
@@ -78,7 +83,8 @@ try {
       return table.names.length;
     },
   );
-  const palette = stored?.palette ?? table!.palette;
+  const classTable = stored ?? table!;
+  const palette = classTable.palette;
   const how = options.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
   await Deno.mkdir(output, { recursive: true });
   const skipped: string[] = [];
@@ -114,14 +120,49 @@ try {
       image: rgb,
       prediction: classes,
     }, palette);
-    console.log(`${path} → ${base}_label.png, ${base}_pred.png, ${base}_overlay.png`);
+    let panel = "";
+    if (values.labels) {
+      const labelPath = join(values.labels, name);
+      try {
+        const raw = await readImage(labelPath, { expandPalette: false });
+        if (raw.width !== image.width || raw.height !== image.height || raw.channels !== 1) {
+          throw new DataError(
+            labelPath,
+            `label map is ${raw.width}×${raw.height}×${raw.channels}, its image ${image.width}×${image.height}×1`,
+          );
+        }
+        const truth = mapLabels(classTable, raw.data, labelPath);
+        await Deno.writeTextFile(
+          `${base}_panel.svg`,
+          panelSvg(
+            name,
+            image.width,
+            image.height,
+            [
+              { title: "image", rgb },
+              { title: "ground truth", classes: truth },
+              { title: options.method ?? "prediction", classes },
+            ],
+            classTable.names,
+            palette,
+          ),
+        );
+        panel = `, ${base}_panel.svg`;
+      } catch (error) {
+        console.error(`skipped the panel: ${(error as Error).message}`);
+        skipped.push(labelPath);
+      }
+    }
+    console.log(
+      `${path} → ${base}_label.png, ${base}_pred.png, ${base}_overlay.png${panel}`,
+    );
   }
   if (skipped.length > 0) {
     dispose(seg);
     throw new Error(
-      `${skipped.length} of ${entries.length} files skipped (not readable images): ${
+      `${skipped.length} file(s) skipped (not readable images or labels): ${
         skipped.join(", ")
-      }; the other ${entries.length - skipped.length} were predicted`,
+      }; every other image was predicted`,
     );
   }
   dispose(seg);

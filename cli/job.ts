@@ -21,9 +21,10 @@ import { type Method, type MethodConfigInput, METHODS } from "../methods/config.
 import { TARGET_STYLES } from "../data/digits.ts";
 import { type Dataset, subset } from "../data/datasets.ts";
 import { type DataPlan, openData, type ReadObserver } from "../data/plan.ts";
+import { tableToJson } from "../data/labels.ts";
 import { type Batch, batches, type Normalisation, normalise } from "../data/stream.ts";
 import { loadMobileNetV2Weights } from "../data/pretrained.ts";
-import { writePrediction } from "../data/visualize.ts";
+import { type PanelColumn, panelSvg } from "../data/visualize.ts";
 import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
 import { strideOracle } from "../eval/stride_oracle.ts";
 import {
@@ -179,6 +180,7 @@ export async function evaluateSeg(
       width: number;
       height: number;
       image: Uint8Array;
+      label: Uint8Array;
       prediction: Uint8Array;
     }[];
   }
@@ -227,6 +229,7 @@ export async function evaluateSeg(
             width: w,
             height: h,
             image: s.image,
+            label: s.label,
             prediction,
           });
         }
@@ -460,7 +463,7 @@ export async function runTraining(
           // The class list travels with the weights: prediction works after the data moved.
           config: {
             ...resolved,
-            classes: { names: data.classes.names, palette: data.classes.palette },
+            classes: tableToJson(data.classes),
           },
           position: { phase: phase.name, step, done, globalStep: phase.offset + step, key: root },
           tensors: { params, opt: optState } as unknown as Tree,
@@ -593,6 +596,19 @@ export async function runTraining(
       string,
       { target: number; styles: Record<string, number>; source: number; validation: number }
     > = {};
+    // One panel per kept target sample: image | ground truth | every model's prediction.
+    const panels = new Map<
+      string,
+      {
+        name: string;
+        style?: string;
+        width: number;
+        height: number;
+        image: Uint8Array;
+        label: Uint8Array;
+        columns: PanelColumn[];
+      }
+    >();
     for (const phase of evaluated) {
       const signal = interrupts.pending();
       if (signal) {
@@ -608,7 +624,7 @@ export async function runTraining(
         samples: data.test.length,
         batch: 16,
         normalise: data.normalise,
-        keep: phase.name === o.method ? 2 : 0,
+        keep: 2,
       });
       const label = labelOf(phase.name);
       rows.overall.push({
@@ -655,15 +671,9 @@ export async function runTraining(
         validation,
       };
       for (const kept of result.kept) {
-        await writePrediction(
-          join(
-            runDir,
-            "predictions",
-            `${phase.name}_${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`,
-          ),
-          kept,
-          data.classes.palette,
-        );
+        const id = `${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`;
+        if (!panels.has(id)) panels.set(id, { ...kept, columns: [] });
+        panels.get(id)!.columns.push({ title: label, classes: kept.prediction });
       }
       const history = keptHistory.filter((h) => h.phase === phase.name);
       const last = history.at(-1);
@@ -691,6 +701,26 @@ export async function runTraining(
         disc: typeof last?.disc === "number" ? last.disc : undefined,
         discAccuracy: typeof last?.discAccuracy === "number" ? last.discAccuracy : undefined,
       };
+    }
+    const panelFiles: string[] = [];
+    for (const [id, panel] of panels) {
+      const file = join("predictions", `${id}.svg`);
+      await Deno.writeTextFile(
+        join(runDir, file),
+        panelSvg(
+          `${panel.style ?? "target"}: ${panel.name} (${data.test.description})`,
+          panel.width,
+          panel.height,
+          [
+            { title: "image", rgb: panel.image },
+            { title: "ground truth", classes: panel.label },
+            ...panel.columns,
+          ],
+          data.classes.names,
+          data.classes.palette,
+        ),
+      );
+      panelFiles.push(file);
     }
     // What a perfect stride-8 map would score on the held-out source split: the ceiling of its column.
     let strideBound: number | undefined;
@@ -752,6 +782,15 @@ export async function runTraining(
           ),
         })).filter((s) => s.points.length > 0),
       },
+      ...Array.from({ length: o.groups }, (_, g) => ({
+        title: `group ${g}: class make-up (share of each class's source pixels in this group)`,
+        series: names.map((className, c) => ({
+          name: className,
+          points: keptHistory.filter((h) => Array.isArray(h.groupClasses)).map((h) =>
+            [h.global as number, (h.groupClasses as number[])[g * classes + c]] as [number, number]
+          ),
+        })).filter((s) => s.points.length > 0),
+      })),
       {
         title: `target mIoU (${monitored.length} samples of ${monitored.description})`,
         series: phases.map((p) => ({
@@ -816,8 +855,15 @@ export async function runTraining(
       "",
       ...tables.flatMap((t) => [t, ""]),
       ...makeUp,
-      "![losses, discriminators, group usage and target mIoU over the steps](plot.svg)",
+      "## Over the steps",
       "",
+      "![losses, discriminators, group usage and make-up, target mIoU over the steps](plot.svg)",
+      "",
+      "## Predictions on held-out target images",
+      "",
+      "Image, ground truth, and every model's prediction (the first two images of each sub-domain).",
+      "",
+      ...panelFiles.map((f) => `![${f}](${f})\n`),
     ].join("\n");
     await Deno.writeTextFile(join(runDir, "report.md"), markdown);
     await Deno.writeTextFile(

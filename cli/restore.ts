@@ -10,6 +10,7 @@ import type { DeepLabConfig, DeepLabParams } from "../model/deeplab.ts";
 import { makeTrainer } from "../methods/step.ts";
 import type { Method } from "../methods/config.ts";
 import { DataError } from "../data/image_io.ts";
+import { type ClassTable, tableFromJsonValue } from "../data/labels.ts";
 import { loadCheckpoint, restoreTree } from "./checkpoint.ts";
 import { OPTIONS, type Options } from "./options.ts";
 import { methodConfig, segConfig } from "./job.ts";
@@ -17,18 +18,15 @@ import { methodConfig, segConfig } from "./job.ts";
 /** G, its configuration and the run's options, from a checkpoint file. */
 export async function segFromCheckpoint(
   path: string,
-  classes: (
-    o: Options,
-    carried?: { names: string[]; palette: [number, number, number][] },
-  ) => Promise<number>,
+  classes: (o: Options, carried?: ClassTable) => Promise<number>,
 ): Promise<
   {
     seg: DeepLabParams;
     config: DeepLabConfig;
     options: Options;
     phase: string;
-    /** The class names and palette, where the checkpoint carries them (this version's do). */
-    classes?: { names: string[]; palette: [number, number, number][] };
+    /** The class table, where the checkpoint carries it (this version's do). */
+    classes?: ClassTable;
   }
 > {
   const checkpoint = await loadCheckpoint(path);
@@ -37,9 +35,10 @@ export async function segFromCheckpoint(
     throw new DataError(path, "the checkpoint carries no run configuration");
   }
   const defaults = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default]));
-  const { classes: carried, ...storedOptions } = stored as Partial<Options> & {
-    classes?: { names: string[]; palette: [number, number, number][] };
+  const { classes: carriedJson, ...storedOptions } = stored as Partial<Options> & {
+    classes?: unknown;
   };
+  const carried = carriedJson === undefined ? undefined : tableFromJsonValue(carriedJson, path);
   const options = { ...defaults, ...storedOptions } as Options;
   const n = await classes(options, carried);
   if (carried && carried.names.length !== n) {

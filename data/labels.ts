@@ -229,3 +229,57 @@ export function mapLabels(
   }
   return out;
 }
+
+/** A class table as plain JSON: names, palette, and every raw label value with its class (or 255). */
+export interface ClassTableJson {
+  names: string[];
+  palette: [number, number, number][];
+  /** [raw label value, class index or 255 (ignore)] for every value the table knows. */
+  values: [number, number][];
+}
+
+/**
+ * A class table as JSON (for checkpoints: prediction then needs no data set).
+ *
+ * @example
+ * ```ts
+ * import { tableFromJsonValue, tableToJson, tableFromJson } from "./labels.ts";
+ * const t = tableFromJson('{"names": ["sky", "road"], "ids": [10, 20]}', "classes.json");
+ * const back = tableFromJsonValue(tableToJson(t), "checkpoint");
+ * console.log(back.lookup[20], back.lookup[255]); // 1 255
+ * ```
+ */
+export function tableToJson(table: ClassTable): ClassTableJson {
+  const values: [number, number][] = [];
+  table.lookup.forEach((c, v) => {
+    if (c >= 0) values.push([v, c]);
+  });
+  return { names: [...table.names], palette: table.palette.map((c) => [...c]), values };
+}
+
+/**
+ * The class table back from {@linkcode tableToJson}'s form; a malformed one
+ * is a {@linkcode DataError} naming `path`.
+ *
+ * @example
+ * ```ts
+ * import { tableFromJsonValue } from "./labels.ts";
+ * const t = tableFromJsonValue({ names: ["a", "b"], palette: [[0, 0, 0], [9, 9, 9]], values: [[0, 0], [1, 1]] }, "x");
+ * console.log(t.lookup[1]); // 1
+ * ```
+ */
+export function tableFromJsonValue(value: unknown, path: string): ClassTable {
+  const v = value as Partial<ClassTableJson> | null;
+  const ok = v && Array.isArray(v.names) && v.names.every((n) => typeof n === "string") &&
+    Array.isArray(v.palette) && v.palette.length === v.names.length &&
+    Array.isArray(v.values) &&
+    v.values.every((pair) =>
+      Array.isArray(pair) && Number.isInteger(pair[0]) && pair[0] >= 0 && pair[0] < 65536 &&
+      Number.isInteger(pair[1]) &&
+      (pair[1] === IGNORE || (pair[1] >= 0 && pair[1] < v.names!.length))
+    );
+  if (!ok) throw new DataError(path, "the stored class table is malformed");
+  const lookup = new Int16Array(65536).fill(-1);
+  for (const [raw, c] of v.values!) lookup[raw] = c;
+  return { names: v.names!, palette: v.palette!, lookup };
+}

@@ -199,9 +199,16 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
   assert.ok(logged.some((l) => l.startsWith("oracle: skipped")), "target/train has no labels");
   const predictions = [...Deno.readDirSync(join(runDir, "predictions"))].map((e) => e.name);
   assert.ok(predictions.length > 0);
-  for (const p of predictions) {
-    assert.match(p, /^cdga_(rain|fog)_e\d{3}_(pred|overlay)\.png$/);
+  for (const p of predictions) assert.match(p, /^(rain|fog)_e\d{3}\.svg$/);
+  assert.equal(predictions.length, 4, "two panels per sub-domain");
+  const panel = await Deno.readTextFile(join(runDir, "predictions", predictions[0]));
+  for (const title of ["image", "ground truth", "source only", "CDGA", "background"]) {
+    assert.ok(panel.includes(`>${title}</text>`), `the panel shows ${title}`);
   }
+  assert.match(
+    report,
+    /!\[predictions\/(rain|fog)_e\d{3}\.svg\]\(predictions\/(rain|fog)_e\d{3}\.svg\)/,
+  );
 
   // eval: the reported split with its sub-domains, and the held-out source split.
   const checkpoint = join(runDir, "checkpoints", "cdga.ckpt");
@@ -235,11 +242,17 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
     join(data, "target/eval/images"),
     "--output",
     predictOut,
+    "--labels",
+    join(data, "target/eval/labels"),
     "--backend",
     "wasm",
   ]);
   assert.equal(predicted.code, 0, predicted.err);
   assert.ok((await Deno.stat(join(predictOut, "e000_label.png"))).isFile);
+  assert.match(
+    await Deno.readTextFile(join(predictOut, "e000_panel.svg")),
+    />ground truth<\/text>[\s\S]*>cdga<\/text>/,
+  );
 
   // compare: the same flags, in the same spellings (a value after a space), as train.
   const compareOut = join(out, "compare");
@@ -426,7 +439,7 @@ Deno.test("a corrupt training image reaches the job as a clean error naming it; 
   ]);
   assert.equal(predicted.code, 1);
   assert.match(predicted.err, /skipped .*b.png: not a PNG file/);
-  assert.match(predicted.err, /1 of 3 files skipped .*b\.png; the other 2 were predicted/);
+  assert.match(predicted.err, /1 file\(s\) skipped .*b\.png; every other image was predicted/);
   const written = [...Deno.readDirSync(join(out, "pred"))].map((e) => e.name).sort();
   assert.deepEqual(written, [
     "a_label.png",
