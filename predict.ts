@@ -13,7 +13,7 @@ import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { applyDeepLab } from "./model/deeplab.ts";
 import { DataError, readImage, toRgb } from "./data/image_io.ts";
-import { classesOf } from "./data/plan.ts";
+import { classesOf, normalisationOf } from "./data/plan.ts";
 import { normalise } from "./data/stream.ts";
 import { panelSvg, writeLabelPng, writePrediction } from "./data/visualize.ts";
 import { mapLabels } from "./data/labels.ts";
@@ -85,7 +85,7 @@ try {
   );
   const classTable = stored ?? table!;
   const palette = classTable.palette;
-  const how = options.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
+  const how = normalisationOf(options);
   await Deno.mkdir(output, { recursive: true });
   const skipped: string[] = [];
   for (const name of entries) {

@@ -15,6 +15,7 @@ import { dispose, type Tree } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
+import type { ResNetVariant } from "../model/resnet.ts";
 import { type Batch as StepBatch, makeTrainer, type Params, readMetrics } from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
@@ -51,14 +52,17 @@ import { svgDocument } from "./report.ts";
 
 /** G's configuration from the options. */
 export function segConfig(o: Options, classes: number): DeepLabConfig {
+  const atrousRates = String(o.asppRates ?? "6,12,18,24").split(",").map(Number);
   return o.backbone === "mobilenetv2"
-    ? { backbone: "mobilenetv2", classes, norm: o.norm as "batch" }
+    ? { backbone: "mobilenetv2", classes, norm: o.norm as "batch", atrousRates }
     : {
       backbone: "resnet",
       depth: o.depth as 18,
       width: o.width,
       classes,
       norm: o.norm as "batch",
+      variant: (o.resnetVariant ?? "default") as ResNetVariant,
+      atrousRates,
     };
 }
 

@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { GROUP_DISTRIBUTIONS, METHODS } from "../methods/config.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { FOLDER_LAYOUT } from "../data/folder.ts";
+import { RESNET_VARIANTS } from "../model/resnet.ts";
 
 type Kind = "string" | "number" | "integer" | "boolean";
 
@@ -153,6 +154,19 @@ export const OPTIONS = {
     help: "G's backbone",
   },
   depth: { kind: "integer", default: 18, choices: ["18", "34", "50", "101"], help: "ResNet depth" },
+  resnetVariant: {
+    kind: "string",
+    default: "default",
+    choices: RESNET_VARIANTS,
+    help:
+      "where converted weights land: default (this project's), torchvision (torchvision's ResNet weights), caffe (DeepLab-V2's Caffe weights, as AdaptSegNet and ADVENT start from; BGR mean-subtracted input)",
+  },
+  asppRates: {
+    kind: "string",
+    default: "6,12,18,24",
+    help:
+      "G's ASPP branches (dilation rates, summed): 6,12,18,24 as ADVENT; 6,12 is what AdaptSegNet's published network sums (its loop returns after the second branch)",
+  },
   width: {
     kind: "number",
     default: 0.25,
@@ -562,6 +576,14 @@ export async function parseOptions(args: string[]): Promise<Options> {
     options[name] = raw === undefined
       ? undefined
       : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
+  }
+  const rates = String(options.asppRates).split(",").map((r) => Number(r.trim()));
+  if (rates.length === 0 || !rates.every((r) => Number.isInteger(r) && r >= 1)) {
+    throw new Error(
+      `--aspp-rates must be positive integers separated by commas, got ${
+        JSON.stringify(options.asppRates)
+      }`,
+    );
   }
   return options as Options;
 }

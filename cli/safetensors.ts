@@ -21,7 +21,7 @@
  */
 import { tf } from "../lib/tf.ts";
 import { flatten, map, type Tree } from "../lib/tree.ts";
-import { DataError } from "../data/image_io.ts";
+import { DataError, writeFileAtomic } from "../data/image_io.ts";
 
 interface Entry {
   dtype: string;
@@ -132,4 +132,40 @@ export async function loadSafetensors<T extends Tree>(path: string, template: T)
     made.set(p, tf.tensor(found.data, t.shape, "float32"));
   }
   return map(template, (_, p) => made.get(p)!);
+}
+
+/**
+ * Writes named float32 arrays as a safetensors file (atomically).
+ *
+ * @example
+ * ```ts ignore
+ * await writeSafetensors("g.safetensors", new Map([["head/aspp/0/bias", { shape: [19], data }]]));
+ * ```
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+): Promise<void> {
+  const header: Record<string, Entry> = {};
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size !== t.data.length) {
+      throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape [${t.shape}]`);
+    }
+    header[name] = { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + 4 * size] };
+    offset += 4 * size;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const file = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  file.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  const view = new DataView(file.buffer);
+  for (const t of tensors.values()) {
+    for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i], true);
+  }
+  await writeFileAtomic(path, file);
 }

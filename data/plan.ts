@@ -74,6 +74,8 @@ export interface DataPlan {
 export interface DataOptions {
   dataset: string;
   backbone: string;
+  /** The ResNet variant ("caffe" changes the normalisation). */
+  resnetVariant?: string;
   crop: number;
   glyphs: string;
   canvas: number;
@@ -94,6 +96,21 @@ export interface DataOptions {
   splitSeed: number;
   /** Random horizontal flips: "auto" (the data set's habit), "on" or "off" (default "auto"). */
   flip?: string;
+}
+
+/**
+ * How images are scaled for G: x/127.5 − 1 for MobileNetV2, BGR minus
+ * Caffe's means for the Caffe ResNet, ImageNet's mean and std otherwise.
+ *
+ * @example
+ * ```ts
+ * import { normalisationOf } from "./plan.ts";
+ * console.log(normalisationOf({ backbone: "resnet", resnetVariant: "caffe" })); // caffe
+ * ```
+ */
+export function normalisationOf(o: { backbone: string; resnetVariant?: string }): Normalisation {
+  if (o.backbone === "mobilenetv2") return "symmetric";
+  return o.resnetVariant === "caffe" ? "caffe" : "imagenet";
 }
 
 /** Called with a split's role and each file's path before a stream reads it. */
@@ -123,7 +140,7 @@ export async function openData(
   k: Key,
   observe?: ReadObserver,
 ): Promise<DataPlan> {
-  const normalise: Normalisation = o.backbone === "mobilenetv2" ? "symmetric" : "imagenet";
+  const normalise = normalisationOf(o);
   const need = (root: string | undefined, flag: string) => {
     if (!root) throw new Error(`--${flag} is required for --dataset ${o.dataset}`);
     return root;

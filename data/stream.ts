@@ -23,7 +23,7 @@ import { IGNORE } from "./labels.ts";
 import type { Dataset, Sample } from "./datasets.ts";
 
 /** How pixels are scaled for the backbone. */
-export type Normalisation = "imagenet" | "symmetric" | "unit";
+export type Normalisation = "imagenet" | "symmetric" | "unit" | "caffe";
 
 /** Stream options. */
 export interface StreamOptions {
@@ -41,7 +41,10 @@ export interface StreamOptions {
   flip?: boolean;
   /**
    * "imagenet": (x/255 − mean)/std with ImageNet's statistics (ResNet);
-   * "symmetric": x/127.5 − 1 (Keras MobileNetV2); "unit": x/255.
+   * "symmetric": x/127.5 − 1 (Keras MobileNetV2); "unit": x/255; "caffe":
+   * the channels in BGR order minus Caffe's ImageNet means (104.00698793,
+   * 116.66876762, 122.67891434), unscaled, as DeepLab-V2's Caffe weights
+   * and AdaptSegNet expect.
    * Default "imagenet".
    */
   normalise?: Normalisation;
@@ -67,6 +70,7 @@ export interface Batch {
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
+const CAFFE_BGR_MEAN = [104.00698793, 116.66876762, 122.67891434];
 
 /** Bilinear resize of RGB bytes. */
 function resizeImage(rgb: Uint8Array, w: number, h: number, nw: number, nh: number): Uint8Array {
@@ -158,7 +162,11 @@ export function augment(
 }
 
 /**
- * Pixels → float32 for the backbone.
+ * Pixels → float32 for the backbone: "imagenet" (x/255 − mean)/std with
+ * ImageNet's RGB statistics (ResNet); "symmetric" x/127.5 − 1
+ * (MobileNetV2); "unit" x/255; "caffe" BGR minus Caffe's means, unscaled
+ * (DeepLab-V2's Caffe weights). The channel order of the output is RGB
+ * except for "caffe".
  *
  * @example
  * ```ts
@@ -168,6 +176,14 @@ export function augment(
  */
 export function normalise(rgb: Uint8Array, how: Normalisation): Float32Array {
   const out = new Float32Array(rgb.length);
+  if (how === "caffe") {
+    for (let i = 0; i < rgb.length; i += 3) {
+      out[i] = rgb[i + 2] - CAFFE_BGR_MEAN[0];
+      out[i + 1] = rgb[i + 1] - CAFFE_BGR_MEAN[1];
+      out[i + 2] = rgb[i] - CAFFE_BGR_MEAN[2];
+    }
+    return out;
+  }
   for (let i = 0; i < rgb.length; i++) {
     const v = rgb[i];
     out[i] = how === "unit"

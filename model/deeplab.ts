@@ -31,6 +31,7 @@ import {
   resnetChannels,
   type ResNetDepth,
   type ResNetParams,
+  type ResNetVariant,
 } from "./resnet.ts";
 import {
   applyMobileNetV2,
@@ -45,6 +46,8 @@ export interface DeepLabConfig {
   backbone?: "resnet" | "mobilenetv2";
   /** ResNet depth (default 101). */
   depth?: ResNetDepth;
+  /** ResNet variant (default "default"; "caffe" for DeepLab-V2's Caffe weights: `model/resnet.ts`). */
+  variant?: ResNetVariant;
   /** Channel multiplier of the ResNet (default 1). */
   width?: number;
   /** Number of classes. */
@@ -157,6 +160,7 @@ export function applyDeepLab(
       depth: config.depth ?? 101,
       width: config.width,
       norm,
+      variant: config.variant,
     }, record);
   const branches = p.head.aspp.map((branch, i) => conv(branch, feature, { dilation: rates[i] }));
   const logits = branches.length === 1 ? branches[0] : tf.addN(branches);

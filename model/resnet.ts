@@ -1,10 +1,22 @@
 /**
  * ResNet backbones (He et al. 2016) as DeepLab-V2 uses them: output stride 8,
  * with the last two stages dilated (rates 2 and 4) instead of strided. Depths
- * 18 and 34 use basic blocks, 50 and 101 bottlenecks (stride on the 3×3
- * convolution, as torchvision's v1.5). A width multiplier scales every
- * channel count for CPU-sized runs. Convolutions have no bias; every one is
- * followed by batch normalisation.
+ * 18 and 34 use basic blocks, 50 and 101 bottlenecks. A width multiplier
+ * scales every channel count for CPU-sized runs. Convolutions have no bias;
+ * every one is followed by batch normalisation.
+ *
+ * Three variants ({@linkcode RESNET_VARIANTS}) differ where converted weights
+ * must land exactly:
+ * - `default`: stride on the bottleneck's 3×3 convolution (torchvision's
+ *   v1.5), the stem's 3×3 max pool padded as tfjs's `"same"`: this project's
+ *   own runs.
+ * - `torchvision`: the same blocks, the max pool padded by 1 on each side
+ *   (PyTorch's `MaxPool2d(3, 2, 1)`), so that torchvision's weights see the
+ *   pixels they were trained on.
+ * - `caffe`: DeepLab-V2's Caffe network as AdaptSegNet and ADVENT load it
+ *   (`DeepLab_resnet_pretrained_init`): stride on the bottleneck's first 1×1
+ *   convolution, and the max pool in `ceil_mode` (padded by 1, rounding the
+ *   output size up).
  *
  * @example
  * ```ts
@@ -39,8 +51,16 @@ export const RESNET_DEPTHS = [18, 34, 50, 101] as const;
 /** A ResNet depth. */
 export type ResNetDepth = typeof RESNET_DEPTHS[number];
 
+/** The ResNet variants (see the module doc). */
+export const RESNET_VARIANTS = ["default", "torchvision", "caffe"] as const;
+
+/** A ResNet variant. */
+export type ResNetVariant = typeof RESNET_VARIANTS[number];
+
 /** A ResNet backbone's configuration. */
 export interface ResNetConfig {
+  /** Where converted weights land (default "default"; see the module doc). */
+  variant?: ResNetVariant;
   /** 18, 34, 50 or 101. */
   depth: ResNetDepth;
   /** Channel multiplier (default 1: the published widths). */
@@ -186,13 +206,16 @@ function applyBlock(
   stride: number,
   dilation: number,
   norm: NormMode,
-  record?: BatchStatistics,
+  record: BatchStatistics | undefined,
+  variant: ResNetVariant,
 ): Tensor {
   const bn = (q: BatchNormParams, y: Tensor) => batchNorm(q, y, norm, 1e-5, record);
   let h: Tensor;
   if (p.conv3 && p.bn3) {
-    h = tf.relu(bn(p.bn1, conv(p.conv1, x)));
-    h = tf.relu(bn(p.bn2, conv(p.conv2, h, { stride, dilation })));
+    // Caffe's DeepLab strides the first 1×1 convolution, torchvision's v1.5 the 3×3.
+    const [s1, s2] = variant === "caffe" ? [stride, 1] : [1, stride];
+    h = tf.relu(bn(p.bn1, conv(p.conv1, x, { stride: s1 })));
+    h = tf.relu(bn(p.bn2, conv(p.conv2, h, { stride: s2, dilation })));
     h = bn(p.bn3, conv(p.conv3, h));
   } else {
     h = tf.relu(bn(p.bn1, conv(p.conv1, x, { stride, dilation })));
@@ -200,6 +223,27 @@ function applyBlock(
   }
   const shortcut = p.downsample ? bn(p.downsample.bn, conv(p.downsample.conv, x, { stride })) : x;
   return tf.relu(tf.add(h, shortcut));
+}
+
+/**
+ * The stem's 3×3 stride-2 max pool as each variant pads it. Its input comes
+ * out of a relu (≥ 0), so zero padding never wins a maximum that the
+ * -∞ padding of PyTorch would not.
+ */
+function stemPool(h: Tensor, variant: ResNetVariant): Tensor {
+  if (variant === "default") return tf.maxPool(h as tf.Tensor4D, 3, 2, "same");
+  const [, height, width] = h.shape;
+  const size = (n: number) => {
+    if (variant === "torchvision") return Math.floor((n + 2 - 3) / 2) + 1;
+    let out = Math.ceil((n + 2 - 3) / 2) + 1;
+    if ((out - 1) * 2 >= n + 1) out--; // PyTorch: the last window must start inside
+    return out;
+  };
+  const oh = size(height), ow = size(width);
+  // Pad 1 before; after, whatever the last window needs (1 for floor mode, up to 2 for ceil).
+  const after = (n: number, out: number) => Math.max(0, (out - 1) * 2 + 3 - n - 1);
+  const padded = tf.pad(h, [[0, 0], [1, after(height, oh)], [1, after(width, ow)], [0, 0]]);
+  return tf.maxPool(padded as tf.Tensor4D, 3, 2, "valid");
 }
 
 /**
@@ -222,10 +266,12 @@ export function applyResNet(
   let h = tf.relu(
     batchNorm(p.stem.bn, conv(p.stem.conv, images, { stride: 2 }), norm, 1e-5, record),
   );
-  h = tf.maxPool(h as tf.Tensor4D, 3, 2, "same");
+  const variant = config.variant ?? "default";
+  h = stemPool(h, variant);
   [p.layer1, p.layer2, p.layer3, p.layer4].forEach((blocks, s) => {
     blocks.forEach((block, b) => {
-      h = applyBlock(block, h, b === 0 ? STAGES[s].stride : 1, STAGES[s].dilation, norm, record);
+      const stride = b === 0 ? STAGES[s].stride : 1;
+      h = applyBlock(block, h, stride, STAGES[s].dilation, norm, record, variant);
     });
   });
   return h;
