@@ -25,6 +25,8 @@ import { digitsTable } from "./labels.ts";
 
 const HELP = `deno task export-folder --out DIR [--glyphs digits|letters] [--source N] [--target N]
                           [--val N] [--eval N] [--seed S] [--no-target-labels]
+                          [--canvas N] [--digit-scale-min X] [--digit-scale-max X]
+                          [--digits-min N] [--digits-max N]
 
   --out DIR            the data-set root to write (must not exist yet)
   --glyphs G           digits (MNIST) or letters (A–J from fonts) (default digits)
@@ -33,6 +35,11 @@ const HELP = `deno task export-folder --out DIR [--glyphs digits|letters] [--sou
   --val N              target validation scenes (default 300)
   --eval N             target evaluation scenes (default 300)
   --seed S             the scenes' seed (default 0)
+  --canvas N           scene side (default 64, as deno task train)
+  --digit-scale-min X  smallest glyph scale (default 2.0, as deno task train)
+  --digit-scale-max X  largest glyph scale (default 2.3)
+  --digits-min N       fewest glyphs per scene (default 1)
+  --digits-max N       most glyphs per scene (default 2)
   --no-target-labels   leave target/train unlabelled (no oracle)`;
 
 /** Writes `count` scenes of one split and domain into `dir`; returns their sub-styles. */
@@ -77,6 +84,11 @@ if (import.meta.main) {
         val: { type: "string", default: "300" },
         eval: { type: "string", default: "300" },
         seed: { type: "string", default: "0" },
+        canvas: { type: "string", default: "64" },
+        "digit-scale-min": { type: "string", default: "2.0" },
+        "digit-scale-max": { type: "string", default: "2.3" },
+        "digits-min": { type: "string", default: "1" },
+        "digits-max": { type: "string", default: "2" },
         "no-target-labels": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -90,7 +102,10 @@ if (import.meta.main) {
     if (values.glyphs !== "digits" && values.glyphs !== "letters") {
       throw new Error(`--glyphs must be digits or letters, got ${values.glyphs}`);
     }
-    const count = (flag: "source" | "target" | "val" | "eval" | "seed", min: number) => {
+    const count = (
+      flag: "source" | "target" | "val" | "eval" | "seed" | "canvas" | "digits-min" | "digits-max",
+      min: number,
+    ) => {
       const n = Number(values[flag]);
       if (!Number.isInteger(n) || n < min) {
         throw new Error(`--${flag} must be an integer ≥ ${min}, got ${values[flag]}`);
@@ -104,6 +119,21 @@ if (import.meta.main) {
       eval: count("eval", 1),
     };
     const seed = count("seed", 0);
+    const scale = ["digit-scale-min", "digit-scale-max"].map((flag) => {
+      const v = Number(values[flag as "digit-scale-min"]);
+      if (!(v > 0)) {
+        throw new Error(
+          `--${flag} must be a positive number, got ${values[flag as "digit-scale-min"]}`,
+        );
+      }
+      return v;
+    }) as [number, number];
+    // The scenes deno task train generates by default (the same options, the same defaults).
+    const options = {
+      size: count("canvas", 32),
+      scale,
+      digits: [count("digits-min", 1), count("digits-max", 1)] as [number, number],
+    };
     try {
       await Deno.stat(values.out);
       throw new Error(`${values.out} exists already: give a new folder`);
@@ -113,7 +143,7 @@ if (import.meta.main) {
     const bench = await loadDigitsBenchmark({ glyphs: values.glyphs });
     const k = key(seed);
     const scenes = (split: DigitsSplit, domain: "source" | "target", length: number) =>
-      digitsDataset(bench, k, { split, domain, length });
+      digitsDataset(bench, k, { split, domain, length }, options);
     const out = values.out;
     const table = digitsTable(values.glyphs);
     await Deno.mkdir(out, { recursive: true });
