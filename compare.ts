@@ -19,7 +19,9 @@
  */
 import { join } from "node:path";
 import { parseOptions } from "./cli/options.ts";
-import { exists, LABELS, runTraining } from "./cli/job.ts";
+import { runTraining } from "./cli/job.ts";
+import { LABELS } from "./cli/phases.ts";
+import { exists } from "./cli/run_folder.ts";
 import { Interrupted } from "./cli/run_folder.ts";
 
 const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";

@@ -8,9 +8,9 @@
  */
 import { parseArgs } from "node:util";
 import { useBackend } from "./lib/backend.ts";
-import { key, split } from "./lib/random.ts";
 import { dispose } from "./lib/tree.ts";
-import { evaluateSeg } from "./cli/job.ts";
+import { evaluateSeg } from "./eval/segmentation.ts";
+import { runKeys } from "./cli/config.ts";
 import { openData } from "./data/plan.ts";
 import { segFromCheckpoint } from "./cli/restore.ts";
 import { evaluate } from "./eval/metrics.ts";
@@ -55,7 +55,7 @@ try {
   await useBackend(values.backend as "auto");
   let data: Awaited<ReturnType<typeof openData>> | undefined;
   const { seg, config, options, phase } = await segFromCheckpoint(values.checkpoint, async (o) => {
-    data = await openData(o, split(key(o.seed), 4)[1]);
+    data = await openData(o, runKeys(o.seed).data);
     return data.classes.names.length;
   });
   const heldOut = values.domain === "source" ? data!.sourceTest : data!.test;

@@ -16,12 +16,11 @@
  * @module
  */
 import { tf } from "../lib/tf.ts";
-import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { type Batch as StepBatch, makeTrainer } from "../methods/step.ts";
 import { batches } from "../data/stream.ts";
-import { methodConfig } from "../cli/job.ts";
+import { methodConfig, runKeys } from "../cli/config.ts";
 import { openData } from "../data/plan.ts";
 import { parseOptions } from "../cli/options.ts";
 import { type Profile, profileOf } from "./profile.ts";
@@ -67,7 +66,7 @@ export async function timeTrainingStep(
     ...(options.method ? ["--method", options.method] : []),
     ...(options.args ?? []),
   ]);
-  const [initKey, dataKey, sourceKey, targetKey] = split(key(o.seed), 4);
+  const { init: initKey, data: dataKey, source: sourceKey, target: targetKey } = runKeys(o.seed);
   const data = await openData(o, dataKey);
   const trainer = makeTrainer(methodConfig(o, o.method as "cdga", data.classes.names.length));
   let { params, optState } = trainer.init(initKey);

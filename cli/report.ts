@@ -1,7 +1,7 @@
 /**
  * The run's report: the IoU tables (overall and per target sub-style) as
- * Markdown and JSON, and an SVG plot of the losses, the group usage and the
- * target mIoU over the steps.
+ * Markdown and JSON, the panels of predictions, and an SVG plot of the
+ * losses, the discriminators, the groups and the target mIoU over the steps.
  *
  * @example
  * ```ts
@@ -12,6 +12,16 @@
  *
  * @module
  */
+
+import { join } from "node:path";
+import { TARGET_STYLES } from "../data/digits.ts";
+import { panelSvg } from "../data/visualize.ts";
+import { ConfusionMatrix } from "../eval/metrics.ts";
+import { strideOracle } from "../eval/stride_oracle.ts";
+import { gapClosed, iouJson, iouTable, type SummaryRow, summaryTable } from "../eval/table.ts";
+import type { FinalEvaluation } from "./final_evaluation.ts";
+import { LABELS, type Phase } from "./phases.ts";
+import type { RunContext } from "./train_phase.ts";
 
 /** One line of a chart: (step, value) points. */
 export interface Series {
@@ -118,4 +128,249 @@ export function svgDocument(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${
     height * charts.length
   }" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+}
+
+/** A Markdown table of groups × classes (%), with each group's usage. */
+function groupTable(makeUp: number[][], usage: number[] | undefined, names: readonly string[]) {
+  const header = ["group", "usage", ...names];
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...makeUp.map((row, k) =>
+      `| ${
+        [
+          String(k),
+          usage ? (100 * usage[k]).toFixed(1) : "–",
+          ...row.map((v) => (100 * v).toFixed(0)),
+        ].join(" | ")
+      } |`
+    ),
+  ].join("\n");
+}
+
+/**
+ * Writes a run's report: `report.md` (summary, IoU tables per sub-domain and
+ * of the held-out source split, the output-stride bound, the
+ * discriminators, each CDGA group's make-up, the plot and the panels),
+ * `report.json`, `plot.svg` and `predictions/*.svg`; and prints the tables.
+ *
+ * @example
+ * ```ts ignore
+ * await writeRunReport(run, await evaluatePhases(run, phases), phases, { runDir, runName, backend: "wasm" });
+ * ```
+ */
+export async function writeRunReport(
+  run: RunContext,
+  evaluation: FinalEvaluation,
+  phases: Phase[],
+  where: { runDir: string; runName: string; backend: string },
+): Promise<void> {
+  const { o, data, classes, keptHistory, monitored, log } = run;
+  const { evaluated, rows, sourceRows, miou, results, panels } = evaluation;
+  const { runDir, runName } = where;
+  const names = data.classes.names;
+  const labelOf = (name: string) => LABELS[name] ?? name;
+  const panelFiles: string[] = [];
+  for (const [id, panel] of panels) {
+    const file = join("predictions", `${id}.svg`);
+    await Deno.writeTextFile(
+      join(runDir, file),
+      panelSvg(
+        `${panel.style ?? "target"}: ${panel.name} (${data.test.description})`,
+        panel.width,
+        panel.height,
+        [
+          { title: "image", rgb: panel.image },
+          { title: "ground truth", classes: panel.label },
+          ...panel.columns,
+        ],
+        data.classes.names,
+        data.classes.palette,
+      ),
+    );
+    panelFiles.push(file);
+  }
+  // What a perfect stride-8 map would score on the held-out source split: the ceiling of its column.
+  let strideBound: number | undefined;
+  if (data.sourceTest) {
+    const bound = new ConfusionMatrix(classes);
+    for (let i = 0; i < data.sourceTest.length; i++) {
+      const sample = await data.sourceTest.get(i);
+      if (!sample.label) break;
+      bound.add(
+        strideOracle(sample.label, sample.width, sample.height, 8, classes),
+        sample.label,
+      );
+    }
+    strideBound = bound.meanIoU();
+  }
+  const lower = miou.sourceOnly, upper = miou.oracle;
+  const summary: (SummaryRow & { phase: string; validation: number })[] = evaluated.map((
+    phase,
+  ) => ({
+    phase: phase.name,
+    name: labelOf(phase.name),
+    ...miou[phase.name],
+    gapClosed: lower && upper && phase.name !== "sourceOnly" && phase.name !== "oracle"
+      ? gapClosed(miou[phase.name].target, lower.target, upper.target)
+      : NaN,
+  }));
+  const styleOrder = [
+    "overall",
+    ...TARGET_STYLES.filter((s) => rows[s]),
+    ...Object.keys(rows).filter((s) =>
+      s !== "overall" && !(TARGET_STYLES as readonly string[]).includes(s)
+    ).sort(),
+  ];
+  const tables = styleOrder.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
+  if (sourceRows.length > 0) {
+    tables.push(`### Held-out source\n\n${iouTable(sourceRows)}`);
+  }
+  const summaryText = summaryTable(summary);
+  const byPhase = (metric: string) =>
+    phases.map((p) => ({
+      name: `${p.name} ${metric}`,
+      points: keptHistory.filter((h) => h.phase === p.name && typeof h[metric] === "number").map((
+        h,
+      ) => [h.global as number, h[metric] as number] as [number, number]),
+    })).filter((s) => s.points.length > 0);
+  const charts = [
+    {
+      title: "losses",
+      series: ["seg", "adv", "sc", "orth", "bal", "ent"].flatMap(byPhase),
+    },
+    { title: "discriminator: loss L_D (chance: 2 ln 2 = 1.386)", series: byPhase("disc") },
+    { title: "discriminator: accuracy on its batch", series: byPhase("discAccuracy") },
+    {
+      title: "group usage (CDGA)",
+      series: Array.from({ length: o.groups }, (_, g) => ({
+        name: `group ${g}`,
+        points: keptHistory.filter((h) => Array.isArray(h.groupUsage)).map((h) =>
+          [h.global as number, (h.groupUsage as number[])[g]] as [number, number]
+        ),
+      })).filter((s) => s.points.length > 0),
+    },
+    ...Array.from({ length: o.groups }, (_, g) => ({
+      title: `group ${g}: class make-up (share of each class's source pixels in this group)`,
+      series: names.map((className, c) => ({
+        name: className,
+        points: keptHistory.filter((h) => Array.isArray(h.groupClasses)).map((h) =>
+          [h.global as number, (h.groupClasses as number[])[g * classes + c]] as [number, number]
+        ),
+      })).filter((s) => s.points.length > 0),
+    })),
+    {
+      title: `target mIoU (${monitored.length} samples of ${monitored.description})`,
+      series: phases.map((p) => ({
+        name: p.name,
+        points: keptHistory.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
+          .map((h) => [h.global as number, h.targetMIoU as number] as [number, number]),
+      })),
+    },
+  ].filter((chart) => chart.series.length > 0);
+  await Deno.writeTextFile(join(runDir, "plot.svg"), svgDocument(charts));
+  const makeUp = Object.entries(results).filter(([, r]) => r.groupClasses).map(([name, r]) =>
+    [
+      `### Groups of ${labelOf(name)}: usage and class make-up`,
+      "",
+      "Share of each class's source pixels (training batches) that each group holds (columns sum to 100%), " +
+      "over the last 50 steps, and each group's share of all pixels (usage).",
+      "",
+      groupTable(r.groupClasses!, r.groupUsage, names),
+      "",
+    ].join("\n")
+  );
+  const discLines = Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
+    [name, r],
+  ) =>
+    `- ${labelOf(name)}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
+      (100 * (r.discAccuracy ?? NaN)).toFixed(0)
+    }% at the last step`
+  );
+  const markdown = [
+    `# Run ${runName}`,
+    "",
+    `${o.dataset}: ${
+      phases.map((p) => `${p.name} (${p.steps} steps${p.from ? ` from ${p.from}` : ""})`).join(
+        ", ",
+      )
+    }; ` +
+    `backbone ${o.backbone}${
+      o.backbone === "resnet" ? `-${o.depth} ×${o.width}` : ""
+    }, batch ${o.batch}, seed ${o.seed}, backend ${where.backend}.`,
+    `mIoU (%) of the final models (no checkpoint picked on an evaluation split) on the held-out ` +
+    `target split (${data.test.description}, ${data.test.length} images)` +
+    (data.sourceTest
+      ? ` and the held-out source split (${data.sourceTest.description}, ${data.sourceTest.length} images)`
+      : "") +
+    (data.validation && o.evaluateOn !== "val"
+      ? `; validation: ${data.validation.description}, ${data.validation.length} images`
+      : "") +
+    `; gap closed = (method − source only) / (oracle − source only). ` +
+    "No scored image is read by training; `splits.json` lists the files of every split.",
+    "",
+    summaryText,
+    "",
+    ...(strideBound !== undefined
+      ? [
+        `Output-stride bound on the held-out source split (a perfect stride-8 class map, ` +
+        `upsampled): ${(100 * strideBound).toFixed(1)}% mIoU.`,
+        "",
+      ]
+      : []),
+    ...(discLines.length > 0 ? ["Discriminators at the end:", "", ...discLines, ""] : []),
+    "Per-class IoU (%):",
+    "",
+    ...tables.flatMap((t) => [t, ""]),
+    ...makeUp,
+    "## Over the steps",
+    "",
+    "![losses, discriminators, group usage and make-up, target mIoU over the steps](plot.svg)",
+    "",
+    "## Predictions on held-out target images",
+    "",
+    "Image, ground truth, and every model's prediction (the first two images of each sub-domain).",
+    "",
+    ...panelFiles.map((f) => `![${f}](${f})\n`),
+  ].join("\n");
+  await Deno.writeTextFile(join(runDir, "report.md"), markdown);
+  await Deno.writeTextFile(
+    join(runDir, "report.json"),
+    JSON.stringify(
+      {
+        run: runName,
+        phases,
+        results,
+        summary: summary.map((r) => ({
+          ...r,
+          source: Number.isNaN(r.source) ? null : r.source,
+          gapClosed: Number.isNaN(r.gapClosed) ? null : r.gapClosed,
+          validation: Number.isNaN(r.validation) ? null : r.validation,
+        })),
+        strideBound: strideBound ?? null,
+        scored: {
+          target: `${data.test.description}, ${data.test.length} images`,
+          source: data.sourceTest
+            ? `${data.sourceTest.description}, ${data.sourceTest.length} images`
+            : null,
+          validation: data.validation && o.evaluateOn !== "val"
+            ? `${data.validation.description}, ${data.validation.length} images`
+            : null,
+        },
+        tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
+        ...(sourceRows.length > 0 ? { source: iouJson(sourceRows) } : {}),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  log("");
+  for (const t of tables) log(t + "\n");
+  log(summaryText + "\n");
+  if (strideBound !== undefined) {
+    log(
+      `output-stride bound on the held-out source split: ${(100 * strideBound).toFixed(1)}% mIoU`,
+    );
+  }
+  for (const line of discLines) log(line);
 }

@@ -13,7 +13,7 @@ import { DataError } from "../data/image_io.ts";
 import { type ClassTable, tableFromJsonValue } from "../data/labels.ts";
 import { loadCheckpoint, restoreTree } from "./checkpoint.ts";
 import { OPTIONS, type Options } from "./options.ts";
-import { methodConfig, segConfig } from "./job.ts";
+import { methodConfig, segConfig } from "./config.ts";
 
 /** G, its configuration and the run's options, from a checkpoint file. */
 export async function segFromCheckpoint(

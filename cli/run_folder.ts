@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import { OPTIONS } from "./options.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
 
 const LOCK = "run.lock";
 
@@ -219,4 +220,50 @@ export function watchInterrupts(): {
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     },
   };
+}
+
+/**
+ * Whether a file or folder exists.
+ *
+ * @example
+ * ```ts
+ * import { exists } from "./run_folder.ts";
+ * console.log(await exists("/nowhere/at/all")); // false
+ * ```
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The options a run was made with (its `config.json`, else its first
+ * checkpoint's).
+ *
+ * @example
+ * ```ts ignore
+ * const stored = await storedOptions("runs/cdga-digits-seed0");
+ * ```
+ */
+export async function storedOptions(runDir: string): Promise<Record<string, unknown>> {
+  const path = join(runDir, "config.json");
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(path));
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed;
+  } catch {
+    // Fall back to a checkpoint's copy below.
+  }
+  for await (const entry of Deno.readDir(join(runDir, "checkpoints"))) {
+    if (!entry.name.endsWith(".ckpt")) continue;
+    const checkpoint = await loadCheckpoint(join(runDir, "checkpoints", entry.name));
+    if (checkpoint.config && typeof checkpoint.config === "object") {
+      const { classes: _classes, ...options } = checkpoint.config as Record<string, unknown>;
+      return options;
+    }
+  }
+  throw new Error(`${path}: cannot read the run's options (and no checkpoint carries them)`);
 }

@@ -484,3 +484,25 @@ async function folderPlan(
     splits: out,
   };
 }
+
+/**
+ * Reads every sample of the file-backed held-out splits (a bad file is
+ * found before training, not after it); returns how many.
+ *
+ * @example
+ * ```ts ignore
+ * const checked = await checkHeldOut(plan);
+ * ```
+ */
+export async function checkHeldOut(data: DataPlan): Promise<number> {
+  let count = 0;
+  for (const split of [data.test, data.validation, data.sourceTest]) {
+    if (!split?.files) continue;
+    for (let i = 0; i < split.length; i++) {
+      const sample = await split.get(i);
+      if (!sample.label) throw new Error(`${split.description}: ${sample.name} has no labels`);
+      count++;
+    }
+  }
+  return count;
+}

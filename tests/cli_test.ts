@@ -9,7 +9,8 @@ import { loadCheckpoint, restoreTree, saveCheckpoint } from "../cli/checkpoint.t
 import { loadSafetensors } from "../cli/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
 import { on } from "./helpers.ts";
-import { methodConfig, phasesOf } from "../cli/job.ts";
+import { methodConfig } from "../cli/config.ts";
+import { phasesOf } from "../cli/phases.ts";
 
 await on("wasm");
 

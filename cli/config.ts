@@ -1,0 +1,121 @@
+/**
+ * From the flags to the library: G's and each method's configuration, and
+ * the named streams of randomness of a run.
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * import { runKeys, segConfig } from "./config.ts";
+ * const o = await parseOptions(["--depth", "34"]);
+ * console.log(segConfig(o, 11).depth, runKeys(0).data.length); // 34 2
+ * ```
+ *
+ * @module
+ */
+import { type Key, key as rootKey, split } from "../lib/random.ts";
+import type { DeepLabConfig } from "../model/deeplab.ts";
+import type { ResNetVariant } from "../model/resnet.ts";
+import type { Method, MethodConfigInput } from "../methods/config.ts";
+import type { Options } from "./options.ts";
+
+/**
+ * Every stream of randomness of a run, from its seed: G's (and C's and D's)
+ * initialisation, the data (generated scenes), the source stream's order
+ * and augmentations, the target stream's.
+ */
+export interface RunKeys {
+  root: Key;
+  init: Key;
+  data: Key;
+  source: Key;
+  target: Key;
+}
+
+/**
+ * The keys of a run with seed `seed`.
+ *
+ * @example
+ * ```ts
+ * import { runKeys } from "./config.ts";
+ * const a = runKeys(0), b = runKeys(0);
+ * console.log(a.source.join() === b.source.join(), a.source.join() !== a.target.join()); // true true
+ * ```
+ */
+export function runKeys(seed: number): RunKeys {
+  const root = rootKey(seed);
+  const [init, data, source, target] = split(root, 4);
+  return { root, init, data, source, target };
+}
+
+/**
+ * G's configuration from the options.
+ *
+ * @example
+ * ```ts ignore
+ * const config = segConfig(options, 19);
+ * ```
+ */
+export function segConfig(o: Options, classes: number): DeepLabConfig {
+  const atrousRates = String(o.asppRates ?? "6,12,18,24").split(",").map(Number);
+  return o.backbone === "mobilenetv2"
+    ? { backbone: "mobilenetv2", classes, norm: o.norm as "batch", atrousRates }
+    : {
+      backbone: "resnet",
+      depth: o.depth as 18,
+      width: o.width,
+      classes,
+      norm: o.norm as "batch",
+      variant: (o.resnetVariant ?? "default") as ResNetVariant,
+      atrousRates,
+    };
+}
+
+/**
+ * A method's configuration from the options, with a phase's variant overrides.
+ *
+ * @example
+ * ```ts ignore
+ * const config = methodConfig(options, "cdga", 19, { groupDistribution: "pixel" });
+ * ```
+ */
+export function methodConfig(
+  o: Options,
+  method: Method,
+  classes: number,
+  overrides: Partial<MethodConfigInput> = {},
+): MethodConfigInput {
+  return {
+    ...methodOptions(o, method, classes),
+    ...overrides,
+  };
+}
+
+function methodOptions(o: Options, method: Method, classes: number): MethodConfigInput {
+  return {
+    method,
+    seg: segConfig(o, classes),
+    groups: o.groups,
+    disc: { width: o.discWidth, mode: o.discMode as "shared" },
+    discResolution: (method === "advEnt" ? o.adventDiscResolution : o.discResolution) as "output",
+    lambdas: {
+      adv: o.lambdaAdv,
+      advEnt: o.lambdaAdvEnt,
+      sc: o.lambdaSc,
+      orth: o.lambdaOrth,
+      bal: o.lambdaBal,
+      ent: o.lambdaEnt,
+    },
+    consistency: o.consistency as "l1",
+    groupDistribution: o.groupDistribution as "class",
+    groupingLossesTrain: o.groupingLossesTrain as "G+C",
+    classEquivalence: o.classEquivalence,
+    optim: {
+      segOptimizer: o.segOptimizer as "adam",
+      segLr: o.segLr,
+      headMultiplier: o.headMultiplier,
+      discLr: o.discLr,
+      steps: o.warmupSteps + o.steps,
+      trainNormAffine: o.norm === "batch",
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The final evaluation of a run: every phase after the warm-up on the whole
+ * reported target split (overall and per sub-domain), the held-out source
+ * split and the validation split, with two kept predictions per sub-domain
+ * for the panels, and each phase's discriminator and group statistics from
+ * its metrics log. No checkpoint is picked on any of them.
+ *
+ * @example
+ * ```ts ignore
+ * const evaluation = await evaluatePhases(run, phases);
+ * ```
+ *
+ * @module
+ */
+import { TARGET_STYLES } from "../data/digits.ts";
+import type { PanelColumn } from "../data/visualize.ts";
+import { evaluate } from "../eval/metrics.ts";
+import { evaluateSeg } from "../eval/segmentation.ts";
+import type { TableRow } from "../eval/table.ts";
+import { segConfig } from "./config.ts";
+import { LABELS, type Phase } from "./phases.ts";
+import { Interrupted } from "./run_folder.ts";
+import type { RunContext } from "./train_phase.ts";
+
+/** A phase's statistics from its metrics log. */
+export interface PhaseResult {
+  steps: number;
+  groupUsage?: number[];
+  groupClasses?: number[][];
+  disc?: number;
+  discAccuracy?: number;
+}
+
+/** A kept target sample and every phase's prediction of it. */
+export interface Panel {
+  name: string;
+  style?: string;
+  width: number;
+  height: number;
+  image: Uint8Array;
+  label: Uint8Array;
+  columns: PanelColumn[];
+}
+
+/** Everything the report shows. */
+export interface FinalEvaluation {
+  /** The phases evaluated (every one after the warm-up; the warm-up alone if it is all). */
+  evaluated: Phase[];
+  /** IoU rows by target sub-domain ("overall" first). */
+  rows: Record<string, TableRow[]>;
+  /** IoU rows of the held-out source split. */
+  sourceRows: TableRow[];
+  /** mIoU by phase: target, per sub-domain, held-out source, validation (NaN where absent). */
+  miou: Record<
+    string,
+    { target: number; styles: Record<string, number>; source: number; validation: number }
+  >;
+  results: Record<string, PhaseResult>;
+  panels: Map<string, Panel>;
+}
+
+/**
+ * Evaluates every phase's final parameters (`run.finals`).
+ *
+ * @example
+ * ```ts ignore
+ * const { miou } = await evaluatePhases(run, phases);
+ * ```
+ */
+export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<FinalEvaluation> {
+  const { o, data, classes, keptHistory, finals, interrupts, checkpoints } = run;
+  const rows: Record<string, TableRow[]> = { overall: [] };
+  const sourceRows: TableRow[] = [];
+  const names = data.classes.names;
+  const results: Record<string, PhaseResult> = {};
+  const labelOf = (name: string) => LABELS[name] ?? name;
+  const evaluated = phases.filter((p) => p.name !== "warmup" || phases.length === 1);
+  const miou: Record<
+    string,
+    { target: number; styles: Record<string, number>; source: number; validation: number }
+  > = {};
+  // One panel per kept target sample: image | ground truth | every model's prediction.
+  const panels = new Map<string, Panel>();
+  for (const phase of evaluated) {
+    const signal = interrupts.pending();
+    if (signal) {
+      throw new Interrupted(
+        signal,
+        `${signal}: stopped during the final evaluation; every phase is trained and saved in ` +
+          `${checkpoints}. Run again with the same flags and --resume to write the report.`,
+      );
+    }
+    const params = finals.get(phase.name)!;
+    const config = segConfig(o, classes);
+    const result = await evaluateSeg(params.seg, config, data.test, {
+      samples: data.test.length,
+      batch: 16,
+      normalise: data.normalise,
+      keep: 2,
+    });
+    const label = labelOf(phase.name);
+    rows.overall.push({
+      name: label,
+      evaluation: evaluate(result.overall, names, data.protocols),
+    });
+    const styles: Record<string, number> = {};
+    for (const [style, matrix] of result.byStyle) {
+      (rows[style] ??= []).push({
+        name: label,
+        evaluation: evaluate(matrix, names, data.protocols),
+      });
+      styles[style] = matrix.meanIoU();
+    }
+    let source = NaN;
+    if (data.sourceTest) {
+      const held = await evaluateSeg(params.seg, config, data.sourceTest, {
+        samples: data.sourceTest.length,
+        batch: 16,
+        normalise: data.normalise,
+      });
+      sourceRows.push({ name: label, evaluation: evaluate(held.overall, names, data.protocols) });
+      source = held.overall.meanIoU();
+    }
+    const ordered = Object.fromEntries(
+      [...TARGET_STYLES, ...Object.keys(styles).sort()].filter((k, i, all) =>
+        k in styles && all.indexOf(k) === i
+      ).map((k) => [k, styles[k]]),
+    );
+    // The validation split, where it is not the one reported: what settings are chosen on.
+    let validation = NaN;
+    if (data.validation && o.evaluateOn !== "val") {
+      const val = await evaluateSeg(params.seg, config, data.validation, {
+        samples: data.validation.length,
+        batch: 16,
+        normalise: data.normalise,
+      });
+      validation = val.overall.meanIoU();
+    }
+    miou[phase.name] = {
+      target: result.overall.meanIoU(),
+      styles: ordered,
+      source,
+      validation,
+    };
+    for (const kept of result.kept) {
+      const id = `${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`;
+      if (!panels.has(id)) panels.set(id, { ...kept, columns: [] });
+      panels.get(id)!.columns.push({ title: label, classes: kept.prediction });
+    }
+    const history = keptHistory.filter((h) => h.phase === phase.name);
+    const last = history.at(-1);
+    const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
+      | number[]
+      | undefined;
+    // Each group's class make-up, averaged over the phase's last 50 steps.
+    const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-50)
+      .map((h) => h.groupClasses as number[]);
+    // A class absent from a step's batch has no make-up there: average over the steps that had it.
+    const present = (m: number[], c: number) =>
+      m.reduce((sum, v, i) => (i % classes === c ? sum + v : sum), 0) > 0.5;
+    const groupClasses = makeUps.length > 0
+      ? Array.from({ length: o.groups }, (_, k) =>
+        Array.from({ length: classes }, (_, c) => {
+          const steps = makeUps.filter((m) => present(m, c));
+          return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
+            Math.max(1, steps.length);
+        }))
+      : undefined;
+    results[phase.name] = {
+      steps: phase.offset + phase.steps,
+      groupUsage: usage,
+      groupClasses,
+      disc: typeof last?.disc === "number" ? last.disc : undefined,
+      discAccuracy: typeof last?.discAccuracy === "number" ? last.discAccuracy : undefined,
+    };
+  }
+  return { evaluated, rows, sourceRows, miou, results, panels };
+}

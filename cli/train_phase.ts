@@ -1,0 +1,251 @@
+/**
+ * One phase of a run: G (and C and D, as the method has them) from the
+ * warm-up, a checkpoint, `--init-from` or ImageNet weights; then the steps,
+ * each guarded (a non-finite loss, parameter or optimizer state stops the
+ * run, naming the checkpoint kept), logged to `metrics.jsonl`, checkpointed
+ * every `--checkpoint-every` steps, evaluated every `--eval-every`, and
+ * ended at a step boundary by SIGINT or SIGTERM with a checkpoint.
+ *
+ * @example
+ * ```ts ignore
+ * const params = await trainPhase(run, phase);
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { tf } from "../lib/tf.ts";
+import type { Key } from "../lib/random.ts";
+import { replace } from "../lib/memory.ts";
+import { dispose, type Tree } from "../lib/tree.ts";
+import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
+import { type Batch as StepBatch, makeTrainer, type Params, readMetrics } from "../methods/step.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
+import type { Dataset } from "../data/datasets.ts";
+import type { DataPlan } from "../data/plan.ts";
+import { tableToJson } from "../data/labels.ts";
+import { type Batch, batches } from "../data/stream.ts";
+import { loadMobileNetV2Weights } from "../data/pretrained.ts";
+import { evaluateSeg } from "../eval/segmentation.ts";
+import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "./checkpoint.ts";
+import { loadSafetensors } from "./safetensors.ts";
+import { methodConfig, type RunKeys, segConfig } from "./config.ts";
+import type { Options } from "./options.ts";
+import type { Phase } from "./phases.ts";
+import type { Progress } from "./progress.ts";
+import { residentMemory } from "./resources.ts";
+import { exists, Interrupted } from "./run_folder.ts";
+import type { DeepLabParams } from "../model/deeplab.ts";
+
+/** What every phase of a run shares. */
+export interface RunContext {
+  o: Options;
+  data: DataPlan;
+  keys: RunKeys;
+  classes: number;
+  /** The run's checkpoints folder. */
+  checkpoints: string;
+  /** The run's metrics log. */
+  metricsPath: string;
+  /** The options as stored with every checkpoint. */
+  resolved: Record<string, unknown>;
+  /** The metrics log of the run being resumed (lines past its checkpoints are dropped). */
+  history: Record<string, unknown>[];
+  /** The metrics kept so far, every phase (appended to). */
+  keptHistory: Record<string, unknown>[];
+  /** Each finished phase's parameters. */
+  finals: Map<string, Params>;
+  /** The held-out samples of the intermediate evaluations. */
+  monitored: Dataset;
+  progress: Progress;
+  interrupts: { pending(): "SIGINT" | "SIGTERM" | undefined };
+  log: (line: string) => void;
+  /** Called before each checkpoint is written. */
+  beforeSave: () => Promise<void>;
+  /** Called after each step is taken. */
+  afterStep: () => void;
+}
+
+/**
+ * Loads G's weights from a checkpoint or a .safetensors file over `seg`.
+ *
+ * @example
+ * ```ts ignore
+ * const seg = await initSegFrom("g101.safetensors", params.seg);
+ * ```
+ */
+export async function initSegFrom(path: string, seg: DeepLabParams): Promise<DeepLabParams> {
+  if (path.endsWith(".safetensors")) return await loadSafetensors(path, seg);
+  const checkpoint = await loadCheckpoint(path);
+  return restoreTree(checkpoint, "params/seg", seg, path);
+}
+
+/**
+ * Trains one phase to its end (or resumes it); returns its final parameters.
+ *
+ * @example
+ * ```ts ignore
+ * for (const phase of phases) run.finals.set(phase.name, await trainPhase(run, phase));
+ * ```
+ */
+export async function trainPhase(run: RunContext, phase: Phase): Promise<Params> {
+  const { o, data, classes, checkpoints, metricsPath, resolved, history, keptHistory } = run;
+  const { finals, monitored, progress, interrupts, log } = run;
+  const { init: initKey, source: sourceKey, target: targetKey, root } = run.keys;
+  const trainer = makeTrainer(methodConfig(o, phase.method, classes, phase.overrides));
+  const definition = METHOD_DEFINITIONS[phase.method];
+  const supervisedByTarget = definition.supervision === "target";
+  const path = join(checkpoints, `${phase.name}.ckpt`);
+  const fresh = trainer.init(initKey);
+  let params: Params = fresh.params, optState = fresh.optState;
+  let step = 0;
+  let restored: Checkpoint | undefined;
+  if (o.resume && await exists(path)) restored = await loadCheckpoint(path);
+  if (restored) {
+    params = restoreTree(restored, "params", fresh.params, path);
+    optState = restoreTree(restored, "opt", fresh.optState, path);
+    dispose([fresh.params, fresh.optState] as unknown as Tree);
+    step = restored.position.step;
+    log(`${phase.name}: resuming at step ${step} of ${phase.steps}`);
+  } else if (phase.from) {
+    const start = finals.get(phase.from);
+    if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
+    // G (and its optimizer state) continue from the warm-up; C and D start fresh.
+    dispose([params.seg, optState.seg] as unknown as Tree);
+    const warm = await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
+    params = { ...params, seg: restoreTree(warm, "params/seg", start.seg, phase.from) };
+    optState = {
+      ...optState,
+      seg: restoreTree(warm, "opt/seg", fresh.optState.seg, phase.from),
+    };
+  } else if (o.initFrom) {
+    const seg = await initSegFrom(o.initFrom, params.seg);
+    dispose(params.seg);
+    params = { ...params, seg };
+    log(`${phase.name}: G initialised from ${o.initFrom}`);
+  } else if (o.backbone === "mobilenetv2" && o.pretrained) {
+    const { params: backbone } = await loadMobileNetV2Weights();
+    dispose(params.seg.backbone);
+    params = { ...params, seg: { ...params.seg, backbone: backbone as MobileNetV2Params } };
+    log(`${phase.name}: MobileNetV2 backbone from ImageNet weights (npm:nsfwjs)`);
+  }
+  keptHistory.push(
+    ...history.filter((h) => h.phase === phase.name && (h.step as number) <= step),
+  );
+  // The step of this phase's checkpoint on disk, where there is one.
+  let saved: number | undefined = restored ? step : undefined;
+  const save = async (done: boolean) => {
+    await run.beforeSave();
+    await saveCheckpoint(path, {
+      // The class list travels with the weights: prediction works after the data moved.
+      config: {
+        ...resolved,
+        classes: tableToJson(data.classes),
+      },
+      position: { phase: phase.name, step, done, globalStep: phase.offset + step, key: root },
+      tensors: { params, opt: optState } as unknown as Tree,
+    });
+    saved = step;
+  };
+  const kept = () =>
+    saved === undefined
+      ? `No checkpoint of ${phase.name} was written yet (one every ${o.checkpointEvery} steps)` +
+        (phase.from ? `; ${phase.from}'s is kept in ${checkpoints}` : "")
+      : `The last good checkpoint (step ${saved}) is kept at ${path}`;
+  await Deno.writeTextFile(
+    metricsPath,
+    keptHistory.map((h) => JSON.stringify(h) + "\n").join(""),
+  );
+  const remaining = phase.steps - step;
+  const stream = (dataset: Dataset, k: Key) =>
+    batches(dataset, {
+      key: k,
+      batchSize: o.batch,
+      shuffle: o.dataset !== "digits",
+      crop: data.crop,
+      scale: data.scale,
+      flip: data.flip,
+      normalise: data.normalise,
+      start: (phase.offset + step) * o.batch,
+      batches: remaining,
+    });
+  const sources = supervisedByTarget ? undefined : stream(data.source, sourceKey);
+  const targets = definition.reads.target
+    ? stream(supervisedByTarget ? data.targetLabelled! : data.target, targetKey)
+    : undefined;
+  progress.start(phase.name, step, phase.steps);
+  while (step < phase.steps) {
+    const s = sources ? (await sources.next()).value as Batch : undefined;
+    const t = targets ? (await targets.next()).value as Batch : undefined;
+    // Only the oracle is handed target labels; it reads no source batch.
+    const labelled = (s ?? t)!;
+    const batch: StepBatch = {
+      source: { images: labelled.images, labels: labelled.labels! },
+      target: t
+        ? { images: t.images, ...(supervisedByTarget ? { labels: t.labels } : {}) }
+        : { images: labelled.images },
+    };
+    const [nextParams, nextOpt, metrics] = trainer.step(params, optState, batch);
+    const values = await readMetrics(metrics);
+    const stateCheck = values.stateCheck;
+    delete values.stateCheck;
+    const bad = Object.entries(values).find(([, v]) => [v].flat().some((x) => !Number.isFinite(x)));
+    tf.dispose([s?.images, s?.labels, t?.images, t?.labels].filter((x) => x !== undefined));
+    if (bad || (stateCheck !== undefined && !Number.isFinite(stateCheck as number))) {
+      replace([nextParams, nextOpt, metrics], []);
+      progress.stop();
+      throw new Error(
+        `${phase.name} step ${step + 1}: ${
+          bad
+            ? `loss '${bad[0]}' is ${bad[1]}`
+            : "the updated parameters or optimizer state hold non-finite values"
+        }; stopped, nothing of this step kept. ${kept()}`,
+      );
+    }
+    [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
+    step++;
+    run.afterStep();
+    const line: Record<string, unknown> = {
+      phase: phase.name,
+      step,
+      global: phase.offset + step,
+      ...values,
+      ...residentMemory(),
+      tensors: tf.memory().numTensors,
+    };
+    progress.update(step, values);
+    if (step % o.checkpointEvery === 0 || step === phase.steps) {
+      await save(step === phase.steps);
+    }
+    if (o.evalEvery > 0 && (step % o.evalEvery === 0 || step === phase.steps)) {
+      const quick = await evaluateSeg(params.seg, segConfig(o, classes), monitored, {
+        samples: monitored.length,
+        batch: 16,
+        normalise: data.normalise,
+      });
+      line.targetMIoU = quick.overall.meanIoU();
+      progress.note(
+        `target mIoU ${
+          (100 * (line.targetMIoU as number)).toFixed(1)
+        } (${monitored.length} samples of ${monitored.description})`,
+      );
+    }
+    keptHistory.push(line);
+    await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+    const signal = interrupts.pending();
+    if (signal) {
+      if (saved !== step) await save(step === phase.steps);
+      progress.stop();
+      throw new Interrupted(
+        signal,
+        `${signal}: stopped after ${phase.name} step ${step} of ${phase.steps}; ` +
+          `checkpoint ${path}. Continue with the same flags and --resume.`,
+      );
+    }
+  }
+  progress.stop();
+  await sources?.return(undefined);
+  await targets?.return(undefined);
+  dispose(optState as unknown as Tree);
+  return params;
+}
