@@ -17,7 +17,7 @@
  */
 import { tf } from "../lib/tf.ts";
 import { replace } from "../lib/memory.ts";
-import { dispose, type Tree } from "../lib/tree.ts";
+import { dispose } from "../lib/tree.ts";
 import { type Batch as StepBatch, makeTrainer } from "../methods/step.ts";
 import { batches } from "../data/stream.ts";
 import { methodConfig, runKeys } from "../cli/config.ts";
@@ -107,7 +107,7 @@ export async function timeTrainingStep(
       [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
     })
     : undefined;
-  dispose([params, optState, prepared] as unknown as Tree);
+  dispose([params, optState, prepared]);
   return {
     ...summarise(times),
     lossFirst: losses[0],

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { dispose, type Tree } from "../lib/tree.ts";
+import { dispose } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import type { Params } from "../methods/step.ts";
 import { subset } from "../data/datasets.ts";
@@ -218,7 +218,7 @@ export async function runTraining(
     for (const phase of phases) finals.set(phase.name, await trainPhase(run, phase));
     const evaluation = await evaluatePhases(run, phases);
     await writeRunReport(run, evaluation, phases, { runDir, runName, backend: backend.name });
-    for (const params of finals.values()) dispose(params as unknown as Tree);
+    for (const params of finals.values()) dispose(params);
     log(`report: ${join(runDir, "report.md")}`);
     log(`run folder: ${runDir}`);
     return runDir;

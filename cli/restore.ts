@@ -5,7 +5,7 @@
  * @module
  */
 import { key as rootKey } from "../lib/random.ts";
-import { dispose, type Tree } from "../lib/tree.ts";
+import { dispose } from "../lib/tree.ts";
 import type { DeepLabConfig, DeepLabParams } from "../model/deeplab.ts";
 import { makeTrainer } from "../methods/step.ts";
 import type { Method } from "../methods/config.ts";
@@ -52,7 +52,7 @@ export async function segFromCheckpoint(
   const trainer = makeTrainer(methodConfig(options, method, n));
   const fresh = trainer.init(rootKey(0));
   const seg = restoreTree(checkpoint, "params/seg", fresh.params.seg, path);
-  dispose([fresh.params, fresh.optState] as unknown as Tree);
+  dispose([fresh.params, fresh.optState]);
   return {
     seg,
     config: segConfig(options, n),

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { tf } from "../lib/tf.ts";
 import type { Key } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
-import { dispose, type Tree } from "../lib/tree.ts";
+import { dispose } from "../lib/tree.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
 import { type Batch as StepBatch, makeTrainer, type Params, readMetrics } from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
@@ -104,14 +104,14 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
   if (restored) {
     params = restoreTree(restored, "params", fresh.params, path);
     optState = restoreTree(restored, "opt", fresh.optState, path);
-    dispose([fresh.params, fresh.optState] as unknown as Tree);
+    dispose([fresh.params, fresh.optState]);
     step = restored.position.step;
     log(`${phase.name}: resuming at step ${step} of ${phase.steps}`);
   } else if (phase.from) {
     const start = finals.get(phase.from);
     if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
     // G (and its optimizer state) continue from the warm-up; C and D start fresh.
-    dispose([params.seg, optState.seg] as unknown as Tree);
+    dispose([params.seg, optState.seg]);
     const warm = await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
     params = { ...params, seg: restoreTree(warm, "params/seg", start.seg, phase.from) };
     optState = {
@@ -143,7 +143,7 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
         classes: tableToJson(data.classes),
       },
       position: { phase: phase.name, step, done, globalStep: phase.offset + step, key: root },
-      tensors: { params, opt: optState } as unknown as Tree,
+      tensors: { params, opt: optState },
     });
     saved = step;
   };
@@ -246,6 +246,6 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
   progress.stop();
   await sources?.return(undefined);
   await targets?.return(undefined);
-  dispose(optState as unknown as Tree);
+  dispose(optState);
   return params;
 }

@@ -28,11 +28,15 @@
  */
 import { type Tensor, tf } from "./tf.ts";
 
-/** A tree of leaves `L`: a leaf, an array of trees, or a record of trees. */
+/**
+ * A tree of leaves `L`: a leaf, an array of trees, or a record of trees. A
+ * record key whose value is `undefined` is absent (an optional part of a
+ * model, such as a method's discriminator, is simply not there).
+ */
 export type Tree<L = Tensor> =
   | L
   | readonly Tree<L>[]
-  | { readonly [key: string]: Tree<L> };
+  | { readonly [key: string]: Tree<L> | undefined };
 
 /** One leaf of a flattened tree with its path. */
 export type Entry<L = Tensor> = readonly [path: string, leaf: L];
@@ -68,7 +72,7 @@ function join(path: string, key: string | number): string {
 }
 
 function sortedKeys(record: Record<string, unknown>, path: string): string[] {
-  const keys = Object.keys(record).sort();
+  const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
   for (const key of keys) {
     if (key === "" || key.includes("/") || DIGITS.test(key)) {
       throw new Error(
@@ -251,10 +255,10 @@ export function assertSameStructure(first: Tree, second: Tree): void {
       const keysA = sortedKeys(a, path), keysB = sortedKeys(b, path);
       const all = [...new Set([...keysA, ...keysB])].sort();
       for (const key of all) {
-        if (!(key in a) || !(key in b)) {
+        if (a[key] === undefined || b[key] === undefined) {
           throw new Error(
             `tree structures differ at '${join(path, key)}': present in the ${
-              key in a ? "first" : "second"
+              a[key] !== undefined ? "first" : "second"
             } tree only`,
           );
         }

@@ -27,7 +27,7 @@ import type { MethodConfig } from "./config.ts";
  * One training batch: labelled source images and target images; target
  * labels only for the oracle (no adaptation method reads them).
  */
-export interface Batch {
+export type Batch = {
   /**
    * Source images [N, H, W, 3], normalised as the backbone expects by
    * `normalise(rgb, how)` (exported by `mod.ts`): `"imagenet"`, (x/255 −
@@ -37,7 +37,7 @@ export interface Batch {
   source: { images: Tensor; labels: Tensor };
   /** Target images [N, H, W, 3], normalised the same way; class ids for the oracle only. */
   target: { images: Tensor; labels?: Tensor };
-}
+};
 
 /** D's parameters: a patch discriminator, or CDGA's group discriminator. */
 export type DiscParams = PatchDiscriminatorParams | GroupDiscriminatorParams;
@@ -62,7 +62,7 @@ export interface Predictions {
  * its source and target inputs and, for CDGA's class equivalence, the
  * weights of its output cells.
  */
-export interface DiscriminatorInputs {
+export type DiscriminatorInputs = {
   /** D's source input (for CDGA: [K, N, H', W', C]). */
   source: Tensor;
   /** D's target input. */
@@ -71,7 +71,7 @@ export interface DiscriminatorInputs {
   sourceWeights?: Tensor;
   /** Per-cell weights of D's target output (CDGA). */
   targetWeights?: Tensor;
-}
+};
 
 /** What G's objective is handed. */
 export interface GeneratorContext {

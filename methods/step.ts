@@ -222,7 +222,7 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
       disc: terms.disc ?? {},
       running: runningStatistics(trainable.seg, record, config.normMomentum),
     };
-    return { loss: terms.loss ? tf.add(seg, terms.loss) : seg, metrics: aux as unknown as Tree };
+    return { loss: terms.loss ? tf.add(seg, terms.loss) : seg, metrics: aux };
   };
 
   const discriminatorObjective = (disc: DiscParams, inputs: DiscriminatorInputs) =>
@@ -243,7 +243,7 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
         ? { seg: params.seg, group: params.group }
         : { seg: params.seg };
       const gen = genGrad(trainable, params.disc, batch);
-      const aux = gen.metrics as unknown as GeneratorAux;
+      const aux = gen.metrics;
       const [segUpdates, segState] = opt.seg.update(gen.grads.seg, optState.seg, params.seg);
       const next: Params = {
         seg: withRunningStatistics(applyUpdates(params.seg, segUpdates), aux.running),
@@ -264,7 +264,7 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
         metrics.discAccuracy = d.metrics.discAccuracy;
       }
       // 0, or NaN where an updated parameter or optimizer state is not finite.
-      metrics.stateCheck = finiteProbe([next, nextState] as unknown as Tree);
+      metrics.stateCheck = finiteProbe([next, nextState]);
       return [next, nextState, metrics];
     });
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
-import { dispose, type Tree } from "../lib/tree.ts";
+import { dispose } from "../lib/tree.ts";
 import { type Batch, makeTrainer, type Params } from "../methods/step.ts";
 import type { MethodConfigInput } from "../methods/config.ts";
 import { cellWeights, poolWeights } from "../methods/cdga.ts";
@@ -66,7 +66,7 @@ Deno.test("batch norm: a step updates the running statistics as PyTorch does (mo
     1e-4,
     "variance",
   );
-  dispose([params, optState, p, s, m, batch, mean, variance] as unknown as Tree);
+  dispose([params, optState, p, s, m, batch, mean, variance]);
 });
 
 Deno.test("evaluation does not depend on the batch: an image predicted alone and in a batch of eight agree", () => {
@@ -96,7 +96,7 @@ Deno.test("evaluation does not depend on the batch: an image predicted alone and
     }).logits
   );
   assert.ok([...trained.dataSync()].some((v, i) => Math.abs(v - alone.dataSync()[i]) > 1e-4));
-  dispose([params, optState, batch, images, alone, inBatch, trained] as unknown as Tree);
+  dispose([params, optState, batch, images, alone, inBatch, trained]);
 });
 
 /** The parameters with D's last bias set to `value`: D says "source" (> 0) or "target" (< 0) to everything. */
@@ -125,7 +125,7 @@ for (const method of ["adaptSegNet", "advEnt", "cdga"] as const) {
       const made = "nets" in biased.disc!
         ? biased.disc.nets.map((d) => d.layers.at(-1)!.bias!)
         : [(biased.disc as PatchDiscriminatorParams).layers.at(-1)!.bias!];
-      dispose([p, s, m, made] as unknown as Tree);
+      dispose([p, s, m, made]);
       return out;
     };
     // D calls everything source: G's term (target → 1) is ≈ 0, D's (target → 0) ≈ 20.
@@ -135,7 +135,7 @@ for (const method of ["adaptSegNet", "advEnt", "cdga"] as const) {
     const saysTarget = await read(-20);
     assert.ok(saysTarget.adv > 10, `L_adv ${saysTarget.adv} with D saying target`);
     assert.ok(saysTarget.disc > 10, `L_D ${saysTarget.disc} with D saying target`);
-    dispose([params, optState, batch] as unknown as Tree);
+    dispose([params, optState, batch]);
   });
 }
 
@@ -156,7 +156,7 @@ Deno.test("cdga: the total is L_seg + λ_adv L_adv + λ_sc L_sc + λ_orth L_orth
     assertClose([v.total], [expected], 1e-5, `${groupDistribution}: total`);
     assert.ok(v.adv > 0 && v.sc > 0 && v.orth > 0, JSON.stringify(v));
     assert.deepEqual(m.groupClasses.shape, [4, CLASSES]);
-    dispose([params, optState, p, s, m, batch] as unknown as Tree);
+    dispose([params, optState, p, s, m, batch]);
   }
 });
 
@@ -170,7 +170,7 @@ Deno.test("AdaptSegNet's term is weighted by λ_adv, AdvEnt's by its own λ_adv^
     const [total, seg, adv] = await Promise.all([m.total, m.seg, m.adv].map(scalar));
     const weight = method === "advEnt" ? lambdas.advEnt : lambdas.adv;
     assertClose([total], [seg + weight * adv], 1e-5, `${method}: total`);
-    dispose([params, optState, p, s, m, batch] as unknown as Tree);
+    dispose([params, optState, p, s, m, batch]);
   }
 });
 
@@ -180,7 +180,7 @@ Deno.test("oracle: L_seg reads the target's labels, never the source's", async (
     const { params, optState } = trainer.init(key(5));
     const [p, s, m] = trainer.step(params, optState, batch);
     const seg = await scalar(m.seg);
-    dispose([params, optState, p, s, m] as unknown as Tree);
+    dispose([params, optState, p, s, m]);
     return seg;
   };
   const batch = noiseBatch(5);
@@ -196,7 +196,7 @@ Deno.test("oracle: L_seg reads the target's labels, never the source's", async (
   assert.equal(await segOf("oracle", otherSource), base);
   assert.notEqual(await segOf("oracle", otherTarget), base);
   assert.notEqual(await segOf("sourceOnly", otherSource), await segOf("sourceOnly", batch));
-  dispose([batch, otherSource.source.labels, otherTarget.target.labels!] as unknown as Tree);
+  dispose([batch, otherSource.source.labels, otherTarget.target.labels!]);
 });
 
 Deno.test("class-balanced q: more pixels of one class (same assignments) change neither m, q nor ū", async () => {

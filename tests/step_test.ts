@@ -49,17 +49,17 @@ for (const method of METHODS) {
     const trainer = makeTrainer({ method, ...SMALL });
     const { params, optState } = trainer.init(key(1));
     const batch = quadrantBatch();
-    const before = values([params, optState, batch] as unknown as Tree);
+    const before = values([params, optState, batch]);
     const [p1, s1, m1] = trainer.step(params, optState, batch);
     assert.deepEqual(
-      values([params, optState, batch] as unknown as Tree),
+      values([params, optState, batch]),
       before,
       "inputs changed",
     );
     const [p2, s2, m2] = trainer.step(params, optState, batch);
     const bits = (t: Tree) =>
       flatten(t).map(([p, v]) => [p, [...new Uint32Array(v.dataSync().buffer)]]);
-    assert.deepEqual(bits([p1, s1, m1] as unknown as Tree), bits([p2, s2, m2] as unknown as Tree));
+    assert.deepEqual(bits([p1, s1, m1]), bits([p2, s2, m2]));
     assert.ok(Object.keys(m1).includes("seg") && Object.keys(m1).includes("total"));
     // Repeated steps keep the tensor count flat once the old state is dropped.
     let [p, s] = replace([p2, s2, m2, m1], [p1, s1]);
@@ -70,7 +70,7 @@ for (const method of METHODS) {
       counts.push(tf.memory().numTensors);
     }
     assert.ok(counts.every((n) => n === counts[0]), `tensor counts ${counts}`);
-    dispose([p, s, params, optState, batch] as unknown as Tree);
+    dispose([p, s, params, optState, batch]);
   });
 }
 
@@ -101,7 +101,7 @@ Deno.test("cdga on a tiny fixed batch: 30 steps lower L_seg and no group collaps
   assert.ok(last < first, `L_seg ${first.toFixed(3)} → ${last.toFixed(3)}`);
   const k = trainer.config.groups;
   assert.ok(usage.every((u) => u > 1 / (4 * k)), `group usage ${usage}`);
-  dispose([params, optState, batch] as unknown as Tree);
+  dispose([params, optState, batch]);
 });
 
 Deno.test("configuration and batch errors name the problem", () => {
@@ -129,7 +129,7 @@ Deno.test("configuration and batch errors name the problem", () => {
     () => trainer.step(params, optState, { source: { images, labels }, target: { images } }),
     /source labels \[1,32,31\] do not match the images \[1,32,32\]/,
   );
-  dispose([params, optState, images, labels] as unknown as Tree);
+  dispose([params, optState, images, labels]);
 });
 
 Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C' they do", async () => {
@@ -139,7 +139,7 @@ Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C
     const { params, optState } = trainer.init(key(4));
     const [p, s, m] = trainer.step(params, optState, batch);
     const values = await Promise.all(flatten(p.seg).map(async ([, t]) => [...await t.data()]));
-    dispose([params, optState, p, s, m] as unknown as Tree);
+    dispose([params, optState, p, s, m]);
     return values;
   };
   const base = { ...SMALL, lambdas: { adv: 0 } };
@@ -152,7 +152,7 @@ Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C
     () => resolveConfig({ method: "cdga", seg: { classes: 3 }, groupingLossesTrain: "G" as "C" }),
     /groupingLossesTrain must be "G\+C" or "C"/,
   );
-  dispose(batch as unknown as Tree);
+  dispose(batch);
 });
 
 Deno.test("cdga: steps on 1 and on 2 kernel threads give bit-identical parameters (no race in the pool)", () => {
@@ -167,7 +167,7 @@ Deno.test("cdga: steps on 1 and on 2 kernel threads give bit-identical parameter
       [params, optState] = replace([params, optState, m], [p, s]);
     }
     const bits = flatten(params).map(([p, v]) => [p, [...new Uint32Array(v.dataSync().buffer)]]);
-    dispose([params, optState, batch] as unknown as Tree);
+    dispose([params, optState, batch]);
     return { bits, shared: ourKernelSharedJobs() };
   };
   try {

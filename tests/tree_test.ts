@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { tf } from "../lib/tf.ts";
+import { type Tensor, tf } from "../lib/tf.ts";
 import {
   assertSameStructure,
   clone,
@@ -172,4 +172,21 @@ Deno.test("dispose disposes a tensor held twice only once", () => {
   const before = tf.memory().numTensors;
   dispose({ a: t, b: [t] });
   assert.equal(tf.memory().numTensors, before - 1);
+});
+
+Deno.test("a record key holding undefined is absent: optional parts of a model type-check and flatten away", () => {
+  type WithOptional = { seg: Tensor; disc?: { w: Tensor } };
+  const a = tf.scalar(1), w = tf.scalar(2);
+  const without: WithOptional = { seg: a, disc: undefined };
+  const withDisc: WithOptional = { seg: a, disc: { w } };
+  assert.deepEqual(flatten(without).map(([p]) => p), ["seg"]);
+  assert.deepEqual(flatten(withDisc).map(([p]) => p), ["disc/w", "seg"]);
+  assertSameStructure(without, { seg: a });
+  assert.throws(
+    () => assertSameStructure(without, withDisc),
+    /differ at 'disc': present in the second tree only/,
+  );
+  const doubled = map(without, (t) => tf.mul(t, 2));
+  assert.deepEqual(Object.keys(doubled), ["seg"]);
+  dispose([doubled, withDisc]);
 });
