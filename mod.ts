@@ -97,5 +97,5 @@ export {
 } from "./methods/method.ts";
 export { METHOD_DEFINITIONS } from "./methods/registry.ts";
 export { gapClosed } from "./eval/table.ts";
-export * from "./data/pretrained.ts";
+export * from "./model/pretrained.ts";
 export { type Normalisation, normalise } from "./data/stream.ts";

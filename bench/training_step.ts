@@ -68,7 +68,7 @@ export async function timeTrainingStep(
   ]);
   const { init: initKey, data: dataKey, source: sourceKey, target: targetKey } = runKeys(o.seed);
   const data = await openData(o, dataKey);
-  const trainer = makeTrainer(methodConfig(o, o.method as "cdga", data.classes.names.length));
+  const trainer = makeTrainer(methodConfig(o, o.method, data.classes.names.length));
   let { params, optState } = trainer.init(initKey);
   const total = options.warmup + options.steps + (options.profile ? 1 : 0);
   const stream = (dataset: typeof data.source, k: typeof sourceKey) =>

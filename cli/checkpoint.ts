@@ -21,7 +21,8 @@
  */
 import { tf } from "../lib/tf.ts";
 import { flatten, map, type Tree } from "../lib/tree.ts";
-import { DataError, writeFileAtomic } from "../data/image_io.ts";
+import { DataError } from "../data/image_io.ts";
+import { writeFileAtomic } from "../data/files.ts";
 
 const MAGIC = "UDACKPT1";
 /** The checkpoint format version this code writes (it reads 1 and 2). */

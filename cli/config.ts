@@ -14,7 +14,7 @@
  */
 import { type Key, key as rootKey, split } from "../lib/random.ts";
 import type { DeepLabConfig } from "../model/deeplab.ts";
-import type { ResNetVariant } from "../model/resnet.ts";
+import type { ResNetDepth } from "../model/resnet.ts";
 import type { Method, MethodConfigInput } from "../methods/config.ts";
 import type { Options } from "./options.ts";
 
@@ -58,14 +58,14 @@ export function runKeys(seed: number): RunKeys {
 export function segConfig(o: Options, classes: number): DeepLabConfig {
   const atrousRates = String(o.asppRates ?? "6,12,18,24").split(",").map(Number);
   return o.backbone === "mobilenetv2"
-    ? { backbone: "mobilenetv2", classes, norm: o.norm as "batch", atrousRates }
+    ? { backbone: "mobilenetv2", classes, norm: o.norm, atrousRates }
     : {
       backbone: "resnet",
-      depth: o.depth as 18,
+      depth: o.depth as ResNetDepth, // one of RESNET_DEPTHS: the option's choices
       width: o.width,
       classes,
-      norm: o.norm as "batch",
-      variant: (o.resnetVariant ?? "default") as ResNetVariant,
+      norm: o.norm,
+      variant: o.resnetVariant,
       atrousRates,
     };
 }
@@ -95,8 +95,8 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
     method,
     seg: segConfig(o, classes),
     groups: o.groups,
-    disc: { width: o.discWidth, mode: o.discMode as "shared" },
-    discResolution: (method === "advEnt" ? o.adventDiscResolution : o.discResolution) as "output",
+    disc: { width: o.discWidth, mode: o.discMode },
+    discResolution: method === "advEnt" ? o.adventDiscResolution : o.discResolution,
     lambdas: {
       adv: o.lambdaAdv,
       advEnt: o.lambdaAdvEnt,
@@ -105,12 +105,12 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
       bal: o.lambdaBal,
       ent: o.lambdaEnt,
     },
-    consistency: o.consistency as "l1",
-    groupDistribution: o.groupDistribution as "class",
-    groupingLossesTrain: o.groupingLossesTrain as "G+C",
+    consistency: o.consistency,
+    groupDistribution: o.groupDistribution,
+    groupingLossesTrain: o.groupingLossesTrain,
     classEquivalence: o.classEquivalence,
     optim: {
-      segOptimizer: o.segOptimizer as "adam",
+      segOptimizer: o.segOptimizer,
       segLr: o.segLr,
       headMultiplier: o.headMultiplier,
       discLr: o.discLr,

@@ -49,7 +49,7 @@ export async function runTraining(
   log: (line: string) => void = console.log,
   hooks: RunHooks = {},
 ): Promise<string> {
-  const backend: BackendInfo = await useBackend(o.backend as "auto", {
+  const backend: BackendInfo = await useBackend(o.backend, {
     threads: o.threads > 0 ? o.threads : undefined,
     ourKernels: !o.tfjsKernels,
   });

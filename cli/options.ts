@@ -13,7 +13,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { GROUP_DISTRIBUTIONS, METHODS } from "../methods/config.ts";
+import {
+  DISC_RESOLUTIONS,
+  GROUP_DISTRIBUTIONS,
+  GROUPING_LOSSES_TRAIN,
+  METHODS,
+  SEG_OPTIMIZERS,
+} from "../methods/config.ts";
+import { CONSISTENCY_DISTANCES } from "../losses/semantic_consistency.ts";
+import { GROUP_DISCRIMINATOR_MODES } from "../model/discriminator.ts";
+import { NORM_MODES } from "../model/layers.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { FOLDER_LAYOUT } from "../data/folder.ts";
 import { RESNET_VARIANTS } from "../model/resnet.ts";
@@ -33,37 +42,38 @@ interface OptionSpec {
 
 /**
  * Named recipes: values that replace the defaults of the options they name
- * (a flag or config key given explicitly still wins). `short` is the default:
- * the schedule calibrated for a few thousand steps on 2 cores (README,
- * `docs/method.md`); `published` is AdaptSegNet's published protocol (SGD
- * 2.5e-4 with the head ×10, λ_adv 0.001, D's Adam at 1e-4, D 64 wide on the
- * input resolution), tuned for 250,000 steps from ImageNet weights; `v1` is
- * this project's defaults before the adaptation work (300 + 400 steps, Adam
- * 3e-4, λ_adv 0.001, D at 1e-4, pixel-weighted CDGA groups).
+ * (a flag or config key given explicitly still wins). The options' own
+ * defaults are the library's (`methods/config.ts`): AdaptSegNet's published
+ * protocol (SGD 2.5e-4 with the head ×10, λ_adv 0.001, D's Adam at 1e-4, D
+ * 64 wide on the input resolution), tuned for 250,000 steps from ImageNet
+ * weights: that is `published`. `short` is the default recipe: the schedule
+ * calibrated for a few thousand steps from scratch on 2 cores (README,
+ * `docs/method.md`). `v1` is this project's defaults before the adaptation
+ * work (300 + 400 steps, Adam 3e-4, λ_adv 0.001, D at 1e-4, pixel-weighted
+ * CDGA groups).
  */
 export const RECIPES = {
-  short: {},
-  published: {
-    segOptimizer: "sgd",
-    segLr: 2.5e-4,
-    headMultiplier: 10,
-    lambdaAdv: 0.001,
-    lambdaAdvEnt: 0.001,
-    lambdaEnt: 0.001,
-    discLr: 1e-4,
-    discWidth: 64,
-    adventDiscResolution: "input",
-    discResolution: "input",
+  short: {
+    segOptimizer: "adam",
+    segLr: 1e-3,
+    headMultiplier: 1,
+    lambdaAdv: 0.01,
+    lambdaAdvEnt: 0.03,
+    lambdaEnt: 0.01,
+    discLr: 1e-3,
+    discWidth: 16,
+    discResolution: "output",
   },
+  published: {},
   v1: {
     warmupSteps: 300,
     steps: 400,
+    segOptimizer: "adam",
     segLr: 3e-4,
-    lambdaAdv: 0.001,
-    lambdaAdvEnt: 0.001,
-    lambdaEnt: 0.001,
+    headMultiplier: 1,
     adventDiscResolution: "output",
-    discLr: 1e-4,
+    discWidth: 16,
+    discResolution: "output",
     groupDistribution: "pixel",
   },
 } as const satisfies Record<string, Record<string, string | number | boolean>>;
@@ -177,7 +187,7 @@ export const OPTIONS = {
   norm: {
     kind: "string",
     default: "batch",
-    choices: ["batch", "frozen"],
+    choices: NORM_MODES,
     help: "batch norm: batch statistics (from scratch) or frozen running statistics (pretrained)",
   },
   pretrained: {
@@ -188,24 +198,24 @@ export const OPTIONS = {
   groups: { kind: "integer", default: 8, min: 2, max: 64, help: "K, CDGA's number of groups" },
   lambdaAdv: {
     kind: "number",
-    default: 0.01,
+    default: 0.001,
     min: 0,
     help: "λ_adv, the adversarial term's weight",
   },
   lambdaAdvEnt: {
     kind: "number",
-    default: 0.03,
+    default: 0.001,
     min: 0,
     help: "λ_adv of AdvEnt (ADVENT's adversarial weight; published 0.001)",
   },
   lambdaSc: { kind: "number", default: 0.1, min: 0, help: "λ_sc, semantic consistency" },
   lambdaOrth: { kind: "number", default: 0.1, min: 0, help: "λ_orth, orthogonality" },
   lambdaBal: { kind: "number", default: 0.1, min: 0, help: "λ_bal, group balance (0 disables)" },
-  lambdaEnt: { kind: "number", default: 0.01, min: 0, help: "λ_ent, MinEnt's entropy weight" },
+  lambdaEnt: { kind: "number", default: 0.001, min: 0, help: "λ_ent, MinEnt's entropy weight" },
   groupingLossesTrain: {
     kind: "string",
     default: "C",
-    choices: ["G+C", "C"],
+    choices: GROUPING_LOSSES_TRAIN,
     help:
       "what L_sc, L_orth and L_bal train: C alone (they shape the grouping) or G and C (the method note's total read literally)",
   },
@@ -219,27 +229,27 @@ export const OPTIONS = {
   consistency: {
     kind: "string",
     default: "l1",
-    choices: ["l1", "l2", "js"],
+    choices: CONSISTENCY_DISTANCES,
     help: "L_sc's distance",
   },
   discMode: {
     kind: "string",
     default: "shared",
-    choices: ["shared", "independent", "conditioned"],
+    choices: GROUP_DISCRIMINATOR_MODES,
     help: "CDGA's group discriminator variant",
   },
-  discWidth: { kind: "integer", default: 16, min: 1, help: "D's base width (AdaptSegNet: 64)" },
+  discWidth: { kind: "integer", default: 64, min: 1, help: "D's base width (AdaptSegNet: 64)" },
   discResolution: {
     kind: "string",
-    default: "output",
-    choices: ["input", "output"],
+    default: "input",
+    choices: DISC_RESOLUTIONS,
     help:
       "D sees predictions at G's output resolution (cheap) or upsampled to the input's (AdaptSegNet)",
   },
   adventDiscResolution: {
     kind: "string",
     default: "input",
-    choices: ["input", "output"],
+    choices: DISC_RESOLUTIONS,
     help:
       "where AdvEnt's D looks: the input resolution (ADVENT; it keeps AdvEnt stable at its weight) or G's output resolution",
   },
@@ -308,24 +318,24 @@ export const OPTIONS = {
   },
   segOptimizer: {
     kind: "string",
-    default: "adam",
-    choices: ["sgd", "adam"],
+    default: "sgd",
+    choices: SEG_OPTIMIZERS,
     help:
       "G's and C's optimizer: SGD with momentum 0.9 (AdaptSegNet, for pretrained backbones) or Adam (from scratch)",
   },
   segLr: {
     kind: "number",
-    default: 0.001,
+    default: 2.5e-4,
     min: 0,
     help: "G's learning rate (C: × the head multiplier)",
   },
   headMultiplier: {
     kind: "number",
-    default: 1,
+    default: 10,
     min: 0,
     help: "learning-rate factor of G's ASPP head and of C (DeepLab with a pretrained backbone: 10)",
   },
-  discLr: { kind: "number", default: 0.001, min: 0, help: "D's Adam learning rate" },
+  discLr: { kind: "number", default: 1e-4, min: 0, help: "D's Adam learning rate" },
   backend: { kind: "string", default: "auto", choices: BACKEND_CHOICES, help: "tfjs backend" },
   threads: {
     kind: "integer",
@@ -408,8 +418,10 @@ export const OPTIONS = {
 } as const satisfies Record<string, OptionSpec>;
 
 type Specs = typeof OPTIONS;
+// A string option with choices takes the union of its choices (the tuples beside the
+// types they name: METHODS, RESNET_VARIANTS, …), so no caller casts.
 type ValueOf<S extends OptionSpec> = S["kind"] extends "boolean" ? boolean
-  : S["kind"] extends "string" ? string
+  : S["kind"] extends "string" ? (S extends { choices: readonly (infer C)[] } ? C : string)
   : number;
 
 /** The resolved options. */
@@ -475,7 +487,13 @@ export function helpText(usage: string): string {
     }`;
     const extra = [
       spec.choices ? `one of ${spec.choices.join("|")}` : "",
-      spec.default !== undefined && spec.kind !== "boolean" ? `default ${spec.default}` : "",
+      spec.default !== undefined && spec.kind !== "boolean"
+        ? name in RECIPES.short
+          ? `default ${
+            (RECIPES.short as Record<string, unknown>)[name]
+          } (the short recipe's; ${spec.default} in the library and --recipe published)`
+          : `default ${spec.default}`
+        : "",
       spec.kind === "boolean" && spec.default === true
         ? `default on; --no-${kebab(name)} turns it off`
         : "",

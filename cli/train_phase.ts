@@ -25,7 +25,7 @@ import type { Dataset } from "../data/datasets.ts";
 import type { DataPlan } from "../data/plan.ts";
 import { tableToJson } from "../data/labels.ts";
 import { type Batch, batches } from "../data/stream.ts";
-import { loadMobileNetV2Weights } from "../data/pretrained.ts";
+import { loadMobileNetV2Weights } from "../model/pretrained.ts";
 import { evaluateSeg } from "../eval/segmentation.ts";
 import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "./checkpoint.ts";
 import { loadSafetensors } from "./safetensors.ts";

@@ -20,7 +20,8 @@ import { parseArgs } from "node:util";
 import { key } from "../lib/random.ts";
 import { digitsDataset } from "./datasets.ts";
 import { type DigitsSplit, loadDigitsBenchmark } from "./digits.ts";
-import { encodePng, writeFileAtomic } from "./image_io.ts";
+import { encodePng } from "./image_io.ts";
+import { writeFileAtomic } from "./files.ts";
 import { digitsTable } from "./labels.ts";
 
 const HELP = `deno task export-folder --out DIR [--glyphs digits|letters] [--source N] [--target N]

@@ -2,7 +2,7 @@
  * Reading and writing images: PNG through `fast-png` (pure JavaScript, 8- and
  * 16-bit, palettes; chosen because it needs no native code or wasm and
  * decodes every PNG the UDA data sets use). Every error names the file and
- * the problem; nothing is written except through {@linkcode writeFileAtomic}.
+ * the problem; files are written through `writeFileAtomic` (`files.ts`).
  *
  * @example
  * ```ts
@@ -143,24 +143,4 @@ export function encodePng(image: RawImage): Uint8Array {
     channels: image.channels,
     depth: image.data instanceof Uint16Array ? 16 : 8,
   });
-}
-
-/**
- * Writes a file atomically: a temporary file beside it, then a rename, so a
- * crash never leaves a half-written file in its place.
- *
- * @example
- * ```ts ignore
- * await writeFileAtomic("run/prediction.png", encodePng(image));
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeFile(temporary, bytes);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw new DataError(path, `cannot write (${(error as Error).message})`);
-  }
 }

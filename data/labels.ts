@@ -22,9 +22,10 @@
  */
 import raw from "./tables/cityscapes_labels.json" with { type: "json" };
 import { DataError } from "./image_io.ts";
+import { IGNORE_LABEL } from "../losses/cross_entropy.ts";
 
-/** The label value of ignored pixels. */
-export const IGNORE = 255;
+/** The label value of ignored pixels: the losses' `IGNORE_LABEL`, one definition. */
+export const IGNORE: typeof IGNORE_LABEL = IGNORE_LABEL;
 
 /** A class table. */
 export interface ClassTable {

@@ -77,7 +77,7 @@ export interface DataOptions {
   /** The ResNet variant ("caffe" changes the normalisation). */
   resnetVariant?: string;
   crop: number;
-  glyphs: string;
+  glyphs: "digits" | "letters";
   canvas: number;
   digitScaleMin: number;
   digitScaleMax: number;
@@ -165,7 +165,7 @@ export async function openData(
   };
   switch (o.dataset) {
     case "digits": {
-      const bench = await loadDigitsBenchmark({ glyphs: o.glyphs as "letters" });
+      const bench = await loadDigitsBenchmark({ glyphs: o.glyphs });
       const scenes = {
         size: o.canvas,
         scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
@@ -276,7 +276,7 @@ export async function openData(
 export async function classesOf(o: DataOptions): Promise<ClassTable> {
   switch (o.dataset) {
     case "digits":
-      return digitsTable(o.glyphs as "letters");
+      return digitsTable(o.glyphs);
     case "gta5-cityscapes":
       return cityscapesTable("19");
     case "synthia-cityscapes":

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { encodePng, writeFileAtomic } from "./image_io.ts";
+import { encodePng } from "./image_io.ts";
+import { writeFileAtomic } from "./files.ts";
 
 /**
  * Class indices → RGB by palette (ignored and unknown indices black).

@@ -20,8 +20,11 @@
  */
 import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 
+/** The distances L_sc may use. */
+export const CONSISTENCY_DISTANCES = ["l1", "l2", "js"] as const;
+
 /** The distance between a group's two class distributions. */
-export type ConsistencyDistance = "l1" | "l2" | "js";
+export type ConsistencyDistance = typeof CONSISTENCY_DISTANCES[number];
 
 const TINY = 1e-12;
 

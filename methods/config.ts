@@ -13,9 +13,9 @@
  * @module
  */
 import type { DeepLabConfig } from "../model/deeplab.ts";
-import type { GroupDiscriminatorMode } from "../model/discriminator.ts";
+import { GROUP_DISCRIMINATOR_MODES, type GroupDiscriminatorMode } from "../model/discriminator.ts";
 import type { AdversarialKind } from "../losses/adversarial.ts";
-import type { ConsistencyDistance } from "../losses/semantic_consistency.ts";
+import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/semantic_consistency.ts";
 
 /**
  * The training methods: the source-only lower bound, the adaptation methods,
@@ -45,7 +45,7 @@ export interface Lambdas {
 /** Optimizer settings (AdaptSegNet's protocol). */
 export interface OptimConfig {
   /** G's (and C's) optimizer: SGD with momentum (AdaptSegNet's protocol) or Adam. */
-  segOptimizer: "sgd" | "adam";
+  segOptimizer: typeof SEG_OPTIMIZERS[number];
   /** G's base learning rate. */
   segLr: number;
   /** The factor of G's classifier head (and of C). */
@@ -69,6 +69,15 @@ export interface OptimConfig {
 /** How CDGA weighs pixels in the group class distributions. */
 export const GROUP_DISTRIBUTIONS = ["pixel", "class"] as const;
 
+/** What CDGA's grouping losses train: C alone, or G and C. */
+export const GROUPING_LOSSES_TRAIN = ["C", "G+C"] as const;
+
+/** Where D looks: at the input resolution, or at G's output resolution. */
+export const DISC_RESOLUTIONS = ["input", "output"] as const;
+
+/** G's and C's optimizers. */
+export const SEG_OPTIMIZERS = ["sgd", "adam"] as const;
+
 /** A reading of the group class distributions (see `docs/method.md`). */
 export type GroupDistribution = typeof GROUP_DISTRIBUTIONS[number];
 
@@ -85,7 +94,7 @@ export interface MethodConfig {
   /** D's width, CDGA's variant, and the adversarial objective. */
   disc: { width: number; mode: GroupDiscriminatorMode; kind: AdversarialKind };
   /** Where D looks: the input resolution (upsampled, as AdaptSegNet) or G's output's. */
-  discResolution: "input" | "output";
+  discResolution: typeof DISC_RESOLUTIONS[number];
   /** Loss weights. */
   lambdas: Lambdas;
   /**
@@ -108,7 +117,7 @@ export interface MethodConfig {
    * group-level adversarial term) or "G+C" (the method note's total, read
    * literally). Reconstructed; see docs/method.md.
    */
-  groupingLossesTrain: "G+C" | "C";
+  groupingLossesTrain: typeof GROUPING_LOSSES_TRAIN[number];
   /** Optimizers. */
   optim: OptimConfig;
 }
@@ -199,8 +208,10 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     check(Number.isFinite(value) && value >= 0, `lambdas.${name} must be ≥ 0, got ${value}`);
   }
   check(
-    ["G+C", "C"].includes(config.groupingLossesTrain),
-    `groupingLossesTrain must be "G+C" or "C", got ${config.groupingLossesTrain}`,
+    (GROUPING_LOSSES_TRAIN as readonly string[]).includes(config.groupingLossesTrain),
+    `groupingLossesTrain must be one of ${
+      GROUPING_LOSSES_TRAIN.join(", ")
+    }, got ${config.groupingLossesTrain}`,
   );
   check(
     (GROUP_DISTRIBUTIONS as readonly string[]).includes(config.groupDistribution),
@@ -213,20 +224,20 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     `normMomentum must be in (0, 1], got ${config.normMomentum}`,
   );
   check(
-    ["l1", "l2", "js"].includes(config.consistency),
-    `consistency must be l1, l2 or js, got ${config.consistency}`,
+    (CONSISTENCY_DISTANCES as readonly string[]).includes(config.consistency),
+    `consistency must be one of ${CONSISTENCY_DISTANCES.join(", ")}, got ${config.consistency}`,
   );
   check(
-    ["shared", "independent", "conditioned"].includes(config.disc.mode),
-    `disc.mode must be shared, independent or conditioned, got ${config.disc.mode}`,
+    (GROUP_DISCRIMINATOR_MODES as readonly string[]).includes(config.disc.mode),
+    `disc.mode must be one of ${GROUP_DISCRIMINATOR_MODES.join(", ")}, got ${config.disc.mode}`,
   );
   check(
     ["bce", "ls"].includes(config.disc.kind),
     `disc.kind must be bce or ls, got ${config.disc.kind}`,
   );
   check(
-    ["input", "output"].includes(config.discResolution),
-    `discResolution must be input or output, got ${config.discResolution}`,
+    (DISC_RESOLUTIONS as readonly string[]).includes(config.discResolution),
+    `discResolution must be one of ${DISC_RESOLUTIONS.join(", ")}, got ${config.discResolution}`,
   );
   check(
     ["probs+feature", "probs"].includes(config.grouping.input),

@@ -81,7 +81,10 @@ export function applyPatchDiscriminator(p: PatchDiscriminatorParams, x: Tensor):
 }
 
 /** The group-level discriminator variants. */
-export type GroupDiscriminatorMode = "shared" | "independent" | "conditioned";
+export const GROUP_DISCRIMINATOR_MODES = ["shared", "independent", "conditioned"] as const;
+
+/** A group-level discriminator variant. */
+export type GroupDiscriminatorMode = typeof GROUP_DISCRIMINATOR_MODES[number];
 
 /** The group-level discriminator's configuration. */
 export interface GroupDiscriminatorConfig {

@@ -36,7 +36,10 @@ export type LayerNormParams = { gamma: Tensor; beta: Tensor };
  * (evaluation, and pretrained networks in training), `"batch"` with the
  * statistics of the batch at hand (training from scratch).
  */
-export type NormMode = "frozen" | "batch";
+export type NormMode = typeof NORM_MODES[number];
+
+/** The batch-norm modes. */
+export const NORM_MODES = ["batch", "frozen"] as const;
 
 /**
  * Where a training forward pass reports the batch statistics it normalised
@@ -48,9 +51,6 @@ export type BatchStatistics = Map<BatchNormParams, { mean: Tensor; variance: Ten
 
 /** PyTorch's default momentum of the running statistics. */
 export const RUNNING_MOMENTUM = 0.1;
-
-/** The path suffixes of running statistics: never trained by gradients. */
-export const RUNNING_STATS: readonly string[] = ["mean", "variance"];
 
 /**
  * A convolution with He-normal weights (fan-in, as for ReLU nets) or a given

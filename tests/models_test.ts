@@ -12,7 +12,7 @@ import {
   initGroupDiscriminator,
   initPatchDiscriminator,
 } from "../model/discriminator.ts";
-import { kerasName, loadMobileNetV2Weights } from "../data/pretrained.ts";
+import { kerasName, loadMobileNetV2Weights } from "../model/pretrained.ts";
 import { batchNorm, layerNorm } from "../model/layers.ts";
 import fc from "fast-check";
 import { assertClose } from "./helpers.ts";

@@ -28,7 +28,7 @@
 import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, key as rootKey } from "../lib/random.ts";
 import { flatten, unflatten } from "../lib/tree.ts";
-import { initMobileNetV2, type MobileNetV2Params } from "../model/mobilenet_v2.ts";
+import { initMobileNetV2, type MobileNetV2Params } from "./mobilenet_v2.ts";
 
 interface ManifestEntry {
   name: string;
