@@ -66,6 +66,7 @@ export {
 } from "./lib/backend.ts";
 export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_kernels.ts";
 export { installDilatedGradients } from "./lib/kernels/dilated_gradients.ts";
+export { gradientsInstalled, installGradients } from "./lib/gradients.ts";
 export { sparseSoftmaxCrossEntropy } from "./lib/sparse_softmax_cross_entropy.ts";
 export { conv2dBiasActivation } from "./lib/conv2d_bias_activation.ts";
 export type { ConvBiasActivationOptions } from "./lib/conv2d_bias_activation.ts";

@@ -26,6 +26,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import { installGradients } from "./gradients.ts";
 import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
 import { useOurKernels } from "./kernels/wasm_ours.ts";
 import { checkWasmThreads, startThreadedWasm, threadedWasmMemory } from "./wasm/threads.ts";
@@ -251,6 +252,10 @@ export async function useBackend(
   choice: BackendChoice = "auto",
   options: BackendOptions = {},
 ): Promise<BackendInfo> {
+  // The one place this library changes tfjs for the whole program: its gradients, and
+  // production mode (no "install tfjs-node" banner from the cpu backend).
+  installGradients();
+  tf.enableProdMode();
   switch (choice) {
     case "cpu":
       if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend could not start");

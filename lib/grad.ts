@@ -18,6 +18,7 @@
  */
 import { type Scalar, type Tensor, tf } from "./tf.ts";
 import { flatten, map, type Tree } from "./tree.ts";
+import { installGradients } from "./gradients.ts";
 
 /** What a differentiated function returns: the loss and optional metrics. */
 export interface LossOutput<M extends Tree = Record<string, Tensor>> {
@@ -63,6 +64,7 @@ export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree
   fn: (params: P, ...args: A) => LossOutput<M>,
 ): (params: P, ...args: A) => ValueAndGrad<P, M> {
   return (params: P, ...args: A) => {
+    installGradients(); // idempotent: differentiating needs the gradients this library adds
     const entries = flatten(params);
     const xs = entries.map(([, leaf]) => leaf);
     let metrics: M | undefined;

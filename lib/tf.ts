@@ -4,12 +4,11 @@
  * Every module of ours imports tfjs through this file, by a full `npm:`
  * specifier, so that `mod.ts` can be imported from a URL by a project that
  * has none of our import map. Importing the union package (not tfjs-core
- * alone) is what registers the gradients. Production mode is switched on so
- * that the cpu backend does not print its "install tfjs-node" banner: Deno
- * counts as Node for tfjs, yet tfjs-node cannot be installed here. The
- * gradients of dilated convolutions, which tfjs lacks, and a correct gradient
- * for half-pixel bilinear resizing, which tfjs gets wrong, are installed here
- * too (see `kernels/dilated_gradients.ts`, `kernels/resize_gradient.ts`).
+ * alone) is what registers the gradients. Importing it changes nothing of
+ * tfjs: the gradients this library adds are installed by one explicit call
+ * (`gradients.ts`: `useBackend` makes it, and `valueAndGrad` on first use),
+ * and so is production mode (`useBackend`: it keeps the cpu backend from
+ * printing its "install tfjs-node" banner, as Deno counts as Node for tfjs).
  *
  * @example Using the re-exported namespace
  * ```ts
@@ -22,14 +21,6 @@
  * @module
  */
 import * as tf from "npm:@tensorflow/tfjs@4.22.0";
-import { installDilatedGradients } from "./kernels/dilated_gradients.ts";
-import { installResizeGradient } from "./kernels/resize_gradient.ts";
-import { installFusedGradients } from "./kernels/fused.ts";
-
-tf.enableProdMode();
-installDilatedGradients();
-installResizeGradient();
-installFusedGradients();
 
 export { tf };
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BACKEND_CHOICES, useBackend } from "../lib/backend.ts";
+import { gradientsInstalled } from "../lib/gradients.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
@@ -135,4 +136,22 @@ Deno.test({
     assert.equal(err, "");
     assert.equal(JSON.parse(out).backend, "webgpu");
   },
+});
+
+Deno.test("importing mod.ts changes nothing of tfjs; useBackend installs the gradients", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      new URL("./fixtures/import_only.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const seen = JSON.parse(new TextDecoder().decode(stdout));
+  assert.deepEqual(seen, { installed: false, prodMode: false, conv: true });
+  await useBackend("cpu");
+  assert.equal(gradientsInstalled(), true);
 });

@@ -6,12 +6,15 @@
  * gradients"). This module replaces those two gradients: undilated cases go
  * to tfjs's own gradient unchanged; dilated ones are computed as forward
  * convolutions with the public ops (see `conv_backprop.ts`), which every
- * backend has. Importing `lib/tf.ts` installs them, so `tf.conv2d(x, w, 1,
- * "same", "NHWC", rate)` trains anywhere.
+ * backend has. `installGradients` (`lib/gradients.ts`, which `useBackend`
+ * calls) installs them, so `tf.conv2d(x, w, 1, "same", "NHWC", rate)` trains
+ * anywhere.
  *
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
+ * import { installGradients } from "../gradients.ts";
+ * installGradients();
  * const x = tf.ones([1, 8, 8, 2]), w = tf.ones([3, 3, 2, 1]);
  * const atrous = (v: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 1, "same", "NHWC", 2));
  * const g = tf.grad(atrous)(w);
@@ -77,7 +80,7 @@ export function markDilationAwareBackend(backendName: string): void {
 
 /**
  * Installs the dilation-aware gradients of Conv2D and DepthwiseConv2dNative
- * (idempotent). `lib/tf.ts` calls it on import.
+ * (idempotent). `installGradients` (`lib/gradients.ts`) calls it.
  *
  * @example
  * ```ts

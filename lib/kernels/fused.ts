@@ -97,7 +97,7 @@ let installed = false;
  * Replaces the gradients of Softmax, Relu and LeakyRelu with ones that run
  * {@linkcode SOFTMAX_GRAD}, {@linkcode RELU_GRAD} and
  * {@linkcode LEAKY_RELU_GRAD} where the backend has them (idempotent).
- * `lib/tf.ts` calls it on import.
+ * `installGradients` (`lib/gradients.ts`) calls it.
  *
  * @example
  * ```ts

@@ -106,7 +106,7 @@ function matrixGradient(dy: Tensor, imageShape: number[], attrs: tf.NamedAttrMap
 
 /**
  * Installs the corrected gradient of ResizeBilinear (idempotent).
- * `lib/tf.ts` calls it on import.
+ * `installGradients` (`lib/gradients.ts`) calls it.
  *
  * @example
  * ```ts
