@@ -10,6 +10,7 @@
  *
  * @example One training step of a tiny model, leak-free
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adam, applyUpdates, random, replace, tf, tidy, tree, useBackend, valueAndGrad } from "./mod.ts";
  *
  * await useBackend("wasm");
@@ -30,7 +31,7 @@
  *   });
  *
  * const [p1, s1, metrics] = step(params, state);
- * console.log((await metrics.loss.data())[0] > 0); // true
+ * assert.deepEqual((await metrics.loss.data())[0] > 0, true);
  * [params, state] = replace([params, state, metrics], [p1, s1]);
  * tree.dispose([params, state]);
  * ```

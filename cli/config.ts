@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseOptions } from "./options.ts";
  * import { runKeys, segConfig } from "./config.ts";
  * const o = await parseOptions(["--depth", "34"]);
- * console.log(segConfig(o, 11).depth, runKeys(0).data.length); // 34 2
+ * assert.deepEqual([segConfig(o, 11).depth, runKeys(0).data.length], [34, 2]);
  * ```
  *
  * @module
@@ -36,9 +37,10 @@ export interface RunKeys {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runKeys } from "./config.ts";
  * const a = runKeys(0), b = runKeys(0);
- * console.log(a.source.join() === b.source.join(), a.source.join() !== a.target.join()); // true true
+ * assert.deepEqual([a.source.join() === b.source.join(), a.source.join() !== a.target.join()], [true, true]);
  * ```
  */
 export function runKeys(seed: number): RunKeys {

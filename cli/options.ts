@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseOptions } from "./options.ts";
  * const options = await parseOptions(["--steps", "100", "--method", "adaptSegNet"]);
- * console.log(options.steps, options.method); // 100 "adaptSegNet"
+ * assert.deepEqual([options.steps, options.method], [100, "adaptSegNet"]);
  * ```
  *
  * @module
@@ -475,8 +476,9 @@ function check(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { helpText } from "./options.ts";
- * console.log(helpText("deno task train").includes("--steps")); // true
+ * assert.deepEqual(helpText("deno task train").includes("--steps"), true);
  * ```
  */
 export function helpText(usage: string): string {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseOptions } from "./options.ts";
  * import { phasesOf } from "./phases.ts";
  * const phases = phasesOf(await parseOptions(["--method", "cdga", "--also", "cdga.pixel"]));
- * console.log(phases.map((p) => p.name)); // ["warmup", "sourceOnly", "cdga.pixel", "cdga", "oracle"]
+ * assert.deepEqual(phases.map((p) => p.name), ["warmup", "sourceOnly", "cdga.pixel", "cdga", "oracle"]);
  * ```
  *
  * @module

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lineChart } from "./report.ts";
  * const svg = lineChart("loss", [{ name: "seg", points: [[0, 2], [10, 1]] }]);
- * console.log(svg.startsWith("<svg")); // true
+ * assert.ok(svg.includes("<polyline") && svg.includes(">seg</text>"));
  * ```
  *
  * @module
@@ -114,8 +115,9 @@ export function lineChart(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { svgDocument } from "./report.ts";
- * console.log(svgDocument([{ title: "t", series: [] }]).includes("</svg>")); // true
+ * assert.deepEqual(svgDocument([{ title: "t", series: [] }]).includes("</svg>"), true);
  * ```
  */
 export function svgDocument(

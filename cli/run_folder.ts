@@ -92,9 +92,10 @@ export async function clearTemporaries(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMetricsLog } from "./run_folder.ts";
  * const { lines, torn } = parseMetricsLog('{"step":1}\n{"step":2}\n{"st', "metrics.jsonl");
- * console.log(lines.length, torn); // 2 true
+ * assert.deepEqual([lines.length, torn], [2, true]);
  * ```
  */
 export function parseMetricsLog(
@@ -227,8 +228,9 @@ export function watchInterrupts(): {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exists } from "./run_folder.ts";
- * console.log(await exists("/nowhere/at/all")); // false
+ * assert.deepEqual(await exists("/nowhere/at/all"), false);
  * ```
  */
 export async function exists(path: string): Promise<boolean> {

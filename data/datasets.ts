@@ -178,12 +178,13 @@ export function pairedDataset(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { subset } from "./datasets.ts";
  * import { digitsTable } from "./labels.ts";
  * const whole = { description: "d", length: 3, classes: digitsTable(), files: ["a", "b", "c"],
  *   get: (i: number) => Promise.resolve({ name: String(i), width: 1, height: 1, image: new Uint8Array(3) }) };
  * const part = subset(whole, [2, 0], "d, two of it");
- * console.log(part.length, part.files); // 2 ["c", "a"]
+ * assert.deepEqual([part.length, part.files], [2, ["c", "a"]]);
  * ```
  */
 export function subset(data: Dataset, indices: readonly number[], description: string): Dataset {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./files.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/x.bin`, new Uint8Array([1, 2, 3]));
- * console.log((await Deno.readFile(`${dir}/x.bin`)).length); // 3
+ * assert.deepEqual((await Deno.readFile(`${dir}/x.bin`)).length, 3);
  * await Deno.remove(dir, { recursive: true });
  * ```
  *

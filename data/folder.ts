@@ -212,9 +212,10 @@ export function resolveSplit(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDomains } from "./folder.ts";
  * const domains = parseDomains("id,domain\r\na.png,rain\r\nb,fog\r\n", "domains.csv");
- * console.log(domains.get("a"), domains.get("b")); // rain fog
+ * assert.deepEqual([domains.get("a"), domains.get("b")], ["rain", "fog"]);
  * ```
  */
 export function parseDomains(text: string, path: string): Map<string, string> {

@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeImage, encodePng } from "./image_io.ts";
  * const png = encodePng({ width: 2, height: 1, channels: 3, data: new Uint8Array([255, 0, 0, 0, 0, 255]) });
  * const back = decodeImage(png, "memory.png");
- * console.log(back.width, back.channels, back.data[0]); // 2 3 255
+ * assert.deepEqual([back.width, back.channels, back.data[0]], [2, 3, 255]);
  * ```
  *
  * @module
@@ -107,8 +108,9 @@ export async function readImage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toRgb } from "./image_io.ts";
- * console.log(toRgb({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, "x")); // Uint8Array [7, 7, 7]
+ * assert.deepEqual(toRgb({ width: 1, height: 1, channels: 1, data: new Uint8Array([7]) }, "x"), Uint8Array.from([7, 7, 7]));
  * ```
  */
 export function toRgb(image: RawImage, path: string): Uint8Array {
@@ -131,8 +133,9 @@ export function toRgb(image: RawImage, path: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodePng } from "./image_io.ts";
- * console.log(encodePng({ width: 1, height: 1, channels: 1, data: new Uint8Array([0]) }).length > 0); // true
+ * assert.deepEqual(encodePng({ width: 1, height: 1, channels: 1, data: new Uint8Array([0]) }).length > 0, true);
  * ```
  */
 export function encodePng(image: RawImage): Uint8Array {

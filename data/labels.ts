@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cityscapesTable, mapLabels } from "./labels.ts";
  * const table = cityscapesTable();
- * console.log(table.names.length, mapLabels(table, new Uint8Array([7, 26, 0]), "x.png")); // 19 Uint8Array [0, 13, 255]
+ * assert.deepEqual([table.names.length, mapLabels(table, new Uint8Array([7, 26, 0]), "x.png")], [19, Uint8Array.from([0, 13, 255])]);
  * ```
  *
  * @module
@@ -77,8 +78,9 @@ function restrict(table: ClassTable, protocol?: "19" | "16" | "13"): ClassTable 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cityscapesTable } from "./labels.ts";
- * console.log(cityscapesTable("13").names.length); // 13
+ * assert.deepEqual(cityscapesTable("13").names.length, 13);
  * ```
  */
 export function cityscapesTable(protocol?: "19" | "16" | "13"): ClassTable {
@@ -95,8 +97,9 @@ export function cityscapesTable(protocol?: "19" | "16" | "13"): ClassTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mapLabels, synthiaTable } from "./labels.ts";
- * console.log(mapLabels(synthiaTable(), new Uint8Array([3, 21, 16]), "x.png")); // Uint8Array [0, 3, 255]
+ * assert.deepEqual(mapLabels(synthiaTable(), new Uint8Array([3, 21, 16]), "x.png"), Uint8Array.from([0, 3, 255]));
  * ```
  */
 export function synthiaTable(protocol: "19" | "16" | "13" = "16"): ClassTable {
@@ -116,8 +119,9 @@ export function synthiaTable(protocol: "19" | "16" | "13" = "16"): ClassTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { digitsTable } from "./labels.ts";
- * console.log(digitsTable().names[3]); // "digit 2"
+ * assert.deepEqual(digitsTable().names[3], "digit 2");
  * ```
  */
 export function digitsTable(glyphs: "digits" | "letters" = "digits"): ClassTable {
@@ -141,9 +145,10 @@ export function digitsTable(glyphs: "digits" | "letters" = "digits"): ClassTable
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableFromJson } from "./labels.ts";
  * const t = tableFromJson('{"names": ["sky", "road"], "ids": [10, 20]}', "classes.json");
- * console.log(t.lookup[20]); // 1
+ * assert.deepEqual(t.lookup[20], 1);
  * ```
  */
 export function tableFromJson(text: string, path: string): ClassTable {
@@ -244,10 +249,11 @@ export interface ClassTableJson {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableFromJsonValue, tableToJson, tableFromJson } from "./labels.ts";
  * const t = tableFromJson('{"names": ["sky", "road"], "ids": [10, 20]}', "classes.json");
  * const back = tableFromJsonValue(tableToJson(t), "checkpoint");
- * console.log(back.lookup[20], back.lookup[255]); // 1 255
+ * assert.deepEqual([back.lookup[20], back.lookup[255]], [1, 255]);
  * ```
  */
 export function tableToJson(table: ClassTable): ClassTableJson {
@@ -264,9 +270,10 @@ export function tableToJson(table: ClassTable): ClassTableJson {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableFromJsonValue } from "./labels.ts";
  * const t = tableFromJsonValue({ names: ["a", "b"], palette: [[0, 0, 0], [9, 9, 9]], values: [[0, 0], [1, 1]] }, "x");
- * console.log(t.lookup[1]); // 1
+ * assert.deepEqual(t.lookup[1], 1);
  * ```
  */
 export function tableFromJsonValue(value: unknown, path: string): ClassTable {

@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * const { train, test } = await loadMnist();
- * console.log(train.count, test.count); // 60000 10000
+ * assert.deepEqual([train.count, test.count], [60000, 10000]);
  * ```
  *
  * @module
@@ -33,9 +34,10 @@ export interface MnistSplit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdx } from "./mnist.ts";
  * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 3]);
- * console.log(parseIdx(bytes, 1, "labels").data); // Uint8Array [7, 3]
+ * assert.deepEqual(parseIdx(bytes, 1, "labels").data, Uint8Array.from([7, 3]));
  * ```
  */
 export function parseIdx(bytes: Uint8Array, dimensions: number, path: string) {

@@ -104,8 +104,9 @@ export interface DataOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalisationOf } from "./plan.ts";
- * console.log(normalisationOf({ backbone: "resnet", resnetVariant: "caffe" })); // caffe
+ * assert.equal(normalisationOf({ backbone: "resnet", resnetVariant: "caffe" }), "caffe");
  * ```
  */
 export function normalisationOf(o: { backbone: string; resnetVariant?: string }): Normalisation {

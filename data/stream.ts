@@ -109,10 +109,11 @@ function resizeLabel(label: Uint8Array, w: number, h: number, nw: number, nh: nu
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { augment } from "./stream.ts";
  * const s = { name: "x", width: 4, height: 2, image: new Uint8Array(24), label: new Uint8Array(8) };
- * console.log(augment(s, key(0), { crop: [3, 3], flip: true }).width); // 3
+ * assert.deepEqual(augment(s, key(0), { crop: [3, 3], flip: true }).width, 3);
  * ```
  */
 export function augment(
@@ -170,8 +171,9 @@ export function augment(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalise } from "./stream.ts";
- * console.log(normalise(new Uint8Array([255, 0, 127.5]), "symmetric")); // Float32Array [1, -1, 0]
+ * assert.deepEqual(normalise(new Uint8Array([255, 0, 51]), "symmetric"), Float32Array.from([1, -1, -0.6]));
  * ```
  */
 export function normalise(rgb: Uint8Array, how: Normalisation): Float32Array {
@@ -200,9 +202,11 @@ export function normalise(rgb: Uint8Array, how: Normalisation): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { streamIndex } from "./stream.ts";
- * console.log(streamIndex(key(0), 5, 3, false)); // 2
+ * assert.deepEqual(streamIndex(key(0), 5, 3, false), 3); // unshuffled: position t is sample t mod n
+ * assert.deepEqual(streamIndex(key(0), 5, 8, false), 3);
  * ```
  */
 export function streamIndex(k: Key, length: number, t: number, shuffle: boolean): number {

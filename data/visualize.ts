@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { colourise } from "./visualize.ts";
  * const rgb = colourise(new Uint8Array([0, 1, 255]), [[1, 2, 3], [4, 5, 6]]);
- * console.log(rgb); // Uint8Array [1, 2, 3, 4, 5, 6, 0, 0, 0]
+ * assert.deepEqual(rgb, Uint8Array.from([1, 2, 3, 4, 5, 6, 0, 0, 0]));
  * ```
  *
  * @module
@@ -39,8 +40,9 @@ export function colourise(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { overlay } from "./visualize.ts";
- * console.log(overlay(new Uint8Array([200, 0, 0]), new Uint8Array([0, 0, 100]))); // Uint8Array [100, 0, 50]
+ * assert.deepEqual(overlay(new Uint8Array([200, 0, 0]), new Uint8Array([0, 0, 100])), Uint8Array.from([100, 0, 50]));
  * ```
  */
 export function overlay(image: Uint8Array, colours: Uint8Array, alpha = 0.5): Uint8Array {
@@ -118,12 +120,13 @@ const xml = (s: string) =>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { panelSvg } from "./visualize.ts";
  * const svg = panelSvg("scene 1", 2, 1, [
  *   { title: "image", rgb: new Uint8Array([0, 0, 0, 255, 255, 255]) },
  *   { title: "ground truth", classes: [0, 1] },
  * ], ["sky", "road"], [[0, 0, 255], [128, 64, 128]]);
- * console.log(svg.startsWith("<svg") && svg.includes("road")); // true
+ * assert.deepEqual(svg.startsWith("<svg") && svg.includes("road"), true);
  * ```
  */
 export function panelSvg(

@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfusionMatrix } from "./metrics.ts";
  * const m = new ConfusionMatrix(3);
  * m.add(new Uint8Array([0, 1, 2, 2]), new Uint8Array([0, 1, 1, 255]));
- * console.log(m.iou()); // [1, 0.5, 0]
+ * assert.deepEqual(m.iou(), [1, 0.5, 0]);
  * ```
  *
  * @module
@@ -121,9 +122,10 @@ export interface Evaluation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfusionMatrix, evaluate } from "./metrics.ts";
  * const m = new ConfusionMatrix(2).add([0, 1], [0, 1]);
- * console.log(evaluate(m, ["a", "b"]).miou.all); // 1
+ * assert.deepEqual(evaluate(m, ["a", "b"]).miou.all, 1);
  * ```
  */
 export function evaluate(

@@ -8,10 +8,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { strideOracle } from "./stride_oracle.ts";
  * // A 16×16 label map whose left half is class 1: an 8-stride map keeps it exactly.
  * const label = Uint8Array.from({ length: 256 }, (_, i) => (i % 16 < 8 ? 1 : 0));
- * console.log(strideOracle(label, 16, 16, 8, 2).every((v, i) => v === label[i])); // true
+ * assert.deepEqual(strideOracle(label, 16, 16, 8, 2).every((v, i) => v === label[i]), true);
  * ```
  *
  * @module

@@ -91,8 +91,9 @@ export function iouJson(rows: TableRow[]): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gapClosed } from "./table.ts";
- * console.log(gapClosed(0.30, 0.20, 0.60)); // 0.25
+ * assert.ok(Math.abs(gapClosed(0.30, 0.20, 0.60) - 0.25) < 1e-12);
  * ```
  */
 export function gapClosed(method: number, sourceOnly: number, oracle: number): number {

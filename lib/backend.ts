@@ -18,9 +18,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { useBackend } from "./backend.ts";
  * const info = await useBackend("wasm");
- * console.log(info.name); // "wasm"
+ * assert.deepEqual(info.name, "wasm");
  * ```
  *
  * @module
@@ -122,8 +123,9 @@ export interface BackendOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultWasmThreads } from "./backend.ts";
- * console.log(defaultWasmThreads() >= 1); // true
+ * assert.deepEqual(defaultWasmThreads() >= 1, true);
  * ```
  */
 export function defaultWasmThreads(): number {

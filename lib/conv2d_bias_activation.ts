@@ -14,13 +14,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { conv2dBiasActivation } from "./conv2d_bias_activation.ts";
  * const y = conv2dBiasActivation(tf.ones([1, 3, 3, 1]), tf.ones([3, 3, 1, 2]), tf.tensor1d([-5, 1]), {
  *   pad: "same",
  *   activation: "relu",
  * });
- * console.log(Array.from(y.dataSync()).slice(0, 2)); // [0, 5]: relu(4 − 5), 4 + 1
+ * assert.deepEqual(Array.from(y.dataSync()).slice(0, 2), [0, 5]); // relu(4 − 5), 4 + 1
  * ```
  *
  * @module
@@ -54,6 +55,7 @@ const pair = (v: number | [number, number]): [number, number] => typeof v === "n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { conv2dBiasActivation } from "./conv2d_bias_activation.ts";
  * const y = conv2dBiasActivation(tf.ones([1, 4, 4, 3]), tf.ones([3, 3, 3, 8]), tf.zeros([8]), {
@@ -61,7 +63,7 @@ const pair = (v: number | [number, number]): [number, number] => typeof v === "n
  *   pad: [[0, 0], [1, 1], [1, 1], [0, 0]],
  *   activation: "leakyrelu",
  * });
- * console.log(y.shape); // [1, 2, 2, 8]
+ * assert.deepEqual(y.shape, [1, 2, 2, 8]);
  * ```
  */
 export function conv2dBiasActivation(

@@ -3,6 +3,7 @@
  *
  * @example A quadratic's gradient
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { valueAndGrad } from "./grad.ts";
  * import { dispose } from "./tree.ts";
@@ -10,7 +11,7 @@
  * const params = { w: tf.tensor1d([1, 2]) };
  * const loss = (p: typeof params) => ({ loss: tf.sum(tf.square(p.w)) });
  * const { value, grads } = valueAndGrad(loss)(params);
- * console.log(value.dataSync()[0], grads.w.dataSync()); // 5 Float32Array [2, 4]
+ * assert.deepEqual([value.dataSync()[0], grads.w.dataSync()], [5, Float32Array.from([2, 4])]);
  * dispose([params, value, grads]);
  * ```
  *
@@ -46,6 +47,7 @@ export interface ValueAndGrad<P extends Tree, M extends Tree> {
  *
  * @example Metrics ride along with the loss
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { valueAndGrad } from "./grad.ts";
  * import { dispose } from "./tree.ts";
@@ -56,7 +58,7 @@ export interface ValueAndGrad<P extends Tree, M extends Tree> {
  * };
  * const p = { w: tf.scalar(3) }, x = tf.tensor1d([1, 2]);
  * const out = valueAndGrad(f)(p, x);
- * console.log(out.metrics.max.dataSync()[0]); // 6
+ * assert.deepEqual(out.metrics.max.dataSync()[0], 6);
  * dispose([p, x, out.value, out.metrics, out.grads]);
  * ```
  */
@@ -112,13 +114,14 @@ const identityWithZeroGrad = tf.customGrad((...inputs) => ({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { stopGradient, valueAndGrad } from "./grad.ts";
  * import { dispose } from "./tree.ts";
  * const f = (p: { w: tf.Tensor }) => ({ loss: tf.mul(p.w, stopGradient(p.w)) });
  * const p = { w: tf.scalar(3) };
  * const { value, grads } = valueAndGrad(f)(p);
- * console.log(grads.w.dataSync()[0]); // 3, not 6
+ * assert.equal(grads.w.dataSync()[0], 3); // not 6
  * dispose([p, value, grads]);
  * ```
  */
@@ -135,6 +138,7 @@ export function stopGradient<T extends Tensor>(x: T): T {
  *
  * @example A mask from a comparison inside a loss
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { valueAndGrad, withoutGradient } from "./grad.ts";
  * import { dispose } from "./tree.ts";
@@ -144,7 +148,7 @@ export function stopGradient<T extends Tensor>(x: T): T {
  * };
  * const p = { w: tf.tensor1d([-1, 2]) };
  * const { value, grads } = valueAndGrad(f)(p);
- * console.log(grads.w.dataSync()); // Float32Array [0, 1]
+ * assert.deepEqual(grads.w.dataSync(), Float32Array.from([0, 1]));
  * dispose([p, value, grads]);
  * ```
  */

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradientsInstalled, installGradients } from "./gradients.ts";
  * installGradients();
- * console.log(gradientsInstalled()); // true
+ * assert.deepEqual(gradientsInstalled(), true);
  * ```
  *
  * @module
@@ -45,8 +46,9 @@ export function installGradients(): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradientsInstalled } from "./gradients.ts";
- * console.log(typeof gradientsInstalled()); // boolean
+ * assert.equal(typeof gradientsInstalled(), "boolean");
  * ```
  */
 export function gradientsInstalled(): boolean {

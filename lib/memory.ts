@@ -6,6 +6,7 @@
  *
  * @example A leak-free loop
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { replace, tidy } from "./memory.ts";
  *
@@ -13,7 +14,7 @@
  * let w: tf.Tensor = tf.scalar(8);
  * const before = tf.memory().numTensors;
  * for (let i = 0; i < 3; i++) w = replace(w, step(w));
- * console.log(tf.memory().numTensors === before, w.dataSync()[0]); // true 1
+ * assert.deepEqual([tf.memory().numTensors === before, w.dataSync()[0]], [true, 1]);
  * w.dispose();
  * ```
  *
@@ -45,12 +46,13 @@ export function tidy<T>(fn: () => T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { replace } from "./memory.ts";
  * const kept = tf.scalar(1);
  * let state = { kept, old: tf.scalar(2) };
  * state = replace(state, { kept, old: tf.scalar(3) });
- * console.log(kept.isDisposed); // false
+ * assert.deepEqual(kept.isDisposed, false);
  * ```
  */
 export function replace<T>(previous: unknown, next: T): T {

@@ -12,10 +12,11 @@
  *
  * @example Drawing from split keys
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, normal, split } from "./random.ts";
  * const [initKey, dataKey] = split(key(42));
  * const w = normal(initKey, [3, 3], { stddev: 0.1 });
- * console.log(w.shape); // [3, 3]
+ * assert.deepEqual(w.shape, [3, 3]);
  * w.dispose();
  * ```
  *
@@ -33,9 +34,10 @@ const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24];
  *
  * @example Known-answer vector from Random123
  * ```ts
+ * import assert from "node:assert/strict";
  * import { threefry2x32 } from "./random.ts";
  * const [a, b] = threefry2x32([0, 0], 0, 0);
- * console.log(a.toString(16), b.toString(16)); // 6b200159 99ba4efe
+ * assert.deepEqual([a.toString(16), b.toString(16)], ["6b200159", "99ba4efe"]);
  * ```
  */
 export function threefry2x32(
@@ -77,8 +79,9 @@ function checkKey(k: Key): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "./random.ts";
- * console.log(key(7)); // [0, 7]
+ * assert.deepEqual(key(7), [0, 7]);
  * ```
  */
 export function key(seed: number): Key {
@@ -99,9 +102,10 @@ const BITS_DOMAIN = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, split } from "./random.ts";
  * const [a, b, c] = split(key(0), 3);
- * console.log(a.join() !== b.join() && b.join() !== c.join()); // true
+ * assert.deepEqual(a.join() !== b.join() && b.join() !== c.join(), true);
  * ```
  */
 export function split(k: Key, n = 2): Key[] {
@@ -118,9 +122,10 @@ export function split(k: Key, n = 2): Key[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { foldIn, key } from "./random.ts";
  * const stepKey = foldIn(key(0), 17);
- * console.log(stepKey.length); // 2
+ * assert.deepEqual(stepKey.length, 2);
  * ```
  */
 export function foldIn(k: Key, data: number): Key {
@@ -136,8 +141,9 @@ export function foldIn(k: Key, data: number): Key {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bits, key } from "./random.ts";
- * console.log(bits(key(0), 4).length); // 4
+ * assert.deepEqual(bits(key(0), 4).length, 4);
  * ```
  */
 export function bits(k: Key, count: number): Uint32Array {
@@ -160,9 +166,10 @@ export function bits(k: Key, count: number): Uint32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, uniformValues } from "./random.ts";
  * const u = uniformValues(key(1), 3);
- * console.log(u.every((x) => x > 0 && x < 1)); // true
+ * assert.deepEqual(u.every((x) => x > 0 && x < 1), true);
  * ```
  */
 export function uniformValues(k: Key, count: number): Float64Array {
@@ -177,9 +184,10 @@ export function uniformValues(k: Key, count: number): Float64Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, randomInt } from "./random.ts";
  * const d = randomInt(key(3), 1, 7);
- * console.log(d >= 1 && d < 7); // true
+ * assert.deepEqual(d >= 1 && d < 7, true);
  * ```
  */
 export function randomInt(k: Key, low: number, high: number): number {
@@ -194,8 +202,9 @@ export function randomInt(k: Key, low: number, high: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, permutation } from "./random.ts";
- * console.log([...permutation(key(0), 5)].sort()); // [0, 1, 2, 3, 4]
+ * assert.deepEqual([...permutation(key(0), 5)].sort(), [0, 1, 2, 3, 4]);
  * ```
  */
 export function permutation(k: Key, n: number): Int32Array {
@@ -222,9 +231,10 @@ function sizeOf(shape: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, uniform } from "./random.ts";
  * const u = uniform(key(0), [2, 2], { min: -1, max: 1 });
- * console.log(u.shape); // [2, 2]
+ * assert.deepEqual(u.shape, [2, 2]);
  * u.dispose();
  * ```
  */
@@ -247,8 +257,9 @@ export function uniform(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key, normalValues } from "./random.ts";
- * console.log(normalValues(key(0), 3, { stddev: 2 }).length); // 3
+ * assert.deepEqual(normalValues(key(0), 3, { stddev: 2 }).length, 3);
  * ```
  */
 export function normalValues(

@@ -11,11 +11,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { sparseSoftmaxCrossEntropy } from "./sparse_softmax_cross_entropy.ts";
  * const logits = tf.zeros([3, 4]);
  * const loss = sparseSoftmaxCrossEntropy(logits, tf.tensor1d([0, 3, 255], "int32"));
- * console.log(Array.from(loss.dataSync(), (v) => v.toFixed(4))); // ["1.3863", "1.3863", "0.0000"]
+ * assert.deepEqual(Array.from(loss.dataSync(), (v) => v.toFixed(4)), ["1.3863", "1.3863", "0.0000"]);
  * ```
  *
  * @module
@@ -34,10 +35,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { sparseSoftmaxCrossEntropy } from "./sparse_softmax_cross_entropy.ts";
  * const g = tf.grad((z: tf.Tensor) => tf.sum(sparseSoftmaxCrossEntropy(z, tf.tensor1d([1], "int32"))));
- * console.log(Array.from(g(tf.zeros([1, 2])).dataSync())); // [0.5, -0.5]
+ * assert.deepEqual(Array.from(g(tf.zeros([1, 2])).dataSync()), [0.5, -0.5]);
  * ```
  */
 export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {

@@ -12,9 +12,10 @@
  *
  * @example Using the re-exported namespace
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * const sum = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
- * console.log(sum.dataSync()[0]); // 3
+ * assert.deepEqual(sum.dataSync()[0], 3);
  * sum.dispose();
  * ```
  *

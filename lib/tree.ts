@@ -14,13 +14,14 @@
  *
  * @example Mapping and flattening
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { count, dispose, flatten, map } from "./tree.ts";
  *
  * const params = { conv: { kernel: tf.ones([3, 3, 1, 2]), bias: tf.zeros([2]) } };
  * const doubled = map(params, (leaf) => tf.mul(leaf, 2));
- * console.log(flatten(doubled).map(([path]) => path)); // ["conv/bias", "conv/kernel"]
- * console.log(count(doubled)); // 20
+ * assert.deepEqual(flatten(doubled).map(([path]) => path), ["conv/bias", "conv/kernel"]);
+ * assert.deepEqual(count(doubled), 20);
  * dispose([params, doubled]);
  * ```
  *
@@ -46,10 +47,11 @@ export type Entry<L = Tensor> = readonly [path: string, leaf: L];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { isTensor } from "./tree.ts";
  * const t = tf.scalar(1);
- * console.log(isTensor(t), isTensor({ t })); // true false
+ * assert.deepEqual([isTensor(t), isTensor({ t })], [true, false]);
  * t.dispose();
  * ```
  */
@@ -122,10 +124,11 @@ function walk<L>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose, flatten } from "./tree.ts";
  * const tree = { b: [tf.scalar(1), tf.scalar(2)], a: tf.scalar(0) };
- * console.log(flatten(tree).map(([path]) => path)); // ["a", "b/0", "b/1"]
+ * assert.deepEqual(flatten(tree).map(([path]) => path), ["a", "b/0", "b/1"]);
  * dispose(tree);
  * ```
  */
@@ -140,10 +143,11 @@ export function flatten(tree: Tree): Entry[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose, leaves } from "./tree.ts";
  * const tree = { w: tf.scalar(1), b: tf.scalar(2) };
- * console.log(leaves(tree).map((t) => t.dataSync()[0])); // [2, 1]
+ * assert.deepEqual(leaves(tree).map((t) => t.dataSync()[0]), [2, 1]);
  * dispose(tree);
  * ```
  */
@@ -158,10 +162,11 @@ export function leaves(tree: Tree): Tensor[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose, flatten, unflatten } from "./tree.ts";
  * const tree = unflatten([["layers/0/w", tf.scalar(1)], ["layers/1/w", tf.scalar(2)]]);
- * console.log(flatten(tree).map(([path]) => path)); // ["layers/0/w", "layers/1/w"]
+ * assert.deepEqual(flatten(tree).map(([path]) => path), ["layers/0/w", "layers/1/w"]);
  * dispose(tree);
  * ```
  */
@@ -293,11 +298,12 @@ function rebuild<T extends Tree>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose, map } from "./tree.ts";
  * const params = { w: tf.ones([2]) };
  * const zeros = map(params, (leaf) => tf.zerosLike(leaf));
- * console.log(zeros.w.dataSync()); // Float32Array [0, 0]
+ * assert.deepEqual(zeros.w.dataSync(), Float32Array.from([0, 0]));
  * dispose([params, zeros]);
  * ```
  */
@@ -316,11 +322,12 @@ export function map<T extends Tree>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose, zipMap } from "./tree.ts";
  * const params = { w: tf.ones([2]) }, grads = { w: tf.fill([2], 0.5) };
  * const next = zipMap([params, grads], ([p, g]) => tf.sub(p, g));
- * console.log(next.w.dataSync()); // Float32Array [0.5, 0.5]
+ * assert.deepEqual(next.w.dataSync(), Float32Array.from([0.5, 0.5]));
  * dispose([params, grads, next]);
  * ```
  */
@@ -338,10 +345,11 @@ export function zipMap<T extends Tree>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { count, dispose } from "./tree.ts";
  * const params = { kernel: tf.zeros([3, 3, 4, 8]), bias: tf.zeros([8]) };
- * console.log(count(params)); // 296
+ * assert.deepEqual(count(params), 296);
  * dispose(params);
  * ```
  */
@@ -354,11 +362,12 @@ export function count(tree: Tree): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { dispose } from "./tree.ts";
  * const before = tf.memory().numTensors;
  * dispose({ a: tf.scalar(1), b: [tf.scalar(2)] });
- * console.log(tf.memory().numTensors === before); // true
+ * assert.deepEqual(tf.memory().numTensors === before, true);
  * ```
  */
 export function dispose(tree: Tree): void {
@@ -371,12 +380,13 @@ export function dispose(tree: Tree): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { clone, dispose } from "./tree.ts";
  * const params = { w: tf.scalar(1) };
  * const copy = clone(params);
  * params.w.dispose();
- * console.log(copy.w.dataSync()[0]); // 1
+ * assert.deepEqual(copy.w.dataSync()[0], 1);
  * dispose(copy);
  * ```
  */
@@ -392,11 +402,12 @@ export function clone<T extends Tree>(tree: T): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "./tf.ts";
  * import { finiteProbe } from "./tree.ts";
  * const good = finiteProbe({ a: tf.tensor([1, 2]), b: [tf.scalar(3)] });
  * const bad = finiteProbe({ a: tf.tensor([1, Infinity]) });
- * console.log(good.dataSync()[0], bad.dataSync()[0]); // 0 NaN
+ * assert.deepEqual([good.dataSync()[0], bad.dataSync()[0]], [0, NaN]);
  * ```
  */
 export function finiteProbe(tree: Tree): Tensor {

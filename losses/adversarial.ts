@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { adversarialLoss } from "./adversarial.ts";
- * console.log(adversarialLoss(tf.zeros([1, 2, 2, 1]), 1).dataSync()[0].toFixed(4)); // "0.6931"
+ * assert.deepEqual(adversarialLoss(tf.zeros([1, 2, 2, 1]), 1).dataSync()[0].toFixed(4), "0.6931");
  * ```
  *
  * @module
@@ -42,9 +43,10 @@ function perLogitLoss(logits: Tensor, target: 0 | 1, kind: AdversarialKind | und
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { adversarialLoss } from "./adversarial.ts";
- * console.log(adversarialLoss(tf.fill([4], 1), 0, { kind: "ls" }).dataSync()[0]); // 1
+ * assert.deepEqual(adversarialLoss(tf.fill([4], 1), 0, { kind: "ls" }).dataSync()[0], 1);
  * ```
  */
 export function adversarialLoss(
@@ -66,9 +68,10 @@ export function adversarialLoss(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { discriminatorAccuracy } from "./adversarial.ts";
- * console.log(discriminatorAccuracy(tf.tensor1d([2, -1]), tf.tensor1d([-3, -1])).dataSync()[0]); // 0.75
+ * assert.deepEqual(discriminatorAccuracy(tf.tensor1d([2, -1]), tf.tensor1d([-3, -1])).dataSync()[0], 0.75);
  * ```
  */
 export function discriminatorAccuracy(
@@ -94,9 +97,10 @@ export function discriminatorAccuracy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { groupAdversarialLoss } from "./adversarial.ts";
- * console.log(groupAdversarialLoss(tf.zeros([8, 1, 2, 2]), 0).dataSync()[0].toFixed(4)); // "0.6931"
+ * assert.deepEqual(groupAdversarialLoss(tf.zeros([8, 1, 2, 2]), 0).dataSync()[0].toFixed(4), "0.6931");
  * ```
  */
 export function groupAdversarialLoss(

@@ -23,13 +23,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { classBalancedDistributions } from "./class_balanced_distribution.ts";
  * // Group 0 holds three pixels of class 0, group 1 one pixel of class 1.
  * const a = tf.tensor4d([1, 0, 1, 0, 1, 0, 0, 1], [1, 1, 4, 2]);
  * const y = tf.tensor4d([1, 0, 1, 0, 1, 0, 0, 1], [1, 1, 4, 2]);
  * const { q, usage } = classBalancedDistributions(a, y);
- * console.log(q.arraySync(), usage.arraySync()); // ≈ [[1, 0], [0, 1]] [0.5, 0.5]
+ * assert.ok((q.arraySync() as number[][]).flat().every((v, i) => Math.abs(v - [[1, 0], [0, 1]].flat()[i]) < 1e-4)); assert.ok((usage.arraySync() as number[]).every((v) => Math.abs(v - 0.5) < 1e-4));
  * ```
  *
  * @module
@@ -56,11 +57,12 @@ export interface ClassBalancedDistributions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { groupMembership } from "./class_balanced_distribution.ts";
  * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
  * const y = tf.tensor4d([1, 0, 1, 0], [1, 1, 2, 2]);
- * console.log(groupMembership(a, y).arraySync()); // ≈ [[0.5, 0], [0.5, 0]]
+ * assert.ok((groupMembership(a, y).arraySync() as number[][]).flat().every((v, i) => Math.abs(v - [[0.5, 0], [0.5, 0]].flat()[i]) < 1e-4));
  * ```
  */
 export function groupMembership(assignments: Tensor, evidence: Tensor, eps = GROUP_EPS): Tensor {

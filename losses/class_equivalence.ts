@@ -13,11 +13,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { classEquivalenceWeights } from "./class_equivalence.ts";
  * const a = tf.ones([1, 1, 3, 1]); // one group, three pixels
  * const y = tf.tensor4d([1, 0, 1, 0, 0, 1], [1, 1, 3, 2]); // classes 0, 0, 1
- * console.log(classEquivalenceWeights(a, y).arraySync()); // [[[[0.25], [0.25], [0.5]]]]
+ * assert.deepEqual(classEquivalenceWeights(a, y).arraySync(), [[[[0.25], [0.25], [0.5]]]]);
  * ```
  *
  * @module
@@ -61,10 +62,11 @@ export function classEquivalenceWeights(assignments: Tensor, oneHot: Tensor): Te
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { pseudoLabels } from "./class_equivalence.ts";
  * const p = tf.tensor4d([0.9, 0.1, 0.4, 0.6], [1, 1, 2, 2]);
- * console.log(pseudoLabels(p, 0.7).arraySync()); // [[[[1, 0], [0, 0]]]]
+ * assert.deepEqual(pseudoLabels(p, 0.7).arraySync(), [[[[1, 0], [0, 0]]]]);
  * ```
  */
 export function pseudoLabels(probs: Tensor, threshold = 0): Tensor {

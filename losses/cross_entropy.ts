@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { segmentationCrossEntropy } from "./cross_entropy.ts";
  * const logits = tf.zeros([1, 2, 2, 4]);
  * const labels = tf.tensor3d([[[0, 1], [255, 3]]], undefined, "int32");
- * console.log(segmentationCrossEntropy(logits, labels).dataSync()[0].toFixed(4)); // "1.3863" (log 4)
+ * assert.equal(segmentationCrossEntropy(logits, labels).dataSync()[0].toFixed(4), "1.3863"); // log 4
  * ```
  *
  * @module
@@ -32,9 +33,10 @@ export const IGNORE_LABEL = 255;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { oneHotLabels } from "./cross_entropy.ts";
- * console.log(oneHotLabels(tf.tensor1d([2, 255], "int32"), 3).arraySync()); // [[0, 0, 1], [0, 0, 0]]
+ * assert.deepEqual(oneHotLabels(tf.tensor1d([2, 255], "int32"), 3).arraySync(), [[0, 0, 1], [0, 0, 0]]);
  * ```
  */
 export function oneHotLabels(labels: Tensor, classes: number): Tensor {

@@ -7,9 +7,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { meanEntropy } from "./entropy.ts";
- * console.log(meanEntropy(tf.zeros([1, 2, 2, 5])).dataSync()[0].toFixed(4)); // "1.0000"
+ * assert.deepEqual(meanEntropy(tf.zeros([1, 2, 2, 5])).dataSync()[0].toFixed(4), "1.0000");
  * ```
  *
  * @module

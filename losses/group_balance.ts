@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { groupBalance } from "./group_balance.ts";
- * console.log(groupBalance([tf.fill([1, 2, 2, 4], 0.25)]).dataSync()[0]); // 0
+ * assert.deepEqual(groupBalance([tf.fill([1, 2, 2, 4], 0.25)]).dataSync()[0], 0);
  * ```
  *
  * @module
@@ -25,9 +26,10 @@ import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { groupUsage } from "./group_balance.ts";
- * console.log(groupUsage([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2])]).arraySync()); // [0.5, 0.5]
+ * assert.deepEqual(groupUsage([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2])]).arraySync(), [0.5, 0.5]);
  * ```
  */
 export function groupUsage(assignments: Tensor[]): Tensor {
@@ -57,9 +59,10 @@ export function groupBalance(assignments: Tensor[]): Scalar {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { usageBalance } from "./group_balance.ts";
- * console.log(usageBalance(tf.tensor1d([1, 0])).dataSync()[0].toFixed(4)); // "0.6931"
+ * assert.deepEqual(usageBalance(tf.tensor1d([1, 0])).dataSync()[0].toFixed(4), "0.6931");
  * ```
  */
 export function usageBalance(usage: Tensor): Scalar {

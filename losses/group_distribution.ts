@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { groupClassDistributions } from "./group_distribution.ts";
  * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
  * const y = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
- * console.log(groupClassDistributions(a, y).arraySync()); // ≈ [[1, 0], [0, 1]]
+ * assert.ok((groupClassDistributions(a, y).arraySync() as number[][]).flat().every((v, i) => Math.abs(v - [[1, 0], [0, 1]].flat()[i]) < 1e-4));
  * ```
  *
  * @module
@@ -31,10 +32,11 @@ export const GROUP_EPS = 1e-6;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { pixelRows } from "./group_distribution.ts";
  * const { a, y } = pixelRows(tf.zeros([2, 4, 4, 8]), tf.zeros([2, 4, 4, 11]));
- * console.log(a.shape, y.shape); // [32, 8] [32, 11]
+ * assert.deepEqual([a.shape, y.shape], [[32, 8], [32, 11]]);
  * ```
  */
 export function pixelRows(

@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { orthogonality } from "./orthogonality.ts";
- * console.log(orthogonality(tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0]); // 0
+ * assert.deepEqual(orthogonality(tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0], 0);
  * ```
  *
  * @module

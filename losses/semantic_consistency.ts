@@ -10,10 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { semanticConsistency } from "./semantic_consistency.ts";
  * const qs = tf.tensor2d([[1, 0], [0, 1]]), qt = tf.tensor2d([[0.5, 0.5], [0, 1]]);
- * console.log(semanticConsistency(qs, qt).dataSync()[0]); // 0.5
+ * assert.deepEqual(semanticConsistency(qs, qt).dataSync()[0], 0.5);
  * ```
  *
  * @module

@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adaptSegNet } from "./adaptsegnet.ts";
- * console.log(adaptSegNet.reads); // { source: true, target: true }
+ * assert.deepEqual(adaptSegNet.reads, { source: true, target: true });
  * ```
  *
  * @module
@@ -42,10 +43,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { outputSpaceAdversarial } from "./adaptsegnet.ts";
  * const method = outputSpaceAdversarial((logits) => tf.softmax(logits));
- * console.log(method.supervision); // "source"
+ * assert.deepEqual(method.supervision, "source");
  * ```
  */
 export function outputSpaceAdversarial(

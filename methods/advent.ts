@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { advEnt, minEnt } from "./advent.ts";
- * console.log(minEnt.reads.target, advEnt.discriminator !== undefined); // true true
+ * assert.deepEqual([minEnt.reads.target, advEnt.discriminator !== undefined], [true, true]);
  * ```
  *
  * @module

@@ -20,8 +20,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cdga } from "./cdga.ts";
- * console.log(cdga.reads, cdga.supervision); // { source: true, target: true } "source"
+ * assert.deepEqual([cdga.reads, cdga.supervision], [{ source: true, target: true }, "source"]);
  * ```
  *
  * @module
@@ -65,10 +66,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
  * import { groupingConfig } from "./cdga.ts";
  * const c = groupingConfig(resolveConfig({ method: "cdga", seg: { classes: 11, depth: 18, width: 0.25 } }));
- * console.log(c.groups, c.featureChannels); // 8 128
+ * assert.deepEqual([c.groups, c.featureChannels], [8, 128]);
  * ```
  */
 export function groupingConfig(config: MethodConfig): GroupingConfig {
@@ -86,10 +88,11 @@ export function groupingConfig(config: MethodConfig): GroupingConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
  * import { groupDiscriminatorConfig } from "./cdga.ts";
  * const d = groupDiscriminatorConfig(resolveConfig({ method: "cdga", seg: { classes: 11 }, groups: 4 }));
- * console.log(d.groups, d.mode); // 4 "shared"
+ * assert.deepEqual([d.groups, d.mode], [4, "shared"]);
  * ```
  */
 export function groupDiscriminatorConfig(config: MethodConfig): GroupDiscriminatorConfig {
@@ -116,10 +119,11 @@ function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { poolWeights } from "./cdga.ts";
  * const w = poolWeights(tf.ones([2, 1, 4, 4]), [2, 2]);
- * console.log(w.shape, w.sum().dataSync()[0]); // [2, 1, 2, 2] 2
+ * assert.deepEqual([w.shape, w.sum().dataSync()[0]], [[2, 1, 2, 2], 2]);
  * ```
  */
 export function poolWeights(weights: Tensor, grid: [number, number]): Tensor {

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
  * const config = resolveConfig({ method: "cdga", seg: { classes: 19 } });
- * console.log(config.groups, config.lambdas.sc); // 8 0.1
+ * assert.deepEqual([config.groups, config.lambdas.sc], [8, 0.1]);
  * ```
  *
  * @module
@@ -170,9 +171,10 @@ function check(ok: boolean, message: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
  * const c = resolveConfig({ method: "adaptSegNet", seg: { classes: 11, depth: 18 }, lambdas: { adv: 0.01 } });
- * console.log(c.lambdas.adv, c.optim.discLr); // 0.01 0.0001
+ * assert.deepEqual([c.lambdas.adv, c.optim.discLr], [0.01, 0.0001]);
  * ```
  */
 export function resolveConfig(input: MethodConfigInput): MethodConfig {
@@ -266,8 +268,9 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { methodParts } from "./config.ts";
- * console.log(methodParts("cdga")); // { group: true, disc: true }
+ * assert.deepEqual(methodParts("cdga"), { group: true, disc: true });
  * ```
  */
 export function methodParts(method: Method): { group: boolean; disc: boolean } {

@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METHOD_DEFINITIONS } from "./registry.ts";
- * console.log(METHOD_DEFINITIONS.oracle.supervision); // "target"
+ * assert.deepEqual(METHOD_DEFINITIONS.oracle.supervision, "target");
  * ```
  *
  * @module
@@ -122,9 +123,10 @@ export interface MethodDefinition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { resize } from "./method.ts";
- * console.log(resize(tf.zeros([1, 2, 2, 3]), [4, 4]).shape); // [1, 4, 4, 3]
+ * assert.deepEqual(resize(tf.zeros([1, 2, 2, 3]), [4, 4]).shape, [1, 4, 4, 3]);
  * ```
  */
 export function resize(x: Tensor, size: [number, number]): Tensor {
@@ -138,9 +140,10 @@ export function resize(x: Tensor, size: [number, number]): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { downsampleLabels } from "./method.ts";
- * console.log(downsampleLabels(tf.zeros([1, 4, 4], "int32"), [2, 2]).shape); // [1, 2, 2]
+ * assert.deepEqual(downsampleLabels(tf.zeros([1, 4, 4], "int32"), [2, 2]).shape, [1, 2, 2]);
  * ```
  */
 export function downsampleLabels(labels: Tensor, size: [number, number]): Tensor {
@@ -156,8 +159,9 @@ export function downsampleLabels(labels: Tensor, size: [number, number]): Tensor
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { discSize } from "./method.ts";
- * console.log(discSize("output", [64, 64], [8, 8])); // [8, 8]
+ * assert.deepEqual(discSize("output", [64, 64], [8, 8]), [8, 8]);
  * ```
  */
 export function discSize(

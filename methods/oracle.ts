@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oracle } from "./oracle.ts";
- * console.log(oracle.supervision, oracle.reads); // "target" { source: false, target: true }
+ * assert.deepEqual([oracle.supervision, oracle.reads], ["target", { source: false, target: true }]);
  * ```
  *
  * @module

@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { METHOD_DEFINITIONS } from "./registry.ts";
- * console.log(Object.keys(METHOD_DEFINITIONS).length); // 6
+ * assert.deepEqual(Object.keys(METHOD_DEFINITIONS).length, 6);
  * ```
  *
  * @module

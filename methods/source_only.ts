@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sourceOnly } from "./source_only.ts";
- * console.log(sourceOnly.reads); // { source: true, target: false }
+ * assert.deepEqual(sourceOnly.reads, { source: true, target: false });
  * ```
  *
  * @module

@@ -20,6 +20,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { tf } from "../lib/tf.ts";
  * import { replace } from "../lib/memory.ts";
@@ -36,7 +37,7 @@
  *   target: { images: tf.zeros([1, 32, 32, 3]) },
  * };
  * const [p, s, metrics] = trainer.step(params, optState, batch);
- * console.log(Object.keys(metrics).includes("sc")); // true
+ * assert.deepEqual(Object.keys(metrics).includes("sc"), true);
  * [params, optState] = replace([params, optState, metrics], [p, s]);
  * ```
  *
@@ -278,10 +279,11 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { readMetrics } from "./step.ts";
  * const metrics = { seg: tf.scalar(0.5), groupUsage: tf.tensor1d([0.25, 0.75]) };
- * console.log(await readMetrics(metrics)); // { seg: 0.5, groupUsage: [0.25, 0.75] }
+ * assert.deepEqual(await readMetrics(metrics), { seg: 0.5, groupUsage: [0.25, 0.75] });
  * tf.dispose(Object.values(metrics));
  * ```
  */

@@ -11,13 +11,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { applyDeepLab, initDeepLab } from "./deeplab.ts";
  * const config = { backbone: "resnet" as const, depth: 18 as const, width: 0.125, classes: 11 };
  * const params = initDeepLab(key(0), config);
  * const { logits, feature } = applyDeepLab(params, tf.zeros([1, 32, 32, 3]), config);
- * console.log(logits.shape, feature.shape); // [1, 4, 4, 11] [1, 4, 4, 64]
+ * assert.deepEqual([logits.shape, feature.shape], [[1, 4, 4, 11], [1, 4, 4, 64]]);
  * ```
  *
  * @module
@@ -96,8 +97,9 @@ const DEFAULT_RATES = [6, 12, 18, 24];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deepLabFeatureChannels } from "./deeplab.ts";
- * console.log(deepLabFeatureChannels({ classes: 19 })); // 2048
+ * assert.deepEqual(deepLabFeatureChannels({ classes: 19 }), 2048);
  * ```
  */
 export function deepLabFeatureChannels(config: DeepLabConfig): number {
@@ -113,10 +115,11 @@ export function deepLabFeatureChannels(config: DeepLabConfig): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initDeepLab } from "./deeplab.ts";
  * const g = initDeepLab(key(0), { depth: 18, width: 0.25, classes: 19 });
- * console.log(g.head.aspp.length); // 4
+ * assert.deepEqual(g.head.aspp.length, 4);
  * ```
  */
 export function initDeepLab(k: Key, config: DeepLabConfig): DeepLabParams {

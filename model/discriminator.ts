@@ -14,11 +14,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { applyPatchDiscriminator, initPatchDiscriminator } from "./discriminator.ts";
  * const d = initPatchDiscriminator(key(0), { inChannels: 11, width: 8 });
- * console.log(applyPatchDiscriminator(d, tf.zeros([2, 64, 64, 11])).shape); // [2, 2, 2, 1]
+ * assert.deepEqual(applyPatchDiscriminator(d, tf.zeros([2, 64, 64, 11])).shape, [2, 2, 2, 1]);
  * ```
  *
  * @module
@@ -46,9 +47,10 @@ export type PatchDiscriminatorParams = { layers: ConvParams[] };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initPatchDiscriminator } from "./discriminator.ts";
- * console.log(initPatchDiscriminator(key(0), { inChannels: 19 }).layers.length); // 5
+ * assert.deepEqual(initPatchDiscriminator(key(0), { inChannels: 19 }).layers.length, 5);
  * ```
  */
 export function initPatchDiscriminator(
@@ -106,10 +108,11 @@ export type GroupDiscriminatorParams = { nets: PatchDiscriminatorParams[] };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initGroupDiscriminator } from "./discriminator.ts";
  * const d = initGroupDiscriminator(key(0), { classes: 11, groups: 4, mode: "independent", width: 8 });
- * console.log(d.nets.length); // 4
+ * assert.deepEqual(d.nets.length, 4);
  * ```
  */
 export function initGroupDiscriminator(

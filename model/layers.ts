@@ -6,12 +6,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { conv, initConv } from "./layers.ts";
  * const p = initConv(key(0), [3, 3, 3, 8]);
  * const y = conv(p, tf.zeros([1, 16, 16, 3]), { stride: 2 });
- * console.log(y.shape); // [1, 8, 8, 8]
+ * assert.deepEqual(y.shape, [1, 8, 8, 8]);
  * ```
  *
  * @module
@@ -58,10 +59,11 @@ export const RUNNING_MOMENTUM = 0.1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initConv } from "./layers.ts";
  * const head = initConv(key(1), [3, 3, 64, 19], { stddev: 0.01 });
- * console.log(head.kernel.shape, head.bias?.shape); // [3, 3, 64, 19] [19]
+ * assert.deepEqual([head.kernel.shape, head.bias?.shape], [[3, 3, 64, 19], [19]]);
  * ```
  */
 export function initConv(
@@ -84,11 +86,12 @@ export function initConv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { conv, initConv } from "./layers.ts";
  * const y = conv(initConv(key(0), [3, 3, 4, 4]), tf.ones([1, 9, 9, 4]), { dilation: 2 });
- * console.log(y.shape); // [1, 9, 9, 4]
+ * assert.deepEqual(y.shape, [1, 9, 9, 4]);
  * ```
  */
 export function conv(
@@ -131,8 +134,9 @@ export function conv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBatchNorm } from "./layers.ts";
- * console.log(initBatchNorm(64).gamma.shape); // [64]
+ * assert.deepEqual(initBatchNorm(64).gamma.shape, [64]);
  * ```
  */
 export function initBatchNorm(channels: number): BatchNormParams {
@@ -153,10 +157,11 @@ export function initBatchNorm(channels: number): BatchNormParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { batchNorm, initBatchNorm } from "./layers.ts";
  * const y = batchNorm(initBatchNorm(2), tf.ones([1, 2, 2, 2]), "frozen");
- * console.log(y.shape); // [1, 2, 2, 2]
+ * assert.deepEqual(y.shape, [1, 2, 2, 2]);
  * ```
  */
 export function batchNorm(
@@ -194,10 +199,11 @@ export function batchNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { layerNorm } from "./layers.ts";
  * const y = layerNorm({ gamma: tf.ones([3]), beta: tf.zeros([3]) }, tf.tensor4d([1, 2, 3], [1, 1, 1, 3]));
- * console.log(y.shape); // [1, 1, 1, 3]
+ * assert.deepEqual(y.shape, [1, 1, 1, 3]);
  * ```
  */
 export function layerNorm(p: LayerNormParams, x: Tensor, eps = 1e-5): Tensor {
@@ -323,6 +329,7 @@ export type RunningStatistics =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import {
  *   batchNorm,
@@ -335,7 +342,7 @@ export type RunningStatistics =
  * const record: BatchStatistics = new Map();
  * batchNorm(params.bn, tf.tensor4d([1, 3], [1, 1, 2, 1]), "batch", 1e-5, record);
  * const next = withRunningStatistics(params, runningStatistics(params, record));
- * console.log(next.bn.mean.dataSync()[0]); // ≈ 0.2: 0.9 · 0 + 0.1 · 2
+ * assert.ok(Math.abs(next.bn.mean.dataSync()[0] - 0.2) < 1e-6); // 0.9 · 0 + 0.1 · 2
  * ```
  */
 export function runningStatistics(
@@ -376,11 +383,12 @@ export function runningStatistics(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { initBatchNorm, withRunningStatistics } from "./layers.ts";
  * const params = { bn: initBatchNorm(1) };
  * const next = withRunningStatistics(params, { bn: { mean: tf.ones([1]), variance: tf.ones([1]) } });
- * console.log(next.bn.mean.dataSync()[0], next.bn.gamma === params.bn.gamma); // 1 true
+ * assert.deepEqual([next.bn.mean.dataSync()[0], next.bn.gamma === params.bn.gamma], [1, true]);
  * ```
  */
 export function withRunningStatistics<T>(params: T, statistics: RunningStatistics): T {

@@ -11,12 +11,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { applyMobileNetV2, initMobileNetV2 } from "./mobilenet_v2.ts";
  * const p = initMobileNetV2(key(0));
  * const f = applyMobileNetV2(p, tf.zeros([1, 32, 32, 3]));
- * console.log(f.shape); // [1, 4, 4, 320]
+ * assert.deepEqual(f.shape, [1, 4, 4, 320]);
  * ```
  *
  * @module
@@ -80,8 +81,9 @@ const EPS = 1e-3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobileNetV2Channels } from "./mobilenet_v2.ts";
- * console.log(mobileNetV2Channels()); // 320
+ * assert.deepEqual(mobileNetV2Channels(), 320);
  * ```
  */
 export function mobileNetV2Channels(): number {
@@ -95,8 +97,9 @@ export function mobileNetV2Channels(): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobileNetV2Geometry } from "./mobilenet_v2.ts";
- * console.log(mobileNetV2Geometry()[13]); // { stride: 1, dilation: 2 }
+ * assert.deepEqual(mobileNetV2Geometry()[13], { stride: 1, dilation: 2 });
  * ```
  */
 export function mobileNetV2Geometry(): { stride: number; dilation: number }[] {
@@ -117,9 +120,10 @@ export function mobileNetV2Geometry(): { stride: number; dilation: number }[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initMobileNetV2 } from "./mobilenet_v2.ts";
- * console.log(initMobileNetV2(key(0)).blocks.length); // 17
+ * assert.deepEqual(initMobileNetV2(key(0)).blocks.length, 17);
  * ```
  */
 export function initMobileNetV2(k: Key): MobileNetV2Params {

@@ -55,9 +55,10 @@ function kerasPrefix(path: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kerasName } from "./pretrained.ts";
- * console.log(kerasName("blocks/3/depthwise/kernel")); // "block_3_depthwise/depthwise_kernel"
- * console.log(kerasName("stem/bn/mean")); // "bn_Conv1/moving_mean"
+ * assert.deepEqual(kerasName("blocks/3/depthwise/kernel"), "block_3_depthwise/depthwise_kernel");
+ * assert.deepEqual(kerasName("stem/bn/mean"), "bn_Conv1/moving_mean");
  * ```
  */
 export function kerasName(path: string): string {

@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ourPath } from "./pytorch_names.ts";
- * console.log(ourPath("Scale.layer3.22.downsample.1.running_var")); // backbone/layer3/22/downsample/bn/variance
- * console.log(ourPath("layer5.conv2d_list.1.weight")); // head/aspp/1/kernel
- * console.log(ourPath("fc.weight")); // undefined
+ * assert.equal(ourPath("Scale.layer3.22.downsample.1.running_var"), "backbone/layer3/22/downsample/bn/variance");
+ * assert.equal(ourPath("layer5.conv2d_list.1.weight"), "head/aspp/1/kernel");
+ * assert.deepEqual(ourPath("fc.weight"), undefined);
  * ```
  *
  * @module
@@ -33,8 +34,9 @@ const BN: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ourPath } from "./pytorch_names.ts";
- * console.log(ourPath("conv1.weight")); // backbone/stem/conv/kernel
+ * assert.equal(ourPath("conv1.weight"), "backbone/stem/conv/kernel");
  * ```
  */
 export function ourPath(name: string): string | undefined {
@@ -62,9 +64,10 @@ export function ourPath(name: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oihwToHwio } from "./pytorch_names.ts";
  * // 2 output channels, 1 input, 1×1: the same numbers, another order of axes.
- * console.log(oihwToHwio(Float32Array.from([1, 2]), [2, 1, 1, 1]).shape); // [1, 1, 1, 2]
+ * assert.deepEqual(oihwToHwio(Float32Array.from([1, 2]), [2, 1, 1, 1]).shape, [1, 1, 1, 2]);
  * ```
  */
 export function oihwToHwio(
@@ -98,9 +101,10 @@ export interface ConvertedWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromPyTorch } from "./pytorch_names.ts";
  * const state = new Map([["bn1.running_var", { shape: [2], data: Float32Array.from([1, 2]) }]]);
- * console.log([...fromPyTorch(state).values.keys()]); // ["backbone/stem/bn/variance"]
+ * assert.deepEqual([...fromPyTorch(state).values.keys()], ["backbone/stem/bn/variance"]);
  * ```
  */
 export function fromPyTorch(

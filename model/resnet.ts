@@ -20,13 +20,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../lib/tf.ts";
  * import { key } from "../lib/random.ts";
  * import { applyResNet, initResNet } from "./resnet.ts";
  * const cfg = { depth: 18 as const, width: 0.125 };
  * const params = initResNet(key(0), cfg);
  * const feature = applyResNet(params, tf.zeros([1, 32, 32, 3]), cfg);
- * console.log(feature.shape); // [1, 4, 4, 64]
+ * assert.deepEqual(feature.shape, [1, 4, 4, 64]);
  * ```
  *
  * @module
@@ -131,8 +132,9 @@ function widths(config: ResNetConfig) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resnetChannels } from "./resnet.ts";
- * console.log(resnetChannels({ depth: 101 }), resnetChannels({ depth: 18, width: 0.5 })); // 2048 256
+ * assert.deepEqual([resnetChannels({ depth: 101 }), resnetChannels({ depth: 18, width: 0.5 })], [2048, 256]);
  * ```
  */
 export function resnetChannels(config: ResNetConfig): number {
@@ -146,10 +148,11 @@ export function resnetChannels(config: ResNetConfig): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { key } from "../lib/random.ts";
  * import { initResNet } from "./resnet.ts";
  * const p = initResNet(key(0), { depth: 18, width: 0.25 });
- * console.log(p.layer4.length); // 2
+ * assert.deepEqual(p.layer4.length, 2);
  * ```
  */
 export function initResNet(k: Key, config: ResNetConfig): ResNetParams {

@@ -77,9 +77,10 @@ export function convGeometry(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convInfo } from "./conv_backprop.ts";
  * const info = convInfo([1, 8, 8, 3], [3, 3, 3, 4], { strides: 2, pad: "same" }, false);
- * console.log(info.outHeight, info.padInfo.top); // 4 0
+ * assert.deepEqual([info.outHeight, info.padInfo.top], [4, 0]);
  * ```
  */
 export function convInfo(

@@ -12,13 +12,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { installGradients } from "../gradients.ts";
  * installGradients();
  * const x = tf.ones([1, 8, 8, 2]), w = tf.ones([3, 3, 2, 1]);
  * const atrous = (v: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 1, "same", "NHWC", 2));
  * const g = tf.grad(atrous)(w);
- * console.log(g.shape); // [3, 3, 2, 1]
+ * assert.deepEqual(g.shape, [3, 3, 2, 1]);
  * ```
  *
  * @module

@@ -12,9 +12,10 @@
  *
  * @example Softmax's gradient: zero for a constant upstream gradient
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * const g = tf.grad((z: tf.Tensor) => tf.sum(tf.softmax(z)))(tf.tensor2d([[1, 2, 3]]));
- * console.log(Math.max(...Array.from(g.dataSync(), Math.abs)) < 1e-7); // true
+ * assert.deepEqual(Math.max(...Array.from(g.dataSync(), Math.abs)) < 1e-7, true);
  * ```
  *
  * @module
@@ -83,8 +84,9 @@ export const SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD = "UdaSparseSoftmaxCrossEntropyGr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasFusedKernel, SOFTMAX_GRAD } from "./fused.ts";
- * console.log(typeof hasFusedKernel(SOFTMAX_GRAD)); // "boolean"
+ * assert.deepEqual(typeof hasFusedKernel(SOFTMAX_GRAD), "boolean");
  * ```
  */
 export function hasFusedKernel(name: string): boolean {

@@ -15,15 +15,19 @@
  * This module replaces ResizeBilinear's gradient with the exact transpose of
  * the forward map: on backends whose ResizeBilinearGrad kernel is ours (wasm)
  * that kernel, elsewhere two small matrix products, `dx = A_hᵀ · dy · A_w`
- * with the forward pass's interpolation matrices. Importing `lib/tf.ts`
- * installs it.
+ * with the forward pass's interpolation matrices. `installGradients`
+ * (`lib/gradients.ts`, which `useBackend` calls) installs it; tfjs's own
+ * gradient gives other numbers for this example.
  *
  * @example The gradient of a half-pixel upsampling is the forward map's transpose
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
+ * import { installGradients } from "../gradients.ts";
+ * installGradients();
  * const up = (x: tf.Tensor) => tf.image.resizeBilinear(x as tf.Tensor4D, [4, 4], false, true);
  * const g = tf.grad((x: tf.Tensor) => tf.sum(up(x)))(tf.ones([1, 2, 2, 1]));
- * console.log(Array.from(g.dataSync())); // [4, 4, 4, 4]: every output sums to 1 over the inputs
+ * assert.deepEqual(Array.from(g.dataSync()), [4, 4, 4, 4]); // every output sums to 1 over the inputs
  * ```
  *
  * @module

@@ -92,8 +92,9 @@ export function useOurKernels(threads: number, heap?: SharedHeap): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ourKernelThreads } from "./wasm_ours.ts";
- * console.log(ourKernelThreads() >= 0); // true
+ * assert.deepEqual(ourKernelThreads() >= 0, true);
  * ```
  */
 export function ourKernelThreads(): number {
@@ -106,8 +107,9 @@ export function ourKernelThreads(): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ourKernelSharedJobs } from "./wasm_ours.ts";
- * console.log(ourKernelSharedJobs() >= 0); // true
+ * assert.deepEqual(ourKernelSharedJobs() >= 0, true);
  * ```
  */
 export function ourKernelSharedJobs(): number {
@@ -655,8 +657,9 @@ export type OurKernel = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OUR_KERNELS } from "./wasm_ours.ts";
- * console.log("Conv2DBackpropFilter" in OUR_KERNELS); // true
+ * assert.deepEqual("Conv2DBackpropFilter" in OUR_KERNELS, true);
  * ```
  */
 export const OUR_KERNELS: Readonly<Record<string, OurKernel>> = {

@@ -12,6 +12,7 @@
  *
  * @example Adam's arithmetic over one vector
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { flattened } from "./flattened.ts";
  * import { scaleByAdam } from "./transforms.ts";
@@ -20,7 +21,7 @@
  * const params = { w: tf.ones([2, 2]), b: tf.zeros([3]) };
  * const state = opt.init(params);
  * const [updates, next] = opt.update({ w: tf.ones([2, 2]), b: tf.ones([3]) }, state, params);
- * console.log(updates.w.shape, updates.b.shape); // [2, 2] [3]
+ * assert.deepEqual([updates.w.shape, updates.b.shape], [[2, 2], [3]]);
  * dispose([params, state, updates, next]);
  * ```
  *

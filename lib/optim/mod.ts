@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { dispose } from "../tree.ts";
  * import { adam, applyUpdates } from "./mod.ts";
@@ -14,7 +15,7 @@
  * const grads = { w: tf.scalar(2) };
  * const [updates, next] = opt.update(grads, state, params);
  * const moved = applyUpdates(params, updates);
- * console.log(moved.w.dataSync()[0].toFixed(2)); // "0.90"
+ * assert.deepEqual(moved.w.dataSync()[0].toFixed(2), "0.90");
  * dispose([params, state, grads, updates, next, moved]);
  * ```
  *

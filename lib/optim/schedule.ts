@@ -5,10 +5,11 @@
  *
  * @example DeepLab's poly decay after a linear warm-up
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { poly, valueAt, warmup } from "./schedule.ts";
  * const lr = warmup(poly(2.5e-4, 1000, 0.9), 100);
- * console.log(valueAt(lr, 50).toFixed(7), valueAt(lr, 1000)); // "0.0001217" 0
+ * assert.deepEqual([valueAt(lr, 50).toFixed(7), valueAt(lr, 1000)], ["0.0001217", 0]);
  * ```
  *
  * @module
@@ -23,8 +24,9 @@ export type Schedule = (count: Scalar) => Scalar;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { asSchedule, valueAt } from "./schedule.ts";
- * console.log(valueAt(asSchedule(0.1), 99)); // 0.1
+ * assert.ok(Math.abs(valueAt(asSchedule(0.1), 99) - 0.1) < 1e-7); // a float32 scalar
  * ```
  */
 export function asSchedule(value: number | Schedule): Schedule {
@@ -41,8 +43,9 @@ export function asSchedule(value: number | Schedule): Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { poly, valueAt } from "./schedule.ts";
- * console.log(valueAt(poly(1, 10, 1), 5)); // 0.5
+ * assert.deepEqual(valueAt(poly(1, 10, 1), 5), 0.5);
  * ```
  */
 export function poly(init: number, steps: number, power = 0.9, end = 0): Schedule {
@@ -66,8 +69,9 @@ export function poly(init: number, steps: number, power = 0.9, end = 0): Schedul
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { valueAt, warmup } from "./schedule.ts";
- * console.log(valueAt(warmup(1, 4), 1), valueAt(warmup(1, 4), 9)); // 0.5 1
+ * assert.deepEqual([valueAt(warmup(1, 4), 1), valueAt(warmup(1, 4), 9)], [0.5, 1]);
  * ```
  */
 export function warmup(after: number | Schedule, steps: number): Schedule {
@@ -88,8 +92,9 @@ export function warmup(after: number | Schedule, steps: number): Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { poly, valueAt } from "./schedule.ts";
- * console.log(valueAt(poly(1, 2, 1), 1)); // 0.5
+ * assert.deepEqual(valueAt(poly(1, 2, 1), 1), 0.5);
  * ```
  */
 export function valueAt(schedule: Schedule, step: number): number {

@@ -6,6 +6,7 @@
  *
  * @example One plain gradient-descent step
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { dispose } from "../tree.ts";
  * import { applyUpdates } from "./transform.ts";
@@ -16,7 +17,7 @@
  * const state = opt.init(params);
  * const [updates, next] = opt.update(grads, state, params);
  * const newParams = applyUpdates(params, updates);
- * console.log(newParams.w.dataSync()[0]); // 0.95
+ * assert.ok(Math.abs(newParams.w.dataSync()[0] - 0.95) < 1e-7); // 1 − 0.1 · 0.5, in float32
  * dispose([params, grads, state, updates, next, newParams]);
  * ```
  *
@@ -83,12 +84,13 @@ export function chain(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { dispose } from "../tree.ts";
  * import { applyUpdates } from "./transform.ts";
  * const p = { w: tf.scalar(1) }, u = { w: tf.scalar(-0.25) };
  * const q = applyUpdates(p, u);
- * console.log(q.w.dataSync()[0]); // 0.75
+ * assert.deepEqual(q.w.dataSync()[0], 0.75);
  * dispose([p, u, q]);
  * ```
  */

@@ -289,10 +289,11 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { globalNorm } from "./transforms.ts";
  * const g = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) };
- * console.log(globalNorm(g).dataSync()[0]); // 5
+ * assert.deepEqual(globalNorm(g).dataSync()[0], 5);
  * ```
  */
 export function globalNorm(tree: Tree): Scalar {

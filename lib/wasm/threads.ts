@@ -22,10 +22,11 @@
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { tf } from "../tf.ts";
  * import { startThreadedWasm } from "./threads.ts";
  * const threads = await startThreadedWasm(2);
- * console.log(tf.getBackend(), threads); // "wasm" 2
+ * assert.deepEqual([tf.getBackend(), threads], ["wasm", 2]);
  * ```
  *
  * @module

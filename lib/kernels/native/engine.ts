@@ -16,6 +16,7 @@
  *
  * @example Convolving a 1×4×4×1 image with a 3×3 box filter
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NativeKernels } from "./engine.ts";
  * const engine = new NativeKernels(1);
  * const y = engine.conv2d(new Float32Array(16).fill(1), new Float32Array(9).fill(1), {
@@ -23,7 +24,7 @@
  *   outChannels: 1, filterHeight: 3, filterWidth: 3, strides: [1, 1],
  *   dilations: [1, 1], padBefore: [1, 1],
  * });
- * console.log(y[5]); // 9
+ * assert.deepEqual(y[5], 9);
  * ```
  *
  * @module
@@ -233,8 +234,9 @@ const WORKSPACE_FULL = Symbol("workspace full");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nativeKernelsSupported } from "./engine.ts";
- * console.log(typeof nativeKernelsSupported()); // "boolean"
+ * assert.deepEqual(typeof nativeKernelsSupported(), "boolean");
  * ```
  */
 export function nativeKernelsSupported(): boolean {
