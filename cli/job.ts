@@ -15,7 +15,7 @@ import { subset } from "../data/datasets.ts";
 import { checkHeldOut, openData, type ReadObserver } from "../data/plan.ts";
 import { runKeys } from "./config.ts";
 import { evaluatePhases } from "./final_evaluation.ts";
-import type { Options } from "./options.ts";
+import { type Options, OPTIONS_VERSION } from "./options.ts";
 import { phasesOf } from "./phases.ts";
 import { Progress } from "./progress.ts";
 import { writeRunReport } from "./report.ts";
@@ -92,6 +92,7 @@ export async function runTraining(
   await data.source.get(0);
   await data.target.get(0);
   const resolved = {
+    optionsVersion: OPTIONS_VERSION,
     ...o,
     resume: undefined,
     acceptChanges: undefined,

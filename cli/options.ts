@@ -607,3 +607,55 @@ export async function parseOptions(args: string[]): Promise<Options> {
   }
   return options as Options;
 }
+
+/** The version of the options as `config.json` and checkpoints store them. */
+export const OPTIONS_VERSION = 1;
+
+/**
+ * Options renamed since they were first stored: old name → new name (empty
+ * so far). A rename adds an entry here, so that old runs still read.
+ */
+const RENAMED: Readonly<Record<string, string>> = {};
+
+/**
+ * A run's options from their stored form (a checkpoint's or `config.json`):
+ * renamed options mapped, every value validated, options added since the
+ * run filled with their defaults. An unknown option, or a version newer than
+ * this code, is an error naming `where`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { optionsFromStored } from "./options.ts";
+ * const o = optionsFromStored({ optionsVersion: 1, dataset: "digits", steps: 10 }, "run/config.json");
+ * assert.deepEqual([o.steps, o.method], [10, "cdga"]);
+ * assert.throws(() => optionsFromStored({ stepz: 1 }, "x"), /x: stored option "stepz" is unknown/);
+ * ```
+ */
+export function optionsFromStored(stored: Record<string, unknown>, where: string): Options {
+  const version = stored.optionsVersion ?? 1;
+  if (typeof version !== "number" || !(version >= 1 && version <= OPTIONS_VERSION)) {
+    throw new Error(
+      `${where}: options version ${
+        JSON.stringify(version)
+      }; this version of uda-seg reads 1 to ${OPTIONS_VERSION}`,
+    );
+  }
+  const specs = OPTIONS as Record<string, OptionSpec>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stored)) {
+    if (key === "optionsVersion" || key === "classes") continue;
+    const name = RENAMED[key] ?? key;
+    const spec = specs[name];
+    if (!spec) {
+      throw new Error(
+        `${where}: stored option ${JSON.stringify(key)} is unknown to this version of uda-seg`,
+      );
+    }
+    out[name] = value === undefined || value === null ? undefined : check(name, spec, value, where);
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (!(name in out)) out[name] = spec.default;
+  }
+  return out as Options;
+}

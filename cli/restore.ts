@@ -12,7 +12,7 @@ import type { Method } from "../methods/config.ts";
 import { DataError } from "../data/image_io.ts";
 import { type ClassTable, tableFromJsonValue } from "../data/labels.ts";
 import { loadCheckpoint, restoreTree } from "./checkpoint.ts";
-import { OPTIONS, type Options } from "./options.ts";
+import { type Options, optionsFromStored } from "./options.ts";
 import { methodConfig, segConfig } from "./config.ts";
 
 /** G, its configuration and the run's options, from a checkpoint file. */
@@ -34,12 +34,9 @@ export async function segFromCheckpoint(
   if (!stored || typeof stored !== "object" || !stored.dataset) {
     throw new DataError(path, "the checkpoint carries no run configuration");
   }
-  const defaults = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, v.default]));
-  const { classes: carriedJson, ...storedOptions } = stored as Partial<Options> & {
-    classes?: unknown;
-  };
+  const carriedJson = (stored as { classes?: unknown }).classes;
   const carried = carriedJson === undefined ? undefined : tableFromJsonValue(carriedJson, path);
-  const options = { ...defaults, ...storedOptions } as Options;
+  const options = optionsFromStored(stored as Record<string, unknown>, path);
   const n = await classes(options, carried);
   if (carried && carried.names.length !== n) {
     throw new DataError(
@@ -47,8 +44,9 @@ export async function segFromCheckpoint(
       `the checkpoint's ${carried.names.length} classes differ from the ${n} of its data set now`,
     );
   }
-  const method =
-    (checkpoint.position.phase === "warmup" ? "sourceOnly" : checkpoint.position.phase) as Method;
+  // A phase is a method, a method with a variant (`cdga.pixel`), or the warm-up.
+  const base = checkpoint.position.phase.split(".")[0];
+  const method = (base === "warmup" ? "sourceOnly" : base) as Method;
   const trainer = makeTrainer(methodConfig(options, method, n));
   const fresh = trainer.init(rootKey(0));
   const seg = restoreTree(checkpoint, "params/seg", fresh.params.seg, path);

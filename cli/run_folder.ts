@@ -123,6 +123,7 @@ export function parseMetricsLog(
 
 /** Options a resume may change: they steer the run, not its result. */
 export const RESUMABLE_CHANGES: readonly string[] = [
+  "optionsVersion",
   "resume",
   "acceptChanges",
   "config",

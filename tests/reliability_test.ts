@@ -233,3 +233,31 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   );
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("a checkpoint of a method variant evaluates; stored options are read by version, unknown ones named", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-variant-" });
+  const job = [
+    ...TINY.filter((a, i, all) =>
+      a !== "sourceOnly" && all[i - 1] !== "--method" && a !== "--method"
+    ),
+    "--method",
+    "cdga",
+    "--also",
+    "cdga.pixel",
+    "--steps",
+    "2",
+    "--out",
+    out,
+    "--name",
+    "v",
+  ];
+  const made = await deno(["train.ts", ...job]);
+  assert.equal(made.code, 0, made.err);
+  const config = JSON.parse(await Deno.readTextFile(join(out, "v", "config.json")));
+  assert.equal(config.optionsVersion, 1);
+  const checkpoint = join(out, "v", "checkpoints", "cdga.pixel.ckpt");
+  const evaluated = await deno(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
+  assert.equal(evaluated.code, 0, evaluated.err);
+  assert.match(evaluated.out, /cdga\.pixel on /);
+  await Deno.remove(out, { recursive: true });
+});
