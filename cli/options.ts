@@ -283,7 +283,7 @@ export const OPTIONS = {
     default: "auto",
     choices: ["auto", "on", "off"],
     help:
-      "random horizontal flips of training images: auto is on for Cityscapes and folders, off for the digits",
+      "random horizontal flips of training images: auto is on for GTA5/SYNTHIA→Cityscapes, off for the digits and folders (measured: flips hurt glyph data; pass --flip on for street scenes)",
   },
   glyphs: {
     kind: "string",
