@@ -14,10 +14,8 @@
 // tap, at Ci contiguous input values (or at a zero buffer for padding).
 
 #include <wasm_simd128.h>
+#include "export.h"
 
-#define MR 6
-#define NR 8
-#define MAX_TAPS 64
 
 typedef struct {
   int n, h, w, ci, ho, wo, co, kh, kw, sh, sw, dh, dw, pt, pl;
@@ -153,7 +151,7 @@ static void tile_packed(const float *a, const float *b, int kt, float *const *c,
 static inline int min(int a, int b) { return a < b ? a : b; }
 
 // dst[j][k][0..8) = src[k·ldk + (8j + c)·ldn], zero past n columns.
-void pack_panels(const float *src, int k, int n, int ldk, int ldn, float *dst) {
+EXPORT("pack_panels") void pack_panels(const float *src, int k, int n, int ldk, int ldn, float *dst) {
   for (int j = 0; j < n; j += NR) {
     for (int kk = 0; kk < k; kk++) {
       for (int c = 0; c < NR; c++) {
@@ -165,7 +163,7 @@ void pack_panels(const float *src, int k, int n, int ldk, int ldn, float *dst) {
 
 // The filter's transpose per tap, for the input gradient:
 // dst[j][t][co][0..8) = w[t, 8j + c, co].
-void pack_transposed_filter(const float *w, int taps, int ci, int co, float *dst) {
+EXPORT("pack_transposed_filter") void pack_transposed_filter(const float *w, int taps, int ci, int co, float *dst) {
   for (int j = 0; j < ci; j += NR) {
     for (int t = 0; t < taps; t++) {
       for (int o = 0; o < co; o++) {
@@ -177,7 +175,7 @@ void pack_transposed_filter(const float *w, int taps, int ci, int co, float *dst
   }
 }
 
-void transpose(const float *src, int rows, int cols, float *dst) {
+EXPORT("transpose") void transpose(const float *src, int rows, int cols, float *dst) {
   for (int r0 = 0; r0 < rows; r0 += 32) {
     for (int c0 = 0; c0 < cols; c0 += 32) {
       int r1 = min(rows, r0 + 32), c1 = min(cols, c0 + 32);
@@ -218,7 +216,7 @@ static void apply_epilogue(const Epilogue *e, float *const *c, int rows, int j, 
 // y [n·ho·wo, co] from x and the filter packed by pack_panels(w, kh·kw·ci,
 // co, co, 1), then the epilogue (none when null); work items are tiles of MR
 // output positions.
-void conv_forward(const Geometry *g, const float *x, const float *packed, float *y,
+EXPORT("conv_forward") void conv_forward(const Geometry *g, const float *x, const float *packed, float *y,
                   const float *zero, const Epilogue *epilogue, float *scratch, int begin,
                   int end) {
   const int positions = g->n * g->ho * g->wo, taps = g->kh * g->kw;
@@ -276,7 +274,7 @@ static inline int phase_positions(const Geometry *g, int ry, int rx) {
 // alike (phases differ in how many taps reach them: 1, 2, 2 and 4 for a
 // 3×3 filter at stride 2). Phase (0, 0) has the most tiles; items past a
 // smaller phase's tiles are empty.
-int input_grad_tiles(const Geometry *g) {
+EXPORT("input_grad_tiles") int input_grad_tiles(const Geometry *g) {
   return ceil_div(phase_positions(g, 0, 0), MR) * g->sh * g->sw;
 }
 
@@ -284,7 +282,7 @@ static inline int floor_mod(int a, int m) { return ((a % m) + m) % m; }
 
 // dx [n, h, w, ci] from dy [n·ho·wo, co] and the filter packed by
 // pack_transposed_filter; work items as input_grad_tiles counts them.
-void conv_input_grad(const Geometry *g, const float *dy, const float *packed, float *dx,
+EXPORT("conv_input_grad") void conv_input_grad(const Geometry *g, const float *dy, const float *packed, float *dx,
                      const float *zero, float *scratch, int begin, int end) {
   const int taps = g->kh * g->kw, phases = g->sh * g->sw;
   const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
@@ -338,7 +336,7 @@ void conv_input_grad(const Geometry *g, const float *dy, const float *packed, fl
 
 // dst[m][k][0..MR) = src[k·cols + MR·m + r] (0 past cols): the columns of a
 // row-major [rows, cols] matrix as the MR-interleaved left operand.
-void pack_columns(const float *src, int rows, int cols, float *dst) {
+EXPORT("pack_columns") void pack_columns(const float *src, int rows, int cols, float *dst) {
   for (int m = 0; m < cols; m += MR) {
     const int w = min(MR, cols - m);
     for (int k = 0; k < rows; k++, dst += MR) {
@@ -349,14 +347,13 @@ void pack_columns(const float *src, int rows, int cols, float *dst) {
 
 // Positions per packed block of the filter gradient: the block (KC × NR
 // floats) stays in the L1 cache while every row tile of dyᵀ passes over it.
-#define KC 512
 
 // Work items of conv_filter_grad: (tap, NR input channels) pairs, or, with
 // fewer than NR input channels (an RGB stem), panels of NR consecutive
 // (tap, channel) columns spanning taps: per-tap panels would be mostly zeros.
 static inline int spans_taps(const Geometry *g) { return g->ci < NR; }
 
-int filter_grad_items(const Geometry *g) {
+EXPORT("filter_grad_items") int filter_grad_items(const Geometry *g) {
   const int taps = g->kh * g->kw;
   return spans_taps(g) ? (taps * g->ci + NR - 1) / NR : taps * ((g->ci + NR - 1) / NR);
 }
@@ -431,7 +428,7 @@ static void pack_patch_block(const Geometry *g, const float *x, int item, int k0
 // block of patches. Blocks of positions are the outer loop: the input rows
 // they read stay in the cache while every item of the thread uses them
 // (items outermost re-read the whole input once per item).
-void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x, float *dwt,
+EXPORT("conv_filter_grad") void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x, float *dwt,
                       float *scratch, int begin, int end) {
   const int positions = g->n * g->ho * g->wo, depth = g->kh * g->kw * g->ci;
   const int channel_panels = (g->ci + NR - 1) / NR;
@@ -457,3 +454,15 @@ void conv_filter_grad(const Geometry *g, const float *dy_packed, const float *x,
     }
   }
 }
+
+// The constants engine.ts must agree with, one function each: a table would be a data
+// segment, which would write into tfjs's heap when the module is instantiated there.
+EXPORT("constant_mr") int constant_mr(void) { return MR; }
+EXPORT("constant_nr") int constant_nr(void) { return NR; }
+EXPORT("constant_kc") int constant_kc(void) { return KC; }
+EXPORT("constant_max_taps") int constant_max_taps(void) { return MAX_TAPS; }
+EXPORT("constant_element_block") int constant_element_block(void) { return ELEMENT_BLOCK; }
+EXPORT("constant_column_block") int constant_column_block(void) { return COLUMN_BLOCK; }
+EXPORT("constant_norm_block") int constant_norm_block(void) { return NORM_BLOCK; }
+EXPORT("constant_row_block") int constant_row_block(void) { return ROW_BLOCK; }
+EXPORT("constant_max_classes") int constant_max_classes(void) { return MAX_CLASSES; }

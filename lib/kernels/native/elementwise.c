@@ -5,6 +5,7 @@
 // half-open range [begin, end) of work items.
 
 #include <wasm_simd128.h>
+#include "export.h"
 
 #include "exp4.h"
 
@@ -215,8 +216,6 @@ static void activation_grad_f32(const float *x, const float *dy, float *y, int n
 
 // ---------------------------------------------------------------- drivers
 
-#define ELEMENT_BLOCK 4096
-#define COLUMN_BLOCK 16
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
@@ -226,32 +225,32 @@ static inline int min_int(int a, int b) { return a < b ? a : b; }
   (void)scratch;                                      \
   if (i0 >= i1) return
 
-void exp_blocks(const float *x, float *y, int n, const float *constants, float *scratch,
+EXPORT("exp_blocks") void exp_blocks(const float *x, float *y, int n, const float *constants, float *scratch,
                 int begin, int end) {
   ELEMENT_RANGE(n);
   exp_f32(x + i0, y + i0, i1 - i0, constants);
 }
 
 // alpha: a float in memory (the pool passes integers).
-void leaky_relu_blocks(const float *x, float *y, int n, const float *alpha, float *scratch,
+EXPORT("leaky_relu_blocks") void leaky_relu_blocks(const float *x, float *y, int n, const float *alpha, float *scratch,
                        int begin, int end) {
   ELEMENT_RANGE(n);
   leaky_relu_f32(x + i0, y + i0, i1 - i0, *alpha);
 }
 
-void activation_grad_blocks(const float *x, const float *dy, float *y, int n, const float *alpha,
+EXPORT("activation_grad_blocks") void activation_grad_blocks(const float *x, const float *dy, float *y, int n, const float *alpha,
                             int nan_propagates, float *scratch, int begin, int end) {
   ELEMENT_RANGE(n);
   activation_grad_f32(x + i0, dy + i0, y + i0, i1 - i0, *alpha, nan_propagates);
 }
 
-void greater_blocks(const float *a, const float *b, int step, unsigned char *y, int n,
+EXPORT("greater_blocks") void greater_blocks(const float *a, const float *b, int step, unsigned char *y, int n,
                     float *scratch, int begin, int end) {
   ELEMENT_RANGE(n);
   greater_f32(a + i0, b + i0 * step, step, y + i0, i1 - i0);
 }
 
-void select_blocks(const unsigned char *c, const float *a, const float *b, float *y, int n,
+EXPORT("select_blocks") void select_blocks(const unsigned char *c, const float *a, const float *b, float *y, int n,
                    float *scratch, int begin, int end) {
   ELEMENT_RANGE(n);
   select_f32(c + i0, a + i0, b + i0, y + i0, i1 - i0);
@@ -259,7 +258,7 @@ void select_blocks(const unsigned char *c, const float *a, const float *b, float
 
 // Items are blocks of COLUMN_BLOCK columns, each summed over every row by
 // one thread: the result does not depend on how many threads share the job.
-void sum_rows_blocks(const float *x, int rows, int cols, int mean, double *acc, float *y,
+EXPORT("sum_rows_blocks") void sum_rows_blocks(const float *x, int rows, int cols, int mean, double *acc, float *y,
                      float *scratch, int begin, int end) {
   (void)scratch;
   const int c0 = begin * COLUMN_BLOCK, c1 = min_int(cols, end * COLUMN_BLOCK);
@@ -268,7 +267,7 @@ void sum_rows_blocks(const float *x, int rows, int cols, int mean, double *acc, 
 }
 
 // Items are images of the batch. ratios: two doubles in memory (h, w).
-void resize_bilinear_grad_images(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
+EXPORT("resize_bilinear_grad_images") void resize_bilinear_grad_images(const float *dy, int n, int oh, int ow, int c, int ih, int iw,
                                  const double *ratios, int half_pixel, float *dx,
                                  float *scratch, int begin, int end) {
   (void)scratch;
@@ -279,7 +278,7 @@ void resize_bilinear_grad_images(const float *dy, int n, int oh, int ow, int c, 
 }
 
 // Items are images of the batch.
-void max_pool_grad_images(const float *x, const float *dy, int n, int h, int w, int c, int oh,
+EXPORT("max_pool_grad_images") void max_pool_grad_images(const float *x, const float *dy, int n, int h, int w, int c, int oh,
                           int ow, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
                           float *dx, float *scratch, int begin, int end) {
   (void)scratch;
@@ -293,7 +292,7 @@ void max_pool_grad_images(const float *x, const float *dy, int n, int h, int w, 
 // m' = β₁·m + (1 − β₁)·g, v' = β₂·v + (1 − β₂)·g², out = (m'/c₁) / (√(v'/c₂) + ε),
 // in the order and precision of the composed tfjs kernels (so bit for bit
 // theirs). scalars: β₁, 1 − β₁, β₂, 1 − β₂, ε; c1, c2: the bias corrections.
-void adam_blocks(const float *g, const float *m, const float *v, const float *scalars,
+EXPORT("adam_blocks") void adam_blocks(const float *g, const float *m, const float *v, const float *scalars,
                  const float *c1, const float *c2, float *out, float *m2, float *v2, int n,
                  float *scratch, int begin, int end) {
   ELEMENT_RANGE(n);
@@ -329,11 +328,10 @@ void adam_blocks(const float *g, const float *m, const float *v, const float *sc
 // Work items are blocks of NORM_BLOCK columns; a thread makes all passes
 // over its own columns.
 
-#define NORM_BLOCK 8
 
 // Forward: y = x̂·γ + β with x̂ = (x − μ)·r, μ = mean x, r = 1/√(mean (x − μ)² + ε);
 // writes y, x̂ and r (cols values).
-void batch_norm_blocks(const float *x, const float *gamma, const float *beta, const float *eps,
+EXPORT("batch_norm_blocks") void batch_norm_blocks(const float *x, const float *gamma, const float *beta, const float *eps,
                        float *y, float *xhat, float *rstd, int rows, int cols, float *scratch,
                        int begin, int end) {
   (void)scratch;
@@ -410,7 +408,7 @@ void batch_norm_blocks(const float *x, const float *gamma, const float *beta, co
 }
 
 // Backward: dγ = Σ dy·x̂, dβ = Σ dy, dx = ((dy − dβ/m) − x̂·(dγ/m))·(r·γ), m = rows.
-void batch_norm_grad_blocks(const float *dy, const float *xhat, const float *rstd,
+EXPORT("batch_norm_grad_blocks") void batch_norm_grad_blocks(const float *dy, const float *xhat, const float *rstd,
                             const float *gamma, float *dx, float *dgamma, float *dbeta, int rows,
                             int cols, float *scratch, int begin, int end) {
   (void)scratch;

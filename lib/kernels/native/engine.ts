@@ -94,19 +94,28 @@ export interface ConvEpilogue {
   readonly alpha?: number;
 }
 
-/** Filter taps the kernels take at most (`MAX_TAPS` in conv.c). */
+/** Filter taps the kernels take at most (`MAX_TAPS` in export.h; the engine checks the module agrees). */
 export const MAX_FILTER_TAPS = 64;
 
-/** Classes (the last axis) the row-wise softmax kernels take at most (`MAX_CLASSES` in softmax.c). */
+/** Classes (the last axis) the row-wise softmax kernels take at most (`MAX_CLASSES` in export.h; checked likewise). */
 export const MAX_SOFTMAX_CLASSES = 256;
 
-const MR = 6,
-  NR = 8,
-  KC = 512,
-  ROW_BLOCK = 32,
-  ELEMENT_BLOCK = 4096,
-  COLUMN_BLOCK = 16,
-  NORM_BLOCK = 8;
+/**
+ * The constants shared with the C kernels (`export.h`), each exported by the
+ * module as `constant_<name>()`: read from the module, never repeated here.
+ */
+const KERNEL_CONSTANTS = [
+  "MR",
+  "NR",
+  "KC",
+  "MAX_TAPS",
+  "ELEMENT_BLOCK",
+  "COLUMN_BLOCK",
+  "NORM_BLOCK",
+  "ROW_BLOCK",
+  "MAX_CLASSES",
+] as const;
+type KernelConstants = Readonly<Record<typeof KERNEL_CONSTANTS[number], number>>;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
 // The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
@@ -266,6 +275,8 @@ export class NativeKernels {
   // The allocation the workspace lies in (tfjs's heap only).
   #workspaceBlock = 0;
   #workers: workerThreads.Worker[] = [];
+  // The module's constants (tile sizes, work-item blocks, limits).
+  readonly #k: KernelConstants;
   #top = 0;
   #sharedJobs = 0;
 
@@ -287,6 +298,20 @@ export class NativeKernels {
     // it writes nothing into the memory (tested).
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory: this.#memory } });
     this.#exports = instance.exports as unknown as KernelExports;
+    const exports = instance.exports as Record<string, unknown>;
+    this.#k = Object.fromEntries(
+      KERNEL_CONSTANTS.map((name) => [
+        name,
+        (exports[`constant_${name.toLowerCase()}`] as () => number)(),
+      ]),
+    ) as KernelConstants;
+    // The two limits other modules check before calling in must be the module's own.
+    if (this.#k.MAX_TAPS !== MAX_FILTER_TAPS || this.#k.MAX_CLASSES !== MAX_SOFTMAX_CLASSES) {
+      throw new Error(
+        `the kernel module's limits (${this.#k.MAX_TAPS} taps, ${this.#k.MAX_CLASSES} classes) ` +
+          `differ from engine.ts's (${MAX_FILTER_TAPS}, ${MAX_SOFTMAX_CLASSES}): rebuild it`,
+      );
+    }
     if (heap) {
       // The module's own stack would be at the bottom of tfjs's memory.
       this.#stacks = align(heap.malloc(MAX_THREADS * STACK + 16), 16);
@@ -314,21 +339,26 @@ export class NativeKernels {
   ): Float32Array {
     const positions = g.batch * g.outHeight * g.outWidth;
     const depth = g.filterHeight * g.filterWidth * g.inChannels;
-    const panels = Math.ceil(g.outChannels / NR);
+    const panels = Math.ceil(g.outChannels / this.#k.NR);
     return this.#job(() => {
       const geo = this.#geometry(g);
       const zero = this.#zeros(g.inChannels);
       const xAt = this.#place(x), wAt = this.#place(w);
-      const packed = this.#alloc(panels * NR * depth);
+      const packed = this.#alloc(panels * this.#k.NR * depth);
       const y = out ?? this.#alloc(positions * g.outChannels);
-      const scratch = this.#alloc(NR * this.threads);
+      const scratch = this.#alloc(this.#k.NR * this.threads);
       this.#exports.pack_panels(wAt, depth, g.outChannels, g.outChannels, 1, packed);
       const after = epilogue ? this.#epilogue(epilogue) : 0;
-      this.#run("conv_forward", [geo, xAt, packed, y, zero, after], Math.ceil(positions / MR), {
-        scratch,
-        stride: 4 * NR,
-        work: positions * depth * g.outChannels,
-      });
+      this.#run(
+        "conv_forward",
+        [geo, xAt, packed, y, zero, after],
+        Math.ceil(positions / this.#k.MR),
+        {
+          scratch,
+          stride: 4 * this.#k.NR,
+          work: positions * depth * g.outChannels,
+        },
+      );
       return this.#view(y, positions * g.outChannels);
     });
   }
@@ -341,15 +371,17 @@ export class NativeKernels {
       const geo = this.#geometry(g);
       const zero = this.#zeros(g.outChannels);
       const dyAt = this.#place(dy), wAt = this.#place(w);
-      const packed = this.#alloc(Math.ceil(g.inChannels / NR) * NR * taps * g.outChannels);
+      const packed = this.#alloc(
+        Math.ceil(g.inChannels / this.#k.NR) * this.#k.NR * taps * g.outChannels,
+      );
       const dx = out ?? this.#alloc(size);
-      const scratch = this.#alloc(NR * this.threads);
+      const scratch = this.#alloc(this.#k.NR * this.threads);
       this.#exports.pack_transposed_filter(wAt, taps, g.inChannels, g.outChannels, packed);
       const tiles = this.#exports.input_grad_tiles(geo);
       const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * g.outChannels;
       this.#run("conv_input_grad", [geo, dyAt, packed, dx, zero], tiles, {
         scratch,
-        stride: 4 * NR,
+        stride: 4 * this.#k.NR,
         work,
       });
       return this.#view(dx, size);
@@ -365,16 +397,16 @@ export class NativeKernels {
       const geo = this.#geometry(g);
       const items = this.#exports.filter_grad_items(geo);
       const xAt = this.#place(x), dyAt = this.#place(dy);
-      const dyPacked = this.#alloc(Math.ceil(g.outChannels / MR) * MR * positions);
+      const dyPacked = this.#alloc(Math.ceil(g.outChannels / this.#k.MR) * this.#k.MR * positions);
       const dwt = this.#alloc(g.outChannels * depth);
       const dw = out ?? this.#alloc(g.outChannels * depth);
       // No output position (a filter wider than the padded input): no term.
       if (positions === 0) return this.#view(dw, g.outChannels * depth).fill(0);
-      const scratch = this.#alloc(KC * NR * Math.min(this.threads, items));
+      const scratch = this.#alloc(this.#k.KC * this.#k.NR * Math.min(this.threads, items));
       this.#exports.pack_columns(dyAt, positions, g.outChannels, dyPacked);
       this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt], items, {
         scratch,
-        stride: 4 * KC * NR,
+        stride: 4 * this.#k.KC * this.#k.NR,
         work: positions * depth * g.outChannels,
       });
       this.#exports.transpose(dwt, g.outChannels, depth, dw);
@@ -475,7 +507,7 @@ export class NativeKernels {
       const y = out?.y ?? this.#alloc(rows * cols), xhat = out?.xhat ?? this.#alloc(rows * cols);
       const rstd = out?.rstd ?? this.#alloc(cols);
       const args = [xAt, gAt, bAt, epsAt, y, xhat, rstd, rows, cols];
-      this.#run("batch_norm_blocks", args, Math.ceil(cols / NORM_BLOCK), {
+      this.#run("batch_norm_blocks", args, Math.ceil(cols / this.#k.NORM_BLOCK), {
         work: 16 * rows * cols,
       });
       return {
@@ -506,7 +538,7 @@ export class NativeKernels {
       const dx = out?.dx ?? this.#alloc(rows * cols), dgamma = out?.dgamma ?? this.#alloc(cols);
       const dbeta = out?.dbeta ?? this.#alloc(cols);
       const args = [dyAt, xhatAt, rAt, gAt, dx, dgamma, dbeta, rows, cols];
-      this.#run("batch_norm_grad_blocks", args, Math.ceil(cols / NORM_BLOCK), {
+      this.#run("batch_norm_grad_blocks", args, Math.ceil(cols / this.#k.NORM_BLOCK), {
         work: 16 * rows * cols,
       });
       return {
@@ -550,7 +582,7 @@ export class NativeKernels {
       this.#run(
         "sum_rows_blocks",
         [xAt, rows, cols, mean ? 1 : 0, acc, y],
-        Math.ceil(cols / COLUMN_BLOCK),
+        Math.ceil(cols / this.#k.COLUMN_BLOCK),
         { work: 8 * rows * cols },
       );
       return this.#view(y, cols);
@@ -807,7 +839,7 @@ export class NativeKernels {
   /** Runs an elementwise driver over blocks of `size` elements, split over the pool. */
   #runElements(driver: Driver, args: number[], size: number): void {
     // Waking a worker pays off from about 2¹⁸ elements (a memory-bound pass).
-    this.#run(driver, args, Math.ceil(size / ELEMENT_BLOCK), { work: 8 * size });
+    this.#run(driver, args, Math.ceil(size / this.#k.ELEMENT_BLOCK), { work: 8 * size });
   }
 
   /** Runs a row-wise driver over blocks of rows, split over the pool. */
@@ -816,7 +848,7 @@ export class NativeKernels {
       throw new Error(`row kernels take 1–${MAX_SOFTMAX_CLASSES} classes, got ${classes}`);
     }
     // A row costs about as much as 30 multiply-adds per value (exp).
-    this.#run(driver, args, Math.ceil(rows / ROW_BLOCK), { work: 32 * rows * classes });
+    this.#run(driver, args, Math.ceil(rows / this.#k.ROW_BLOCK), { work: 32 * rows * classes });
   }
 
   /**

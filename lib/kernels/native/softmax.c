@@ -11,11 +11,10 @@
 // rows go through a buffer, so nothing past the range is touched.
 
 #include <wasm_simd128.h>
+#include "export.h"
 
 #include "exp4.h"
 
-#define ROW_BLOCK 32
-#define MAX_CLASSES 256
 
 static inline int vectors(int classes) { return (classes + 3) / 4; }
 
@@ -110,7 +109,7 @@ static inline int whole_row(int r, int r1, int classes) {
 }
 
 // p[r] = softmax(z[r]).
-void softmax_rows(const float *z, float *p, int rows, int classes, const float *constants,
+EXPORT("softmax_rows") void softmax_rows(const float *z, float *p, int rows, int classes, const float *constants,
                   float *scratch, int begin, int end) {
   (void)scratch;
   ExpConstants c;
@@ -132,7 +131,7 @@ void softmax_rows(const float *z, float *p, int rows, int classes, const float *
 }
 
 // dz[r] = p[r] ⊙ (dp[r] − ⟨p[r], dp[r]⟩): softmax's gradient from its output.
-void softmax_rows_grad(const float *p, const float *dp, float *dz, int rows, int classes,
+EXPORT("softmax_rows_grad") void softmax_rows_grad(const float *p, const float *dp, float *dz, int rows, int classes,
                        float *scratch, int begin, int end) {
   (void)scratch;
   const int nv = vectors(classes), r1 = last_row(rows, end);
@@ -165,7 +164,7 @@ static inline int labelled(int label, int classes) { return label >= 0 && label 
 // The gradient takes m and ln Σ apart: exp((z − m) − ln Σ) keeps the
 // probabilities accurate, where exp(z − (m + ln Σ)) loses bits to rounding
 // m + ln Σ.
-void sparse_xent_rows(const float *z, const int *labels, float *loss, float *stats, int rows,
+EXPORT("sparse_xent_rows") void sparse_xent_rows(const float *z, const int *labels, float *loss, float *stats, int rows,
                       int classes, const float *constants, float *scratch, int begin, int end) {
   (void)scratch;
   ExpConstants c;
@@ -188,7 +187,7 @@ void sparse_xent_rows(const float *z, const int *labels, float *loss, float *sta
 
 // dz[r] = dloss[r] · (exp((z[r] − m) − ln Σ) − onehot(y_r)) for labelled
 // rows (m, ln Σ from stats[r]), 0 for ignored ones.
-void sparse_xent_rows_grad(const float *z, const int *labels, const float *stats,
+EXPORT("sparse_xent_rows_grad") void sparse_xent_rows_grad(const float *z, const int *labels, const float *stats,
                            const float *dloss, float *dz, int rows, int classes,
                            const float *constants, float *scratch, int begin, int end) {
   (void)scratch;
