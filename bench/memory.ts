@@ -68,6 +68,8 @@ export async function measureTrainingMemory(
     String(options.steps),
     "--baseline",
     "none",
+    // One phase: the oracle's tensors (G alone) would read as a change of the count.
+    "--no-oracle",
     "--test-samples",
     "16",
     "--backend",
