@@ -15,7 +15,7 @@
 import { TARGET_STYLES } from "../data/digits.ts";
 import type { PanelColumn } from "../data/visualize.ts";
 import { evaluate } from "../eval/metrics.ts";
-import { evaluateSeg } from "../eval/segmentation.ts";
+import { evaluateSeg, type KeptPrediction } from "../eval/segmentation.ts";
 import type { TableRow } from "../eval/table.ts";
 import { segConfig } from "./config.ts";
 import { LABELS, type Phase } from "./phases.ts";
@@ -32,15 +32,7 @@ export interface PhaseResult {
 }
 
 /** A kept target sample and every phase's prediction of it. */
-export interface Panel {
-  name: string;
-  style?: string;
-  width: number;
-  height: number;
-  image: Uint8Array;
-  label: Uint8Array;
-  columns: PanelColumn[];
-}
+export type Panel = Omit<KeptPrediction, "prediction"> & { columns: PanelColumn[] };
 
 /** Everything the report shows. */
 export interface FinalEvaluation {
@@ -144,7 +136,10 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
     };
     for (const kept of result.kept) {
       const id = `${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`;
-      if (!panels.has(id)) panels.set(id, { ...kept, columns: [] });
+      if (!panels.has(id)) {
+        const { prediction: _, ...sample } = kept;
+        panels.set(id, { ...sample, columns: [] });
+      }
       panels.get(id)!.columns.push({ title: label, classes: kept.prediction });
     }
     const history = keptHistory.filter((h) => h.phase === phase.name);

@@ -69,14 +69,20 @@ export async function runTraining(
   const runDir = join(o.out, runName);
   const checkpoints = join(runDir, "checkpoints");
   const metricsPath = join(runDir, "metrics.jsonl");
-  if (!o.resume && await exists(checkpoints)) {
-    throw new Error(
-      `${runDir} already holds a run: pass --resume to continue it, or another --name`,
-    );
-  }
-  if (o.resume && !(await exists(checkpoints))) {
-    throw new Error(`${runDir}: nothing to resume (no checkpoints folder)`);
-  }
+  // Checked before anything is written, and again once the folder is locked (another
+  // process may have started the run in between).
+  const checkRunState = async () => {
+    const started = await exists(checkpoints);
+    if (!o.resume && started) {
+      throw new Error(
+        `${runDir} already holds a run: pass --resume to continue it, or another --name`,
+      );
+    }
+    if (o.resume && !started) {
+      throw new Error(`${runDir}: nothing to resume (no checkpoints folder)`);
+    }
+  };
+  await checkRunState();
   const phases = phasesOf(o).filter((phase) => {
     if (phase.method !== "oracle" || data.targetLabelled) return true;
     if (o.method === "oracle") {
@@ -136,14 +142,7 @@ export async function runTraining(
   const interrupts = watchInterrupts();
   let trainedAStep = false;
   try {
-    if (o.resume && !(await exists(checkpoints))) {
-      throw new Error(`${runDir}: nothing to resume (no checkpoints folder)`);
-    }
-    if (!o.resume && await exists(checkpoints)) {
-      throw new Error(
-        `${runDir} already holds a run: pass --resume to continue it, or another --name`,
-      );
-    }
+    await checkRunState();
     for (const dir of [runDir, checkpoints, join(runDir, "predictions")]) {
       for (const name of await clearTemporaries(dir)) log(`removed a stale temporary file ${name}`);
     }

@@ -17,6 +17,17 @@ import type { Dataset } from "../data/datasets.ts";
 import { type Normalisation, normalise } from "../data/stream.ts";
 import { ConfusionMatrix } from "./metrics.ts";
 
+/** A sample kept for the report: its image, labels and G's prediction. */
+export interface KeptPrediction {
+  name: string;
+  style?: string;
+  width: number;
+  height: number;
+  image: Uint8Array;
+  label: Uint8Array;
+  prediction: Uint8Array;
+}
+
 /**
  * Per-style and overall confusion matrices of G on the first
  * `options.samples` samples of a labelled data set; `keep` predictions per
@@ -36,21 +47,13 @@ export async function evaluateSeg(
   {
     overall: ConfusionMatrix;
     byStyle: Map<string, ConfusionMatrix>;
-    kept: {
-      name: string;
-      style?: string;
-      width: number;
-      height: number;
-      image: Uint8Array;
-      label: Uint8Array;
-      prediction: Uint8Array;
-    }[];
+    kept: KeptPrediction[];
   }
 > {
   const classes = data.classes.names.length;
   const overall = new ConfusionMatrix(classes);
   const byStyle = new Map<string, ConfusionMatrix>();
-  const kept: Awaited<ReturnType<typeof evaluateSeg>>["kept"] = [];
+  const kept: KeptPrediction[] = [];
   const keepPerStyle = new Map<string, number>();
   const count = Math.min(options.samples, data.length);
   for (let start = 0; start < count; start += options.batch) {
