@@ -8,52 +8,13 @@ import { helpText, OPTIONS, parseOptions } from "../cli/options.ts";
 import { loadCheckpoint, restoreTree, saveCheckpoint } from "../cli/checkpoint.ts";
 import { loadSafetensors } from "../cli/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
-import { on } from "./helpers.ts";
+import { on, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
 import { methodConfig } from "../cli/config.ts";
 import { phasesOf } from "../cli/phases.ts";
 
 await on("wasm");
 
-const root = new URL("..", import.meta.url).pathname;
-const TINY = [
-  "--backend",
-  "wasm",
-  "--canvas",
-  "32",
-  "--digit-scale-min",
-  "0.9",
-  "--digit-scale-max",
-  "1.1",
-  "--width",
-  "0.125",
-  "--batch",
-  "2",
-  "--groups",
-  "2",
-  "--disc-width",
-  "4",
-  "--eval-every",
-  "0",
-  "--test-samples",
-  "6",
-  "--seg-lr",
-  "0.01",
-];
-
-function spawn(args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-}
-
-async function deno(args: string[]) {
-  const { code, stdout, stderr } = await spawn(args).output();
-  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
-}
+const TINY = [...TINY_MODEL, ...TINY_SCENES, "--test-samples", "6"];
 
 // ------------------------------------------------------------------- options
 
@@ -291,7 +252,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
     "--out",
     out,
   ];
-  const whole = await deno(["train.ts", ...job, "--name", "whole"]);
+  const whole = await runDeno(["train.ts", ...job, "--name", "whole"]);
   assert.equal(whole.code, 0, whole.err);
   assert.match(whole.out, /### Target: overall/);
   assert.match(whole.out, /\| source only \|/);
@@ -303,7 +264,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   );
   assert.match(whole.out, /### Held-out source/);
   // Interrupted: killed once a checkpoint of the second phase exists.
-  const child = spawn(["train.ts", ...job, "--name", "killed"]);
+  const child = spawnDeno(["train.ts", ...job, "--name", "killed"]);
   const target = join(out, "killed", "checkpoints", "sourceOnly.ckpt");
   for (let i = 0; i < 600; i++) {
     try {
@@ -322,9 +283,9 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   const last = join(out, "killed", "checkpoints", "cdga.ckpt");
   const unfinished = await loadCheckpoint(last).then((c) => !c.position.done, () => true);
   assert.ok(unfinished, "the run had finished before the kill");
-  const rerun = await deno(["train.ts", ...job, "--name", "killed"]);
+  const rerun = await runDeno(["train.ts", ...job, "--name", "killed"]);
   assert.match(rerun.err, /already holds a run: pass --resume/);
-  const resumed = await deno(["train.ts", ...job, "--name", "killed", "--resume"]);
+  const resumed = await runDeno(["train.ts", ...job, "--name", "killed", "--resume"]);
   assert.equal(resumed.code, 0, resumed.err);
   for (const phase of ["warmup", "sourceOnly", "cdga", "oracle"]) {
     const a = await loadCheckpoint(join(out, "whole", "checkpoints", `${phase}.ckpt`));
@@ -355,7 +316,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
     for (const l of logged) assert.ok(l.rssMb > 0 && l.peakRssMb >= l.rssMb, JSON.stringify(l));
   }
   // eval and predict on the result.
-  const evalRun = await deno([
+  const evalRun = await runDeno([
     "eval.ts",
     "--checkpoint",
     join(out, "whole", "checkpoints", "cdga.ckpt"),
@@ -364,7 +325,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   ]);
   assert.equal(evalRun.code, 0, evalRun.err);
   assert.match(evalRun.out, /### Target: overall[\s\S]*\| cdga \|/);
-  const sourceRun = await deno([
+  const sourceRun = await runDeno([
     "eval.ts",
     "--checkpoint",
     join(out, "whole", "checkpoints", "warmup.ckpt"),
@@ -381,7 +342,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
     join(images, "a.png"),
     encodePng({ width: 40, height: 36, channels: 3, data: new Uint8Array(40 * 36 * 3).fill(90) }),
   );
-  const predictRun = await deno([
+  const predictRun = await runDeno([
     "predict.ts",
     "--checkpoint",
     join(out, "whole", "checkpoints", "cdga.ckpt"),
@@ -403,7 +364,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
 
 Deno.test("a NaN loss stops the run with its step; the last good checkpoint is kept", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-nan-" });
-  const run = await deno([
+  const run = await runDeno([
     "train.ts",
     ...TINY,
     "--warmup-steps",
@@ -438,7 +399,7 @@ Deno.test("a NaN loss stops the run with its step; the last good checkpoint is k
   }
   // Adam at 1e30 keeps every loss finite for a while: the parameters' guard stops it; with no
   // checkpoint written yet, the message says so instead of naming one.
-  const adam = await deno([
+  const adam = await runDeno([
     "train.ts",
     ...TINY,
     "--warmup-steps",

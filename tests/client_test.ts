@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runDeno } from "./helpers.ts";
 
 // A throwaway project with a deno.json of its own (and none of our import
 // map) imports our mod.ts by URL and runs a tiny training step: this is how
@@ -37,16 +38,12 @@ tree.dispose([params, state]);
 console.log(JSON.stringify({ losses, backend: backend.detail }));
 `,
     );
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, "--no-lock", "main.ts"],
+    const { code, out, err } = await runDeno(["run", ...permissions, "--no-lock", "main.ts"], {
       cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const err = new TextDecoder().decode(stderr);
+      raw: true,
+    });
     assert.equal(code, 0, err);
-    const { losses, backend } = JSON.parse(new TextDecoder().decode(stdout)) as {
+    const { losses, backend } = JSON.parse(out) as {
       losses: number[];
       backend: string;
     };
@@ -122,18 +119,7 @@ Deno.test("the README's library example runs as written, over http, with the doc
         `${dir}/deno.json`,
         JSON.stringify({ compilerOptions: { skipLibCheck: true } }),
       );
-      const run = (args: string[]) =>
-        new Deno.Command(Deno.execPath(), {
-          args,
-          cwd: dir,
-          stdout: "piped",
-          stderr: "piped",
-          env: { NO_COLOR: "1" },
-        }).output().then(({ code, stdout, stderr }) => ({
-          code,
-          out: new TextDecoder().decode(stdout),
-          err: new TextDecoder().decode(stderr),
-        }));
+      const run = (args: string[]) => runDeno(args, { cwd: dir, raw: true });
       const ran = await run([
         "run",
         `--allow-import=${host}`,

@@ -16,12 +16,12 @@ import { valueAndGrad } from "../lib/grad.ts";
 import { applyDeepLab, type DeepLabConfig, initDeepLab } from "../model/deeplab.ts";
 import { fromPyTorch } from "../model/pytorch_names.ts";
 import { loadSafetensors, parseSafetensors } from "../cli/safetensors.ts";
-import { assertClose, on } from "./helpers.ts";
+import { assertClose, on, REPO, runDeno } from "./helpers.ts";
 
 await on("wasm");
 
 const fixtures = new URL("./fixtures/torch/", import.meta.url).pathname;
-const repo = new URL("..", import.meta.url).pathname;
+const repo = REPO;
 
 const CONFIGS: Record<"caffe" | "torchvision", DeepLabConfig> = {
   // AdaptSegNet's classifier sums its first two branches only.
@@ -146,24 +146,7 @@ if (!torch) console.log("convert_test: /usr/bin/python3 has no torch; the commit
 
 Deno.test("deno task convert writes G's weights for --init-from; a missing classifier is initialised and said", async () => {
   const dir = await Deno.makeTempDir({ prefix: "uda-convert-" });
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        join(repo, "convert.ts"),
-        ...args,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output().then(({ code, stdout, stderr }) => ({
-      code,
-      out: new TextDecoder().decode(stdout),
-      err: new TextDecoder().decode(stderr),
-    }));
+  const run = (args: string[]) => runDeno([join(repo, "convert.ts"), ...args]);
   const input = join(fixtures, "deeplab_caffe.safetensors");
   const same = await run([
     "--from",

@@ -14,29 +14,15 @@ import { parseDomains } from "../data/folder.ts";
 import { openData } from "../data/plan.ts";
 import { parseOptions } from "../cli/options.ts";
 import { runTraining } from "../cli/job.ts";
-import { on } from "./helpers.ts";
+import { on, runDeno, TINY_MODEL } from "./helpers.ts";
 
 await on("wasm");
 
-const repo = new URL("..", import.meta.url).pathname;
 const SIDE = 32;
 const TINY = [
   "--dataset",
   "folder",
-  "--backend",
-  "wasm",
-  "--width",
-  "0.125",
-  "--batch",
-  "2",
-  "--groups",
-  "2",
-  "--disc-width",
-  "4",
-  "--eval-every",
-  "0",
-  "--seg-lr",
-  "0.01",
+  ...TINY_MODEL,
   "--warmup-steps",
   "1",
   "--steps",
@@ -125,20 +111,6 @@ async function makeDataRoot(): Promise<string> {
   return root;
 }
 
-function spawn(args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output().then(({ code, stdout, stderr }) => ({
-    code,
-    out: new TextDecoder().decode(stdout),
-    err: new TextDecoder().decode(stderr),
-  }));
-}
-
 Deno.test("a folder data set with named splits: train, eval, predict and compare; no evaluation reads a training image", async () => {
   const data = await makeDataRoot();
   const out = await Deno.makeTempDir({ prefix: "uda-folder-runs-" });
@@ -212,14 +184,14 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
 
   // eval: the reported split with its sub-domains, and the held-out source split.
   const checkpoint = join(runDir, "checkpoints", "cdga.ckpt");
-  const target = await spawn(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
+  const target = await runDeno(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
   assert.equal(target.code, 0, target.err);
   assert.match(target.out, /cdga on target\/eval .*, 6 images/);
   assert.match(
     target.out,
     /### Target: rain[\s\S]*### Target: fog|### Target: fog[\s\S]*### Target: rain/,
   );
-  const source = await spawn([
+  const source = await runDeno([
     "eval.ts",
     "--checkpoint",
     checkpoint,
@@ -234,7 +206,7 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
 
   // predict: the class list comes from the data-set root.
   const predictOut = join(out, "predicted");
-  const predicted = await spawn([
+  const predicted = await runDeno([
     "predict.ts",
     "--checkpoint",
     checkpoint,
@@ -256,7 +228,7 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
 
   // compare: the same flags, in the same spellings (a value after a space), as train.
   const compareOut = join(out, "compare");
-  const compared = await spawn([
+  const compared = await runDeno([
     "compare.ts",
     "--seeds",
     "1",
@@ -410,7 +382,16 @@ Deno.test("a corrupt training image reaches the job as a clean error naming it; 
   const data = await makeDataRoot();
   const out = await Deno.makeTempDir({ prefix: "uda-folder-bad-" });
   await Deno.writeFile(join(data, "target/train/images/t005.png"), new Uint8Array(64).fill(7));
-  const bad = await spawn(["train.ts", ...TINY, "--data-root", data, "--out", out, "--name", "b"]);
+  const bad = await runDeno([
+    "train.ts",
+    ...TINY,
+    "--data-root",
+    data,
+    "--out",
+    out,
+    "--name",
+    "b",
+  ]);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^train: .*target\/train\/images\/t005.png: not a PNG file/m);
   assert.doesNotMatch(bad.err, /Uncaught| {4}at /);
@@ -426,7 +407,7 @@ Deno.test("a corrupt training image reaches the job as a clean error naming it; 
   await Deno.writeFile(join(input, "b.png"), new Uint8Array(10));
   await Deno.copyFile(join(moved, "target/eval/images/e001.png"), join(input, "c.png"));
   const checkpoint = join(out, "b", "checkpoints", "warmup.ckpt");
-  const predicted = await spawn([
+  const predicted = await runDeno([
     "predict.ts",
     "--checkpoint",
     checkpoint,
@@ -449,7 +430,7 @@ Deno.test("a corrupt training image reaches the job as a clean error naming it; 
     "c_overlay.png",
     "c_pred.png",
   ]);
-  const onFile = await spawn([
+  const onFile = await runDeno([
     "predict.ts",
     "--checkpoint",
     checkpoint,

@@ -36,3 +36,67 @@ export function assertClose(
     throw new Error(`${what}: relative error ${error.toExponential(3)} > ${tolerance}`);
   }
 }
+
+/** The repository's root folder. */
+export const REPO: string = new URL("..", import.meta.url).pathname;
+
+/** The smallest model the jobs train in tests: flags shared by every job test. */
+export const TINY_MODEL: readonly string[] = [
+  "--backend",
+  "wasm",
+  "--width",
+  "0.125",
+  "--batch",
+  "2",
+  "--groups",
+  "2",
+  "--disc-width",
+  "4",
+  "--eval-every",
+  "0",
+  "--seg-lr",
+  "0.01",
+];
+
+/** Small digits scenes (32×32, glyphs at about MNIST's size). */
+export const TINY_SCENES: readonly string[] = [
+  "--canvas",
+  "32",
+  "--digit-scale-min",
+  "0.9",
+  "--digit-scale-max",
+  "1.1",
+];
+
+/**
+ * A Deno child process in the repository, without colours: `deno run` with
+ * the jobs' permissions before `args`, or `args` as they are with `raw`.
+ */
+export function spawnDeno(
+  args: string[],
+  options: { cwd?: string; raw?: boolean } = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: options.raw ? args : ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
+    cwd: options.cwd ?? REPO,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** A child's exit code and its output as text. */
+export async function finished(
+  child: Deno.ChildProcess,
+): Promise<{ code: number; out: string; err: string }> {
+  const { code, stdout, stderr } = await child.output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+/** {@linkcode spawnDeno}, waited for. */
+export function runDeno(
+  args: string[],
+  options: { cwd?: string; raw?: boolean } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  return finished(spawnDeno(args, options));
+}

@@ -9,31 +9,13 @@ import { join } from "node:path";
 import { loadCheckpoint } from "../cli/checkpoint.ts";
 import { parseOptions } from "../cli/options.ts";
 import { parseMetricsLog, resumeDifferences } from "../cli/run_folder.ts";
+import { finished, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
 
-const repo = new URL("..", import.meta.url).pathname;
 const TINY = [
-  "--backend",
-  "wasm",
-  "--canvas",
-  "32",
-  "--digit-scale-min",
-  "0.9",
-  "--digit-scale-max",
-  "1.1",
-  "--width",
-  "0.125",
-  "--batch",
-  "2",
-  "--groups",
-  "2",
-  "--disc-width",
-  "4",
-  "--eval-every",
-  "0",
+  ...TINY_MODEL,
+  ...TINY_SCENES,
   "--test-samples",
   "4",
-  "--seg-lr",
-  "0.01",
   "--warmup-steps",
   "0",
   "--baseline",
@@ -42,23 +24,6 @@ const TINY = [
   "--method",
   "sourceOnly",
 ];
-
-function spawn(args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...args],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess) {
-  const { code, stdout, stderr } = await child.output();
-  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
-}
-
-const deno = (args: string[]) => finish(spawn(args));
 
 async function waitFor(check: () => Promise<boolean>, what: string) {
   for (let i = 0; i < 1200; i++) {
@@ -87,13 +52,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.test(`${signal} stops at the end of a step with a checkpoint; --resume ends bit-identical`, async () => {
     const out = await Deno.makeTempDir({ prefix: "uda-signal-" });
     const job = [...TINY, "--steps", "60", "--checkpoint-every", "1000", "--out", out];
-    const whole = await deno(["train.ts", ...job, "--name", "whole"]);
+    const whole = await runDeno(["train.ts", ...job, "--name", "whole"]);
     assert.equal(whole.code, 0, whole.err);
-    const child = spawn(["train.ts", ...job, "--name", "stopped"]);
+    const child = spawnDeno(["train.ts", ...job, "--name", "stopped"]);
     const metrics = join(out, "stopped", "metrics.jsonl");
     await waitFor(async () => (await metricLines(metrics)) >= 3, "three steps");
     child.kill(signal);
-    const stopped = await finish(child);
+    const stopped = await finished(child);
     assert.equal(stopped.code, signal === "SIGINT" ? 130 : 143, stopped.err);
     const match = new RegExp(
       `${signal}: stopped after sourceOnly step (\\d+) of 60; checkpoint .*sourceOnly.ckpt\\. Continue with the same flags and --resume`,
@@ -104,7 +69,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const checkpoint = join(out, "stopped", "checkpoints", "sourceOnly.ckpt");
     assert.equal((await loadCheckpoint(checkpoint)).position.step, step);
     assert.equal(await metricLines(metrics), step);
-    const resumed = await deno(["train.ts", ...job, "--name", "stopped", "--resume"]);
+    const resumed = await runDeno(["train.ts", ...job, "--name", "stopped", "--resume"]);
     assert.equal(resumed.code, 0, resumed.err);
     await sameCheckpoints(join(out, "whole", "checkpoints", "sourceOnly.ckpt"), checkpoint);
     assert.equal(await metricLines(metrics), 60);
@@ -115,22 +80,22 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 Deno.test("one writer per run folder: a second run of the same folder is refused while the first holds it", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-lock-" });
   const job = [...TINY, "--steps", "40", "--checkpoint-every", "1", "--out", out, "--name", "r"];
-  const first = spawn(["train.ts", ...job]);
+  const first = spawnDeno(["train.ts", ...job]);
   await waitFor(
     async () => (await Deno.stat(join(out, "r", "checkpoints", "sourceOnly.ckpt"))).isFile,
     "a checkpoint",
   );
-  const second = await deno(["train.ts", ...job, "--resume"]);
+  const second = await runDeno(["train.ts", ...job, "--resume"]);
   assert.equal(second.code, 1);
   assert.match(second.err, /r is in use by process \d+ .*one run writes a folder at a time/);
-  const done = await finish(first);
+  const done = await finished(first);
   assert.equal(done.code, 0, done.err);
   const lines = (await Deno.readTextFile(join(out, "r", "metrics.jsonl"))).trim().split("\n")
     .map((l) => JSON.parse(l).step);
   assert.deepEqual(lines, Array.from({ length: 40 }, (_, i) => i + 1));
   // A lock left by a dead process is stale: taken over.
   await Deno.writeTextFile(join(out, "r", "run.lock"), JSON.stringify({ pid: 2 ** 22 + 7 }));
-  const again = await deno(["train.ts", ...job, "--resume"]);
+  const again = await runDeno(["train.ts", ...job, "--resume"]);
   assert.equal(again.code, 0, again.err);
   await assert.rejects(() => Deno.stat(join(out, "r", "run.lock")), Deno.errors.NotFound);
   await Deno.remove(out, { recursive: true });
@@ -139,10 +104,10 @@ Deno.test("one writer per run folder: a second run of the same folder is refused
 Deno.test("resume refuses options that change the result, before writing anything; a torn metrics line and stale temporaries are cleared", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-resume-opts-" });
   const job = [...TINY, "--steps", "4", "--checkpoint-every", "2", "--out", out, "--name", "r"];
-  const made = await deno(["train.ts", ...job]);
+  const made = await runDeno(["train.ts", ...job]);
   assert.equal(made.code, 0, made.err);
   const config = await Deno.readTextFile(join(out, "r", "config.json"));
-  const changed = await deno([
+  const changed = await runDeno([
     "train.ts",
     ...job,
     "--resume",
@@ -172,7 +137,7 @@ Deno.test("resume refuses options that change the result, before writing anythin
   await Deno.writeTextFile(metrics, full + '{"phase":"sourceOnly","st');
   const stale = join(out, "r", "checkpoints", "sourceOnly.ckpt.tmp-0badc0de");
   await Deno.writeFile(stale, new Uint8Array(100));
-  const resumed = await deno(["train.ts", ...job, "--resume"]);
+  const resumed = await runDeno(["train.ts", ...job, "--resume"]);
   assert.equal(resumed.code, 0, resumed.err);
   assert.match(resumed.out, /metrics.jsonl: dropped a last line cut short by a kill/);
   assert.match(resumed.out, /removed a stale temporary file sourceOnly.ckpt.tmp-0badc0de/);
@@ -180,7 +145,7 @@ Deno.test("resume refuses options that change the result, before writing anythin
   assert.equal(await Deno.readTextFile(metrics), full);
   // A bad line before the last one is an error naming the file and line.
   await Deno.writeTextFile(metrics, "{bad\n" + full);
-  const broken = await deno(["train.ts", ...job, "--resume"]);
+  const broken = await runDeno(["train.ts", ...job, "--resume"]);
   assert.equal(broken.code, 1);
   assert.match(broken.err, /metrics.jsonl: line 1 is not JSON/);
   assert.deepEqual(parseMetricsLog('{"a":1}\n{"a"', "m").lines, [{ a: 1 }]);
@@ -189,7 +154,7 @@ Deno.test("resume refuses options that change the result, before writing anythin
 
 Deno.test("a start refused late leaves no folder behind; bad flags and paths get messages in our terms", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-late-" });
-  const scale = await deno([
+  const scale = await runDeno([
     "train.ts",
     ...TINY,
     "--digit-scale-max",
@@ -202,7 +167,7 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   assert.equal(scale.code, 1);
   assert.doesNotMatch(scale.err, /Uncaught| {4}at /);
   await assert.rejects(() => Deno.stat(join(out, "s")), Deno.errors.NotFound);
-  const init = await deno([
+  const init = await runDeno([
     "train.ts",
     ...TINY,
     "--init-from",
@@ -215,12 +180,12 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   assert.equal(init.code, 1);
   assert.match(init.err, /missing.safetensors/);
   await assert.rejects(() => Deno.stat(join(out, "i")), Deno.errors.NotFound);
-  const rerun = await deno(["train.ts", ...TINY, "--steps", "2", "--out", out, "--name", "i"]);
+  const rerun = await runDeno(["train.ts", ...TINY, "--steps", "2", "--out", out, "--name", "i"]);
   assert.equal(rerun.code, 0, rerun.err);
 
-  const empty = await deno(["train.ts", ...TINY, "--name", "", "--out", out]);
+  const empty = await runDeno(["train.ts", ...TINY, "--name", "", "--out", out]);
   assert.match(empty.err, /--name "": a run needs a folder name of its own/);
-  const proc = await deno(["train.ts", ...TINY, "--out", "/proc/uda-seg-runs"]);
+  const proc = await runDeno(["train.ts", ...TINY, "--out", "/proc/uda-seg-runs"]);
   assert.equal(proc.code, 1);
   assert.match(proc.err, /\/proc\/uda-seg-runs.*: cannot make the run folder there/);
   assert.doesNotMatch(proc.err, /allow-all/);
@@ -251,12 +216,12 @@ Deno.test("a checkpoint of a method variant evaluates; stored options are read b
     "--name",
     "v",
   ];
-  const made = await deno(["train.ts", ...job]);
+  const made = await runDeno(["train.ts", ...job]);
   assert.equal(made.code, 0, made.err);
   const config = JSON.parse(await Deno.readTextFile(join(out, "v", "config.json")));
   assert.equal(config.optionsVersion, 1);
   const checkpoint = join(out, "v", "checkpoints", "cdga.pixel.ckpt");
-  const evaluated = await deno(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
+  const evaluated = await runDeno(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
   assert.equal(evaluated.code, 0, evaluated.err);
   assert.match(evaluated.out, /cdga\.pixel on /);
   await Deno.remove(out, { recursive: true });
