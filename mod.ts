@@ -65,7 +65,7 @@ export {
   useBackend,
   type WebGpuProbe,
 } from "./lib/backend.ts";
-export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_kernels.ts";
+export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_registry.ts";
 export { installDilatedGradients } from "./lib/kernels/dilated_gradients.ts";
 export { gradientsInstalled, installGradients } from "./lib/gradients.ts";
 export { sparseSoftmaxCrossEntropy } from "./lib/sparse_softmax_cross_entropy.ts";

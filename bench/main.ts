@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: in one run,
  *
- * 1. the reference training step (`reference_net.ts`, the network of
+ * 1. the reference training step (`model/reference_net.ts`, the network of
  *    `shared/bench/torch_reference_step.py`) on our fastest CPU backend
  *    (wasm: XNNPACK, SIMD, a thread per core), and on webgpu where a hardware
  *    adapter exists;
@@ -26,7 +26,7 @@ import { type BackendInfo, probeWebGpu, useBackend } from "../lib/backend.ts";
 import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
-import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
+import { initReference, makeReferenceStep, referenceBatch } from "../model/reference_net.ts";
 import { timeTrainingStep } from "./training_step.ts";
 import { median, oneDecimal, summarise } from "./stats.ts";
 import { measureTrainingMemory, type MemoryReport } from "./memory.ts";

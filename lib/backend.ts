@@ -28,8 +28,7 @@
  */
 import { tf } from "./tf.ts";
 import { installGradients } from "./gradients.ts";
-import { registerWasmKernels } from "./kernels/wasm_kernels.ts";
-import { useOurKernels } from "./kernels/wasm_ours.ts";
+import { registerWasmKernels, useOurKernels } from "./kernels/wasm_registry.ts";
 import { checkWasmThreads, startThreadedWasm, threadedWasmMemory } from "./wasm/threads.ts";
 import { nativeKernelsSupported } from "./kernels/native/engine.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";

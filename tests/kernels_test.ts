@@ -4,7 +4,8 @@ import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
-import { ourKernelSetting, ourKernelThreads, useOurKernels } from "../lib/kernels/wasm_ours.ts";
+import { ourKernelSetting, ourKernelThreads } from "../lib/kernels/wasm_ours.ts";
+import { useOurKernels } from "../lib/kernels/wasm_registry.ts";
 import {
   type NativeConvGeometry,
   NativeKernels,

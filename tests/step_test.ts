@@ -6,7 +6,8 @@ import { dispose, flatten, type Tree } from "../lib/tree.ts";
 import { type Batch, makeTrainer } from "../methods/step.ts";
 import { METHODS, resolveConfig } from "../methods/config.ts";
 import { on } from "./helpers.ts";
-import { ourKernelSetting, ourKernelSharedJobs, useOurKernels } from "../lib/kernels/wasm_ours.ts";
+import { ourKernelSetting, ourKernelSharedJobs } from "../lib/kernels/wasm_ours.ts";
+import { useOurKernels } from "../lib/kernels/wasm_registry.ts";
 
 await on("wasm");
 

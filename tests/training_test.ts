@@ -3,7 +3,7 @@ import { tf } from "../lib/tf.ts";
 import { key, split } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose, flatten, type Tree } from "../lib/tree.ts";
-import { initReference, makeReferenceStep, referenceBatch } from "../bench/reference_net.ts";
+import { initReference, makeReferenceStep, referenceBatch } from "../model/reference_net.ts";
 import { on } from "./helpers.ts";
 
 const SMALL = { width: 8, classes: 5, discWidth: 4 };

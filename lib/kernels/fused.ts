@@ -6,7 +6,7 @@
  * Sub), each a full pass over memory, a log-softmax cross-entropy as eight,
  * relu's gradient as three (Step, Cast, Multiply) and leaky relu's as three
  * (Greater, Multiply, Select). A backend that registers the kernels named
- * here (wasm, while our kernels are on: `wasm_ours.ts`) does each in one
+ * here (wasm, while our kernels are on: `wasm_registry.ts`) does each in one
  * pass; elsewhere the gradients are tfjs's formulas, unchanged. Importing
  * `lib/tf.ts` installs the gradients.
  *

@@ -1,10 +1,13 @@
 /**
- * The gradient kernels that tfjs's wasm backend lacks (or has only as slow
- * scalar loops), built on that backend's own forward kernels (XNNPACK
- * convolutions, transposes, pads) called directly, never through the cpu
- * backend.
+ * Composed kernels for the wasm backend: the gradient kernels that tfjs's
+ * wasm backend lacks (or has only as slow scalar loops), built on that
+ * backend's own forward kernels (XNNPACK convolutions, transposes, pads)
+ * called directly, never through the cpu backend, and kernels that replace
+ * tfjs's where those are wrong or slow. They run where our native kernels
+ * (`wasm_ours.ts`) are off or decline a call; `wasm_registry.ts` says which
+ * kernel falls back to which.
  *
- * Registered: Conv2DBackpropFilter (missing), Conv2DBackpropInput (replaces
+ * Composed: Conv2DBackpropFilter (missing), Conv2DBackpropInput (replaces
  * a naive loop), DepthwiseConv2dNativeBackpropFilter and
  * DepthwiseConv2dNativeBackpropInput (missing), UnsortedSegmentSum (missing;
  * the gradient of gather), OneHot (tfjs's writes int32 bits into float32
@@ -12,10 +15,11 @@
  * (tfjs's copy the whole input out of the heap for every slice) and Identity
  * (tfjs's copies; tensors are immutable, so ours shares).
  *
- * @example Registering, then training a conv layer on wasm
- * ```ts ignore
- * import { registerWasmKernels } from "./wasm_kernels.ts";
- * registerWasmKernels();
+ * @example One of them, by its kernel name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMPOSED_KERNELS } from "./wasm_kernels.ts";
+ * assert.deepEqual(typeof COMPOSED_KERNELS.OneHot, "function");
  * ```
  *
  * @module
@@ -31,8 +35,6 @@ import {
   depthwiseInputGrad,
   window,
 } from "./conv_backprop.ts";
-import { markDilationAwareBackend } from "./dilated_gradients.ts";
-import { OUR_KERNELS, type OurKernel } from "./wasm_ours.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -91,12 +93,20 @@ export function wasmPrimitives(backend: WasmBackend): ConvPrimitives<Info> {
   };
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs };
+/** A kernel function's arguments, as tfjs passes them. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs };
+
+/** A kernel function as tfjs registers it. */
+export type TfjsKernel = (args: KernelArgs) => Info | Info[];
+
+/**
+ * A composed kernel: its result for `args`, given tfjs's own kernel of that
+ * name where there is one (for the calls it leaves to tfjs).
+ */
+export type ComposedKernel = (args: KernelArgs, tfjs?: TfjsKernel) => Info | Info[];
 
 const conv2DBackpropFilter = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { x, dy } = inputs as Record<string, Info>;
-  const native = OUR_KERNELS.Conv2DBackpropFilter(backend as WasmBackend, { x, dy }, attrs);
-  if (native) return native;
   const filterShape = attrs.filterShape as number[];
   const ops = wasmPrimitives(backend as WasmBackend);
   return convFilterGrad(ops, x, dy, geometry(x.shape, filterShape, attrs, false));
@@ -189,8 +199,6 @@ function stridedInputGrad(
 const conv2DBackpropInput = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   const { dy, filter } = inputs as Record<string, Info>;
   const wasm = backend as WasmBackend;
-  const native = OUR_KERNELS.Conv2DBackpropInput(wasm, { dy, filter }, attrs);
-  if (native) return native;
   const inputShape = attrs.inputShape as number[];
   const g = geometry(inputShape, filter.shape, attrs, false);
   const [sh, sw] = g.strides;
@@ -352,12 +360,15 @@ function sliceOnHeap(wasm: WasmBackend, x: Info, begin: number[], size: number[]
   return out;
 }
 
-/** tfjs's own kernels that ours replace, for the cases ours leave to them. */
-const replaced = new Map<string, (args: KernelArgs) => Info | Info[]>();
+/** tfjs's string tensors are not on the heap: those calls go to its kernel. */
+function tfjsForStrings(name: string, tfjs: TfjsKernel | undefined): TfjsKernel {
+  if (!tfjs) throw new Error(`wasm backend: kernel ${name} is not registered`);
+  return tfjs;
+}
 
-const slice = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+const slice: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
   const { x } = inputs as Record<string, Info>;
-  if (x.dtype === "string") return replaced.get("Slice")!({ inputs, backend, attrs }) as Info;
+  if (x.dtype === "string") return tfjsForStrings("Slice", tfjs)({ inputs, backend, attrs });
   const [begin, size] = tf.slice_util.parseSliceParams(
     x as unknown as tf.Tensor,
     attrs.begin as number[],
@@ -366,9 +377,9 @@ const slice = ({ inputs, backend, attrs = {} }: KernelArgs) => {
   return sliceOnHeap(backend as WasmBackend, x, begin, size);
 };
 
-const splitV = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+const splitV: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
   const { x } = inputs as Record<string, Info>;
-  if (x.dtype === "string") return replaced.get("SplitV")!({ inputs, backend, attrs });
+  if (x.dtype === "string") return tfjsForStrings("SplitV", tfjs)({ inputs, backend, attrs });
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(
     x as unknown as tf.Tensor,
@@ -390,73 +401,62 @@ const splitV = ({ inputs, backend, attrs = {} }: KernelArgs) => {
  * does): tensors are immutable, so the copy tfjs's wasm Identity makes buys
  * nothing, and gradients call Identity hundreds of times a step.
  */
-const identity = ({ inputs, backend, attrs = {} }: KernelArgs) => {
+const identity: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
   const { x } = inputs as Record<string, Info>;
-  if (x.dtype === "string") return replaced.get("Identity")!({ inputs, backend, attrs }) as Info;
+  if (x.dtype === "string") return tfjsForStrings("Identity", tfjs)({ inputs, backend, attrs });
   (backend as WasmBackend).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-/** Ours where it takes the call, else tfjs's kernel of that name. */
-function ourOrTfjs(name: string, ours: OurKernel) {
-  return (args: KernelArgs) =>
-    ours(args.backend as WasmBackend, args.inputs as Record<string, Info>, args.attrs ?? {}) ??
-      replaced.get(name)!(args) as Info;
-}
-
-const KERNELS: [string, (args: KernelArgs) => Info | Info[]][] = [
-  ...[
-    "Exp",
-    "LeakyRelu",
-    "Greater",
-    "Select",
-    "Sum",
-    "Mean",
-    "MaxPoolGrad",
-    "ResizeBilinearGrad",
-    "Softmax",
-  ]
-    .map((
-      name,
-    ): [string, (args: KernelArgs) => Info] => [name, ourOrTfjs(name, OUR_KERNELS[name])]),
-  ["Conv2DBackpropFilter", conv2DBackpropFilter],
-  ["Conv2DBackpropInput", conv2DBackpropInput],
-  ["DepthwiseConv2dNativeBackpropFilter", depthwiseBackpropFilter],
-  ["DepthwiseConv2dNativeBackpropInput", depthwiseBackpropInput],
-  ["UnsortedSegmentSum", unsortedSegmentSum],
-  ["OneHot", oneHot],
-  ["Reverse", reverse],
-  ["Slice", slice],
-  ["SplitV", splitV],
-  ["Identity", identity],
-];
+/**
+ * The composed kernels by the kernel name each computes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMPOSED_KERNELS } from "./wasm_kernels.ts";
+ * assert.deepEqual("DepthwiseConv2dNativeBackpropInput" in COMPOSED_KERNELS, true);
+ * ```
+ */
+export const COMPOSED_KERNELS = {
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+  UnsortedSegmentSum: unsortedSegmentSum,
+  OneHot: oneHot,
+  Reverse: reverse,
+  Slice: slice,
+  SplitV: splitV,
+  Identity: identity,
+} as const satisfies Record<string, ComposedKernel>;
 
 /**
  * tfjs's wasm convolutions hand "same" padding to XNNPACK as a flag, and
  * XNNPACK then pads differently from TensorFlow whenever the stride exceeds 1
  * in some shapes (for example any 3-strided "same" convolution, or a width-1
- * input under a 2-wide kernel at stride 2): silently wrong outputs. These
- * kernels are wrapped to pass tfjs's own "same" padding explicitly.
+ * input under a 2-wide kernel at stride 2): silently wrong outputs. The
+ * kernel this returns passes tfjs's own "same" padding to `tfjs` explicitly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withExplicitSamePadding } from "./wasm_kernels.ts";
+ * let seen: unknown;
+ * const kernel = withExplicitSamePadding((args) => {
+ *   seen = args.attrs?.pad;
+ *   return args.inputs.x!;
+ * }, false);
+ * const x = { dataId: {}, shape: [1, 5, 5, 1], dtype: "float32" as const };
+ * const filter = { dataId: {}, shape: [2, 2, 1, 1], dtype: "float32" as const };
+ * kernel({ inputs: { x, filter }, backend: {}, attrs: { pad: "same", strides: [2, 2] } });
+ * assert.deepEqual(seen, [[0, 0], [0, 1], [0, 1], [0, 0]]);
+ * ```
  */
-const EXPLICIT_PADDING_KERNELS = [
-  ["Conv2D", false],
-  ["FusedConv2D", false],
-  ["DepthwiseConv2dNative", true],
-  ["FusedDepthwiseConv2D", true],
-] as const;
-
-function explicitPadding(
-  original: tf.KernelConfig,
-  depthwise: boolean,
-): tf.KernelConfig {
-  const kernelFunc = ((args: KernelArgs) => {
+export function withExplicitSamePadding(tfjs: TfjsKernel, depthwise: boolean): TfjsKernel {
+  return (args) => {
     const attrs = args.attrs ?? {};
-    if (original.kernelName === "Conv2D") {
-      const { x, filter } = args.inputs as Record<string, Info>;
-      const native = OUR_KERNELS.Conv2D(args.backend as WasmBackend, { x, filter }, attrs);
-      if (native) return native;
-    }
-    if (attrs.pad !== "same") return original.kernelFunc(args as never);
+    if (attrs.pad !== "same") return tfjs(args);
     const { x, filter } = args.inputs as Record<string, Info>;
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
@@ -469,58 +469,6 @@ function explicitPadding(
     );
     const { top, bottom, left, right } = info.padInfo;
     const pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
-    return original.kernelFunc({ ...args, attrs: { ...attrs, pad } } as never);
-  }) as unknown as tf.KernelFunc;
-  return { ...original, kernelFunc };
-}
-
-/** The kernel names {@linkcode registerWasmKernels} provides or wraps. */
-export const WASM_KERNEL_NAMES: readonly string[] = [
-  ...KERNELS.map(([name]) => name),
-  ...EXPLICIT_PADDING_KERNELS.map(([name]) => name),
-];
-
-const wrapped = new WeakSet<tf.KernelFunc>();
-
-/**
- * Registers our gradient kernels on the wasm backend, replacing any there
- * (idempotent). Call before the first wasm computation that needs them;
- * {@linkcode useBackend} does.
- *
- * @example
- * ```ts ignore
- * import { registerWasmKernels } from "./wasm_kernels.ts";
- * registerWasmKernels();
- * ```
- */
-export function registerWasmKernels(): void {
-  markDilationAwareBackend("wasm");
-  for (const [kernelName, depthwise] of EXPLICIT_PADDING_KERNELS) {
-    const original = tf.getKernel(kernelName, "wasm");
-    if (!original) throw new Error(`wasm backend: kernel ${kernelName} is not registered`);
-    if (wrapped.has(original.kernelFunc)) continue;
-    const replacement = explicitPadding(original, depthwise);
-    wrapped.add(replacement.kernelFunc);
-    tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel(replacement);
-  }
-  for (const [kernelName, kernelFunc] of KERNELS) {
-    const original = tf.getKernel(kernelName, "wasm");
-    if (original) {
-      // Kept once, and only tfjs's (a second registration finds ours).
-      const ours = original.kernelFunc === (kernelFunc as unknown as tf.KernelFunc);
-      if (!ours && !replaced.has(kernelName)) {
-        replaced.set(kernelName, original.kernelFunc as unknown as (args: KernelArgs) => Info);
-      }
-      tf.unregisterKernel(kernelName, "wasm");
-    }
-    tf.registerKernel({
-      kernelName,
-      backendName: "wasm",
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-      // tfjs's kernel binds its wasm function here, at backend start: ours
-      // falls back to it.
-      setupFunc: original?.setupFunc,
-    });
-  }
+    return tfjs({ ...args, attrs: { ...attrs, pad } });
+  };
 }

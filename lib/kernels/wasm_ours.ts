@@ -18,10 +18,13 @@
  * taps, another data format or dtype, small elementwise calls) go to tfjs's
  * kernels.
  *
- * @example Switching them on for a 2-thread pool
+ * Which tfjs kernel each stands in for, and what runs where it declines, is
+ * the table of `wasm_registry.ts`.
+ *
+ * @example Starting the engine on a 2-thread pool
  * ```ts ignore
- * import { useOurKernels } from "./wasm_ours.ts";
- * useOurKernels(2);
+ * import { startEngine } from "./wasm_ours.ts";
+ * startEngine(2);
  * ```
  *
  * @module
@@ -48,7 +51,7 @@ import {
   SPARSE_SOFTMAX_CROSS_ENTROPY,
   SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
 } from "./fused.ts";
-import { markHalfPixelResizeGrad, resizeRatio } from "./resize_gradient.ts";
+import { resizeRatio } from "./resize_gradient.ts";
 
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -63,27 +66,27 @@ export interface WasmHeap {
 let engine: NativeKernels | undefined;
 
 /**
- * Routes the wasm backend's hot kernels to ours on `threads` threads (1–8;
- * the calling thread is one), working in `heap` (tfjs's, when shared) or in
- * a memory of their own; 0 threads: back to tfjs's kernels.
+ * Starts the engine our kernels run on, with `threads` threads (1–8; the
+ * calling thread is one), working in `heap` (tfjs's, when shared) or in a
+ * memory of their own; 0 threads stops it. Only the engine: `useOurKernels`
+ * (`wasm_registry.ts`) also registers and unregisters the kernels that exist
+ * only while it runs.
  *
  * @example
- * ```ts ignore
- * import { useOurKernels } from "./wasm_ours.ts";
- * useOurKernels(0); // XNNPACK and the forward-convolution gradients
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ourKernelThreads, startEngine } from "./wasm_ours.ts";
+ * const before = ourKernelThreads();
+ * startEngine(0);
+ * assert.deepEqual(ourKernelThreads(), 0);
+ * if (before > 0) startEngine(before);
  * ```
  */
-export function useOurKernels(threads: number, heap?: SharedHeap): void {
+export function startEngine(threads: number, heap?: SharedHeap): void {
   if (threads === 0) {
     engine = undefined;
   } else if (engine?.threads !== threads || engine.sharesHeap !== (heap !== undefined)) {
     engine = new NativeKernels(threads, heap);
-  }
-  markHalfPixelResizeGrad("wasm", engine !== undefined);
-  for (const [kernelName, kernelFunc] of FUSED_KERNELS) {
-    const registered = tf.getKernel(kernelName, "wasm") !== undefined;
-    if (engine && !registered) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
-    if (!engine && registered) tf.unregisterKernel(kernelName, "wasm");
   }
 }
 
@@ -628,41 +631,34 @@ function activationGradKernel(
   };
 }
 
-// Kernels of our own names (fused.ts), registered on wasm while our
-// kernels are on.
-const FUSED_KERNELS: [string, tf.KernelFunc][] = [
-  [SOFTMAX_GRAD, softmaxGradKernel as unknown as tf.KernelFunc],
-  [ADAM, adamKernel as unknown as tf.KernelFunc],
-  [BATCH_NORM, batchNormKernel as unknown as tf.KernelFunc],
-  [BATCH_NORM_GRAD, batchNormGradKernel as unknown as tf.KernelFunc],
-  [CONV_BIAS_ACTIVATION, convBiasActivationKernel as unknown as tf.KernelFunc],
-  [RELU_GRAD, activationGradKernel(RELU_GRAD, true) as unknown as tf.KernelFunc],
-  [LEAKY_RELU_GRAD, activationGradKernel(LEAKY_RELU_GRAD, false) as unknown as tf.KernelFunc],
-  [SPARSE_SOFTMAX_CROSS_ENTROPY, sparseCrossEntropyKernel as unknown as tf.KernelFunc],
-  [SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD, sparseCrossEntropyGradKernel as unknown as tf.KernelFunc],
-];
-
 /**
  * One of our kernels: its result, or `undefined` when ours are off or do not
- * take the call (tfjs's kernel then runs).
+ * take the call (what the kernel's table entry names as its fallback then
+ * runs).
  */
 export type OurKernel = (
   heap: WasmHeap,
   inputs: Record<string, Info>,
   attrs: Attrs,
-) => Info | undefined;
+) => Info | Info[] | undefined;
+
+/** A fused kernel (they throw where they cannot run: there is nothing to fall back to). */
+function fused(kernel: (args: KernelArgs) => Info | Info[]): OurKernel {
+  return (heap, inputs, attrs) => kernel({ inputs, backend: heap, attrs });
+}
 
 /**
- * Our kernels by the name of the tfjs kernel each stands in for.
+ * Our kernels by the kernel name each computes: tfjs's, or the fused names of
+ * `fused.ts`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { OUR_KERNELS } from "./wasm_ours.ts";
- * assert.deepEqual("Conv2DBackpropFilter" in OUR_KERNELS, true);
+ * import { NATIVE_KERNELS } from "./wasm_ours.ts";
+ * assert.deepEqual("Conv2DBackpropFilter" in NATIVE_KERNELS, true);
  * ```
  */
-export const OUR_KERNELS: Readonly<Record<string, OurKernel>> = {
+export const NATIVE_KERNELS = {
   Conv2D: (heap, { x, filter }, attrs) => ourConv2D(heap, x, filter, attrs),
   Conv2DBackpropFilter: (heap, { x, dy }, attrs) => ourConv2DFilterGrad(heap, x, dy, attrs),
   Conv2DBackpropInput: (heap, { dy, filter }, attrs) => ourConv2DInputGrad(heap, dy, filter, attrs),
@@ -676,4 +672,13 @@ export const OUR_KERNELS: Readonly<Record<string, OurKernel>> = {
   Softmax: (heap, { logits }) => ourSoftmax(heap, logits),
   ResizeBilinearGrad: (heap, { dy, images }, attrs) =>
     ourResizeBilinearGrad(heap, dy, images, attrs),
-};
+  [SOFTMAX_GRAD]: fused(softmaxGradKernel),
+  [ADAM]: fused(adamKernel),
+  [BATCH_NORM]: fused(batchNormKernel),
+  [BATCH_NORM_GRAD]: fused(batchNormGradKernel),
+  [CONV_BIAS_ACTIVATION]: fused(convBiasActivationKernel),
+  [RELU_GRAD]: fused(activationGradKernel(RELU_GRAD, true)),
+  [LEAKY_RELU_GRAD]: fused(activationGradKernel(LEAKY_RELU_GRAD, false)),
+  [SPARSE_SOFTMAX_CROSS_ENTROPY]: fused(sparseCrossEntropyKernel),
+  [SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD]: fused(sparseCrossEntropyGradKernel),
+} as const satisfies Record<string, OurKernel>;

@@ -120,27 +120,25 @@ const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
 // The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
 const MAX_PAGES = 32768;
 
-const FUNCTIONS = [
-  "conv_forward",
-  "conv_input_grad",
-  "conv_filter_grad",
-  "softmax_rows",
-  "softmax_rows_grad",
-  "sparse_xent_rows",
-  "sparse_xent_rows_grad",
-  "exp_blocks",
-  "leaky_relu_blocks",
-  "activation_grad_blocks",
-  "greater_blocks",
-  "select_blocks",
-  "sum_rows_blocks",
-  "resize_bilinear_grad_images",
-  "max_pool_grad_images",
-  "adam_blocks",
-  "batch_norm_blocks",
-  "batch_norm_grad_blocks",
-] as const;
-type Driver = typeof FUNCTIONS[number];
+/**
+ * A driver: a function the module exports by name (`EXPORT` in export.h) that
+ * runs work items [begin, end) of a job.
+ */
+type Driver = string;
+
+let drivers: readonly string[] | undefined;
+
+/**
+ * The module's drivers, in the order of its export section: a job names
+ * its driver to the workers by its place here, a list both sides take from
+ * the same module (nothing to keep in step by hand).
+ */
+function driverNames(): readonly string[] {
+  drivers ??= WebAssembly.Module.exports(wasmModule())
+    .filter((e) => e.kind === "function" && !e.name.startsWith("constant_"))
+    .map((e) => e.name);
+  return drivers;
+}
 
 // Control words shared with the workers.
 const SEQ = 0,
@@ -864,6 +862,7 @@ export class NativeKernels {
     options: { scratch?: number; stride?: number; work: number },
   ): void {
     const { scratch = 0, stride = 0 } = options;
+    if (!driverNames().includes(driver)) throw new Error(`the kernel module exports no ${driver}`);
     const sharers = options.work < THREADED_WORK ? 1 : Math.min(this.threads, items);
     if (sharers > 1) this.#startWorkers();
     const ctrl = this.#control;
@@ -872,7 +871,7 @@ export class NativeKernels {
       : 0;
     if (sharers > 1) {
       this.#sharedJobs++;
-      ctrl[FN] = FUNCTIONS.indexOf(driver);
+      ctrl[FN] = driverNames().indexOf(driver);
       ctrl[SHARERS] = sharers;
       ctrl[ITEMS] = items;
       ctrl[NARGS] = args.length;
@@ -915,7 +914,7 @@ export class NativeKernels {
           control: this.#control.buffer,
           id,
           stackTop: this.#stacks + (id + 1) * STACK,
-          names: FUNCTIONS,
+          names: driverNames(),
         },
       });
       // Idle workers must not keep a finished program alive.

@@ -13,6 +13,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initReference, makeReferenceStep, referenceBatch } from "./reference_net.ts";
  * import { key, split } from "../lib/random.ts";
  * import { replace } from "../lib/memory.ts";
@@ -22,7 +23,7 @@
  * const step = makeReferenceStep();
  * let state = step.init(params);
  * const [p, s, metrics] = step.step(params, state, batch);
- * console.log(Number.isFinite(metrics.loss.dataSync()[0])); // true
+ * assert.deepEqual(Number.isFinite(metrics.loss.dataSync()[0]), true);
  * [params, state] = replace([params, state, metrics], [p, s]);
  * ```
  *
@@ -32,7 +33,7 @@ import { type Tensor, tf } from "../lib/tf.ts";
 import { bits, type Key, normal, split } from "../lib/random.ts";
 import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
-import { batchNorm } from "../model/layers.ts";
+import { batchNorm } from "./layers.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { adam } from "../lib/optim/aliases.ts";
@@ -83,11 +84,12 @@ export interface ReferenceConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initReference } from "./reference_net.ts";
  * import { key } from "../lib/random.ts";
  * import { count, dispose } from "../lib/tree.ts";
  * const p = initReference(key(0));
- * console.log(count(p)); // 157750
+ * assert.deepEqual(count(p), 157750);
  * dispose(p);
  * ```
  */
@@ -124,10 +126,11 @@ export function initReference(k: Key, config: ReferenceConfig = {}): ReferencePa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { referenceBatch } from "./reference_net.ts";
  * import { key } from "../lib/random.ts";
  * const b = referenceBatch(key(1), { batch: 2, size: 32, classes: 21 });
- * console.log(b.labels.shape); // [2, 32, 32, 21]
+ * assert.deepEqual(b.labels.shape, [2, 32, 32, 21]);
  * ```
  */
 export function referenceBatch(
