@@ -4,8 +4,9 @@ import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
-import { ourKernelSetting, ourKernelThreads } from "../lib/kernels/wasm_ours.ts";
-import { useOurKernels } from "../lib/kernels/wasm_registry.ts";
+import { NATIVE_KERNELS, ourKernelSetting, ourKernelThreads } from "../lib/kernels/wasm_ours.ts";
+import { useOurKernels, WASM_KERNELS } from "../lib/kernels/wasm_registry.ts";
+import { ADAM, BATCH_NORM, SOFTMAX_GRAD } from "../lib/kernels/fused.ts";
 import {
   type NativeConvGeometry,
   NativeKernels,
@@ -875,4 +876,31 @@ Deno.test("batch norm on our fused wasm kernels: values and gradients match cpu'
   );
   await on("wasm");
   assert.ok(tf.getKernel("UdaBatchNorm", "wasm"), "the fused kernel is registered");
+});
+
+Deno.test("the kernel table: every native kernel has one entry, every entry is on the wasm backend, fused ones only while ours run", () => {
+  const names = WASM_KERNELS.map((k) => k.name);
+  assert.equal(new Set(names).size, names.length, "one entry per kernel");
+  for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
+    assert.equal(WASM_KERNELS.find((k) => k.name === name)?.native, kernel, name);
+  }
+  for (const name of [ADAM, BATCH_NORM, SOFTMAX_GRAD]) {
+    assert.equal(WASM_KERNELS.find((k) => k.name === name)?.fallback, "none", name);
+  }
+  const { threads, heap } = ourKernelSetting();
+  try {
+    for (const k of WASM_KERNELS) assert.ok(tf.getKernel(k.name, "wasm"), `${k.name} registered`);
+    useOurKernels(0);
+    for (const k of WASM_KERNELS) {
+      assert.equal(tf.getKernel(k.name, "wasm") !== undefined, k.fallback !== "none", k.name);
+    }
+    // With ours off, a table kernel runs its fallback: tfjs's Exp, the composed OneHot.
+    const [e, h] = tf.tidy(() => [tf.exp(tf.zeros([5000])).sum(), tf.oneHot([1, 0], 2)]);
+    assert.equal(e.dataSync()[0], 5000);
+    assert.deepEqual(Array.from(h.dataSync()), [0, 1, 1, 0]);
+    tf.dispose([e, h]);
+  } finally {
+    useOurKernels(threads, heap);
+  }
+  for (const k of WASM_KERNELS) assert.ok(tf.getKernel(k.name, "wasm"), `${k.name} back`);
 });
