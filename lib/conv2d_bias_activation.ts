@@ -2,7 +2,7 @@
  * A convolution with a bias and an activation, as one kernel where the
  * backend has it:
  *
- *     y = act(conv2d(x, w) + b),   act ∈ { identity, relu, leaky relu (x < 0 ? α·x : x) }
+ *     y = act(conv2d(x, w) + b),   act ∈ { identity, relu, leaky relu (x < 0 ? α·x : x), relu6 }
  *
  * On wasm with our kernels on, the bias and the activation are applied while
  * each output tile is still in registers' reach (no pass of Add and Relu over
@@ -41,8 +41,8 @@ export interface ConvBiasActivationOptions {
   pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
   /** Dilation, one for both axes or [height, width]; 1 by default. */
   dilations?: number | [number, number];
-  /** "linear" (none, the default), "relu" or "leakyrelu". */
-  activation?: "linear" | "relu" | "leakyrelu";
+  /** "linear" (none, the default), "relu", "leakyrelu" or "relu6" (min(max(x, 0), 6)). */
+  activation?: "linear" | "relu" | "leakyrelu" | "relu6";
   /** Leaky relu's slope for negative inputs, ≥ 0 (0.2 by default). */
   alpha?: number;
 }
@@ -97,6 +97,7 @@ export function conv2dBiasActivation(
       bias,
     );
     if (activation === "relu") return tf.relu(y);
+    if (activation === "relu6") return tf.relu6(y);
     return activation === "leakyrelu" ? tf.leakyRelu(y, alpha) : y;
   });
 }

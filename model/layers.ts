@@ -186,11 +186,32 @@ export function batchNorm(
     record.set(p, list);
   }
   if (mode === "frozen") {
-    const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(stopGradient(p.variance), eps)));
-    const shift = tf.sub(p.beta, tf.mul(stopGradient(p.mean), scale));
+    const { scale, shift } = frozenAffine(p, eps);
     return tf.add(tf.mul(x, scale), shift);
   }
   return normalised(x, p.gamma, p.beta, "batch", eps);
+}
+
+/**
+ * A frozen batch norm as the per-channel affine map it is: y = x·scale +
+ * shift, scale = γ/√(σ² + ε), shift = β − μ·scale, with the running
+ * statistics μ, σ² held constant (no gradient). A convolution followed by it
+ * equals the convolution by w·scale plus the bias shift.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { frozenAffine, initBatchNorm } from "./layers.ts";
+ * const { scale, shift } = frozenAffine(initBatchNorm(2), 0);
+ * assert.deepEqual(Array.from(scale.dataSync()), [1, 1]);
+ * assert.deepEqual(Array.from(shift.dataSync()), [0, 0]);
+ * ```
+ */
+export function frozenAffine(p: BatchNormParams, eps = 1e-5): { scale: Tensor; shift: Tensor } {
+  const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(stopGradient(p.variance), eps)));
+  const shift = tf.sub(p.beta, tf.mul(stopGradient(p.mean), scale));
+  return { scale, shift };
 }
 
 /**

@@ -24,12 +24,15 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, normal, split } from "../lib/random.ts";
+import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
+import { depthwiseBiasActivation } from "../lib/depthwise_bias_activation.ts";
 import {
   batchNorm,
   type BatchNormParams,
   type BatchStatistics,
   conv,
   type ConvParams,
+  frozenAffine,
   initBatchNorm,
   initConv,
   type NormMode,
@@ -170,10 +173,48 @@ export function applyMobileNetV2(
   options: { norm?: NormMode; record?: BatchStatistics } = {},
 ): Tensor {
   const norm = options.norm ?? "frozen";
+  const geometry = mobileNetV2Geometry();
+  if (norm === "frozen") {
+    // Each frozen batch norm folds into the convolution before it (w·scale,
+    // bias shift), so that convolution, bias and relu6 run as one kernel.
+    const fold = (kernel: Tensor, bn: BatchNormParams, depthwise = false) => {
+      const { scale, shift } = frozenAffine(bn, EPS);
+      const perChannel = depthwise ? [1, 1, scale.size, 1] : [1, 1, 1, scale.size];
+      return { filter: tf.mul(kernel, tf.reshape(scale, perChannel)), bias: shift };
+    };
+    const pointwise = (c: { conv: ConvParams; bn: BatchNormParams }, x: Tensor, relu6: boolean) => {
+      const { filter, bias } = fold(c.conv.kernel, c.bn);
+      return conv2dBiasActivation(x, filter, bias, {
+        pad: "valid",
+        activation: relu6 ? "relu6" : "linear",
+      });
+    };
+    const stem = fold(p.stem.conv.kernel, p.stem.bn);
+    let h = conv2dBiasActivation(images, stem.filter, stem.bias, {
+      strides: 2,
+      pad: "same",
+      activation: "relu6",
+    });
+    p.blocks.forEach((block, i) => {
+      const { stride, dilation } = geometry[i];
+      const input = h;
+      let x = block.expand ? pointwise(block.expand, h, true) : h;
+      const dw = fold(block.depthwise.kernel, block.depthwise.bn, true);
+      x = depthwiseBiasActivation(x, dw.filter, dw.bias, {
+        strides: stride,
+        pad: "same",
+        dilations: dilation,
+        activation: "relu6",
+      });
+      x = pointwise(block.project, x, false);
+      const spec = MOBILENET_V2_BLOCKS[i];
+      h = stride === 1 && spec.in === spec.out ? tf.add(input, x) : x;
+    });
+    return h;
+  }
   const bn = (params: BatchNormParams, x: Tensor) =>
     batchNorm(params, x, norm, EPS, options.record);
   let h = tf.relu6(bn(p.stem.bn, conv(p.stem.conv, images, { stride: 2, padding: "same" })));
-  const geometry = mobileNetV2Geometry();
   p.blocks.forEach((block, i) => {
     const { stride, dilation } = geometry[i];
     const input = h;

@@ -3,10 +3,16 @@ import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
 import { assertClose, on } from "./helpers.ts";
-import { caseArb, checkCase } from "./conv_reference.ts";
-import { NATIVE_KERNELS, ourKernelSetting, ourKernelThreads } from "../lib/kernels/wasm_ours.ts";
+import { caseArb, checkCase, geometry as referenceGeometry } from "./conv_reference.ts";
+import {
+  NATIVE_KERNELS,
+  ourKernelSetting,
+  ourKernelSharedJobs,
+  ourKernelThreads,
+} from "../lib/kernels/wasm_ours.ts";
 import { useOurKernels, WASM_KERNELS } from "../lib/kernels/wasm_registry.ts";
-import { ADAM, BATCH_NORM, SOFTMAX_GRAD } from "../lib/kernels/fused.ts";
+import { ADAM, BATCH_NORM, DEPTHWISE_BIAS_ACTIVATION, SOFTMAX_GRAD } from "../lib/kernels/fused.ts";
+import { depthwiseBiasActivation } from "../lib/depthwise_bias_activation.ts";
 import {
   type NativeConvGeometry,
   NativeKernels,
@@ -903,4 +909,162 @@ Deno.test("the kernel table: every native kernel has one entry, every entry is o
     useOurKernels(threads, heap);
   }
   for (const k of WASM_KERNELS) assert.ok(tf.getKernel(k.name, "wasm"), `${k.name} back`);
+});
+
+Deno.test("our wasm depthwise kernels (multiplier 1) match cpu past vector and channel blocks: strides 1–2, dilations 1–4", async () => {
+  const wide = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 1, max: 16 }),
+    w: fc.integer({ min: 1, max: 16 }),
+    ci: fc.integer({ min: 1, max: 40 }),
+    k: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
+    stride: fc.integer({ min: 1, max: 2 }),
+    dilation: fc.integer({ min: 1, max: 4 }),
+    pad: fc.oneof(
+      fc.constantFrom("same" as const, "valid" as const),
+      fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+    ),
+  }).map((c) => ({ ...c, co: 1, depthwise: true }))
+    // tfjs takes a stride or a dilation above 1, not both.
+    .filter((c) => c.stride === 1 || c.dilation === 1)
+    .filter((c) => {
+      const { outShape } = referenceGeometry(c);
+      return outShape[1] > 0 && outShape[2] > 0;
+    });
+  const before = ourKernelSharedJobs();
+  await fc.assert(
+    fc.asyncProperty(wide, fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
+    { numRuns: 120 },
+  );
+  // A 2×32×32×40 case is large enough to be shared over the pool: the
+  // native kernels ran (tfjs's own would not count here).
+  await checkCase(
+    {
+      n: 2,
+      h: 32,
+      w: 32,
+      ci: 40,
+      co: 1,
+      k: [3, 3],
+      stride: 1,
+      dilation: 2,
+      pad: "same",
+      depthwise: true,
+    },
+    7,
+    ["wasm"],
+  );
+  if (ourKernelThreads() > 1) {
+    assert.ok(ourKernelSharedJobs() > before, "our depthwise kernels ran");
+  }
+});
+
+Deno.test("our depthwise kernels give bit-identical results on 1, 2 and 3 threads", () => {
+  for (const [stride, dilation] of [[1, 1], [2, 1], [1, 3]]) {
+    const g: NativeConvGeometry = {
+      batch: 2,
+      // Stride 2 on twice the input: each case's work is large enough to be shared.
+      inHeight: 31 * stride - (stride - 1),
+      inWidth: 29 * stride - (stride - 1),
+      inChannels: 43,
+      outHeight: 31,
+      outWidth: 29,
+      outChannels: 43,
+      filterHeight: 3,
+      filterWidth: 3,
+      strides: [stride, stride],
+      dilations: [dilation, dilation],
+      padBefore: [dilation, dilation],
+    };
+    const [kx, kw, kd, kb] = split(key(11), 4);
+    const draw = (k: typeof kx, shape: number[]) =>
+      tf.tidy(() => normal(k, shape).dataSync() as Float32Array);
+    const x = draw(kx, [g.batch, g.inHeight, g.inWidth, g.inChannels]);
+    const w = draw(kw, [3, 3, g.inChannels, 1]);
+    const dy = draw(kd, [g.batch, g.outHeight, g.outWidth, g.inChannels]);
+    const bias = draw(kb, [g.inChannels]);
+    const results = [1, 2, 3].map((threads) => {
+      const engine = new NativeKernels(threads);
+      const y = Float32Array.from(
+        engine.depthwise(x, w, g, undefined, { bias, activation: "relu6" }),
+      );
+      const out = [
+        Float32Array.from(engine.depthwise(x, w, g)),
+        y,
+        Float32Array.from(engine.depthwiseInputGrad(dy, w, g)),
+        Float32Array.from(engine.depthwiseFilterGrad(x, dy, g)),
+        Float32Array.from(engine.relu6Grad(y, dy.subarray(0, y.length), y.length)),
+      ];
+      assert.equal(
+        engine.sharedJobs,
+        threads > 1 ? 4 : 0,
+        `stride ${stride}, dilation ${dilation}`,
+      );
+      return out;
+    });
+    for (const other of results.slice(1)) assert.deepEqual(other, results[0]);
+    assert.ok(results[0][1].every((v) => v >= 0 && v <= 6) && results[0][1].some((v) => v === 6));
+  }
+});
+
+Deno.test("depthwiseBiasActivation and relu6 conv2dBiasActivation: our fused wasm kernels and gradients match cpu's composed ops", async () => {
+  const caseArb = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 4, max: 12 }),
+    w: fc.integer({ min: 4, max: 12 }),
+    c: fc.integer({ min: 1, max: 37 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    dilation: fc.integer({ min: 1, max: 4 }),
+    activation: fc.constantFrom("linear" as const, "relu" as const, "relu6" as const),
+    seed: fc.nat(1000),
+  }).filter((c) => c.stride === 1 || c.dilation === 1);
+  await fc.assert(
+    fc.asyncProperty(caseArb, async (c) => {
+      const [kx, kw, kb] = split(key(c.seed), 3);
+      const shapes = { x: [c.n, c.h, c.w, c.c], w: [c.k, c.k, c.c, 1], b: [c.c] };
+      // Scaled so that relu6 saturates somewhere.
+      const xs = tf.tidy(() => normal(kx, shapes.x).mul(3).dataSync() as Float32Array);
+      const ws = tf.tidy(() => normal(kw, shapes.w).dataSync() as Float32Array);
+      const bs = tf.tidy(() => normal(kb, shapes.b).dataSync() as Float32Array);
+      const depthwise = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        depthwiseBiasActivation(x, w, b, {
+          strides: c.stride,
+          dilations: c.dilation,
+          pad: "same",
+          activation: c.activation,
+        });
+      const pointwise = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        conv2dBiasActivation(x, tf.reshape(w, [c.k, c.k, c.c, 1]), b.slice(0, 1), {
+          strides: c.stride,
+          dilations: c.dilation,
+          pad: "same",
+          activation: "relu6",
+        });
+      const all = (f: typeof depthwise) => () =>
+        tf.tidy(() => {
+          const x = tf.tensor(xs, shapes.x),
+            w = tf.tensor(ws, shapes.w),
+            b = tf.tensor(bs, shapes.b);
+          const y = f(x, w, b);
+          const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
+          const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+            tf.sum(tf.mul(f(a, v, u), weights))
+          )([x, w, b]);
+          return tf.concat([y, ...grads].map((t) => tf.reshape(t, [-1])));
+        });
+      for (const f of [depthwise, pointwise]) {
+        const { cpu, wasm } = await onBoth(all(f));
+        assertClose(
+          wasm,
+          cpu,
+          1e-4,
+          `${f === depthwise ? "depthwise" : "conv2d"} ${JSON.stringify(c)}`,
+        );
+      }
+    }),
+    { numRuns: 30 },
+  );
+  await on("wasm");
+  assert.ok(tf.getKernel(DEPTHWISE_BIAS_ACTIVATION, "wasm"), "the fused kernel is registered");
 });

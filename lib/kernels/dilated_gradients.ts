@@ -66,8 +66,10 @@ const dilationAware = new Set<string>();
 
 /**
  * Declares that a backend's Conv2DBackpropFilter and Conv2DBackpropInput
- * kernels take a `dilations` attribute: dilated gradients on it then run
- * those kernels directly instead of the forward-convolution formulas.
+ * kernels, and its DepthwiseConv2dNativeBackpropFilter and
+ * DepthwiseConv2dNativeBackpropInput, take a `dilations` attribute: dilated
+ * gradients on it then run those kernels directly instead of the
+ * forward-convolution formulas.
  *
  * @example
  * ```ts
@@ -108,16 +110,17 @@ export function installDilatedGradients(): void {
         const [x, filter] = saved;
         const g = convGeometry(x.shape, filter.shape, attrs, depthwise);
         const grad = dy as Tensor;
-        if (!depthwise && dilationAware.has(tf.getBackend())) {
+        if (dilationAware.has(tf.getBackend())) {
           const common = { ...attrs, dilations: [dh, dw] };
+          const kernel = depthwise ? "DepthwiseConv2dNativeBackprop" : "Conv2DBackprop";
           return {
             x: () =>
-              tf.engine().runKernel("Conv2DBackpropInput", { dy: grad, filter }, {
+              tf.engine().runKernel(`${kernel}Input`, { dy: grad, filter }, {
                 ...common,
                 inputShape: x.shape,
               }) as Tensor,
             filter: () =>
-              tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: grad }, {
+              tf.engine().runKernel(`${kernel}Filter`, { x, dy: grad }, {
                 ...common,
                 filterShape: filter.shape,
               }) as Tensor,

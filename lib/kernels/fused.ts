@@ -25,8 +25,8 @@ import * as tf from "npm:@tensorflow/tfjs@4.22.0";
 /**
  * Kernel: x [N, H, W, Cᵢ], filter [kh, kw, Cᵢ, Cₒ] (at most
  * {@linkcode CONV_BIAS_ACTIVATION_MAX_TAPS} taps), bias [Cₒ]; attributes
- * strides, pad, dilations (as Conv2D's), activation ("linear", "relu" or
- * "leakyrelu") and alpha (≥ 0) → act(conv2d(x, filter) + bias), NHWC, in one
+ * strides, pad, dilations (as Conv2D's), activation ("linear", "relu",
+ * "leakyrelu" or "relu6") and alpha (≥ 0) → act(conv2d(x, filter) + bias), NHWC, in one
  * pass over the output. Its gradient is installed with the others.
  */
 export const CONV_BIAS_ACTIVATION = "UdaConv2DBiasActivation";
@@ -53,6 +53,19 @@ export const BATCH_NORM = "UdaBatchNorm";
  * x̂·dγ/m)·r·γ with m the normalised count.
  */
 export const BATCH_NORM_GRAD = "UdaBatchNormGrad";
+
+/**
+ * Kernel: x [N, H, W, C], filter [kh, kw, C, 1] (at most
+ * {@linkcode CONV_BIAS_ACTIVATION_MAX_TAPS} taps), bias [C]; attributes
+ * strides, pad, dilations (as DepthwiseConv2dNative's) and activation
+ * ("linear", "relu" or "relu6") → act(depthwiseConv2d(x, filter) + bias),
+ * NHWC, in one pass over the output. Its gradient is installed with the
+ * others.
+ */
+export const DEPTHWISE_BIAS_ACTIVATION = "UdaDepthwiseBiasActivation";
+
+/** Kernel: y, dy (same shape) → dy where 0 < y < 6, else 0 (NaN where y is NaN): relu6's gradient from its output. */
+export const RELU6_GRAD = "UdaRelu6Grad";
 
 /** Filter taps {@linkcode CONV_BIAS_ACTIVATION} takes at most. */
 export const CONV_BIAS_ACTIVATION_MAX_TAPS = 64;
@@ -96,6 +109,22 @@ export function hasFusedKernel(name: string): boolean {
 let installed = false;
 
 /**
+ * The gradient through a fused kernel's activation, from its output y: y > 0
+ * exactly where the pre-activation is > 0 (α ≥ 0), and 0 < y < 6 where relu6
+ * passes it on (a pre-activation of exactly 6 counts as saturated).
+ */
+function activationGradFromOutput(attrs: tf.NamedAttrMap, y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  const activation = attrs.activation as string;
+  if (activation === "linear") return dy;
+  if (activation === "relu6") return tf.engine().runKernel(RELU6_GRAD, { y, dy }, {}) as tf.Tensor;
+  return tf.engine().runKernel(
+    activation === "relu" ? RELU_GRAD : LEAKY_RELU_GRAD,
+    { x: y, dy },
+    { alpha: activation === "relu" ? 0 : attrs.alpha },
+  ) as tf.Tensor;
+}
+
+/**
  * Replaces the gradients of Softmax, Relu and LeakyRelu with ones that run
  * {@linkcode SOFTMAX_GRAD}, {@linkcode RELU_GRAD} and
  * {@linkcode LEAKY_RELU_GRAD} where the backend has them (idempotent).
@@ -135,13 +164,7 @@ export function installFusedGradients(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, bias, y] = saved;
-      const activation = attrs.activation as string;
-      // y > 0 exactly where the convolution plus bias is > 0 (α ≥ 0).
-      const dz = activation === "linear" ? dy as tf.Tensor : tf.engine().runKernel(
-        activation === "relu" ? RELU_GRAD : LEAKY_RELU_GRAD,
-        { x: y, dy: dy as tf.Tensor },
-        { alpha: activation === "relu" ? 0 : attrs.alpha },
-      ) as tf.Tensor;
+      const dz = activationGradFromOutput(attrs, y, dy as tf.Tensor);
       const conv = {
         strides: attrs.strides,
         pad: attrs.pad,
@@ -156,6 +179,33 @@ export function installFusedGradients(): void {
           } as unknown as tf.NamedAttrMap) as tf.Tensor,
         filter: () =>
           tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, {
+            ...conv,
+            filterShape: filter.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: DEPTHWISE_BIAS_ACTIVATION,
+    inputsToSave: ["x", "filter", "bias"],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, bias, y] = saved;
+      const dz = activationGradFromOutput(attrs, y, dy as tf.Tensor);
+      const conv = {
+        strides: attrs.strides,
+        pad: attrs.pad,
+        dilations: attrs.dilations,
+      } as unknown as tf.NamedAttrMap;
+      return {
+        x: () =>
+          tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dz, filter }, {
+            ...conv,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () =>
+          tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dz }, {
             ...conv,
             filterShape: filter.shape,
           } as unknown as tf.NamedAttrMap) as tf.Tensor,

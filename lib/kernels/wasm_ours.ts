@@ -45,7 +45,9 @@ import {
   BATCH_NORM,
   BATCH_NORM_GRAD,
   CONV_BIAS_ACTIVATION,
+  DEPTHWISE_BIAS_ACTIVATION,
   LEAKY_RELU_GRAD,
+  RELU6_GRAD,
   RELU_GRAD,
   SOFTMAX_GRAD,
   SPARSE_SOFTMAX_CROSS_ENTROPY,
@@ -138,9 +140,12 @@ function nativeGeometry(
   inputShape: readonly number[],
   filterShape: readonly number[],
   attrs: Attrs,
+  depthwise = false,
 ): NativeConvGeometry | undefined {
   if (((attrs.dataFormat as string | undefined) ?? "NHWC") !== "NHWC") return undefined;
-  const info = convInfo(inputShape, filterShape, attrs, false);
+  // Depthwise kernels take a channel multiplier of 1 only.
+  if (depthwise && (filterShape.length !== 4 || filterShape[3] !== 1)) return undefined;
+  const info = convInfo(inputShape, filterShape, attrs, depthwise);
   if (info.filterHeight * info.filterWidth > MAX_FILTER_TAPS) return undefined;
   return {
     batch: info.batchSize,
@@ -269,6 +274,66 @@ function ourConv2DInputGrad(
     [...inputShape],
     "float32",
     (out) => run.conv2dInputGrad(operand(heap, run, dy), operand(heap, run, filter), g, out),
+  );
+}
+
+/**
+ * DepthwiseConv2dNative (channel multiplier 1) on our kernels, or
+ * `undefined` when they are off or do not take this call.
+ */
+function ourDepthwise(heap: WasmHeap, x: Info, filter: Info, attrs: Attrs): Info | undefined {
+  const run = engine;
+  if (!run || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  const g = nativeGeometry(x.shape, filter.shape, attrs, true);
+  if (!g) return undefined;
+  return output(
+    heap,
+    run,
+    [g.batch, g.outHeight, g.outWidth, g.outChannels],
+    "float32",
+    (out) => run.depthwise(operand(heap, run, x), operand(heap, run, filter), g, out),
+  );
+}
+
+/** DepthwiseConv2dNativeBackpropInput on our kernels, or `undefined` as for `ourDepthwise`. */
+function ourDepthwiseInputGrad(
+  heap: WasmHeap,
+  dy: Info,
+  filter: Info,
+  attrs: Attrs,
+): Info | undefined {
+  const run = engine;
+  if (!run || dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  const inputShape = attrs.inputShape as number[];
+  const g = nativeGeometry(inputShape, filter.shape, attrs, true);
+  if (!g) return undefined;
+  return output(
+    heap,
+    run,
+    [...inputShape],
+    "float32",
+    (out) => run.depthwiseInputGrad(operand(heap, run, dy), operand(heap, run, filter), g, out),
+  );
+}
+
+/** DepthwiseConv2dNativeBackpropFilter on our kernels, or `undefined` as for `ourDepthwise`. */
+function ourDepthwiseFilterGrad(
+  heap: WasmHeap,
+  x: Info,
+  dy: Info,
+  attrs: Attrs,
+): Info | undefined {
+  const run = engine;
+  if (!run || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
+  const filterShape = attrs.filterShape as number[];
+  const g = nativeGeometry(x.shape, filterShape, attrs, true);
+  if (!g) return undefined;
+  return output(
+    heap,
+    run,
+    [...filterShape],
+    "float32",
+    (out) => run.depthwiseFilterGrad(operand(heap, run, x), operand(heap, run, dy), g, out),
   );
 }
 
@@ -543,7 +608,7 @@ function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): 
         `[${filter.shape}], ${bias.dtype} [${bias.shape}]`,
     );
   }
-  const activation = attrs.activation as "linear" | "relu" | "leakyrelu";
+  const activation = attrs.activation as "linear" | "relu" | "leakyrelu" | "relu6";
   return output(
     heap,
     run,
@@ -555,6 +620,49 @@ function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): 
         activation,
         alpha: (attrs.alpha as number | undefined) ?? 0,
       }),
+  );
+}
+
+function depthwiseBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): Info {
+  const heap = backend as WasmHeap, { x, filter, bias } = inputs as Record<string, Info>;
+  const run = engine;
+  if (!run) throw new Error(`${DEPTHWISE_BIAS_ACTIVATION}: our wasm kernels are off`);
+  const g = x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32"
+    ? nativeGeometry(x.shape, filter.shape, { ...attrs, dataFormat: "NHWC" }, true)
+    : undefined;
+  const activation = attrs.activation as "linear" | "relu" | "relu6";
+  if (
+    !g || size(bias.shape) !== g.outChannels || !["linear", "relu", "relu6"].includes(activation)
+  ) {
+    throw new Error(
+      `${DEPTHWISE_BIAS_ACTIVATION}: takes float32 x, filter [kh, kw, C, 1] (at most ` +
+        `${MAX_FILTER_TAPS} taps), a bias per channel and activation linear, relu or relu6; got ` +
+        `${x.dtype} [${x.shape}], ${filter.dtype} [${filter.shape}], ${bias.dtype} ` +
+        `[${bias.shape}], ${activation}`,
+    );
+  }
+  return output(
+    heap,
+    run,
+    [g.batch, g.outHeight, g.outWidth, g.outChannels],
+    "float32",
+    (out) =>
+      run.depthwise(operand(heap, run, x), operand(heap, run, filter), g, out, {
+        bias: operand(heap, run, bias),
+        activation,
+      }),
+  );
+}
+
+function relu6GradKernel({ inputs, backend }: KernelArgs): Info {
+  const heap = backend as WasmHeap, { y, dy } = inputs as Record<string, Info>;
+  const run = float32Inputs(RELU6_GRAD, [y, dy]);
+  return output(
+    heap,
+    run,
+    [...y.shape],
+    "float32",
+    (out) => run.relu6Grad(operand(heap, run, y), operand(heap, run, dy), size(y.shape), out),
   );
 }
 
@@ -662,6 +770,11 @@ export const NATIVE_KERNELS = {
   Conv2D: (heap, { x, filter }, attrs) => ourConv2D(heap, x, filter, attrs),
   Conv2DBackpropFilter: (heap, { x, dy }, attrs) => ourConv2DFilterGrad(heap, x, dy, attrs),
   Conv2DBackpropInput: (heap, { dy, filter }, attrs) => ourConv2DInputGrad(heap, dy, filter, attrs),
+  DepthwiseConv2dNative: (heap, { x, filter }, attrs) => ourDepthwise(heap, x, filter, attrs),
+  DepthwiseConv2dNativeBackpropInput: (heap, { dy, filter }, attrs) =>
+    ourDepthwiseInputGrad(heap, dy, filter, attrs),
+  DepthwiseConv2dNativeBackpropFilter: (heap, { x, dy }, attrs) =>
+    ourDepthwiseFilterGrad(heap, x, dy, attrs),
   Exp: (heap, { x }) => ourExp(heap, x),
   LeakyRelu: (heap, { x }, attrs) => ourLeakyRelu(heap, x, attrs),
   Greater: (heap, { a, b }) => ourGreater(heap, a, b),
@@ -677,6 +790,8 @@ export const NATIVE_KERNELS = {
   [BATCH_NORM]: fused(batchNormKernel),
   [BATCH_NORM_GRAD]: fused(batchNormGradKernel),
   [CONV_BIAS_ACTIVATION]: fused(convBiasActivationKernel),
+  [DEPTHWISE_BIAS_ACTIVATION]: fused(depthwiseBiasActivationKernel),
+  [RELU6_GRAD]: fused(relu6GradKernel),
   [RELU_GRAD]: fused(activationGradKernel(RELU_GRAD, true)),
   [LEAKY_RELU_GRAD]: fused(activationGradKernel(LEAKY_RELU_GRAD, false)),
   [SPARSE_SOFTMAX_CROSS_ENTROPY]: fused(sparseCrossEntropyKernel),

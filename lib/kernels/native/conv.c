@@ -17,9 +17,7 @@
 #include "export.h"
 
 
-typedef struct {
-  int n, h, w, ci, ho, wo, co, kh, kw, sh, sw, dh, dw, pt, pl;
-} Geometry;
+
 
 static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
   return wasm_f32x4_relaxed_madd(a, b, c);
@@ -190,7 +188,7 @@ EXPORT("transpose") void transpose(const float *src, int rows, int cols, float *
 // none), then an activation.
 typedef struct {
   const float *bias;
-  int activation;  // 0 none, 1 relu (x < 0 ? 0 : x), 2 leaky relu (x < 0 ? α·x : x)
+  int activation;  // ACTIVATION_* of export.h
   float alpha;
 } Epilogue;
 
@@ -203,9 +201,12 @@ static void apply_epilogue(const Epilogue *e, float *const *c, int rows, int j, 
     load_row(c[r], &lo, &hi, nr);
     lo = wasm_f32x4_add(lo, bias_lo);
     hi = wasm_f32x4_add(hi, bias_hi);
-    if (e->activation) {
-      const v128_t low_lo = e->activation == 1 ? zero : wasm_f32x4_mul(lo, alpha);
-      const v128_t low_hi = e->activation == 1 ? zero : wasm_f32x4_mul(hi, alpha);
+    if (e->activation == ACTIVATION_RELU6) {
+      lo = relu6(lo);
+      hi = relu6(hi);
+    } else if (e->activation) {
+      const v128_t low_lo = e->activation == ACTIVATION_RELU ? zero : wasm_f32x4_mul(lo, alpha);
+      const v128_t low_hi = e->activation == ACTIVATION_RELU ? zero : wasm_f32x4_mul(hi, alpha);
       lo = wasm_v128_bitselect(low_lo, lo, wasm_f32x4_lt(lo, zero));
       hi = wasm_v128_bitselect(low_hi, hi, wasm_f32x4_lt(hi, zero));
     }

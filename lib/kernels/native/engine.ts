@@ -90,9 +90,15 @@ export interface PoolGeometry {
  */
 export interface ConvEpilogue {
   readonly bias?: Operand;
-  readonly activation?: "linear" | "relu" | "leakyrelu";
+  readonly activation?: Activation;
   readonly alpha?: number;
 }
+
+/** The activations the kernels apply, in the order of `ACTIVATION_*` in export.h. */
+const ACTIVATIONS = ["linear", "relu", "leakyrelu", "relu6"] as const;
+
+/** An activation a convolution kernel applies to its outputs (relu6: min(max(x, 0), 6)). */
+export type Activation = typeof ACTIVATIONS[number];
 
 /** Filter taps the kernels take at most (`MAX_TAPS` in export.h; the engine checks the module agrees). */
 export const MAX_FILTER_TAPS = 64;
@@ -114,6 +120,7 @@ const KERNEL_CONSTANTS = [
   "NORM_BLOCK",
   "ROW_BLOCK",
   "MAX_CLASSES",
+  "DW_CHANNEL_BLOCK",
 ] as const;
 type KernelConstants = Readonly<Record<typeof KERNEL_CONSTANTS[number], number>>;
 const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
@@ -212,6 +219,11 @@ const CHUNKS_PER_THREAD = 8;
 // Below this many multiply-adds a job runs on the calling thread alone: waking
 // a worker costs tens of microseconds.
 const THREADED_WORK = 1 << 21;
+
+// A depthwise multiply-add loads both its operands (nothing stays in
+// registers across output channels, as in a convolution's tile): it counts
+// as four of a convolution's against THREADED_WORK.
+const DEPTHWISE_COST = 4;
 
 type KernelExports = Record<string, (...args: number[]) => number> & {
   __heap_base: WebAssembly.Global;
@@ -358,6 +370,74 @@ export class NativeKernels {
         },
       );
       return this.#view(y, positions * g.outChannels);
+    });
+  }
+
+  /**
+   * y [N, Hₒ, Wₒ, C] = depthwise(x [N, H, W, C], w [kh, kw, C, 1]) (channel
+   * multiplier 1; the geometry's in and out channels both C), then the
+   * `epilogue`'s bias and activation (not leaky relu); `out` and the result
+   * as for {@linkcode conv2d}.
+   */
+  depthwise(
+    x: Operand,
+    w: Operand,
+    g: NativeConvGeometry,
+    out?: number,
+    epilogue?: ConvEpilogue,
+  ): Float32Array {
+    const size = g.batch * g.outHeight * g.outWidth * g.inChannels;
+    const activation = ACTIVATIONS.indexOf(epilogue?.activation ?? "linear");
+    if (epilogue?.activation === "leakyrelu") throw new Error("depthwise: no leaky relu epilogue");
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const xAt = this.#place(x), wAt = this.#place(w);
+      const bias = epilogue?.bias === undefined ? 0 : this.#place(epilogue.bias);
+      const y = out ?? this.#alloc(size);
+      this.#run("depthwise_forward", [geo, xAt, wAt, bias, activation, y], g.batch * g.outHeight, {
+        work: DEPTHWISE_COST * size * g.filterHeight * g.filterWidth,
+      });
+      return this.#view(y, size);
+    });
+  }
+
+  /** dx [N, H, W, C] of a depthwise convolution from dy [N, Hₒ, Wₒ, C] and w; `out` and the result as for {@linkcode conv2d}. */
+  depthwiseInputGrad(dy: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
+    const size = g.batch * g.inHeight * g.inWidth * g.inChannels;
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const dyAt = this.#place(dy), wAt = this.#place(w);
+      const dx = out ?? this.#alloc(size);
+      this.#run("depthwise_input_grad", [geo, dyAt, wAt, dx], g.batch * g.inHeight, {
+        work: DEPTHWISE_COST * size * g.filterHeight * g.filterWidth,
+      });
+      return this.#view(dx, size);
+    });
+  }
+
+  /** dw [kh, kw, C, 1] of a depthwise convolution from x and dy; `out` and the result as for {@linkcode conv2d}. */
+  depthwiseFilterGrad(x: Operand, dy: Operand, g: NativeConvGeometry, out?: number): Float32Array {
+    const size = g.filterHeight * g.filterWidth * g.inChannels;
+    return this.#job(() => {
+      const geo = this.#geometry(g);
+      const xAt = this.#place(x), dyAt = this.#place(dy);
+      const dw = out ?? this.#alloc(size);
+      this.#run(
+        "depthwise_filter_grad",
+        [geo, xAt, dyAt, dw],
+        Math.ceil(g.inChannels / this.#k.DW_CHANNEL_BLOCK),
+        { work: DEPTHWISE_COST * g.batch * g.outHeight * g.outWidth * size },
+      );
+      return this.#view(dw, size);
+    });
+  }
+
+  /** dz = dy where 0 < y < 6, else 0 (relu6's gradient from its output y), over `size` values. */
+  relu6Grad(y: Operand, dy: Operand, size: number, out?: number): Float32Array {
+    return this.#job(() => {
+      const yAt = this.#place(y), dyAt = this.#place(dy), dz = out ?? this.#alloc(size);
+      this.#runElements("relu6_grad_blocks", [yAt, dyAt, dz, size], size);
+      return this.#view(dz, size);
     });
   }
 
@@ -796,7 +876,7 @@ export class NativeKernels {
   #epilogue(e: ConvEpilogue): number {
     const bias = e.bias === undefined ? 0 : this.#place(e.bias);
     const at = this.#alloc(3);
-    const activation = ["linear", "relu", "leakyrelu"].indexOf(e.activation ?? "linear");
+    const activation = ACTIVATIONS.indexOf(e.activation ?? "linear");
     new Int32Array(this.#memory.buffer, at, 2).set([bias, activation]);
     new Float32Array(this.#memory.buffer, at + 8, 1)[0] = e.alpha ?? 0;
     return at;
