@@ -5,12 +5,18 @@
  *    `shared/bench/torch_reference_step.py`) on our fastest CPU backend
  *    (wasm: XNNPACK, SIMD, a thread per core), and on webgpu where a hardware
  *    adapter exists;
- * 2. the default training step of `deno task train` (CDGA, ResNet-18 ×0.25,
- *    8 + 8 digits scenes of 64×64) on the same backends;
+ * 2. the training steps that matter, each against its PyTorch port
+ *    (`torch_steps.py`), in rounds back to back: the default step of
+ *    `deno task train` (CDGA, ResNet-18 ×0.25, 8 + 8 digits scenes of
+ *    64×64; G, C and D, both updates) and the DeepLab MobileNetV2 step
+ *    (`--backbone mobilenetv2 --norm frozen --method sourceOnly`, same
+ *    shapes and batch). Each port starts from our initial weights and first
+ *    batch (`step_export.ts`); the bench prints both parameter counts and
+ *    the first two steps' losses on both sides;
  * 3. PyTorch's reference step, when `/usr/bin/python3` (`--python`) imports
  *    torch, on the CPU (or on CUDA with `--torch-device cuda`), and
  *    every time's ratio to it;
- * 4. a per-kernel profile of one reference step and of one CDGA step;
+ * 4. a per-kernel profile of one reference step and of each training step;
  * 5. memory over a long default training run (a child process running
  *    `train.ts`): peak resident memory at step 200 and at the last step
  *    (`--memory-steps`, 2,000), and the live tensor count;
@@ -28,6 +34,7 @@ import { replace } from "../lib/memory.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { initReference, makeReferenceStep, referenceBatch } from "../model/reference_net.ts";
 import { timeTrainingStep } from "./training_step.ts";
+import { exportFirstStep } from "./step_export.ts";
 import { median, oneDecimal, summarise } from "./stats.ts";
 import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
@@ -36,9 +43,11 @@ import { loadDigitsBenchmark } from "../data/digits.ts";
 const HELP = `deno task bench [flags]
 
 Times the reference training step (shared/bench/torch_reference_step.py's
-network) and the default CDGA training step on our backends, PyTorch's
-reference step when /usr/bin/python3 can import torch, and the memory of a
-long default training run.
+network), the default CDGA training step and the DeepLab MobileNetV2 step on
+our backends, PyTorch's reference step and the PyTorch ports of the two
+training steps (bench/torch_steps.py, started from our weights and batch) when
+/usr/bin/python3 can import torch, and the memory of a long default training
+run.
 
   --backends LIST     comma-separated among wasm, webgpu, cpu (default: wasm,
                       plus webgpu when a hardware adapter exists)
@@ -48,7 +57,10 @@ long default training run.
   --warmup N          untimed steps first (default 2)
   --batch N           reference step: images per step (default 2)
   --size N            reference step: image side (default 128)
-  --train-steps N     timed CDGA training steps per backend (default 10; 0 skips)
+  --train-steps N     timed steps of each training step (CDGA, MobileNetV2) per
+                      backend and round (default 10; 0 skips them)
+  --only-steps LIST   comma-separated among cdga, mobilenetv2: the training steps
+                      timed (default both)
   --threads N         PyTorch threads (default 2)
   --wasm-threads N    wasm threads: our kernels' (or XNNPACK's with --tfjs-kernels);
                       default: the logical cores, at most 8
@@ -65,6 +77,25 @@ long default training run.
   --json FILE         also write the results as JSON
   --help              this text
 `;
+
+/** A training step timed against its PyTorch port (`torch_steps.py --step port`). */
+interface TrainingStep {
+  name: string;
+  title: string;
+  port: string;
+  /** `deno task train` flags that make the step. */
+  args: string[];
+}
+
+const TRAINING_STEPS: readonly TrainingStep[] = [
+  { name: "cdga", title: "default training step (CDGA)", port: "cdga", args: [] },
+  {
+    name: "mobilenetv2",
+    title: "DeepLab MobileNetV2 step (frozen batch norm, source only)",
+    port: "deeplab-mobilenetv2",
+    args: ["--backbone", "mobilenetv2", "--norm", "frozen", "--method", "sourceOnly"],
+  },
+];
 
 interface Timing {
   impl: string;
@@ -87,6 +118,7 @@ function parse() {
       batch: { type: "string", default: "2" },
       size: { type: "string", default: "128" },
       "train-steps": { type: "string", default: "10" },
+      "only-steps": { type: "string" },
       threads: { type: "string", default: "2" },
       "wasm-threads": { type: "string" },
       "memory-steps": { type: "string", default: "2000" },
@@ -118,6 +150,16 @@ function parse() {
   if (!["cpu", "cuda"].includes(values["torch-device"]!)) {
     throw new Error(`--torch-device must be cpu or cuda, got ${values["torch-device"]}`);
   }
+  const onlySteps = values["only-steps"]?.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const name of onlySteps ?? []) {
+    if (!TRAINING_STEPS.some((t) => t.name === name)) {
+      throw new Error(
+        `--only-steps: unknown step ${JSON.stringify(name)} (${
+          TRAINING_STEPS.map((t) => t.name).join(", ")
+        })`,
+      );
+    }
+  }
   const memorySteps = integer("memory-steps", values["memory-steps"]!, 0);
   const memoryEarly = integer("memory-early", values["memory-early"]!);
   if (memorySteps > 0 && memoryEarly >= memorySteps) {
@@ -134,6 +176,7 @@ function parse() {
     batch: integer("batch", values.batch!),
     size: integer("size", values.size!, 8),
     trainSteps: integer("train-steps", values["train-steps"]!, 0),
+    trainingSteps: TRAINING_STEPS.filter((t) => !onlySteps || onlySteps.includes(t.name)),
     threads: integer("threads", values.threads!),
     wasmThreads: values["wasm-threads"] === undefined
       ? undefined
@@ -240,6 +283,75 @@ async function timeTorch(options: Options): Promise<Timing | string> {
   };
 }
 
+/** What a port printed: its timing, parameter counts and first two steps' losses. */
+interface PortResult {
+  timing: Timing;
+  counts: { total: number; trainable: number };
+  firstStep: Record<string, number>;
+  secondStep: Record<string, number>;
+}
+
+async function timePort(
+  options: Options,
+  step: TrainingStep,
+  exportDir: string,
+): Promise<PortResult | string> {
+  const script = new URL("./torch_steps.py", import.meta.url).pathname;
+  let run;
+  try {
+    run = await new Deno.Command(options.python, {
+      args: [
+        script,
+        "--step",
+        step.port,
+        "--export",
+        exportDir,
+        "--threads",
+        String(options.threads),
+        "--steps",
+        String(options.trainSteps),
+        "--warmup",
+        String(options.warmup),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch {
+    return `${options.python} not found`;
+  }
+  if (!run.success) {
+    return `PyTorch port failed: ${new TextDecoder().decode(run.stderr).trim().split("\n").pop()}`;
+  }
+  const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
+  const result = JSON.parse(lines[lines.length - 1]);
+  return {
+    timing: {
+      impl: "pytorch-cpu (port)",
+      medianMs: result.medianMs,
+      minMs: result.minMs,
+      maxMs: result.maxMs,
+      lossFirst: result.lossFirst,
+      lossLast: result.lossLast,
+      // The port repeats its one batch: its last loss is not comparable with ours.
+      detail: `torch ${result.version}, ${result.threads} threads, the first batch repeated`,
+    },
+    counts: result.counts,
+    firstStep: result.firstStep,
+    secondStep: result.secondStep,
+  };
+}
+
+/** "seg 2.1963615 / 2.1963615, …; largest difference 4.1e-7" for the losses both sides report. */
+function lossAgreement(ours: Record<string, number>, port: Record<string, number>): {
+  text: string;
+  largest: number;
+} {
+  const names = Object.keys(port).filter((name) => name in ours);
+  const largest = Math.max(...names.map((name) => Math.abs(ours[name] - port[name])));
+  const pairs = names.map((name) => `${name} ${ours[name].toFixed(7)} / ${port[name].toFixed(7)}`);
+  return { text: `${pairs.join(", ")}; largest difference ${largest.toExponential(1)}`, largest };
+}
+
 function printProfile(title: string, profile: Profile) {
   const total = profile.reduce((s, [, ms]) => s + ms, 0);
   const calls = profile.reduce((s, [, , n]) => s + n, 0);
@@ -261,6 +373,105 @@ function combineRounds(rounds: Timing[]): Timing {
     minMs: Math.min(...rounds.map((t) => t.minMs)),
     maxMs: Math.max(...rounds.map((t) => t.maxMs)),
   };
+}
+
+/** One training step against its port: our rows, the port's, the ratios and the agreement. */
+interface StepReport {
+  title: string;
+  ours: Timing[];
+  port?: Timing;
+  ratios: number[][];
+  counts: {
+    ours: { total: number; trainable: number };
+    port?: { total: number; trainable: number };
+  };
+  firstStep: { ours: Record<string, number>; port?: Record<string, number> };
+  secondStep: { ours: Record<string, number>; port?: Record<string, number> };
+  notes: string[];
+}
+
+async function timeTrainingSteps(
+  spec: TrainingStep,
+  options: Options,
+  backends: ("wasm" | "webgpu" | "cpu")[],
+  noTorch: boolean,
+  profiles: Record<string, Profile>,
+  leaks: string[],
+): Promise<StepReport> {
+  const start = (backend: "wasm" | "webgpu" | "cpu") =>
+    useBackend(backend, { threads: options.wasmThreads, ourKernels: !options.tfjsKernels });
+  await start(backends[0]);
+  const dir = await Deno.makeTempDir({ prefix: `uda-bench-${spec.name}-` });
+  try {
+    console.log(`${spec.title}: exporting our initial weights and first batch to the port …`);
+    const exported = await exportFirstStep(spec.args, dir);
+    const portRounds: PortResult[] = [];
+    const ourRounds = new Map<string, Timing[]>();
+    let portSkipped = noTorch;
+    for (let round = 1; round <= options.rounds; round++) {
+      if (!portSkipped) {
+        console.log(`round ${round}: ${spec.title}, PyTorch port …`);
+        const result = await timePort(options, spec, dir);
+        if (typeof result === "string") {
+          console.log(`PyTorch port: skipped (${result})`);
+          portSkipped = true;
+        } else portRounds.push(result);
+      }
+      for (const backend of backends) {
+        const info = await start(backend);
+        console.log(`round ${round}: ${spec.title}, ${backend} …`);
+        const last = round === options.rounds;
+        const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
+          steps: options.trainSteps,
+          warmup: options.warmup,
+          profile: last && !options.noProfile,
+          args: spec.args,
+        });
+        const row = { impl: `tfjs-${info.name}`, ...timing, detail: `${detail}; ${info.detail}` };
+        ourRounds.set(backend, [...(ourRounds.get(backend) ?? []), row]);
+        if (!steady(tensorCounts)) {
+          leaks.push(`${spec.title} on ${backend}: ${[...new Set(tensorCounts)]}`);
+        }
+        if (profile) profiles[`${spec.title} on tfjs-${info.name}`] = profile;
+      }
+    }
+    const port = portRounds.length > 0 ? combineRounds(portRounds.map((r) => r.timing)) : undefined;
+    const ratios = [...ourRounds.values()].map((rounds) =>
+      portRounds.length === rounds.length
+        ? rounds.map((t, i) => oneDecimal(t.medianMs / portRounds[i].timing.medianMs))
+        : []
+    );
+    const notes: string[] = [];
+    const portResult = portRounds[0];
+    if (portResult) {
+      const same = portResult.counts.total === exported.counts.total &&
+        portResult.counts.trainable === exported.counts.trainable;
+      notes.push(
+        `parameters: ours ${exported.counts.total} (${exported.counts.trainable} trained), ` +
+          `port ${portResult.counts.total} (${portResult.counts.trainable} trained): ` +
+          (same ? "equal" : "DIFFERENT"),
+      );
+      const first = lossAgreement(exported.metrics, portResult.firstStep);
+      const second = lossAgreement(exported.second, portResult.secondStep);
+      notes.push(
+        `first step from the same weights and batch, ours / port: ${first.text} ` +
+          `(${first.largest <= 1e-4 ? "≤ 1e-4" : "MORE THAN 1e-4"})`,
+      );
+      notes.push(`second step, same batch, after each side's own update: ${second.text}`);
+    }
+    return {
+      title: spec.title,
+      ours: [...ourRounds.values()].map(combineRounds),
+      port,
+      ratios,
+      counts: { ours: exported.counts, port: portResult?.counts },
+      firstStep: { ours: exported.metrics, port: portResult?.firstStep },
+      secondStep: { ours: exported.second, port: portResult?.secondStep },
+      notes,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 async function main() {
@@ -326,24 +537,10 @@ async function main() {
       ? rounds.map((t, i) => oneDecimal(t.medianMs / torchRounds[i].medianMs))
       : []
   );
-  const training: Timing[] = [];
-  for (const backend of backends) {
-    const info = await useBackend(backend, {
-      threads: options.wasmThreads,
-      ourKernels: !options.tfjsKernels,
-    });
-    if (options.trainSteps > 0) {
-      const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
-        steps: options.trainSteps,
-        warmup: options.warmup,
-        profile: !options.noProfile,
-      });
-      training.push({ impl: `tfjs-${info.name}`, ...timing, detail: `${detail}; ${info.detail}` });
-      if (!steady(tensorCounts)) {
-        leaks.push(`CDGA step on ${backend}: ${[...new Set(tensorCounts)]}`);
-      }
-      if (profile) profiles[`CDGA training step on tfjs-${info.name}`] = profile;
-    }
+  const training: StepReport[] = [];
+  for (const spec of options.trainSteps > 0 ? options.trainingSteps : []) {
+    const report = await timeTrainingSteps(spec, options, backends, torchSkipped, profiles, leaks);
+    training.push(report);
   }
   // The digits benchmark's scene generation, which must never dominate training.
   const bench = await loadDigitsBenchmark();
@@ -394,12 +591,14 @@ async function main() {
     torch,
     ratios,
   );
-  if (training.length > 0) {
+  for (const report of training) {
     table(
-      "default CDGA training step (× PyTorch: against PyTorch's reference step, for scale)",
-      training,
-      torch,
+      `${report.title} (${options.rounds} rounds of ${options.trainSteps} steps; × PyTorch: against its port, round by round)`,
+      [...report.ours, ...(report.port ? [report.port] : [])],
+      report.port,
+      report.ratios,
     );
+    for (const line of report.notes) console.log(line);
   }
   for (const [title, profile] of Object.entries(profiles)) printProfile(title, profile);
   console.log(

@@ -18,13 +18,68 @@
 import { tf } from "../lib/tf.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose } from "../lib/tree.ts";
-import { type Batch as StepBatch, makeTrainer } from "../methods/step.ts";
+import {
+  type Batch as StepBatch,
+  makeTrainer,
+  type OptStates,
+  type Params,
+  type Trainer,
+} from "../methods/step.ts";
 import { batches } from "../data/stream.ts";
 import { methodConfig, runKeys } from "../cli/config.ts";
 import { openData } from "../data/plan.ts";
-import { parseOptions } from "../cli/options.ts";
+import { type Options, parseOptions } from "../cli/options.ts";
 import { type Profile, profileOf } from "./profile.ts";
 import { summarise } from "./stats.ts";
+
+/** A training step ready to run: its options, trainer, initial state and batches. */
+export interface StepSetup {
+  o: Options;
+  trainer: Trainer;
+  params: Params;
+  optState: OptStates;
+  /** The first `count` batches of the run's streams, made ahead. */
+  batches: StepBatch[];
+}
+
+/**
+ * The training step of `deno task train` with `args`: G, C and D initialised
+ * from the run's key, and its first `count` batches (source with labels,
+ * target without), as the job would draw them.
+ *
+ * @example
+ * ```ts ignore
+ * import { stepSetup } from "./training_step.ts";
+ * const { trainer, params, optState, batches } = await stepSetup(["--method", "cdga"], 1);
+ * trainer.step(params, optState, batches[0]);
+ * ```
+ */
+export async function stepSetup(args: string[], count: number): Promise<StepSetup> {
+  const o = await parseOptions(args);
+  const { init: initKey, data: dataKey, source: sourceKey, target: targetKey } = runKeys(o.seed);
+  const data = await openData(o, dataKey);
+  const trainer = makeTrainer(methodConfig(o, o.method, data.classes.names.length));
+  const { params, optState } = trainer.init(initKey);
+  const stream = (dataset: typeof data.source, k: typeof sourceKey) =>
+    batches(dataset, {
+      key: k,
+      batchSize: o.batch,
+      shuffle: false,
+      normalise: data.normalise,
+      batches: count,
+    });
+  const sources = stream(data.source, sourceKey), targets = stream(data.target, targetKey);
+  const prepared: StepBatch[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = (await sources.next()).value!, t = (await targets.next()).value!;
+    t.labels?.dispose();
+    prepared.push({
+      source: { images: s.images, labels: s.labels! },
+      target: { images: t.images },
+    });
+  }
+  return { o, trainer, params, optState, batches: prepared };
+}
 
 /** What {@linkcode timeTrainingStep} measured. */
 export interface StepTiming {
@@ -62,33 +117,13 @@ export async function timeTrainingStep(
     args?: string[];
   },
 ): Promise<StepTiming> {
-  const o = await parseOptions([
-    ...(options.method ? ["--method", options.method] : []),
-    ...(options.args ?? []),
-  ]);
-  const { init: initKey, data: dataKey, source: sourceKey, target: targetKey } = runKeys(o.seed);
-  const data = await openData(o, dataKey);
-  const trainer = makeTrainer(methodConfig(o, o.method, data.classes.names.length));
-  let { params, optState } = trainer.init(initKey);
   const total = options.warmup + options.steps + (options.profile ? 1 : 0);
-  const stream = (dataset: typeof data.source, k: typeof sourceKey) =>
-    batches(dataset, {
-      key: k,
-      batchSize: o.batch,
-      shuffle: false,
-      normalise: data.normalise,
-      batches: total,
-    });
-  const sources = stream(data.source, sourceKey), targets = stream(data.target, targetKey);
-  const prepared: StepBatch[] = [];
-  for (let i = 0; i < total; i++) {
-    const s = (await sources.next()).value!, t = (await targets.next()).value!;
-    t.labels?.dispose();
-    prepared.push({
-      source: { images: s.images, labels: s.labels! },
-      target: { images: t.images },
-    });
-  }
+  const { o, trainer, params: initial, optState: initialState, batches: prepared } =
+    await stepSetup([
+      ...(options.method ? ["--method", options.method] : []),
+      ...(options.args ?? []),
+    ], total);
+  let params = initial, optState = initialState;
   const times: number[] = [], losses: number[] = [], tensorCounts: number[] = [];
   for (let i = 0; i < options.warmup + options.steps; i++) {
     const start = performance.now();
@@ -114,7 +149,8 @@ export async function timeTrainingStep(
     lossLast: losses[losses.length - 1],
     tensorCounts,
     profile,
-    detail: `${o.method}, ${o.backbone}-${o.depth} ×${o.width}, batch ${o.batch}+${o.batch} of ` +
-      `${o.canvas}×${o.canvas}`,
+    detail: `${o.method}, ${
+      o.backbone === "resnet" ? `resnet-${o.depth} ×${o.width}` : o.backbone
+    }, norm ${o.norm}, batch ${o.batch}+${o.batch} of ${o.canvas}×${o.canvas}`,
   };
 }

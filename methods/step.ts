@@ -107,10 +107,30 @@ export interface Trainer {
 const isRunningStat = (path: string) => /(^|\/)(mean|variance)$/.test(path);
 const isNormAffine = (path: string) => /(^|\/)bn\d*\/(gamma|beta)$/.test(path);
 
+/**
+ * Which of G's parameters (by tree path) the optimizer leaves as they are:
+ * batch norm's running statistics, and its γ and β unless
+ * `optim.trainNormAffine`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { frozenParameter } from "./step.ts";
+ * const frozen = frozenParameter({ optim: { trainNormAffine: false } });
+ * assert.deepEqual(frozen("backbone/stem/bn/gamma"), true);
+ * assert.deepEqual(frozen("backbone/stem/conv/kernel"), false);
+ * ```
+ */
+export function frozenParameter(
+  config: { optim: { trainNormAffine: boolean } },
+): (path: string) => boolean {
+  return (path) =>
+    isRunningStat(path) || (!config.optim.trainNormAffine && isNormAffine(path));
+}
+
 function optimizers(config: MethodConfig) {
   const o = config.optim;
-  const frozen = (path: string) =>
-    isRunningStat(path) || (!o.trainNormAffine && isNormAffine(path));
+  const frozen = frozenParameter(config);
   const useAdam = o.segOptimizer === "adam";
   // Adam's β₂ as for D; SGD as AdaptSegNet's. Weight decay is L2 in both.
   const segRule = (lr: number, lrMultipliers?: Record<string, number>) =>
