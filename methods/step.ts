@@ -124,8 +124,7 @@ const isNormAffine = (path: string) => /(^|\/)bn\d*\/(gamma|beta)$/.test(path);
 export function frozenParameter(
   config: { optim: { trainNormAffine: boolean } },
 ): (path: string) => boolean {
-  return (path) =>
-    isRunningStat(path) || (!config.optim.trainNormAffine && isNormAffine(path));
+  return (path) => isRunningStat(path) || (!config.optim.trainNormAffine && isNormAffine(path));
 }
 
 function optimizers(config: MethodConfig) {
