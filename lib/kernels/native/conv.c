@@ -228,22 +228,35 @@ EXPORT("conv_forward") void conv_forward(const Geometry *g, const float *x, cons
   const float *a[MAX_TAPS * MR], *b[MAX_TAPS];
   float patches[MAX_TAPS * (NR - 1) * MR];
   float *c[MR];
+  int tap_of[MAX_TAPS], n_of[MR], oh_of[MR], ow_of[MR];
   for (int tl = begin; tl < end; tl++) {
     for (int r = 0; r < MR; r++) {
       const int p = tl * MR + r;
-      const int n = p / (g->ho * g->wo), oh = p / g->wo % g->ho, ow = p % g->wo;
-      for (int i = 0; i < g->kh; i++) {
-        const int ih = oh * g->sh + i * g->dh - g->pt;
-        for (int j = 0; j < g->kw; j++) {
-          const int iw = ow * g->sw + j * g->dw - g->pl, t = i * g->kw + j;
-          const int inside = p < positions && ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
-          const float *src = inside ? x + ((n * g->h + ih) * g->w + iw) * g->ci : zero;
+      n_of[r] = p < positions ? p / (g->ho * g->wo) : -1;
+      oh_of[r] = p / g->wo % g->ho;
+      ow_of[r] = p % g->wo;
+    }
+    // Taps whose every row lies in the padding are left out: their products
+    // are zeros (a dilated 3×3 on a small map spends up to half its
+    // multiply-adds there), and leaving them out changes no sum.
+    int used = 0;
+    for (int i = 0; i < g->kh; i++) {
+      for (int j = 0; j < g->kw; j++) {
+        const int t = i * g->kw + j;
+        int any = 0;
+        for (int r = 0; r < MR; r++) {
+          const int ih = oh_of[r] * g->sh + i * g->dh - g->pt;
+          const int iw = ow_of[r] * g->sw + j * g->dw - g->pl;
+          const int inside = n_of[r] >= 0 && ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
+          const float *src = inside ? x + ((n_of[r] * g->h + ih) * g->w + iw) * g->ci : zero;
+          any |= inside;
           if (pack) {
             for (int ch = 0; ch < g->ci; ch++) patches[(t * g->ci + ch) * MR + r] = src[ch];
           } else {
-            a[t * MR + r] = src;
+            a[used * MR + r] = src;
           }
         }
+        if (any) tap_of[used++] = t;
       }
     }
     for (int j = 0; j < g->co; j += NR) {
@@ -254,8 +267,8 @@ EXPORT("conv_forward") void conv_forward(const Geometry *g, const float *x, cons
       if (pack) {
         tile_packed(patches, packed + j * depth, depth, c, min(NR, g->co - j), 0, MR);
       } else {
-        for (int t = 0; t < taps; t++) b[t] = packed + j * depth + t * g->ci * NR;
-        tile(taps, a, b, g->ci, c, min(NR, g->co - j), 0);
+        for (int u = 0; u < used; u++) b[u] = packed + j * depth + tap_of[u] * g->ci * NR;
+        tile(used, a, b, g->ci, c, min(NR, g->co - j), 0);
       }
       if (epilogue) apply_epilogue(epilogue, c, min(MR, positions - tl * MR), j, min(NR, g->co - j));
     }
@@ -309,13 +322,15 @@ EXPORT("conv_input_grad") void conv_input_grad(const Geometry *g, const float *d
       }
     }
     int q = tl * MR, n = q / (ny * nx), yq = q / nx % ny, xq = q % nx;
-    int rows[MR];
+    int rows[MR], any[MAX_TAPS];
+    for (int t = 0; t < reach; t++) any[t] = 0;
     for (int r = 0; r < MR; r++, q++) {
       rows[r] = q < count ? (n * g->h + ry + yq * g->sh) * g->w + rx + xq * g->sw : -1;
       for (int t = 0; t < reach; t++) {
         const int oy = yq + off_y[t], ox = xq + off_x[t];
         const int inside = q < count && oy >= 0 && oy < g->ho && ox >= 0 && ox < g->wo;
         a[t * MR + r] = inside ? dy + ((n * g->ho + oy) * g->wo + ox) * g->co : zero;
+        any[t] |= inside;
       }
       if (++xq == nx) {
         xq = 0;
@@ -325,12 +340,20 @@ EXPORT("conv_input_grad") void conv_input_grad(const Geometry *g, const float *d
         }
       }
     }
+    // Taps that reach no row of the tile from inside dy add only zeros: left out.
+    int used = 0;
+    for (int t = 0; t < reach; t++) {
+      if (!any[t]) continue;
+      for (int r = 0; r < MR; r++) a[used * MR + r] = a[t * MR + r];
+      tap_i[used] = tap_i[t];
+      tap_j[used++] = tap_j[t];
+    }
     for (int j = 0; j < g->ci; j += NR) {
-      for (int t = 0; t < reach; t++) {
+      for (int t = 0; t < used; t++) {
         b[t] = packed + j * taps * g->co + (tap_i[t] * g->kw + tap_j[t]) * g->co * NR;
       }
       for (int r = 0; r < MR; r++) c[r] = rows[r] >= 0 ? dx + rows[r] * g->ci + j : scratch;
-      tile(reach, a, b, g->co, c, min(NR, g->ci - j), 0);
+      tile(used, a, b, g->co, c, min(NR, g->ci - j), 0);
     }
   }
 }
@@ -448,9 +471,35 @@ EXPORT("conv_filter_grad") void conv_filter_grad(const Geometry *g, const float 
         nr = min(NR, g->ci - j);
       }
       pack_patch_block(g, x, item, k0, kc, scratch);
-      for (int m = 0; m < g->co; m += MR) {
-        for (int r = 0; r < MR; r++) c[r] = m + r < g->co ? dwt + (m + r) * depth + column : spill;
-        tile_packed(dy_packed + m * positions + k0 * MR, scratch, kc, c, nr, k0 > 0, g->co - m);
+      // Positions whose tap row lies in the padding add only zeros: each
+      // image's run of output rows that the tap reaches from inside x is
+      // summed, the rest left out (a whole-block run where taps span).
+      int oh0 = 0, oh1 = g->ho;
+      if (!spans_taps(g)) {
+        const int offset = item / channel_panels / g->kw * g->dh - g->pt;
+        oh0 = offset >= 0 ? 0 : (-offset + g->sh - 1) / g->sh;
+        oh1 = g->h - offset <= 0 ? 0 : min(g->ho, (g->h - offset + g->sh - 1) / g->sh);
+        if (oh0 > oh1) oh0 = oh1;
+      }
+      const int image = g->ho * g->wo;
+      int runs = 0;
+      for (int n = k0 / image; n * image < k0 + kc; n++) {
+        const int from = n * image + oh0 * g->wo, to = n * image + oh1 * g->wo;
+        const int p0 = from > k0 ? from : k0, p1 = min(to, k0 + kc);
+        if (p0 >= p1) continue;
+        for (int m = 0; m < g->co; m += MR) {
+          for (int r = 0; r < MR; r++) c[r] = m + r < g->co ? dwt + (m + r) * depth + column : spill;
+          tile_packed(dy_packed + m * positions + p0 * MR, scratch + (p0 - k0) * NR, p1 - p0, c, nr,
+                      k0 > 0 || runs > 0, g->co - m);
+        }
+        runs++;
+      }
+      if (k0 == 0 && runs == 0) {
+        // Nothing reaches this tap in the first block: start its sums at zero.
+        for (int m = 0; m < g->co; m += MR) {
+          for (int r = 0; r < MR; r++) c[r] = m + r < g->co ? dwt + (m + r) * depth + column : spill;
+          tile_packed(dy_packed, scratch, 0, c, nr, 0, g->co - m);
+        }
       }
     }
   }
