@@ -69,6 +69,7 @@ run.
   --memory-steps N    steps of the memory run (default 2000; 0 skips)
   --memory-early N    the early step it is compared with (default 200)
   --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
+  --ports PATH        the PyTorch ports of the training steps (default bench/torch_steps.py)
   --torch-device D    cpu or cuda (default cpu; cuda needs a script that takes
                       --device, such as bench/device/torch_step.py)
   --python PATH       the Python that runs it (default /usr/bin/python3)
@@ -124,6 +125,7 @@ function parse() {
       "memory-steps": { type: "string", default: "2000" },
       "memory-early": { type: "string", default: "200" },
       torch: { type: "string" },
+      ports: { type: "string" },
       "torch-device": { type: "string", default: "cpu" },
       python: { type: "string", default: "/usr/bin/python3" },
       "no-torch": { type: "boolean", default: false },
@@ -185,6 +187,7 @@ function parse() {
     memoryEarly,
     torch: values.torch ??
       new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
+    ports: values.ports ?? new URL("./torch_steps.py", import.meta.url).pathname,
     torchDevice: values["torch-device"] as "cpu" | "cuda",
     python: values.python!,
     noTorch: values["no-torch"],
@@ -296,7 +299,7 @@ async function timePort(
   step: TrainingStep,
   exportDir: string,
 ): Promise<PortResult | string> {
-  const script = new URL("./torch_steps.py", import.meta.url).pathname;
+  const script = options.ports;
   let run;
   try {
     run = await new Deno.Command(options.python, {
@@ -312,6 +315,8 @@ async function timePort(
         String(options.trainSteps),
         "--warmup",
         String(options.warmup),
+        "--device",
+        options.torchDevice,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -326,14 +331,16 @@ async function timePort(
   const result = JSON.parse(lines[lines.length - 1]);
   return {
     timing: {
-      impl: "pytorch-cpu (port)",
+      impl: `pytorch-${result.device} (port)`,
       medianMs: result.medianMs,
       minMs: result.minMs,
       maxMs: result.maxMs,
       lossFirst: result.lossFirst,
       lossLast: result.lossLast,
       // The port repeats its one batch: its last loss is not comparable with ours.
-      detail: `torch ${result.version}, ${result.threads} threads, the first batch repeated`,
+      detail: `torch ${result.version}, ${
+        result.device === "cuda" ? result.gpu ?? "CUDA" : `${result.threads} threads`
+      }, the first batch repeated`,
     },
     counts: result.counts,
     firstStep: result.firstStep,

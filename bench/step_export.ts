@@ -3,7 +3,8 @@
  * the first batch and our first step's losses, so that the port can start
  * from the same point and show it computes the same thing (a port that
  * differs is not a comparison). `deno task bench` calls it before timing a
- * port; `bench/torch_steps.py` reads what it writes:
+ * port, and so may a person (`deno run -A bench/step_export.ts DIR [train
+ * flags]`); `bench/torch_steps.py` reads what it writes:
  *
  * - `DIR/tensors.safetensors`: every parameter as `params/<tree path>` (our
  *   layouts: NHWC activations, HWIO filters, depthwise [kh, kw, C, 1]) and
@@ -101,4 +102,15 @@ export async function exportFirstStep(args: string[], dir: string): Promise<Expo
     JSON.stringify({ config: trainer.config, ...exported }, null, 2) + "\n",
   );
   return exported;
+}
+
+if (import.meta.main) {
+  const [dir, ...args] = Deno.args;
+  if (!dir) {
+    console.error("usage: deno run -A bench/step_export.ts DIR [deno task train flags]");
+    Deno.exit(2);
+  }
+  const { useBackend } = await import("../lib/backend.ts");
+  await useBackend("wasm");
+  console.log(JSON.stringify(await exportFirstStep(args, dir)));
 }

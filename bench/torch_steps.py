@@ -2,6 +2,7 @@
 """PyTorch ports of this project's training steps, for side-by-side speed.
 
     /usr/bin/python3 bench/torch_steps.py --step STEP --export DIR [--threads 2] [--steps 10] [--warmup 2]
+        [--device cpu|cuda]
 
 STEP is one of:
 
@@ -87,7 +88,7 @@ def conv_symmetric(x, w, b=None, stride=1, dilation=1):
 class Parameters:
     """Our exported tensors under their tree paths, in PyTorch's layouts."""
 
-    def __init__(self, tensors, trainable):
+    def __init__(self, tensors, trainable, device):
         self.t = {}
         for name, value in tensors.items():
             if not name.startswith("params/"):
@@ -97,7 +98,7 @@ class Parameters:
                 value = value.permute(2, 3, 0, 1)  # [kh, kw, C, 1] → [C, 1, kh, kw]
             elif path.endswith("/kernel"):
                 value = value.permute(3, 2, 0, 1)  # HWIO → OIHW
-            value = value.contiguous()
+            value = value.contiguous().to(device)
             if trainable(path):
                 value.requires_grad_()
             self.t[path] = value
@@ -422,16 +423,21 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    # Each timed step ends when the device is done (CUDA runs asynchronously).
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.export, "step.json")) as f:
         exported = json.load(f)
     config = exported["config"]
     tensors = read_safetensors(os.path.join(args.export, "tensors.safetensors"))
     train_affine = config["optim"]["trainNormAffine"]
-    P = Parameters(tensors, lambda path: not (path.startswith("seg/") and frozen_seg(path[4:], train_affine)))
-    nchw = lambda t: t.permute(0, 3, 1, 2).contiguous()
-    batch = (nchw(tensors["batch/source/images"]), tensors["batch/source/labels"].long(),
+    P = Parameters(tensors, lambda path: not (path.startswith("seg/") and frozen_seg(path[4:], train_affine)),
+                   device)
+    nchw = lambda t: t.permute(0, 3, 1, 2).contiguous().to(device)
+    batch = (nchw(tensors["batch/source/images"]), tensors["batch/source/labels"].long().to(device),
              nchw(tensors["batch/target/images"]))
     total, trainable = P.count()
     step = make_step(args.step, P, batch, config)
@@ -439,14 +445,17 @@ def main():
     second = step()
     times = []
     for i in range(args.warmup + args.steps):
+        sync()
         start = time.perf_counter()
         metrics = step()
+        sync()
         if i >= args.warmup:
             times.append((time.perf_counter() - start) * 1000)
     print(json.dumps({
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
-        "device": "cpu",
+        "device": args.device,
+        **({"gpu": torch.cuda.get_device_name()} if args.device == "cuda" else {}),
         "medianMs": round(statistics.median(times), 1),
         "minMs": round(min(times), 1),
         "maxMs": round(max(times), 1),

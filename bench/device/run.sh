@@ -1,7 +1,8 @@
 #!/bin/sh
 # The GPU bench, run on the device machine (see prepare.sh, run first on a CPU
-# machine). Writes bench.log/bench.json (the reference step and the default
-# CDGA step on tfjs-webgpu beside PyTorch's reference step on CUDA, same card)
+# machine). Writes bench.log/bench.json (the reference step, the default CDGA
+# step and the DeepLab MobileNetV2 step on tfjs-webgpu beside PyTorch's
+# reference step and the ports of both training steps on CUDA, same card)
 # and losses.log (the default training run's first steps on webgpu against
 # the wasm run made by prepare.sh) under $OUT.
 set -u
@@ -23,7 +24,7 @@ STEPS=$(cat .device/steps)
 nvidia-smi -L > "$OUT/gpu.txt" 2>&1
 
 /tmp/deno run -A .device/bench.js --backends webgpu --memory-steps 0 \
-  --torch bench/device/torch_step.py --torch-device cuda --python python3 \
+  --torch bench/device/torch_step.py --ports bench/torch_steps.py --torch-device cuda --python python3 \
   --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1
 echo "bench exit $?" >> "$OUT/bench.log"
 cat "$OUT/bench.log"
