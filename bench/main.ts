@@ -627,6 +627,11 @@ async function main() {
         `${last.peakRssMb} MiB at step ${last.step} (${
           (100 * memory.growth).toFixed(1)
         }%, ${verdict})\n` +
+        `  resident memory by quarter of the steps from ${early.step} on (lowest / median / highest MiB): ` +
+        memory.quarters.map((q) => `${q.from}–${q.to}: ${q.min} / ${q.median} / ${q.max}`).join(
+          "; ",
+        ) +
+        `\n  its trend (least squares): ${memory.slopeMbPer1000.toFixed(1)} MiB per 1,000 steps\n` +
         `  resident now: ${early.rssMb} → ${last.rssMb} MiB; live tensors from step ${early.step} on: ` +
         (memory.tensorRange[0] === memory.tensorRange[1]
           ? `constant at ${memory.tensorRange[0]}`

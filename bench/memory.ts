@@ -30,6 +30,14 @@ export interface MemoryReport {
   growth: number;
   /** Fewest and most live tensors over the steps after the early one. */
   tensorRange: [number, number];
+  /**
+   * Resident memory (MiB) over each quarter of the steps from the early one
+   * on: the lowest, median and highest reading, so that a trend (a leak)
+   * shows apart from the spikes the peak records.
+   */
+  quarters: { from: number; to: number; min: number; median: number; max: number }[];
+  /** The least-squares slope of resident memory over those steps, MiB per 1,000 steps. */
+  slopeMbPer1000: number;
   seconds: number;
   command: string;
 }
@@ -114,8 +122,10 @@ export async function measureTrainingMemory(
     });
     const early = sample(lines.find((l) => l.step === options.early));
     const last = sample(lines[lines.length - 1]);
-    const later = lines.filter((l) => l.step >= options.early).map((l) => l.tensors as number);
+    const after = lines.filter((l) => l.step >= options.early);
+    const later = after.map((l) => l.tensors as number);
     return {
+      ...residentTrend(after.map((l) => [l.step as number, l.rssMb as number])),
       early,
       last,
       growth: last.peakRssMb / early.peakRssMb - 1,
@@ -126,4 +136,30 @@ export async function measureTrainingMemory(
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+}
+
+/** Quarters and slope of resident memory over `(step, MiB)` readings. */
+function residentTrend(
+  readings: [number, number][],
+): Pick<MemoryReport, "quarters" | "slopeMbPer1000"> {
+  const quarters = [0, 1, 2, 3].map((q) => {
+    const part = readings.slice(
+      Math.floor((q * readings.length) / 4),
+      Math.floor(((q + 1) * readings.length) / 4),
+    );
+    const values = part.map(([, mb]) => mb).sort((a, b) => a - b);
+    return {
+      from: part[0]?.[0] ?? 0,
+      to: part[part.length - 1]?.[0] ?? 0,
+      min: values[0] ?? NaN,
+      median: values[Math.floor(values.length / 2)] ?? NaN,
+      max: values[values.length - 1] ?? NaN,
+    };
+  });
+  const n = readings.length;
+  const meanStep = readings.reduce((s, [x]) => s + x, 0) / n;
+  const meanMb = readings.reduce((s, [, y]) => s + y, 0) / n;
+  const covariance = readings.reduce((s, [x, y]) => s + (x - meanStep) * (y - meanMb), 0);
+  const variance = readings.reduce((s, [x]) => s + (x - meanStep) ** 2, 0);
+  return { quarters, slopeMbPer1000: variance > 0 ? (1000 * covariance) / variance : 0 };
 }
