@@ -71,6 +71,8 @@ export { gradientsInstalled, installGradients } from "./lib/gradients.ts";
 export { sparseSoftmaxCrossEntropy } from "./lib/sparse_softmax_cross_entropy.ts";
 export { conv2dBiasActivation } from "./lib/conv2d_bias_activation.ts";
 export type { ConvBiasActivationOptions } from "./lib/conv2d_bias_activation.ts";
+export { depthwiseBiasActivation } from "./lib/depthwise_bias_activation.ts";
+export type { DepthwiseBiasActivationOptions } from "./lib/depthwise_bias_activation.ts";
 
 export * from "./model/layers.ts";
 export * from "./model/resnet.ts";
