@@ -123,7 +123,7 @@ export function ourKernelSharedJobs(): number {
 
 /**
  * Our kernels' setting: threads (0 when off) and tfjs's heap when they work
- * in it (no copies), as {@linkcode useOurKernels} takes them.
+ * in it (no copies), as `useOurKernels` (`wasm_registry.ts`) takes them.
  *
  * @example
  * ```ts
