@@ -893,6 +893,18 @@ Deno.test("the kernel table: every native kernel has one entry, every entry is o
   for (const name of [ADAM, BATCH_NORM, SOFTMAX_GRAD]) {
     assert.equal(WASM_KERNELS.find((k) => k.name === name)?.fallback, "none", name);
   }
+  // The table names every function of our module (constants aside), and
+  // only functions it has: a driver no kernel runs, or a misspelt one, fails.
+  const bytes = Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
+  const exported = WebAssembly.Module.exports(new WebAssembly.Module(bytes))
+    .filter((e) => e.kind === "function" && !e.name.startsWith("constant_"))
+    .map((e) => e.name);
+  const named = new Set(WASM_KERNELS.flatMap((k) => k.drivers));
+  assert.deepEqual([...named].filter((d) => !exported.includes(d)), [], "named, not exported");
+  assert.deepEqual(exported.filter((d) => !named.has(d)), [], "exported, named by no kernel");
+  for (const k of WASM_KERNELS) {
+    assert.equal(k.drivers.length > 0, k.native !== undefined, `${k.name}: drivers iff native`);
+  }
   const { threads, heap } = ourKernelSetting();
   try {
     for (const k of WASM_KERNELS) assert.ok(tf.getKernel(k.name, "wasm"), `${k.name} registered`);

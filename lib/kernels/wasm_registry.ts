@@ -62,8 +62,15 @@ export interface WasmKernel {
   readonly name: string;
   /** Its inputs by name, as the kernel receives them. */
   readonly inputs: readonly string[];
+  /** Its outputs, in order. */
+  readonly outputs: readonly string[];
   /** The attributes it reads. */
   readonly attributes: readonly string[];
+  /**
+   * The exports of our kernel module (`native/*.c`) its native kernel runs:
+   * the driver that splits the work, and the packing helpers it calls.
+   */
+  readonly drivers: readonly string[];
   /** Our native kernel, tried first while our kernels are on. */
   readonly native?: OurKernel;
   /** What runs otherwise. */
@@ -93,6 +100,8 @@ const CONV_ATTRIBUTES = ["strides", "pad", "dilations", "dataFormat", "dimRoundi
 export const WASM_KERNELS: readonly WasmKernel[] = [
   {
     name: "Conv2D",
+    outputs: ["y"],
+    drivers: ["conv_forward", "pack_panels"],
     inputs: ["x", "filter"],
     attributes: CONV_ATTRIBUTES,
     native: NATIVE_KERNELS.Conv2D,
@@ -101,6 +110,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "FusedConv2D",
+    outputs: ["y"],
+    drivers: [],
     inputs: ["x", "filter", "bias", "preluActivationWeights"],
     attributes: [...CONV_ATTRIBUTES, "activation", "leakyreluAlpha"],
     fallback: "tfjs",
@@ -108,6 +119,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "DepthwiseConv2dNative",
+    outputs: ["y"],
+    drivers: ["depthwise_forward"],
     inputs: ["x", "filter"],
     attributes: CONV_ATTRIBUTES,
     native: NATIVE_KERNELS.DepthwiseConv2dNative,
@@ -116,6 +129,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "FusedDepthwiseConv2D",
+    outputs: ["y"],
+    drivers: [],
     inputs: ["x", "filter", "bias", "preluActivationWeights"],
     attributes: [...CONV_ATTRIBUTES, "activation", "leakyreluAlpha"],
     fallback: "tfjs",
@@ -123,6 +138,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Conv2DBackpropFilter",
+    outputs: ["dw"],
+    drivers: ["conv_filter_grad", "pack_columns", "filter_grad_items", "transpose"],
     inputs: ["x", "dy"],
     attributes: [...CONV_ATTRIBUTES, "filterShape"],
     native: NATIVE_KERNELS.Conv2DBackpropFilter,
@@ -130,6 +147,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Conv2DBackpropInput",
+    outputs: ["dx"],
+    drivers: ["conv_input_grad", "pack_transposed_filter", "input_grad_tiles"],
     inputs: ["dy", "filter"],
     attributes: [...CONV_ATTRIBUTES, "inputShape"],
     native: NATIVE_KERNELS.Conv2DBackpropInput,
@@ -137,6 +156,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "DepthwiseConv2dNativeBackpropFilter",
+    outputs: ["dw"],
+    drivers: ["depthwise_filter_grad"],
     inputs: ["x", "dy"],
     attributes: [...CONV_ATTRIBUTES, "filterShape"],
     native: NATIVE_KERNELS.DepthwiseConv2dNativeBackpropFilter,
@@ -144,14 +165,26 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "DepthwiseConv2dNativeBackpropInput",
+    outputs: ["dx"],
+    drivers: ["depthwise_input_grad"],
     inputs: ["dy", "filter"],
     attributes: [...CONV_ATTRIBUTES, "inputShape"],
     native: NATIVE_KERNELS.DepthwiseConv2dNativeBackpropInput,
     fallback: COMPOSED_KERNELS.DepthwiseConv2dNativeBackpropInput,
   },
-  { name: "Exp", inputs: ["x"], attributes: [], native: NATIVE_KERNELS.Exp, fallback: "tfjs" },
+  {
+    name: "Exp",
+    outputs: ["y"],
+    drivers: ["exp_blocks"],
+    inputs: ["x"],
+    attributes: [],
+    native: NATIVE_KERNELS.Exp,
+    fallback: "tfjs",
+  },
   {
     name: "LeakyRelu",
+    outputs: ["y"],
+    drivers: ["leaky_relu_blocks"],
     inputs: ["x"],
     attributes: ["alpha"],
     native: NATIVE_KERNELS.LeakyRelu,
@@ -159,6 +192,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Greater",
+    outputs: ["y"],
+    drivers: ["greater_blocks"],
     inputs: ["a", "b"],
     attributes: [],
     native: NATIVE_KERNELS.Greater,
@@ -166,6 +201,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Select",
+    outputs: ["y"],
+    drivers: ["select_blocks"],
     inputs: ["condition", "t", "e"],
     attributes: [],
     native: NATIVE_KERNELS.Select,
@@ -173,6 +210,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Sum",
+    outputs: ["y"],
+    drivers: ["sum_rows_blocks"],
     inputs: ["x"],
     attributes: ["axis", "keepDims"],
     native: NATIVE_KERNELS.Sum,
@@ -180,6 +219,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Mean",
+    outputs: ["y"],
+    drivers: ["sum_rows_blocks"],
     inputs: ["x"],
     attributes: ["axis", "keepDims"],
     native: NATIVE_KERNELS.Mean,
@@ -187,6 +228,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "MaxPoolGrad",
+    outputs: ["dx"],
+    drivers: ["max_pool_grad_images"],
     inputs: ["dy", "input", "output"],
     attributes: ["filterSize", "strides", "pad", "dimRoundingMode"],
     native: NATIVE_KERNELS.MaxPoolGrad,
@@ -194,6 +237,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "ResizeBilinearGrad",
+    outputs: ["dx"],
+    drivers: ["resize_bilinear_grad_images"],
     inputs: ["dy", "images"],
     attributes: ["alignCorners", "halfPixelCenters"],
     native: NATIVE_KERNELS.ResizeBilinearGrad,
@@ -201,6 +246,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "Softmax",
+    outputs: ["p"],
+    drivers: ["softmax_rows"],
     inputs: ["logits"],
     attributes: ["dim"],
     native: NATIVE_KERNELS.Softmax,
@@ -208,32 +255,56 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: "UnsortedSegmentSum",
+    outputs: ["y"],
+    drivers: [],
     inputs: ["x", "segmentIds"],
     attributes: ["numSegments"],
     fallback: COMPOSED_KERNELS.UnsortedSegmentSum,
   },
   {
     name: "OneHot",
+    outputs: ["y"],
+    drivers: [],
     inputs: ["indices"],
     attributes: ["depth", "onValue", "offValue", "dtype"],
     fallback: COMPOSED_KERNELS.OneHot,
   },
-  { name: "Reverse", inputs: ["x"], attributes: ["dims"], fallback: COMPOSED_KERNELS.Reverse },
+  {
+    name: "Reverse",
+    outputs: ["y"],
+    drivers: [],
+    inputs: ["x"],
+    attributes: ["dims"],
+    fallback: COMPOSED_KERNELS.Reverse,
+  },
   {
     name: "Slice",
+    outputs: ["y"],
+    drivers: [],
     inputs: ["x"],
     attributes: ["begin", "size"],
     fallback: COMPOSED_KERNELS.Slice,
   },
   {
     name: "SplitV",
+    outputs: ["parts…"],
+    drivers: [],
     inputs: ["x"],
     attributes: ["numOrSizeSplits", "axis"],
     fallback: COMPOSED_KERNELS.SplitV,
   },
-  { name: "Identity", inputs: ["x"], attributes: [], fallback: COMPOSED_KERNELS.Identity },
+  {
+    name: "Identity",
+    outputs: ["y"],
+    drivers: [],
+    inputs: ["x"],
+    attributes: [],
+    fallback: COMPOSED_KERNELS.Identity,
+  },
   {
     name: SOFTMAX_GRAD,
+    outputs: ["dz"],
+    drivers: ["softmax_rows_grad"],
     inputs: ["p", "dp"],
     attributes: [],
     native: NATIVE_KERNELS[SOFTMAX_GRAD],
@@ -241,6 +312,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: ADAM,
+    outputs: ["update", "m", "v"],
+    drivers: ["adam_blocks"],
     inputs: ["g", "m", "v", "correction1", "correction2"],
     attributes: ["b1", "b2", "eps"],
     native: NATIVE_KERNELS[ADAM],
@@ -248,6 +321,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: BATCH_NORM,
+    outputs: ["y", "xhat", "rstd"],
+    drivers: ["batch_norm_blocks"],
     inputs: ["x", "gamma", "beta"],
     attributes: ["eps"],
     native: NATIVE_KERNELS[BATCH_NORM],
@@ -255,6 +330,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: BATCH_NORM_GRAD,
+    outputs: ["dx", "dgamma", "dbeta"],
+    drivers: ["batch_norm_grad_blocks"],
     inputs: ["dy", "xhat", "rstd", "gamma"],
     attributes: [],
     native: NATIVE_KERNELS[BATCH_NORM_GRAD],
@@ -262,6 +339,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: CONV_BIAS_ACTIVATION,
+    outputs: ["y"],
+    drivers: ["conv_forward", "pack_panels"],
     inputs: ["x", "filter", "bias"],
     attributes: ["strides", "pad", "dilations", "activation", "alpha"],
     native: NATIVE_KERNELS[CONV_BIAS_ACTIVATION],
@@ -269,6 +348,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: DEPTHWISE_BIAS_ACTIVATION,
+    outputs: ["y"],
+    drivers: ["depthwise_forward"],
     inputs: ["x", "filter", "bias"],
     attributes: ["strides", "pad", "dilations", "activation"],
     native: NATIVE_KERNELS[DEPTHWISE_BIAS_ACTIVATION],
@@ -276,6 +357,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: RELU6_GRAD,
+    outputs: ["dz"],
+    drivers: ["relu6_grad_blocks"],
     inputs: ["y", "dy"],
     attributes: [],
     native: NATIVE_KERNELS[RELU6_GRAD],
@@ -283,6 +366,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: RELU_GRAD,
+    outputs: ["dx"],
+    drivers: ["activation_grad_blocks"],
     inputs: ["x", "dy"],
     attributes: [],
     native: NATIVE_KERNELS[RELU_GRAD],
@@ -290,6 +375,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: LEAKY_RELU_GRAD,
+    outputs: ["dx"],
+    drivers: ["activation_grad_blocks"],
     inputs: ["x", "dy"],
     attributes: ["alpha"],
     native: NATIVE_KERNELS[LEAKY_RELU_GRAD],
@@ -297,6 +384,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: SPARSE_SOFTMAX_CROSS_ENTROPY,
+    outputs: ["loss", "stats"],
+    drivers: ["sparse_xent_rows"],
     inputs: ["logits", "labels"],
     attributes: [],
     native: NATIVE_KERNELS[SPARSE_SOFTMAX_CROSS_ENTROPY],
@@ -304,6 +393,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   },
   {
     name: SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
+    outputs: ["dlogits"],
+    drivers: ["sparse_xent_rows_grad"],
     inputs: ["logits", "labels", "stats", "dloss"],
     attributes: [],
     native: NATIVE_KERNELS[SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD],
