@@ -45,6 +45,33 @@ const COLOURS = [
 const escape = (s: string) =>
   s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 
+/** Points a line keeps at most: a chart is a few hundred pixels wide. */
+export const MAX_CHART_POINTS = 2000;
+
+/**
+ * At most {@linkcode MAX_CHART_POINTS} of `points`, evenly strided, the first
+ * and the last always kept: a 250,000-step run's losses would otherwise make
+ * a plot of tens of megabytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_CHART_POINTS, thinned } from "./report.ts";
+ * const points = Array.from({ length: 10_001 }, (_, i) => [i, i] as [number, number]);
+ * const kept = thinned(points);
+ * assert.ok(kept.length <= MAX_CHART_POINTS + 1);
+ * assert.deepEqual([kept[0], kept.at(-1)], [[0, 0], [10_000, 10_000]]);
+ * assert.deepEqual(thinned(points.slice(0, 5)).length, 5);
+ * ```
+ */
+export function thinned<P>(points: readonly P[], max = MAX_CHART_POINTS): P[] {
+  if (points.length <= max) return [...points];
+  const stride = Math.ceil(points.length / max);
+  const kept = points.filter((_, i) => i % stride === 0);
+  if ((points.length - 1) % stride !== 0) kept.push(points[points.length - 1]);
+  return kept;
+}
+
 /**
  * One chart as an SVG element (axes with min/max labels, a legend).
  *
@@ -60,13 +87,19 @@ export function lineChart(
 ): string {
   const { width = 480, height = 240, x: ox = 0, y: oy = 0 } = options;
   const pad = { left: 50, right: 110, top: 24, bottom: 26 };
-  const all = series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
-  const [x0, x1] = all.length
-    ? [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))]
-    : [0, 1];
-  const [y0, y1] = all.length
-    ? [Math.min(0, ...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))]
-    : [0, 1];
+  // Extents by loop: a long run's points spread into Math.min overflow the
+  // call stack (above ~10⁵ arguments).
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, 0, -Infinity];
+  for (const s of series) {
+    for (const [a, b] of s.points) {
+      if (!Number.isFinite(b)) continue;
+      if (a < x0) x0 = a;
+      if (a > x1) x1 = a;
+      if (b < y0) y0 = b;
+      if (b > y1) y1 = b;
+    }
+  }
+  if (x1 === -Infinity) [x0, x1, y0, y1] = [0, 1, 0, 1];
   const sx = (v: number) =>
     ox + pad.left + ((v - x0) / Math.max(1e-9, x1 - x0)) * (width - pad.left - pad.right);
   const sy = (v: number) =>
@@ -89,7 +122,7 @@ export function lineChart(
   ];
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length];
-    const pts = s.points.filter(([, v]) => Number.isFinite(v)).map(([a, b]) =>
+    const pts = thinned(s.points.filter(([, v]) => Number.isFinite(v))).map(([a, b]) =>
       `${sx(a).toFixed(1)},${sy(b).toFixed(1)}`
     );
     if (pts.length) {

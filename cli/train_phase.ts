@@ -129,9 +129,10 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     params = { ...params, seg: { ...params.seg, backbone: backbone as MobileNetV2Params } };
     log(`${phase.name}: MobileNetV2 backbone from ImageNet weights (npm:nsfwjs)`);
   }
-  keptHistory.push(
-    ...history.filter((h) => h.phase === phase.name && (h.step as number) <= step),
-  );
+  // One by one: spreading a long run's lines into push overflows the call stack.
+  for (const h of history) {
+    if (h.phase === phase.name && (h.step as number) <= step) keptHistory.push(h);
+  }
   // The step of this phase's checkpoint on disk, where there is one.
   let saved: number | undefined = restored ? step : undefined;
   const save = async (done: boolean) => {

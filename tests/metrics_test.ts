@@ -4,6 +4,7 @@ import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
 import { gapClosed, iouJson, iouTable, summaryTable } from "../eval/table.ts";
 import { strideOracle } from "../eval/stride_oracle.ts";
 import { CITYSCAPES_CLASSES, PROTOCOLS } from "../data/labels.ts";
+import { MAX_CHART_POINTS, svgDocument } from "../cli/report.ts";
 
 const mapArb = fc.integer({ min: 2, max: 6 }).chain((c) =>
   fc.record({
@@ -122,4 +123,23 @@ Deno.test("gap closed and the summary table", () => {
   ]);
   assert.match(table, /\| method \| target mIoU \| a \| held-out source mIoU \| gap closed \|/);
   assert.match(table, /\| m \| 30\.0 \| 20\.0 \| – \| 25% \|/);
+});
+
+Deno.test("plots of a long run: 300,000 steps per series neither overflow the stack nor bloat the SVG", () => {
+  const steps = 300_000;
+  const series = ["seg", "adv", "sc"].map((name, k) => ({
+    name,
+    points: Array.from(
+      { length: steps },
+      (_, i) => [i + 1, k + Math.sin(i / 1000)] as [number, number],
+    ),
+  }));
+  const svg = svgDocument([{ title: "losses", series }]);
+  // The extents are the data's: step 1 to 300,000, values up to 2 + 1.
+  assert.ok(svg.includes("step 300000"), "the last step labels the axis");
+  assert.ok(svg.includes(">3.00<"), "the highest value labels the axis");
+  const points = [...svg.matchAll(/points="([^"]*)"/g)].map((m) => m[1].split(" ").length);
+  assert.deepEqual(points.length, 3);
+  for (const n of points) assert.ok(n <= MAX_CHART_POINTS + 1 && n >= MAX_CHART_POINTS / 2, `${n}`);
+  assert.ok(svg.length < 400_000, `${svg.length} characters`);
 });
