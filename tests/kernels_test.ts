@@ -742,6 +742,27 @@ Deno.test("our wasm relu and leaky relu gradients (one pass) equal tfjs's, zeros
   assert.ok(tf.getKernel("UdaReluGrad", "wasm"), "the fused kernel is registered");
 });
 
+/**
+ * y = f(x, w, b) and the gradients of Σ y·sin(ramp) with respect to x, w and
+ * b, flattened into one tensor, from values given as arrays.
+ */
+function outputAndGradients(
+  f: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  shapes: { x: number[]; w: number[]; b: number[] },
+  [xs, ws, bs]: Float32Array[],
+): () => tf.Tensor {
+  return () =>
+    tf.tidy(() => {
+      const x = tf.tensor(xs, shapes.x), w = tf.tensor(ws, shapes.w), b = tf.tensor(bs, shapes.b);
+      const y = f(x, w, b);
+      const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
+      const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+        tf.sum(tf.mul(f(a, v, u), weights))
+      )([x, w, b]);
+      return tf.concat([y, ...grads].map((t) => tf.reshape(t, [-1])));
+    });
+}
+
 Deno.test("conv2dBiasActivation: our fused wasm kernel and its gradients match cpu's conv2d + add + activation", async () => {
   const caseArb = fc.record({
     n: fc.integer({ min: 1, max: 2 }),
@@ -780,19 +801,7 @@ Deno.test("conv2dBiasActivation: our fused wasm kernel and its gradients match c
           activation: c.activation,
           alpha: 0.3,
         });
-      const all = () =>
-        tf.tidy(() => {
-          const x = tf.tensor(xs, shapes.x),
-            w = tf.tensor(ws, shapes.w),
-            b = tf.tensor(bs, shapes.b);
-          const y = f(x, w, b);
-          const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
-          const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
-            tf.sum(tf.mul(f(a, v, u), weights))
-          )([x, w, b]);
-          return tf.concat([y, ...grads].map((t) => tf.reshape(t, [-1])));
-        });
-      const { cpu, wasm } = await onBoth(all);
+      const { cpu, wasm } = await onBoth(outputAndGradients(f, shapes, [xs, ws, bs]));
       assertClose(wasm, cpu, 1e-5, JSON.stringify(c));
     }),
     { numRuns: 25 },
@@ -1053,20 +1062,8 @@ Deno.test("depthwiseBiasActivation and relu6 conv2dBiasActivation: our fused was
           pad: "same",
           activation: "relu6",
         });
-      const all = (f: typeof depthwise) => () =>
-        tf.tidy(() => {
-          const x = tf.tensor(xs, shapes.x),
-            w = tf.tensor(ws, shapes.w),
-            b = tf.tensor(bs, shapes.b);
-          const y = f(x, w, b);
-          const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
-          const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
-            tf.sum(tf.mul(f(a, v, u), weights))
-          )([x, w, b]);
-          return tf.concat([y, ...grads].map((t) => tf.reshape(t, [-1])));
-        });
       for (const f of [depthwise, pointwise]) {
-        const { cpu, wasm } = await onBoth(all(f));
+        const { cpu, wasm } = await onBoth(outputAndGradients(f, shapes, [xs, ws, bs]));
         assertClose(
           wasm,
           cpu,

@@ -109,6 +109,45 @@ export function hasFusedKernel(name: string): boolean {
 let installed = false;
 
 /**
+ * The gradient of a fused convolution kernel (act(conv(x, filter) + bias)),
+ * whose convolution's gradient kernels are `${backprop}Input` and
+ * `${backprop}Filter`: each computed only when asked for.
+ */
+function biasActivationGradient(
+  kernelName: string,
+  backprop: "Conv2DBackprop" | "DepthwiseConv2dNativeBackprop",
+): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ["x", "filter", "bias"],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, bias, y] = saved;
+      const dz = activationGradFromOutput(attrs, y, dy as tf.Tensor);
+      const conv = {
+        strides: attrs.strides,
+        pad: attrs.pad,
+        dilations: attrs.dilations,
+        dataFormat: "NHWC",
+      } as unknown as tf.NamedAttrMap;
+      return {
+        x: () =>
+          tf.engine().runKernel(`${backprop}Input`, { dy: dz, filter }, {
+            ...conv,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () =>
+          tf.engine().runKernel(`${backprop}Filter`, { x, dy: dz }, {
+            ...conv,
+            filterShape: filter.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
+      };
+    },
+  };
+}
+
+/**
  * The gradient through a fused kernel's activation, from its output y: y > 0
  * exactly where the pre-activation is > 0 (α ≥ 0), and 0 < y < 6 where relu6
  * passes it on (a pre-activation of exactly 6 counts as saturated).
@@ -158,61 +197,10 @@ export function installFusedGradients(): void {
       };
     },
   });
-  tf.registerGradient({
-    kernelName: CONV_BIAS_ACTIVATION,
-    inputsToSave: ["x", "filter", "bias"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter, bias, y] = saved;
-      const dz = activationGradFromOutput(attrs, y, dy as tf.Tensor);
-      const conv = {
-        strides: attrs.strides,
-        pad: attrs.pad,
-        dilations: attrs.dilations,
-        dataFormat: "NHWC",
-      } as unknown as tf.NamedAttrMap;
-      return {
-        x: () =>
-          tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter }, {
-            ...conv,
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        filter: () =>
-          tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, {
-            ...conv,
-            filterShape: filter.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
-      };
-    },
-  });
-  tf.registerGradient({
-    kernelName: DEPTHWISE_BIAS_ACTIVATION,
-    inputsToSave: ["x", "filter", "bias"],
-    outputsToSave: [true],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter, bias, y] = saved;
-      const dz = activationGradFromOutput(attrs, y, dy as tf.Tensor);
-      const conv = {
-        strides: attrs.strides,
-        pad: attrs.pad,
-        dilations: attrs.dilations,
-      } as unknown as tf.NamedAttrMap;
-      return {
-        x: () =>
-          tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy: dz, filter }, {
-            ...conv,
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        filter: () =>
-          tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy: dz }, {
-            ...conv,
-            filterShape: filter.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
-      };
-    },
-  });
+  tf.registerGradient(biasActivationGradient(CONV_BIAS_ACTIVATION, "Conv2DBackprop"));
+  tf.registerGradient(
+    biasActivationGradient(DEPTHWISE_BIAS_ACTIVATION, "DepthwiseConv2dNativeBackprop"),
+  );
   tf.registerGradient({
     kernelName: "Relu",
     inputsToSave: ["x"],

@@ -31,6 +31,7 @@
  */
 import { tf } from "../tf.ts";
 import {
+  type Activation,
   MAX_FILTER_TAPS,
   MAX_SOFTMAX_CLASSES,
   type NativeConvGeometry,
@@ -212,129 +213,50 @@ function outputs(
   return outs;
 }
 
-/**
- * Conv2D on our kernels, or `undefined` when they are off or do not take
- * this call.
- */
-function ourConv2D(
-  heap: WasmHeap,
-  x: Info,
-  filter: Info,
-  attrs: Attrs,
-): Info | undefined {
-  const run = engine;
-  if (!run || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  const g = nativeGeometry(x.shape, filter.shape, attrs);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    "float32",
-    (out) => run.conv2d(operand(heap, run, x), operand(heap, run, filter), g, out),
-  );
-}
-
-/** Conv2DBackpropFilter on our kernels, or `undefined` as for `ourConv2D`. */
-function ourConv2DFilterGrad(
-  heap: WasmHeap,
-  x: Info,
-  dy: Info,
-  attrs: Attrs,
-): Info | undefined {
-  const run = engine;
-  if (!run || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
-  const filterShape = attrs.filterShape as number[];
-  const g = nativeGeometry(x.shape, filterShape, attrs);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [...filterShape],
-    "float32",
-    (out) => run.conv2dFilterGrad(operand(heap, run, x), operand(heap, run, dy), g, out),
-  );
-}
-
-/** Conv2DBackpropInput on our kernels, or `undefined` as for `ourConv2D`. */
-function ourConv2DInputGrad(
-  heap: WasmHeap,
-  dy: Info,
-  filter: Info,
-  attrs: Attrs,
-): Info | undefined {
-  const run = engine;
-  if (!run || dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  const inputShape = attrs.inputShape as number[];
-  const g = nativeGeometry(inputShape, filter.shape, attrs);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [...inputShape],
-    "float32",
-    (out) => run.conv2dInputGrad(operand(heap, run, dy), operand(heap, run, filter), g, out),
-  );
-}
+/** A convolution's forward pass, or one of its two gradients. */
+type ConvRole = "forward" | "inputGrad" | "filterGrad";
 
 /**
- * DepthwiseConv2dNative (channel multiplier 1) on our kernels, or
- * `undefined` when they are off or do not take this call.
+ * Conv2D, DepthwiseConv2dNative (channel multiplier 1) or one of their
+ * gradients on our kernels: the result, or `undefined` when they are off or
+ * do not take this call. The forward pass reads x and filter, the input
+ * gradient dy and filter (x's shape from `inputShape`), the filter gradient
+ * x and dy (the filter's shape from `filterShape`).
  */
-function ourDepthwise(heap: WasmHeap, x: Info, filter: Info, attrs: Attrs): Info | undefined {
-  const run = engine;
-  if (!run || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  const g = nativeGeometry(x.shape, filter.shape, attrs, true);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    "float32",
-    (out) => run.depthwise(operand(heap, run, x), operand(heap, run, filter), g, out),
-  );
-}
-
-/** DepthwiseConv2dNativeBackpropInput on our kernels, or `undefined` as for `ourDepthwise`. */
-function ourDepthwiseInputGrad(
-  heap: WasmHeap,
-  dy: Info,
-  filter: Info,
-  attrs: Attrs,
-): Info | undefined {
-  const run = engine;
-  if (!run || dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  const inputShape = attrs.inputShape as number[];
-  const g = nativeGeometry(inputShape, filter.shape, attrs, true);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [...inputShape],
-    "float32",
-    (out) => run.depthwiseInputGrad(operand(heap, run, dy), operand(heap, run, filter), g, out),
-  );
-}
-
-/** DepthwiseConv2dNativeBackpropFilter on our kernels, or `undefined` as for `ourDepthwise`. */
-function ourDepthwiseFilterGrad(
-  heap: WasmHeap,
-  x: Info,
-  dy: Info,
-  attrs: Attrs,
-): Info | undefined {
-  const run = engine;
-  if (!run || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
-  const filterShape = attrs.filterShape as number[];
-  const g = nativeGeometry(x.shape, filterShape, attrs, true);
-  if (!g) return undefined;
-  return output(
-    heap,
-    run,
-    [...filterShape],
-    "float32",
-    (out) => run.depthwiseFilterGrad(operand(heap, run, x), operand(heap, run, dy), g, out),
-  );
+function convolution(role: ConvRole, depthwise: boolean): OurKernel {
+  return (heap, inputs, attrs) => {
+    const run = engine;
+    const [a, b] = role === "forward"
+      ? [inputs.x, inputs.filter]
+      : role === "inputGrad"
+      ? [inputs.dy, inputs.filter]
+      : [inputs.x, inputs.dy];
+    if (!run || a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+    const inputShape = role === "inputGrad" ? attrs.inputShape as number[] : a.shape;
+    const filterShape = role === "filterGrad" ? attrs.filterShape as number[] : b.shape;
+    const g = nativeGeometry(inputShape, filterShape, attrs, depthwise);
+    if (!g) return undefined;
+    const shape = role === "forward"
+      ? [g.batch, g.outHeight, g.outWidth, g.outChannels]
+      : [...(role === "inputGrad" ? inputShape : filterShape)];
+    return output(heap, run, shape, "float32", (out) => {
+      const [first, second] = [operand(heap, run, a), operand(heap, run, b)];
+      switch (role) {
+        case "forward":
+          return depthwise
+            ? run.depthwise(first, second, g, out)
+            : run.conv2d(first, second, g, out);
+        case "inputGrad":
+          return depthwise
+            ? run.depthwiseInputGrad(first, second, g, out)
+            : run.conv2dInputGrad(first, second, g, out);
+        case "filterGrad":
+          return depthwise
+            ? run.depthwiseFilterGrad(first, second, g, out)
+            : run.conv2dFilterGrad(first, second, g, out);
+      }
+    });
+  };
 }
 
 /** Below this many elements tfjs's own elementwise kernels are as quick. */
@@ -473,7 +395,7 @@ function ourResizeBilinearGrad(
     ));
 }
 
-/** MaxPoolGrad on our kernels (NHWC), or `undefined` as for `ourConv2D`. */
+/** MaxPoolGrad on our kernels (NHWC), or `undefined` as for `convolution`. */
 function ourMaxPoolGrad(
   heap: WasmHeap,
   dy: Info,
@@ -520,7 +442,7 @@ function rowsOf(x: Info): [number, number] | undefined {
   return [size(x.shape) / classes, classes];
 }
 
-/** Softmax over the last axis on our kernels, or `undefined` as for `ourConv2D`. */
+/** Softmax over the last axis on our kernels, or `undefined` as for `convolution`. */
 function ourSoftmax(heap: WasmHeap, logits: Info): Info | undefined {
   const run = engine, shape = rowsOf(logits);
   if (!run || !shape || size(logits.shape) === 0) return undefined;
@@ -594,64 +516,49 @@ function sparseCrossEntropyGradKernel({ inputs, backend }: KernelArgs): Info {
     ));
 }
 
-function convBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): Info {
-  const heap = backend as WasmHeap, { x, filter, bias } = inputs as Record<string, Info>;
-  const run = engine;
-  if (!run) throw new Error(`${CONV_BIAS_ACTIVATION}: our wasm kernels are off`);
-  const g = x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32"
-    ? nativeGeometry(x.shape, filter.shape, { ...attrs, dataFormat: "NHWC" })
-    : undefined;
-  if (!g || size(bias.shape) !== g.outChannels) {
-    throw new Error(
-      `${CONV_BIAS_ACTIVATION}: takes float32 x, filter (at most ${MAX_FILTER_TAPS} taps) and ` +
-        `a bias per output channel; got ${x.dtype} [${x.shape}], ${filter.dtype} ` +
-        `[${filter.shape}], ${bias.dtype} [${bias.shape}]`,
+/**
+ * The fused convolution (`depthwise` false) or depthwise convolution kernel:
+ * act(conv(x, filter) + bias) in one pass, our kernels only (there is no
+ * fallback to decline to).
+ */
+function biasActivationKernel(name: string, depthwise: boolean) {
+  const activations: readonly Activation[] = depthwise
+    ? ["linear", "relu", "relu6"]
+    : ["linear", "relu", "leakyrelu", "relu6"];
+  return ({ inputs, backend, attrs = {} }: KernelArgs): Info => {
+    const heap = backend as WasmHeap, { x, filter, bias } = inputs as Record<string, Info>;
+    const run = engine;
+    if (!run) throw new Error(`${name}: our wasm kernels are off`);
+    const g = x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32"
+      ? nativeGeometry(x.shape, filter.shape, { ...attrs, dataFormat: "NHWC" }, depthwise)
+      : undefined;
+    const activation = attrs.activation as Activation;
+    if (!g || size(bias.shape) !== g.outChannels || !activations.includes(activation)) {
+      throw new Error(
+        `${name}: takes float32 x, filter ${depthwise ? "[kh, kw, C, 1] " : ""}(at most ` +
+          `${MAX_FILTER_TAPS} taps), a bias per output channel and activation ` +
+          `${activations.join(", ")}; got ${x.dtype} [${x.shape}], ${filter.dtype} ` +
+          `[${filter.shape}], ${bias.dtype} [${bias.shape}], ${activation}`,
+      );
+    }
+    const epilogue = {
+      bias: operand(heap, run, bias),
+      activation,
+      alpha: (attrs.alpha as number | undefined) ?? 0,
+    };
+    return output(
+      heap,
+      run,
+      [g.batch, g.outHeight, g.outWidth, g.outChannels],
+      "float32",
+      (out) => {
+        const [xo, fo] = [operand(heap, run, x), operand(heap, run, filter)];
+        return depthwise
+          ? run.depthwise(xo, fo, g, out, epilogue)
+          : run.conv2d(xo, fo, g, out, epilogue);
+      },
     );
-  }
-  const activation = attrs.activation as "linear" | "relu" | "leakyrelu" | "relu6";
-  return output(
-    heap,
-    run,
-    [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    "float32",
-    (out) =>
-      run.conv2d(operand(heap, run, x), operand(heap, run, filter), g, out, {
-        bias: operand(heap, run, bias),
-        activation,
-        alpha: (attrs.alpha as number | undefined) ?? 0,
-      }),
-  );
-}
-
-function depthwiseBiasActivationKernel({ inputs, backend, attrs = {} }: KernelArgs): Info {
-  const heap = backend as WasmHeap, { x, filter, bias } = inputs as Record<string, Info>;
-  const run = engine;
-  if (!run) throw new Error(`${DEPTHWISE_BIAS_ACTIVATION}: our wasm kernels are off`);
-  const g = x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32"
-    ? nativeGeometry(x.shape, filter.shape, { ...attrs, dataFormat: "NHWC" }, true)
-    : undefined;
-  const activation = attrs.activation as "linear" | "relu" | "relu6";
-  if (
-    !g || size(bias.shape) !== g.outChannels || !["linear", "relu", "relu6"].includes(activation)
-  ) {
-    throw new Error(
-      `${DEPTHWISE_BIAS_ACTIVATION}: takes float32 x, filter [kh, kw, C, 1] (at most ` +
-        `${MAX_FILTER_TAPS} taps), a bias per channel and activation linear, relu or relu6; got ` +
-        `${x.dtype} [${x.shape}], ${filter.dtype} [${filter.shape}], ${bias.dtype} ` +
-        `[${bias.shape}], ${activation}`,
-    );
-  }
-  return output(
-    heap,
-    run,
-    [g.batch, g.outHeight, g.outWidth, g.outChannels],
-    "float32",
-    (out) =>
-      run.depthwise(operand(heap, run, x), operand(heap, run, filter), g, out, {
-        bias: operand(heap, run, bias),
-        activation,
-      }),
-  );
+  };
 }
 
 function relu6GradKernel({ inputs, backend }: KernelArgs): Info {
@@ -767,14 +674,12 @@ function fused(kernel: (args: KernelArgs) => Info | Info[]): OurKernel {
  * ```
  */
 export const NATIVE_KERNELS = {
-  Conv2D: (heap, { x, filter }, attrs) => ourConv2D(heap, x, filter, attrs),
-  Conv2DBackpropFilter: (heap, { x, dy }, attrs) => ourConv2DFilterGrad(heap, x, dy, attrs),
-  Conv2DBackpropInput: (heap, { dy, filter }, attrs) => ourConv2DInputGrad(heap, dy, filter, attrs),
-  DepthwiseConv2dNative: (heap, { x, filter }, attrs) => ourDepthwise(heap, x, filter, attrs),
-  DepthwiseConv2dNativeBackpropInput: (heap, { dy, filter }, attrs) =>
-    ourDepthwiseInputGrad(heap, dy, filter, attrs),
-  DepthwiseConv2dNativeBackpropFilter: (heap, { x, dy }, attrs) =>
-    ourDepthwiseFilterGrad(heap, x, dy, attrs),
+  Conv2D: convolution("forward", false),
+  Conv2DBackpropFilter: convolution("filterGrad", false),
+  Conv2DBackpropInput: convolution("inputGrad", false),
+  DepthwiseConv2dNative: convolution("forward", true),
+  DepthwiseConv2dNativeBackpropInput: convolution("inputGrad", true),
+  DepthwiseConv2dNativeBackpropFilter: convolution("filterGrad", true),
   Exp: (heap, { x }) => ourExp(heap, x),
   LeakyRelu: (heap, { x }, attrs) => ourLeakyRelu(heap, x, attrs),
   Greater: (heap, { a, b }) => ourGreater(heap, a, b),
@@ -789,8 +694,8 @@ export const NATIVE_KERNELS = {
   [ADAM]: fused(adamKernel),
   [BATCH_NORM]: fused(batchNormKernel),
   [BATCH_NORM_GRAD]: fused(batchNormGradKernel),
-  [CONV_BIAS_ACTIVATION]: fused(convBiasActivationKernel),
-  [DEPTHWISE_BIAS_ACTIVATION]: fused(depthwiseBiasActivationKernel),
+  [CONV_BIAS_ACTIVATION]: fused(biasActivationKernel(CONV_BIAS_ACTIVATION, false)),
+  [DEPTHWISE_BIAS_ACTIVATION]: fused(biasActivationKernel(DEPTHWISE_BIAS_ACTIVATION, true)),
   [RELU6_GRAD]: fused(relu6GradKernel),
   [RELU_GRAD]: fused(activationGradKernel(RELU_GRAD, true)),
   [LEAKY_RELU_GRAD]: fused(activationGradKernel(LEAKY_RELU_GRAD, false)),
