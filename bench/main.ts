@@ -237,12 +237,20 @@ async function timeReference(
   };
 }
 
-async function timeTorch(options: Options): Promise<Timing | string> {
+/**
+ * Runs a PyTorch script with `args` and returns the JSON object it prints on
+ * its last line, or why it could not.
+ */
+async function runTorchScript(
+  options: Options,
+  script: string,
+  args: string[],
+): Promise<Record<string, unknown> | string> {
   const python = options.python;
   try {
-    await Deno.stat(options.torch);
+    await Deno.stat(script);
   } catch {
-    return `no PyTorch script at ${options.torch}`;
+    return `no PyTorch script at ${script}`;
   }
   let probe;
   try {
@@ -253,37 +261,58 @@ async function timeTorch(options: Options): Promise<Timing | string> {
   }
   if (!probe.success) return `${python} cannot import torch (apt-get install python3-torch)`;
   const run = await new Deno.Command(python, {
-    args: [
-      options.torch,
-      "--threads",
-      String(options.threads),
-      "--steps",
-      String(options.steps),
-      "--warmup",
-      String(options.warmup),
-      "--batch",
-      String(options.batch),
-      "--size",
-      String(options.size),
-      ...(options.torchDevice === "cuda" ? ["--device", "cuda"] : []),
-    ],
+    args: [script, ...args, ...(options.torchDevice === "cuda" ? ["--device", "cuda"] : [])],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!run.success) return `PyTorch run failed: ${new TextDecoder().decode(run.stderr).trim()}`;
+  if (!run.success) {
+    return `PyTorch run failed: ${new TextDecoder().decode(run.stderr).trim().split("\n").pop()}`;
+  }
   const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
-  const result = JSON.parse(lines[lines.length - 1]);
-  return {
-    impl: `pytorch-${result.device ?? "cpu"}`,
-    medianMs: result.medianMs,
-    minMs: result.minMs,
-    maxMs: result.maxMs,
-    lossFirst: result.lossFirst,
-    lossLast: result.lossLast,
-    detail: `torch ${result.version}, ${
-      result.device === "cuda" ? result.gpu ?? "CUDA" : `${result.threads} threads`
-    }`,
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** A PyTorch script's printed timing as a table row. */
+function torchTiming(result: Record<string, unknown>, impl: string, note = ""): Timing {
+  const r = result as {
+    medianMs: number;
+    minMs: number;
+    maxMs: number;
+    lossFirst: number;
+    lossLast: number;
+    version: string;
+    device?: string;
+    gpu?: string;
+    threads: number;
   };
+  return {
+    impl,
+    medianMs: r.medianMs,
+    minMs: r.minMs,
+    maxMs: r.maxMs,
+    lossFirst: r.lossFirst,
+    lossLast: r.lossLast,
+    detail: `torch ${r.version}, ${
+      r.device === "cuda" ? r.gpu ?? "CUDA" : `${r.threads} threads`
+    }${note}`,
+  };
+}
+
+async function timeTorch(options: Options): Promise<Timing | string> {
+  const result = await runTorchScript(options, options.torch, [
+    "--threads",
+    String(options.threads),
+    "--steps",
+    String(options.steps),
+    "--warmup",
+    String(options.warmup),
+    "--batch",
+    String(options.batch),
+    "--size",
+    String(options.size),
+  ]);
+  if (typeof result === "string") return result;
+  return torchTiming(result, `pytorch-${result.device ?? "cpu"}`);
 }
 
 /** What a port printed: its timing, parameter counts and first two steps' losses. */
@@ -299,52 +328,25 @@ async function timePort(
   step: TrainingStep,
   exportDir: string,
 ): Promise<PortResult | string> {
-  const script = options.ports;
-  let run;
-  try {
-    run = await new Deno.Command(options.python, {
-      args: [
-        script,
-        "--step",
-        step.port,
-        "--export",
-        exportDir,
-        "--threads",
-        String(options.threads),
-        "--steps",
-        String(options.trainSteps),
-        "--warmup",
-        String(options.warmup),
-        "--device",
-        options.torchDevice,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch {
-    return `${options.python} not found`;
-  }
-  if (!run.success) {
-    return `PyTorch port failed: ${new TextDecoder().decode(run.stderr).trim().split("\n").pop()}`;
-  }
-  const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
-  const result = JSON.parse(lines[lines.length - 1]);
+  const result = await runTorchScript(options, options.ports, [
+    "--step",
+    step.port,
+    "--export",
+    exportDir,
+    "--threads",
+    String(options.threads),
+    "--steps",
+    String(options.trainSteps),
+    "--warmup",
+    String(options.warmup),
+  ]);
+  if (typeof result === "string") return result;
   return {
-    timing: {
-      impl: `pytorch-${result.device} (port)`,
-      medianMs: result.medianMs,
-      minMs: result.minMs,
-      maxMs: result.maxMs,
-      lossFirst: result.lossFirst,
-      lossLast: result.lossLast,
-      // The port repeats its one batch: its last loss is not comparable with ours.
-      detail: `torch ${result.version}, ${
-        result.device === "cuda" ? result.gpu ?? "CUDA" : `${result.threads} threads`
-      }, the first batch repeated`,
-    },
-    counts: result.counts,
-    firstStep: result.firstStep,
-    secondStep: result.secondStep,
+    // The port repeats its one batch: its last loss is not comparable with ours.
+    timing: torchTiming(result, `pytorch-${result.device} (port)`, ", the first batch repeated"),
+    counts: result.counts as PortResult["counts"],
+    firstStep: result.firstStep as Record<string, number>,
+    secondStep: result.secondStep as Record<string, number>,
   };
 }
 

@@ -11,7 +11,8 @@
  *   the batch as `batch/source/images`, `batch/source/labels` (float
  *   class ids, 255 unlabelled) and `batch/target/images`;
  * - `DIR/step.json`: the resolved method configuration, the parameter
- *   counts (all, and those the optimizers update) and our first step's
+ *   counts (all, and those the optimizers update), the paths of those they
+ *   leave as they are (`frozen`) and our first step's
  *   scalar metrics from those weights and that batch, and a second step's
  *   on the same batch.
  *
@@ -65,13 +66,15 @@ export async function exportFirstStep(args: string[], dir: string): Promise<Expo
     tensors.set(name, { shape: t.shape, data: Float32Array.from(t.dataSync()) });
   const frozenSeg = frozenParameter(trainer.config);
   let total = 0, trainable = 0;
+  const frozen: string[] = [];
   for (const [part, tree] of Object.entries(params)) {
     if (!tree) continue;
     for (const [path, leaf] of flatten(tree as Tree)) {
       put(`params/${part}/${path}`, leaf);
       total += size(leaf);
       // G's frozen statistics (and affine maps) stay; C and D train whole.
-      if (part !== "seg" || !frozenSeg(path)) trainable += size(leaf);
+      if (part === "seg" && frozenSeg(path)) frozen.push(`${part}/${path}`);
+      else trainable += size(leaf);
     }
   }
   put("batch/source/images", batch.source.images);
@@ -99,7 +102,7 @@ export async function exportFirstStep(args: string[], dir: string): Promise<Expo
   const exported: ExportedStep = { metrics: first, second, counts: { total, trainable }, detail };
   await Deno.writeTextFile(
     join(dir, "step.json"),
-    JSON.stringify({ config: trainer.config, ...exported }, null, 2) + "\n",
+    JSON.stringify({ config: trainer.config, ...exported, frozen }, null, 2) + "\n",
   );
   return exported;
 }

@@ -36,27 +36,15 @@ import json
 import math
 import os
 import statistics
-import struct
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from pth_to_safetensors import read_safetensors  # noqa: E402
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (length,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + length])
-    base = 8 + length
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        values = torch.frombuffer(bytearray(raw[base + begin:base + end]), dtype=torch.float32)
-        out[name] = values.reshape(entry["shape"]).clone()
-    return out
 
 
 def tf_same(size, k, s, d=1):
@@ -114,12 +102,6 @@ class Parameters:
 
     def count(self):
         return sum(v.numel() for v in self.t.values()), sum(v.numel() for v in self.t.values() if v.requires_grad)
-
-
-def frozen_seg(path, train_norm_affine):
-    import re
-    return bool(re.search(r"(^|/)(mean|variance)$", path)) or (
-        not train_norm_affine and bool(re.search(r"(^|/)bn\d*/(gamma|beta)$", path)))
 
 
 def bn(P, prefix, x, training, eps):
@@ -433,9 +415,9 @@ def main():
         exported = json.load(f)
     config = exported["config"]
     tensors = read_safetensors(os.path.join(args.export, "tensors.safetensors"))
-    train_affine = config["optim"]["trainNormAffine"]
-    P = Parameters(tensors, lambda path: not (path.startswith("seg/") and frozen_seg(path[4:], train_affine)),
-                   device)
+    # The parameters our optimizers leave as they are (running statistics, frozen affine maps).
+    frozen = set(exported["frozen"])
+    P = Parameters(tensors, lambda path: path not in frozen, device)
     nchw = lambda t: t.permute(0, 3, 1, 2).contiguous().to(device)
     batch = (nchw(tensors["batch/source/images"]), tensors["batch/source/labels"].long().to(device),
              nchw(tensors["batch/target/images"]))

@@ -29,6 +29,24 @@ def state_dict_of(obj):
     raise SystemExit("pth_to_safetensors: the file holds no state dict")
 
 
+def read_safetensors(path):
+    """The float32 tensors of a safetensors file, by name (the inverse of write_safetensors)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    base, out = 8 + length, {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if entry["dtype"] != "F32":
+            raise SystemExit(f"{path}: '{name}' is {entry['dtype']}, not F32")
+        begin, end = entry["data_offsets"]
+        values = torch.frombuffer(bytearray(raw[base + begin:base + end]), dtype=torch.float32)
+        out[name] = values.reshape(entry["shape"]).clone()
+    return out
+
+
 def write_safetensors(tensors, path):
     header, chunks, offset = {}, [], 0
     for name, tensor in tensors.items():
