@@ -133,17 +133,20 @@ const MAX_PAGES = 32768;
  */
 type Driver = string;
 
-let drivers: readonly string[] | undefined;
+let drivers: ReadonlyMap<string, number> | undefined;
 
 /**
- * The module's drivers, in the order of its export section: a job names
- * its driver to the workers by its place here, a list both sides take from
- * the same module (nothing to keep in step by hand).
+ * The module's drivers by name, each with its place in the order of the
+ * module's export section: a job names its driver to the workers by that
+ * place, an order both sides take from the same module (nothing to keep in
+ * step by hand).
  */
-function driverNames(): readonly string[] {
-  drivers ??= WebAssembly.Module.exports(wasmModule())
-    .filter((e) => e.kind === "function" && !e.name.startsWith("constant_"))
-    .map((e) => e.name);
+function driverIndex(): ReadonlyMap<string, number> {
+  drivers ??= new Map(
+    WebAssembly.Module.exports(wasmModule())
+      .filter((e) => e.kind === "function" && !e.name.startsWith("constant_"))
+      .map((e, i) => [e.name, i]),
+  );
   return drivers;
 }
 
@@ -942,7 +945,8 @@ export class NativeKernels {
     options: { scratch?: number; stride?: number; work: number },
   ): void {
     const { scratch = 0, stride = 0 } = options;
-    if (!driverNames().includes(driver)) throw new Error(`the kernel module exports no ${driver}`);
+    const index = driverIndex().get(driver);
+    if (index === undefined) throw new Error(`the kernel module exports no ${driver}`);
     const sharers = options.work < THREADED_WORK ? 1 : Math.min(this.threads, items);
     if (sharers > 1) this.#startWorkers();
     const ctrl = this.#control;
@@ -951,7 +955,7 @@ export class NativeKernels {
       : 0;
     if (sharers > 1) {
       this.#sharedJobs++;
-      ctrl[FN] = driverNames().indexOf(driver);
+      ctrl[FN] = index;
       ctrl[SHARERS] = sharers;
       ctrl[ITEMS] = items;
       ctrl[NARGS] = args.length;
@@ -994,7 +998,7 @@ export class NativeKernels {
           control: this.#control.buffer,
           id,
           stackTop: this.#stacks + (id + 1) * STACK,
-          names: driverNames(),
+          names: [...driverIndex().keys()],
         },
       });
       // Idle workers must not keep a finished program alive.
