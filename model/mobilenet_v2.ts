@@ -30,7 +30,6 @@ import {
   batchNorm,
   type BatchNormParams,
   type BatchStatistics,
-  conv,
   type ConvParams,
   frozenAffine,
   initBatchNorm,
@@ -173,63 +172,57 @@ export function applyMobileNetV2(
   options: { norm?: NormMode; record?: BatchStatistics } = {},
 ): Tensor {
   const norm = options.norm ?? "frozen";
-  const geometry = mobileNetV2Geometry();
-  if (norm === "frozen") {
-    // Each frozen batch norm folds into the convolution before it (w·scale,
-    // bias shift), so that convolution, bias and relu6 run as one kernel.
-    const fold = (kernel: Tensor, bn: BatchNormParams, depthwise = false) => {
+  // A convolution, its batch norm, and relu6 if asked. A frozen norm folds
+  // into the convolution (w·scale, bias shift), so that convolution, bias and
+  // relu6 run as one kernel; batch statistics need the composed ops.
+  const layer = (
+    kernel: Tensor,
+    bn: BatchNormParams,
+    x: Tensor,
+    o: {
+      pad: "same" | "valid";
+      relu6: boolean;
+      stride?: number;
+      dilation?: number;
+      depthwise?: boolean;
+    },
+  ): Tensor => {
+    const { pad, relu6, stride = 1, dilation = 1, depthwise = false } = o;
+    if (norm === "frozen") {
       const { scale, shift } = frozenAffine(bn, EPS);
       const perChannel = depthwise ? [1, 1, scale.size, 1] : [1, 1, 1, scale.size];
-      return { filter: tf.mul(kernel, tf.reshape(scale, perChannel)), bias: shift };
-    };
-    const pointwise = (c: { conv: ConvParams; bn: BatchNormParams }, x: Tensor, relu6: boolean) => {
-      const { filter, bias } = fold(c.conv.kernel, c.bn);
-      return conv2dBiasActivation(x, filter, bias, {
-        pad: "valid",
-        activation: relu6 ? "relu6" : "linear",
-      });
-    };
-    const stem = fold(p.stem.conv.kernel, p.stem.bn);
-    let h = conv2dBiasActivation(images, stem.filter, stem.bias, {
-      strides: 2,
-      pad: "same",
-      activation: "relu6",
-    });
-    p.blocks.forEach((block, i) => {
-      const { stride, dilation } = geometry[i];
-      const input = h;
-      let x = block.expand ? pointwise(block.expand, h, true) : h;
-      const dw = fold(block.depthwise.kernel, block.depthwise.bn, true);
-      x = depthwiseBiasActivation(x, dw.filter, dw.bias, {
+      const filter = tf.mul(kernel, tf.reshape(scale, perChannel));
+      const fused = {
         strides: stride,
-        pad: "same",
+        pad,
         dilations: dilation,
-        activation: "relu6",
-      });
-      x = pointwise(block.project, x, false);
-      const spec = MOBILENET_V2_BLOCKS[i];
-      h = stride === 1 && spec.in === spec.out ? tf.add(input, x) : x;
-    });
-    return h;
-  }
-  const bn = (params: BatchNormParams, x: Tensor) =>
-    batchNorm(params, x, norm, EPS, options.record);
-  let h = tf.relu6(bn(p.stem.bn, conv(p.stem.conv, images, { stride: 2, padding: "same" })));
+        activation: relu6 ? "relu6" as const : "linear" as const,
+      };
+      return depthwise
+        ? depthwiseBiasActivation(x, filter, shift, fused)
+        : conv2dBiasActivation(x, filter, shift, fused);
+    }
+    const run = depthwise ? tf.depthwiseConv2d : tf.conv2d;
+    const y = run(x as tf.Tensor4D, kernel as tf.Tensor4D, stride, pad, "NHWC", dilation);
+    const normed = batchNorm(bn, y, norm, EPS, options.record);
+    return relu6 ? tf.relu6(normed) : normed;
+  };
+  let h = layer(p.stem.conv.kernel, p.stem.bn, images, { pad: "same", relu6: true, stride: 2 });
+  const geometry = mobileNetV2Geometry();
   p.blocks.forEach((block, i) => {
     const { stride, dilation } = geometry[i];
     const input = h;
-    let x = h;
-    if (block.expand) x = tf.relu6(bn(block.expand.bn, conv(block.expand.conv, x)));
-    x = tf.depthwiseConv2d(
-      x as tf.Tensor4D,
-      block.depthwise.kernel as tf.Tensor4D,
+    let x = block.expand
+      ? layer(block.expand.conv.kernel, block.expand.bn, h, { pad: "valid", relu6: true })
+      : h;
+    x = layer(block.depthwise.kernel, block.depthwise.bn, x, {
+      pad: "same",
+      relu6: true,
       stride,
-      "same",
-      "NHWC",
       dilation,
-    );
-    x = tf.relu6(bn(block.depthwise.bn, x));
-    x = bn(block.project.bn, conv(block.project.conv, x));
+      depthwise: true,
+    });
+    x = layer(block.project.conv.kernel, block.project.bn, x, { pad: "valid", relu6: false });
     const spec = MOBILENET_V2_BLOCKS[i];
     h = stride === 1 && spec.in === spec.out ? tf.add(input, x) : x;
   });
