@@ -46,8 +46,6 @@ export interface ExportedStep {
   detail: string;
 }
 
-const size = (t: tf.Tensor) => t.size;
-
 /**
  * Writes the step of `deno task train <args>` (its initial weights, first
  * batch, configuration and first-step losses) into `dir`.
@@ -71,10 +69,10 @@ export async function exportFirstStep(args: string[], dir: string): Promise<Expo
     if (!tree) continue;
     for (const [path, leaf] of flatten(tree as Tree)) {
       put(`params/${part}/${path}`, leaf);
-      total += size(leaf);
+      total += leaf.size;
       // G's frozen statistics (and affine maps) stay; C and D train whole.
       if (part === "seg" && frozenSeg(path)) frozen.push(`${part}/${path}`);
-      else trainable += size(leaf);
+      else trainable += leaf.size;
     }
   }
   put("batch/source/images", batch.source.images);
