@@ -23,6 +23,7 @@ import { runTraining } from "./cli/job.ts";
 import { LABELS } from "./cli/phases.ts";
 import { exists } from "./cli/run_folder.ts";
 import { Interrupted } from "./cli/run_folder.ts";
+import { formatInterval, formatSummary, pairedInterval, summarise } from "./eval/statistics.ts";
 
 const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";
 
@@ -44,21 +45,11 @@ interface Report {
   results: Record<string, { groupUsage?: number[]; disc?: number; discAccuracy?: number }>;
 }
 
-function stats(values: number[]) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const sd = values.length > 1
-    ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
-    : 0;
-  return { mean, sd, min: Math.min(...values), max: Math.max(...values), n: values.length };
-}
+const stats = summarise;
+const cell = (values: number[], digits = 1) => formatSummary(values, digits);
 
-const cell = (values: number[], digits = 1) => {
-  if (values.length === 0) return "–";
-  const s = stats(values);
-  return `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)} (${s.min.toFixed(digits)}–${
-    s.max.toFixed(digits)
-  })`;
-};
+/** The baselines a method is paired with (the strongest by mean target mIoU). */
+const BASELINES = ["adaptSegNet", "advEnt", "minEnt"];
 
 try {
   // Our own flags; every other argument goes, as written, to the training runs
@@ -166,6 +157,29 @@ try {
       } |`,
     );
   }
+  // Each method against the strongest baseline, seed by seed (same warm-up): the paired
+  // difference of target mIoU and its 95% t-interval over seeds.
+  const phaseOf = (label: string) => reports[0].report.summary.find((r) => r.name === label)!.phase;
+  const baselineLabels = phases.filter((label) => BASELINES.includes(phaseOf(label)));
+  const meanTarget = (label: string) => {
+    const v = pick(label, (r) => r.target);
+    return v.length ? summarise(v).mean : -Infinity;
+  };
+  const best = baselineLabels.toSorted((a, b) => meanTarget(b) - meanTarget(a))[0];
+  const paired: Record<string, { against: string; mean: number; low: number; high: number }> = {};
+  const pairedLines = best === undefined ? [] : phases.flatMap((label) => {
+    const phase = phaseOf(label);
+    if (label === best || phase === "sourceOnly" || phase === "oracle") return [];
+    const a = pick(label, (r) => r.target), b = pick(best, (r) => r.target);
+    if (a.length !== b.length || a.length === 0) return [];
+    const d = pairedInterval(a, b);
+    paired[label] = { against: best, mean: d.mean, low: d.low, high: d.high };
+    return [
+      `- ${label} − ${best}: ${formatInterval(d)} points (per seed: ${
+        a.map((v, i) => (v - b[i]).toFixed(1)).join(", ")
+      })`,
+    ];
+  });
   const discLines = phases.flatMap((label) => {
     const losses = reports.map(({ report }) =>
       report.results[report.summary.find((r) => r.name === label)!.phase]?.disc
@@ -197,6 +211,15 @@ try {
     "",
     ...lines,
     "",
+    ...(pairedLines.length > 0
+      ? [
+        `Paired with the strongest baseline (${best}, by mean target mIoU), seed by seed from ` +
+        `the same warm-up: mean difference of target mIoU with its 95% t-interval over seeds.`,
+        "",
+        ...pairedLines,
+        "",
+      ]
+      : []),
     "Discriminators (chance: 2 ln 2 = 1.386):",
     "",
     ...discLines,
@@ -208,7 +231,7 @@ try {
   await Deno.writeTextFile(join(out, "summary.md"), text + "\n");
   await Deno.writeTextFile(
     join(out, "summary.json"),
-    JSON.stringify({ seeds, summary }, null, 2) + "\n",
+    JSON.stringify({ seeds, summary, paired }, null, 2) + "\n",
   );
   console.log("\n" + text);
   console.log(`\nwritten: ${join(out, "summary.md")}`);

@@ -98,9 +98,18 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
     seg: segConfig(o, classes),
     groups: o.groups,
     disc: { width: o.discWidth, mode: o.discMode },
-    discResolution: method === "advEnt" ? o.adventDiscResolution : o.discResolution,
+    discResolution: method === "advEnt"
+      ? o.adventDiscResolution
+      : method === "cdga"
+      ? o.cdgaDiscResolution
+      : o.discResolution,
+    global: o.cdgaGlobal,
+    globalDiscResolution: o.cdgaGlobal === "advEnt" ? o.adventDiscResolution : o.discResolution,
+    groupSignal: o.groupSignal,
+    pseudoLabelThreshold: o.pseudoLabelThreshold,
     lambdas: {
-      adv: o.lambdaAdv,
+      adv: method === "cdga" ? o.lambdaAdvCdga : o.lambdaAdv,
+      global: o.cdgaGlobal === "advEnt" ? o.lambdaAdvEnt : o.lambdaAdv,
       advEnt: o.lambdaAdvEnt,
       sc: o.lambdaSc,
       orth: o.lambdaOrth,

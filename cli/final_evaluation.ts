@@ -17,10 +17,28 @@ import type { PanelColumn } from "../data/visualize.ts";
 import { evaluate } from "../eval/metrics.ts";
 import { evaluateSeg, type KeptPrediction } from "../eval/segmentation.ts";
 import type { TableRow } from "../eval/table.ts";
-import { segConfig } from "./config.ts";
+import { methodConfig, segConfig } from "./config.ts";
+import { resolveConfig } from "../methods/config.ts";
+import { groupingConfig } from "../methods/cdga.ts";
+import { classShares, groupAgreement, groupMass, styleShares } from "../eval/group_diagnostics.ts";
 import { LABELS, type Phase } from "./phases.ts";
 import { Interrupted } from "./run_folder.ts";
 import type { RunContext } from "./train_phase.ts";
+
+/** CDGA's groups on labelled held-out data (diagnosis only; nothing is trained on it). */
+export interface GroupDiagnostics {
+  /** Which splits: the labelled target split and the held-out source split. */
+  target: string;
+  source: string;
+  /** [K][C]: the share of class c's target pixels that group k holds. */
+  targetClassShares: number[][];
+  /** [K][C]: the same on held-out source pixels. */
+  sourceClassShares: number[][];
+  /** Per target sub-domain, [K]: the share of its pixels each group holds. */
+  targetStyleShares: Record<string, number[]>;
+  /** [K]: ‖q_k^s − q_k^t‖₁ of class-balanced group distributions from true labels (0 … 2). */
+  agreement: number[];
+}
 
 /** A phase's statistics from its metrics log. */
 export interface PhaseResult {
@@ -29,6 +47,7 @@ export interface PhaseResult {
   groupClasses?: number[][];
   disc?: number;
   discAccuracy?: number;
+  groups?: GroupDiagnostics;
 }
 
 /** A kept target sample and every phase's prediction of it. */
@@ -161,7 +180,42 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
             Math.max(1, steps.length);
         }))
       : undefined;
+    // The groups on labelled held-out data: a labelled target split (validation where
+    // there is one) and the held-out source split.
+    let groups: GroupDiagnostics | undefined;
+    const targetLabelled = data.validation ?? (o.evaluateOn === "val" ? data.test : undefined);
+    if (params.group && data.sourceTest && targetLabelled) {
+      const grouping = groupingConfig(
+        resolveConfig(methodConfig(o, phase.method, classes, phase.overrides)),
+      );
+      const options = { normalise: data.normalise, samples: 300 };
+      const t = await groupMass(
+        params.seg,
+        params.group,
+        config,
+        grouping,
+        targetLabelled,
+        options,
+      );
+      const s = await groupMass(
+        params.seg,
+        params.group,
+        config,
+        grouping,
+        data.sourceTest,
+        options,
+      );
+      groups = {
+        target: targetLabelled.description,
+        source: data.sourceTest.description,
+        targetClassShares: classShares(t.classMass),
+        sourceClassShares: classShares(s.classMass),
+        targetStyleShares: styleShares(t.styleMass),
+        agreement: groupAgreement(s, t),
+      };
+    }
     results[phase.name] = {
+      ...(groups ? { groups } : {}),
       steps: phase.offset + phase.steps,
       groupUsage: usage,
       groupClasses,

@@ -13,7 +13,10 @@ import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import type { Params } from "../methods/step.ts";
 import { subset } from "../data/datasets.ts";
 import { checkHeldOut, openData, type ReadObserver } from "../data/plan.ts";
-import { runKeys } from "./config.ts";
+import { methodConfig, runKeys } from "./config.ts";
+import { makeTrainer } from "../methods/step.ts";
+import { restoreTree } from "./checkpoint.ts";
+import { loadWarmup } from "./warmup_from.ts";
 import { evaluatePhases } from "./final_evaluation.ts";
 import { type Options, OPTIONS_VERSION } from "./options.ts";
 import { phasesOf } from "./phases.ts";
@@ -215,6 +218,13 @@ export async function runTraining(
         trainedAStep = true;
       },
     };
+    if (o.warmupFrom) {
+      const warm = await loadWarmup(o.warmupFrom, o);
+      const template = makeTrainer(methodConfig(o, "sourceOnly", classes)).init(keys.init).params;
+      finals.set("warmup", { seg: restoreTree(warm, "params/seg", template.seg, o.warmupFrom) });
+      dispose(template);
+      log(`warmup: from ${o.warmupFrom} (${o.warmupSteps} steps, checked against this run)`);
+    }
     for (const phase of phases) finals.set(phase.name, await trainPhase(run, phase));
     const evaluation = await evaluatePhases(run, phases);
     await writeRunReport(run, evaluation, phases, { runDir, runName, backend: backend.name });

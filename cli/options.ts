@@ -15,8 +15,10 @@
  */
 import { parseArgs } from "node:util";
 import {
+  CDGA_GLOBAL_TERMS,
   DISC_RESOLUTIONS,
   GROUP_DISTRIBUTIONS,
+  GROUP_SIGNALS,
   GROUPING_LOSSES_TRAIN,
   METHODS,
   SEG_OPTIMIZERS,
@@ -59,11 +61,13 @@ export const RECIPES = {
     segLr: 1e-3,
     headMultiplier: 1,
     lambdaAdv: 0.01,
+    lambdaAdvCdga: 0.01,
     lambdaAdvEnt: 0.03,
     lambdaEnt: 0.01,
     discLr: 1e-3,
     discWidth: 16,
     discResolution: "output",
+    cdgaDiscResolution: "output",
   },
   published: {},
   v1: {
@@ -75,6 +79,7 @@ export const RECIPES = {
     adventDiscResolution: "output",
     discWidth: 16,
     discResolution: "output",
+    cdgaDiscResolution: "output",
     groupDistribution: "pixel",
   },
 } as const satisfies Record<string, Record<string, string | number | boolean>>;
@@ -203,6 +208,13 @@ export const OPTIONS = {
     min: 0,
     help: "λ_adv, the adversarial term's weight",
   },
+  lambdaAdvCdga: {
+    kind: "number",
+    default: 0.001,
+    min: 0,
+    help:
+      "λ_adv of CDGA (the group-level adversarial weight; apart from AdaptSegNet's --lambda-adv)",
+  },
   lambdaAdvEnt: {
     kind: "number",
     default: 0.001,
@@ -246,6 +258,35 @@ export const OPTIONS = {
     choices: DISC_RESOLUTIONS,
     help:
       "D sees predictions at G's output resolution (cheap) or upsampled to the input's (AdaptSegNet)",
+  },
+  cdgaDiscResolution: {
+    kind: "string",
+    default: "input",
+    choices: DISC_RESOLUTIONS,
+    help:
+      "where CDGA's group discriminator looks: the input resolution (AdaptSegNet's; --disc-mode stacked makes it affordable) or G's output resolution",
+  },
+  cdgaGlobal: {
+    kind: "string",
+    default: "none",
+    choices: CDGA_GLOBAL_TERMS,
+    help:
+      "CDGA [extension]: add a global output-space term to the group-level ones, AdaptSegNet's (weight --lambda-adv, D where --disc-resolution says) or AdvEnt's (--lambda-adv-ent, --advent-disc-resolution)",
+  },
+  groupSignal: {
+    kind: "string",
+    default: "probs",
+    choices: GROUP_SIGNALS,
+    help:
+      "CDGA: what the group discriminator sees of group k: A_k ⊙ P (probs) or A_k ⊙ (−P log P), the group-level form of ADVENT's self-information (entropy) [extension]",
+  },
+  pseudoLabelThreshold: {
+    kind: "number",
+    default: 0,
+    min: 0,
+    max: 0.999,
+    help:
+      "CDGA: target pixels whose top probability is below this get no class-equivalence weight (0: every pixel counts)",
   },
   adventDiscResolution: {
     kind: "string",
@@ -403,6 +444,12 @@ export const OPTIONS = {
     flagOnly: true,
     help:
       "with --resume: continue although options that change the result differ from the run's (each is logged)",
+  },
+  warmupFrom: {
+    kind: "string",
+    default: undefined,
+    help:
+      "start every phase from this finished warm-up checkpoint (another run's checkpoints/warmup.ckpt, made with the same data, model, seed and schedule: checked) instead of training a warm-up",
   },
   initFrom: {
     kind: "string",
@@ -608,8 +655,42 @@ export async function parseOptions(args: string[]): Promise<Options> {
   return options as Options;
 }
 
-/** The version of the options as `config.json` and checkpoints store them. */
-export const OPTIONS_VERSION = 1;
+/**
+ * The version of the options as `config.json` and checkpoints store them.
+ * 2: CDGA's adversarial weight and D resolution became options of their own
+ * (`lambdaAdvCdga`, `cdgaDiscResolution`; version 1 runs used `lambdaAdv` and
+ * `discResolution`), and `cdgaGlobal`, `groupSignal`, `pseudoLabelThreshold`
+ * were added.
+ */
+export const OPTIONS_VERSION = 2;
+
+/**
+ * Stored options brought to the present version: a version 1 run's CDGA
+ * read AdaptSegNet's weight and D resolution, and had none of the later
+ * extensions, so those are filled in as the run had them. Other keys pass
+ * through untouched (they are validated where they are read).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { upgradeStoredOptions } from "./options.ts";
+ * const v2 = upgradeStoredOptions({ lambdaAdv: 0.01, discResolution: "output" });
+ * assert.deepEqual([v2.optionsVersion, v2.lambdaAdvCdga, v2.cdgaDiscResolution], [2, 0.01, "output"]);
+ * ```
+ */
+export function upgradeStoredOptions(stored: Record<string, unknown>): Record<string, unknown> {
+  const version = stored.optionsVersion ?? 1;
+  if (version !== 1) return stored;
+  return {
+    ...stored,
+    optionsVersion: 2,
+    lambdaAdvCdga: stored.lambdaAdvCdga ?? stored.lambdaAdv,
+    cdgaDiscResolution: stored.cdgaDiscResolution ?? stored.discResolution,
+    cdgaGlobal: stored.cdgaGlobal ?? "none",
+    groupSignal: stored.groupSignal ?? "probs",
+    pseudoLabelThreshold: stored.pseudoLabelThreshold ?? 0,
+  };
+}
 
 /**
  * Options renamed since they were first stored: old name → new name (empty
@@ -632,7 +713,8 @@ const RENAMED: Readonly<Record<string, string>> = {};
  * assert.throws(() => optionsFromStored({ stepz: 1 }, "x"), /x: stored option "stepz" is unknown/);
  * ```
  */
-export function optionsFromStored(stored: Record<string, unknown>, where: string): Options {
+export function optionsFromStored(original: Record<string, unknown>, where: string): Options {
+  const stored = upgradeStoredOptions(original);
   const version = stored.optionsVersion ?? 1;
   if (typeof version !== "number" || !(version >= 1 && version <= OPTIONS_VERSION)) {
     throw new Error(

@@ -69,8 +69,9 @@ function phaseSpec(name: string): { method: Method; overrides?: Partial<MethodCo
  */
 export function phasesOf(o: Options): Phase[] {
   const phases: Phase[] = [];
+  // A shared warm-up (--warmup-from) is loaded as the phase "warmup", not trained.
   const from = o.warmupSteps > 0 ? "warmup" : undefined;
-  if (o.warmupSteps > 0) {
+  if (o.warmupSteps > 0 && !o.warmupFrom) {
     phases.push({ name: "warmup", method: "sourceOnly", steps: o.warmupSteps, offset: 0 });
   }
   const add = (name: string) => {

@@ -315,6 +315,38 @@ export async function writeRunReport(
       "",
     ].join("\n")
   );
+  const diagnostics = Object.entries(results).filter(([, r]) => r.groups).map(([name, r]) => {
+    const g = r.groups!;
+    const styles = Object.keys(g.targetStyleShares);
+    const header = ["group", "‖q_s − q_t‖₁", ...styles, ...names];
+    const row = (k: number) => [
+      String(k),
+      g.agreement[k].toFixed(2),
+      ...styles.map((st) => (100 * g.targetStyleShares[st][k]).toFixed(0)),
+      ...names.map((_, c) =>
+        `${(100 * g.targetClassShares[k][c]).toFixed(0)} / ${
+          (100 * g.sourceClassShares[k][c]).toFixed(0)
+        }`
+      ),
+    ];
+    const mean = g.agreement.reduce((a, b) => a + b, 0) / g.agreement.length;
+    return [
+      `### Groups of ${labelOf(name)} on labelled held-out data (diagnosis only)`,
+      "",
+      `On ${g.target} (target) and ${g.source} (source), with the true labels: per group, the ` +
+      `distance between its class-balanced source and target class distributions (the quantity ` +
+      `L_sc drives; 0 = the same classes in both domains, 2 = disjoint; mean ${
+        mean.toFixed(2)
+      }), ` +
+      `the share of each target sub-domain's pixels it holds, and the share of each class's ` +
+      `pixels it holds, target / source (%). Nothing here is trained on.`,
+      "",
+      `| ${header.join(" | ")} |`,
+      `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+      ...g.agreement.map((_, k) => `| ${row(k).join(" | ")} |`),
+      "",
+    ].join("\n");
+  });
   const discLines = Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
     [name, r],
   ) =>
@@ -358,6 +390,7 @@ export async function writeRunReport(
     "",
     ...tables.flatMap((t) => [t, ""]),
     ...makeUp,
+    ...diagnostics,
     "## Over the steps",
     "",
     "![losses, discriminators, group usage and make-up, target mIoU over the steps](plot.svg)",

@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { OPTIONS } from "./options.ts";
+import { OPTIONS, upgradeStoredOptions } from "./options.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 
 const LOCK = "run.lock";
@@ -256,7 +256,9 @@ export async function storedOptions(runDir: string): Promise<Record<string, unkn
   const path = join(runDir, "config.json");
   try {
     const parsed = JSON.parse(await Deno.readTextFile(path));
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed;
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      return upgradeStoredOptions(parsed);
+    }
   } catch {
     // Fall back to a checkpoint's copy below.
   }
@@ -265,7 +267,7 @@ export async function storedOptions(runDir: string): Promise<Record<string, unkn
     const checkpoint = await loadCheckpoint(join(runDir, "checkpoints", entry.name));
     if (checkpoint.config && typeof checkpoint.config === "object") {
       const { classes: _classes, ...options } = checkpoint.config as Record<string, unknown>;
-      return options;
+      return upgradeStoredOptions(options);
     }
   }
   throw new Error(`${path}: cannot read the run's options (and no checkpoint carries them)`);

@@ -29,6 +29,7 @@ import { loadMobileNetV2Weights } from "../model/pretrained.ts";
 import { evaluateSeg } from "../eval/segmentation.ts";
 import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "./checkpoint.ts";
 import { loadSafetensors } from "./safetensors.ts";
+import { loadWarmup } from "./warmup_from.ts";
 import { methodConfig, type RunKeys, segConfig } from "./config.ts";
 import type { Options } from "./options.ts";
 import type { Phase } from "./phases.ts";
@@ -112,7 +113,9 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
     // G (and its optimizer state) continue from the warm-up; C and D start fresh.
     dispose([params.seg, optState.seg]);
-    const warm = await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
+    const warm = phase.from === "warmup" && o.warmupFrom
+      ? await loadWarmup(o.warmupFrom, o)
+      : await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
     params = { ...params, seg: restoreTree(warm, "params/seg", start.seg, phase.from) };
     optState = {
       ...optState,

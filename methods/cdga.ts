@@ -18,6 +18,17 @@
  * onto D's output cells. With `groupingLossesTrain: "C"` (the default) L_sc,
  * L_orth and L_bal reach C alone.
  *
+ * Extensions (each off by default, see `docs/method.md`): `groupSignal:
+ * "entropy"` shows D each group's weighted self-information map
+ * A_k ⊙ (−P ⊙ log P) instead of A_k ⊙ P; `global: "adaptSegNet" | "advEnt"`
+ * adds that method's global output-space term on top of the group-level
+ * ones, with a second patch discriminator D_g:
+ *
+ *     G and C add  λ_global · BCE(D_g(V(P_t)), 1)
+ *     D_g minimises BCE(D_g(V(P_s)), 1) + BCE(D_g(V(P_t)), 0)
+ *
+ * where V is the softmax (AdaptSegNet) or the self-information map (AdvEnt).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -34,12 +45,20 @@ import { deepLabFeatureChannels } from "../model/deeplab.ts";
 import { applyGrouping, type GroupingConfig, initGrouping } from "../model/grouping.ts";
 import {
   applyGroupDiscriminator,
+  applyPatchDiscriminator,
   type GroupDiscriminatorConfig,
   type GroupDiscriminatorParams,
   initGroupDiscriminator,
+  initPatchDiscriminator,
+  type PatchDiscriminatorParams,
 } from "../model/discriminator.ts";
 import { oneHotLabels } from "../losses/cross_entropy.ts";
-import { discriminatorAccuracy, groupAdversarialLoss } from "../losses/adversarial.ts";
+import {
+  adversarialLoss,
+  discriminatorAccuracy,
+  groupAdversarialLoss,
+} from "../losses/adversarial.ts";
+import { selfInformation } from "../losses/entropy.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
 import {
   classBalancedDistributions,
@@ -104,8 +123,19 @@ export function groupDiscriminatorConfig(config: MethodConfig): GroupDiscriminat
   };
 }
 
-/** Group inputs P^k = A[:,:,:,k] ⊙ P, stacked: [K, N, h, w, C]. */
-function groupInputs(assignments: Tensor, probs: Tensor): Tensor {
+/**
+ * Group inputs P^k = A[:,:,:,k] ⊙ P: [K, N, h, w, C], or for the stacked
+ * discriminator [N, h, w, K·C], built by rank-3 products so that neither the
+ * product nor its gradient needs a rank-5 transpose (slow on wasm).
+ */
+function groupInputs(assignments: Tensor, probs: Tensor, stacked: boolean): Tensor {
+  if (stacked) {
+    const [n, h, w, k] = assignments.shape;
+    const c = probs.shape[3]!;
+    const a = tf.reshape(assignments, [n * h * w, k, 1]);
+    const p = tf.reshape(probs, [n * h * w, 1, c]);
+    return tf.reshape(tf.mul(a, p), [n, h, w, k * c]);
+  }
   const a = tf.expandDims(tf.transpose(assignments, [3, 0, 1, 2]), -1); // [K, N, h, w, 1]
   return tf.mul(a, tf.expandDims(probs, 0));
 }
@@ -163,16 +193,31 @@ export function cellWeights(assignments: Tensor, evidence: Tensor, grid: [number
   return poolWeights(perPixel, grid);
 }
 
+/**
+ * CDGA's discriminators: the group-level D, and D_g where a global term is on.
+ */
+export type CdgaDiscParams = GroupDiscriminatorParams & { global?: PatchDiscriminatorParams };
+
+/** The view of the logits that the global term's D_g sees. */
+function globalView(config: MethodConfig): (logits: Tensor) => Tensor {
+  return config.global === "advEnt" ? selfInformation : (logits) => tf.softmax(logits);
+}
+
 /** CDGA. */
 export const cdga: MethodDefinition = {
   reads: { source: true, target: true },
   supervision: "source",
   initParts(k, config) {
-    const [kc, kd] = split(k, 2);
-    return {
-      group: initGrouping(kc, groupingConfig(config)),
-      disc: initGroupDiscriminator(kd, groupDiscriminatorConfig(config)),
-    };
+    const withGlobal = config.global !== "none";
+    const [kc, kd, kg] = split(k, withGlobal ? 3 : 2);
+    const disc: CdgaDiscParams = initGroupDiscriminator(kd, groupDiscriminatorConfig(config));
+    if (withGlobal) {
+      disc.global = initPatchDiscriminator(kg, {
+        inChannels: config.seg.classes,
+        width: config.disc.width,
+      });
+    }
+    return { group: initGrouping(kc, groupingConfig(config)), disc };
   },
   generator(context: GeneratorContext): GeneratorTerms {
     const { config, batch } = context;
@@ -206,8 +251,13 @@ export const cdga: MethodDefinition = {
     const sc = semanticConsistency(qs, qt, config.consistency);
     const orth = tf.add(orthogonality(qs), orthogonality(qt));
     const up = (x: Tensor) => resize(x, size);
-    const sourceInputs = groupInputs(up(as), up(ps)); // [K, N, H', W', C]
-    const targetInputs = groupInputs(up(at), up(pt));
+    // What D sees of each group: A_k ⊙ P, or A_k ⊙ I with I the self-information map.
+    const signal = config.groupSignal === "entropy"
+      ? (logits: Tensor) => selfInformation(up(logits))
+      : (logits: Tensor) => up(tf.softmax(logits));
+    const stacked = config.disc.mode === "stacked";
+    const sourceInputs = groupInputs(up(as), signal(source.logits), stacked);
+    const targetInputs = groupInputs(up(at), signal(target.logits), stacked);
     const discConfig = groupDiscriminatorConfig(config);
     const targetLogits = applyGroupDiscriminator(
       context.disc as GroupDiscriminatorParams,
@@ -241,23 +291,34 @@ export const cdga: MethodDefinition = {
       target: stopGradient(targetInputs),
       ...(sourceWeights ? { sourceWeights, targetWeights } : {}),
     };
-    return {
-      loss: tf.addN([
-        tf.mul(adv, lambda.adv),
-        tf.mul(sc, lambda.sc),
-        tf.mul(orth, lambda.orth),
-        tf.mul(bal, lambda.bal),
-      ]),
-      metrics: {
-        adv,
-        sc,
-        orth,
-        bal,
-        groupUsage: stopGradient(groupUsage([as, at])),
-        groupClasses: stopGradient(membership),
-      },
-      disc,
+    const terms = [
+      tf.mul(adv, lambda.adv),
+      tf.mul(sc, lambda.sc),
+      tf.mul(orth, lambda.orth),
+      tf.mul(bal, lambda.bal),
+    ];
+    const metrics: Record<string, Tensor> = {
+      adv,
+      sc,
+      orth,
+      bal,
+      groupUsage: stopGradient(groupUsage([as, at])),
+      groupClasses: stopGradient(membership),
     };
+    const globalD = (context.disc as CdgaDiscParams).global;
+    if (config.global !== "none" && globalD) {
+      const gsize = discSize(config.globalDiscResolution, [inH, inW], [h, w]);
+      const view = globalView(config);
+      const globalTarget = view(resize(target.logits, gsize));
+      const globalAdv = adversarialLoss(applyPatchDiscriminator(globalD, globalTarget), 1, {
+        kind: config.disc.kind,
+      });
+      terms.push(tf.mul(globalAdv, lambda.global));
+      metrics.globalAdv = globalAdv;
+      disc.globalSource = stopGradient(view(resize(source.logits, gsize)));
+      disc.globalTarget = stopGradient(globalTarget);
+    }
+    return { loss: tf.addN(terms), metrics, disc };
   },
   discriminator(config: MethodConfig, disc: DiscParams, inputs: DiscriminatorInputs) {
     const kind = config.disc.kind;
@@ -265,11 +326,20 @@ export const cdga: MethodDefinition = {
     const discConfig = groupDiscriminatorConfig(config);
     const ls = applyGroupDiscriminator(d, inputs.source, discConfig);
     const lt = applyGroupDiscriminator(d, inputs.target, discConfig);
-    const loss = tf.add(
+    let loss = tf.add(
       groupAdversarialLoss(ls, 1, { kind, weights: inputs.sourceWeights }),
       groupAdversarialLoss(lt, 0, { kind, weights: inputs.targetWeights }),
     );
     const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
+    const globalD = (disc as CdgaDiscParams).global;
+    if (globalD && inputs.globalSource && inputs.globalTarget) {
+      const gs = applyPatchDiscriminator(globalD, inputs.globalSource);
+      const gt = applyPatchDiscriminator(globalD, inputs.globalTarget);
+      loss = tf.add(
+        loss,
+        tf.add(adversarialLoss(gs, 1, { kind }), adversarialLoss(gt, 0, { kind })),
+      );
+    }
     return { loss, metrics: { discAccuracy: accuracy } };
   },
 };

@@ -41,6 +41,11 @@ export interface Lambdas {
   bal: number;
   /** λ_ent: MinEnt's entropy. */
   ent: number;
+  /**
+   * λ_global: CDGA's global output-space term (`global`), added to the
+   * group-level terms. [extension]
+   */
+  global: number;
 }
 
 /** Optimizer settings (AdaptSegNet's protocol). */
@@ -76,6 +81,20 @@ export const GROUPING_LOSSES_TRAIN = ["C", "G+C"] as const;
 /** Where D looks: at the input resolution, or at G's output resolution. */
 export const DISC_RESOLUTIONS = ["input", "output"] as const;
 
+/**
+ * CDGA's global output-space term beside the group-level ones: none (the
+ * paper's reading), AdaptSegNet's D on P, or AdvEnt's D on the
+ * self-information map. [extension]
+ */
+export const CDGA_GLOBAL_TERMS = ["none", "adaptSegNet", "advEnt"] as const;
+
+/**
+ * What CDGA's group discriminator sees of group k: A_k ⊙ P (the softmax, the
+ * reconstruction) or A_k ⊙ I with I = −P ⊙ log P, ADVENT's weighted
+ * self-information map (group-level entropy alignment, an extension).
+ */
+export const GROUP_SIGNALS = ["probs", "entropy"] as const;
+
 /** G's and C's optimizers. */
 export const SEG_OPTIMIZERS = ["sgd", "adam"] as const;
 
@@ -96,6 +115,12 @@ export interface MethodConfig {
   disc: { width: number; mode: GroupDiscriminatorMode; kind: AdversarialKind };
   /** Where D looks: the input resolution (upsampled, as AdaptSegNet) or G's output's. */
   discResolution: typeof DISC_RESOLUTIONS[number];
+  /** CDGA: a global output-space term beside the group-level ones (weight `lambdas.global`). */
+  global: typeof CDGA_GLOBAL_TERMS[number];
+  /** CDGA: where the global term's D looks. */
+  globalDiscResolution: typeof DISC_RESOLUTIONS[number];
+  /** CDGA: what D sees of each group (P, or the self-information map). */
+  groupSignal: typeof GROUP_SIGNALS[number];
   /** Loss weights. */
   lambdas: Lambdas;
   /**
@@ -140,7 +165,10 @@ const DEFAULTS = {
   grouping: { input: "probs+feature" as const, hidden: 64 },
   disc: { width: 64, mode: "shared" as const, kind: "bce" as const },
   discResolution: "input" as const,
-  lambdas: { adv: 0.001, advEnt: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001 },
+  global: "none" as const,
+  globalDiscResolution: "input" as const,
+  groupSignal: "probs" as const,
+  lambdas: { adv: 0.001, advEnt: 0.001, sc: 0.1, orth: 0.1, bal: 0.1, ent: 0.001, global: 0.001 },
   groupDistribution: "pixel" as const,
   normMomentum: 0.1,
   consistency: "l1" as const,
@@ -189,6 +217,9 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     grouping: { ...DEFAULTS.grouping, ...input.grouping },
     disc: { ...DEFAULTS.disc, ...input.disc },
     discResolution: input.discResolution ?? DEFAULTS.discResolution,
+    global: input.global ?? DEFAULTS.global,
+    globalDiscResolution: input.globalDiscResolution ?? DEFAULTS.globalDiscResolution,
+    groupSignal: input.groupSignal ?? DEFAULTS.groupSignal,
     lambdas: { ...DEFAULTS.lambdas, ...input.lambdas },
     groupDistribution: input.groupDistribution ?? DEFAULTS.groupDistribution,
     normMomentum: input.normMomentum ?? DEFAULTS.normMomentum,
@@ -240,6 +271,20 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
   check(
     (DISC_RESOLUTIONS as readonly string[]).includes(config.discResolution),
     `discResolution must be one of ${DISC_RESOLUTIONS.join(", ")}, got ${config.discResolution}`,
+  );
+  check(
+    (CDGA_GLOBAL_TERMS as readonly string[]).includes(config.global),
+    `global must be one of ${CDGA_GLOBAL_TERMS.join(", ")}, got ${config.global}`,
+  );
+  check(
+    (DISC_RESOLUTIONS as readonly string[]).includes(config.globalDiscResolution),
+    `globalDiscResolution must be one of ${
+      DISC_RESOLUTIONS.join(", ")
+    }, got ${config.globalDiscResolution}`,
+  );
+  check(
+    (GROUP_SIGNALS as readonly string[]).includes(config.groupSignal),
+    `groupSignal must be one of ${GROUP_SIGNALS.join(", ")}, got ${config.groupSignal}`,
   );
   check(
     ["probs+feature", "probs"].includes(config.grouping.input),

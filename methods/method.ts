@@ -40,8 +40,13 @@ export type Batch = {
   target: { images: Tensor; labels?: Tensor };
 };
 
-/** D's parameters: a patch discriminator, or CDGA's group discriminator. */
-export type DiscParams = PatchDiscriminatorParams | GroupDiscriminatorParams;
+/**
+ * D's parameters: a patch discriminator, or CDGA's group discriminator (with
+ * the global term's D_g where CDGA has one).
+ */
+export type DiscParams =
+  | PatchDiscriminatorParams
+  | (GroupDiscriminatorParams & { global?: PatchDiscriminatorParams });
 
 /** All trainable parameters. */
 export type Params = {
@@ -64,7 +69,7 @@ export interface Predictions {
  * weights of its output cells.
  */
 export type DiscriminatorInputs = {
-  /** D's source input (for CDGA: [K, N, H', W', C]). */
+  /** D's source input (for CDGA: [K, N, H', W', C], or [N, H', W', K·C] for the stacked D). */
   source: Tensor;
   /** D's target input. */
   target: Tensor;
@@ -72,6 +77,10 @@ export type DiscriminatorInputs = {
   sourceWeights?: Tensor;
   /** Per-cell weights of D's target output (CDGA). */
   targetWeights?: Tensor;
+  /** CDGA with a global term: D_g's source input. */
+  globalSource?: Tensor;
+  /** CDGA with a global term: D_g's target input. */
+  globalTarget?: Tensor;
 };
 
 /** What G's objective is handed. */

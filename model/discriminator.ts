@@ -11,6 +11,11 @@
  *   - `"independent"`: K patch discriminators with one output each.
  *   - `"conditioned"`: one discriminator with one output whose input is
  *     P^k concatenated with one-hot(k) broadcast over the pixels.
+ *   - `"stacked"` (an extension): one discriminator pass per image, not per
+ *     group and image: its input is the K group maps of the image
+ *     concatenated over channels [N, H, W, K·C], and output channel k is
+ *     group k's logit. K times fewer D passes, which makes D at the input
+ *     resolution affordable; D sees the groups jointly.
  *
  * @example
  * ```ts
@@ -83,7 +88,12 @@ export function applyPatchDiscriminator(p: PatchDiscriminatorParams, x: Tensor):
 }
 
 /** The group-level discriminator variants. */
-export const GROUP_DISCRIMINATOR_MODES = ["shared", "independent", "conditioned"] as const;
+export const GROUP_DISCRIMINATOR_MODES = [
+  "shared",
+  "independent",
+  "conditioned",
+  "stacked",
+] as const;
 
 /** A group-level discriminator variant. */
 export type GroupDiscriminatorMode = typeof GROUP_DISCRIMINATOR_MODES[number];
@@ -140,9 +150,17 @@ export function initGroupDiscriminator(
       return {
         nets: [initPatchDiscriminator(k, { inChannels: config.classes + config.groups, width })],
       };
+    case "stacked":
+      return {
+        nets: [initPatchDiscriminator(k, {
+          inChannels: config.classes * config.groups,
+          width,
+          outChannels: config.groups,
+        })],
+      };
     default:
       throw new Error(
-        `discriminator: mode must be "shared", "independent" or "conditioned", got ${mode}`,
+        `discriminator: mode must be one of ${GROUP_DISCRIMINATOR_MODES.join(", ")}, got ${mode}`,
       );
   }
 }
@@ -150,10 +168,20 @@ export function initGroupDiscriminator(
 /**
  * Group logits: for grouped inputs [K, N, H, W, C] (input k is P^k), the
  * domain logit maps [K, N, h', w'] of each group as the variant reads them.
+ * The `"stacked"` variant also takes its own layout, [N, H, W, K·C] (group
+ * k's maps in channels k·C … k·C + C − 1), which callers can build without
+ * a rank-5 transpose (slow on tfjs's wasm backend).
  *
  * @example
- * ```ts ignore
- * const logits = applyGroupDiscriminator(params, stackedGroupInputs, config);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { key } from "../lib/random.ts";
+ * import { applyGroupDiscriminator, initGroupDiscriminator } from "./discriminator.ts";
+ * const config = { classes: 3, groups: 2, mode: "stacked" as const, width: 4 };
+ * const d = initGroupDiscriminator(key(0), config);
+ * assert.deepEqual(applyGroupDiscriminator(d, tf.zeros([2, 1, 32, 32, 3]), config).shape, [2, 1, 1, 1]);
+ * assert.deepEqual(applyGroupDiscriminator(d, tf.zeros([1, 32, 32, 6]), config).shape, [2, 1, 1, 1]);
  * ```
  */
 export function applyGroupDiscriminator(
@@ -161,8 +189,27 @@ export function applyGroupDiscriminator(
   grouped: Tensor,
   config: GroupDiscriminatorConfig,
 ): Tensor {
-  const [k, n, h, w, c] = grouped.shape;
   const mode = config.mode ?? "shared";
+  if (mode === "stacked") {
+    let joined = grouped;
+    if (grouped.rank === 5) {
+      const [k, n, h, w, c] = grouped.shape;
+      if (k !== config.groups) {
+        throw new Error(`discriminator: expected ${config.groups} groups, got ${k}`);
+      }
+      const pixels = tf.transpose(tf.reshape(grouped, [k, n * h * w, c]), [1, 0, 2]);
+      joined = tf.reshape(pixels, [n, h, w, k * c]);
+    } else if (grouped.rank !== 4 || grouped.shape[3] !== config.groups * config.classes) {
+      throw new Error(
+        `discriminator: stacked inputs are [K, N, H, W, C] or [N, H, W, K·C] with K·C = ${
+          config.groups * config.classes
+        }, got [${grouped.shape}]`,
+      );
+    }
+    const out = applyPatchDiscriminator(p.nets[0], joined); // [N, h', w', K]
+    return tf.transpose(out, [3, 0, 1, 2]);
+  }
+  const [k, n, h, w, c] = grouped.shape;
   if (k !== config.groups) {
     throw new Error(`discriminator: expected ${config.groups} groups, got ${k}`);
   }

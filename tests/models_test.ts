@@ -120,7 +120,7 @@ Deno.test("C assigns every pixel to K groups (rows sum to 1), from P alone or wi
   );
 });
 
-Deno.test("discriminators: the patch D and the three group-level variants", () => {
+Deno.test("discriminators: the patch D and the group-level variants that read each group alone", () => {
   const d = initPatchDiscriminator(key(7), { inChannels: 5, width: 4 });
   assert.deepEqual(applyPatchDiscriminator(d, tf.zeros([2, 64, 32, 5])).shape, [2, 2, 1, 1]);
   for (const mode of ["shared", "independent", "conditioned"] as const) {
@@ -138,7 +138,7 @@ Deno.test("discriminators: the patch D and the three group-level variants", () =
   }
   assert.throws(
     () => initGroupDiscriminator(key(0), { classes: 2, groups: 2, mode: "other" as "shared" }),
-    /mode must be "shared", "independent" or "conditioned"/,
+    /mode must be one of shared, independent, conditioned, stacked, got other/,
   );
   dispose(d);
 });

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { tf } from "../lib/tf.ts";
+import { key } from "../lib/random.ts";
+import { dispose, flatten, type Tree } from "../lib/tree.ts";
+import { type Batch, makeTrainer } from "../methods/step.ts";
+import type { MethodConfigInput } from "../methods/config.ts";
+import { cdga, groupingConfig } from "../methods/cdga.ts";
+import { resize } from "../methods/method.ts";
+import { applyDeepLab } from "../model/deeplab.ts";
+import { applyGrouping } from "../model/grouping.ts";
+import { applyGroupDiscriminator, initGroupDiscriminator } from "../model/discriminator.ts";
+import { selfInformation } from "../losses/entropy.ts";
+import { assertClose, on } from "./helpers.ts";
+
+await on("wasm");
+
+const CLASSES = 3;
+const SMALL: Omit<MethodConfigInput, "method"> = {
+  seg: { depth: 18, width: 0.125, classes: CLASSES, norm: "batch" },
+  groups: 2,
+  disc: { width: 4 },
+  optim: { segLr: 0.01, steps: 100, trainNormAffine: true },
+};
+
+function batch(seed: number): Batch {
+  return tf.tidy(() => ({
+    source: {
+      images: tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", seed),
+      labels: tf.randomUniform([2, 32, 32], 0, CLASSES, "int32", seed + 1),
+    },
+    target: { images: tf.randomNormal([2, 32, 32, 3], 0.3, 1, "float32", seed + 2) },
+  }));
+}
+
+const leaves = (tree: unknown) => flatten(tree as Tree);
+
+Deno.test("stacked group discriminator: its two input layouts give the same logits, one pass per image", async () => {
+  const config = { classes: CLASSES, groups: 4, mode: "stacked" as const, width: 4 };
+  const d = initGroupDiscriminator(key(3), config);
+  const grouped = tf.randomUniform([4, 2, 32, 32, CLASSES], 0, 1, "float32", 7);
+  // [K, N, H, W, C] → [N, H, W, K·C] by hand, element by element.
+  const values = await grouped.data();
+  const joined = new Float32Array(values.length);
+  for (let k = 0; k < 4; k++) {
+    for (let n = 0; n < 2; n++) {
+      for (let p = 0; p < 32 * 32; p++) {
+        for (let c = 0; c < CLASSES; c++) {
+          joined[((n * 32 * 32) + p) * 4 * CLASSES + k * CLASSES + c] =
+            values[(((k * 2) + n) * 32 * 32 + p) * CLASSES + c];
+        }
+      }
+    }
+  }
+  const a = applyGroupDiscriminator(d, grouped, config);
+  const b = applyGroupDiscriminator(d, tf.tensor4d(joined, [2, 32, 32, 4 * CLASSES]), config);
+  assert.deepEqual(a.shape, [4, 2, 1, 1]);
+  assertClose(await b.data(), await a.data(), 1e-6, "stacked logits");
+  // Group k's logit reads every group's maps: changing group 0's maps moves group 1's logit.
+  const moved = tf.concat([tf.zerosLike(tf.slice(grouped, 0, 1)), tf.slice(grouped, 1, 3)], 0);
+  const c = applyGroupDiscriminator(d, moved, config);
+  assert.notDeepEqual([...await c.data()].slice(2, 4), [...await a.data()].slice(2, 4));
+  assert.throws(
+    () => applyGroupDiscriminator(d, tf.zeros([2, 32, 32, 5]), config),
+    /stacked inputs are \[K, N, H, W, C\] or \[N, H, W, K·C\] with K·C = 12/,
+  );
+  dispose([d, grouped, a, b, c, moved] as Tree[]);
+});
+
+Deno.test("CDGA at the input resolution with the stacked D trains: finite terms, D and G move", async () => {
+  const trainer = makeTrainer({
+    method: "cdga",
+    ...SMALL,
+    discResolution: "input",
+    disc: { width: 4, mode: "stacked" },
+  });
+  const { params, optState } = trainer.init(key(1));
+  const before = leaves(params).map(([p, t]) => [p, [...t.dataSync()]] as const);
+  const [p, s, m] = trainer.step(params, optState, batch(1));
+  for (const name of ["adv", "sc", "orth", "bal", "disc"]) {
+    assert.ok(Number.isFinite((await m[name].data())[0]), name);
+  }
+  // The inputs are untouched; the discriminator and G both changed.
+  for (const [path, values] of before) {
+    const t = leaves(params).find(([q]) => q === path)![1];
+    assert.deepEqual([...t.dataSync()], values, `input ${path} changed`);
+  }
+  const changed = (prefix: string) =>
+    leaves(p).some(([path, t]) =>
+      path.startsWith(prefix) &&
+      t.dataSync().some((v, i) => v !== before.find(([q]) => q === path)![1][i])
+    );
+  assert.ok(changed("disc/"), "D did not move");
+  assert.ok(changed("seg/"), "G did not move");
+  dispose([params, optState, p, s, m] as Tree[]);
+});
+
+Deno.test("CDGA with a global term: a second D that trains, and its term reaches G only through λ_global", async () => {
+  for (const global of ["adaptSegNet", "advEnt"] as const) {
+    const run = (weight: number) => {
+      const trainer = makeTrainer({
+        method: "cdga",
+        ...SMALL,
+        global,
+        lambdas: { global: weight },
+      });
+      const { params, optState } = trainer.init(key(2));
+      return { params, optState, out: trainer.step(params, optState, batch(2)) };
+    };
+    const off = run(0), on = run(1);
+    assert.ok("global" in (on.params.disc as object), `${global}: no D_g`);
+    assert.ok(Number.isFinite((await on.out[2].globalAdv.data())[0]), `${global}: globalAdv`);
+    const value = (
+      tree: unknown,
+      path: string,
+    ) => [...leaves(tree).find(([q]) => q === path)![1].dataSync()];
+    // D (both nets) sees the same detached inputs either way: identical updates.
+    for (const [path] of leaves(on.out[0].disc)) {
+      assert.deepEqual(value(on.out[0].disc, path), value(off.out[0].disc, path), path);
+    }
+    // G's update differs: the global term's gradient reaches G when weighted.
+    const kernel = "backbone/stem/conv/kernel";
+    assert.notDeepEqual(value(on.out[0].seg, kernel), value(off.out[0].seg, kernel), global);
+    for (const r of [off, on]) dispose([r.params, r.optState, ...r.out] as Tree[]);
+  }
+});
+
+Deno.test("CDGA's group-level entropy signal: D sees A_k ⊙ (−P log P) at its resolution", async () => {
+  const input: MethodConfigInput = {
+    method: "cdga",
+    ...SMALL,
+    groupSignal: "entropy",
+    discResolution: "input",
+  };
+  const trainer = makeTrainer(input);
+  const { params } = trainer.init(key(4));
+  const b = batch(4);
+  const [expected, actual] = tf.tidy(() => {
+    const both = applyDeepLab(
+      params.seg,
+      tf.concat([b.source.images, b.target.images]),
+      input.seg,
+      {
+        training: true,
+        record: new Map(),
+      },
+    );
+    const half = (x: tf.Tensor, from: number) =>
+      tf.slice(x, [from, 0, 0, 0], [2, ...x.shape.slice(1)]);
+    const source = { logits: half(both.logits, 0), feature: half(both.feature, 0) };
+    const target = { logits: half(both.logits, 2), feature: half(both.feature, 2) };
+    const terms = cdga.generator({
+      config: trainer.config,
+      params: { seg: params.seg, group: params.group },
+      disc: params.disc,
+      batch: b,
+      source,
+      target,
+    });
+    const a = applyGrouping(
+      params.group!,
+      { probs: tf.softmax(target.logits), feature: target.feature },
+      groupingConfig(trainer.config),
+    );
+    const up = resize(a, [32, 32]); // [N, H, W, K]
+    const info = selfInformation(resize(target.logits, [32, 32])); // [N, H, W, C]
+    const grouped = tf.mul(
+      tf.expandDims(tf.transpose(up, [3, 0, 1, 2]), -1),
+      tf.expandDims(info, 0),
+    );
+    return [grouped, terms.disc!.target];
+  });
+  assertClose(await actual.data(), await expected.data(), 1e-5, "group entropy maps");
+  dispose([params, b, expected, actual] as Tree[]);
+});
