@@ -130,7 +130,8 @@ try {
   const pairs = grid.benchmarks.flatMap((benchmark) => seeds.map((seed) => ({ benchmark, seed })));
   const scores: SweepScore[] = [];
   const bounds: SweepBounds[] = [];
-  const total = pairs.length * configurations.length;
+  const total = pairs.filter((_, i) => i % shard.count === shard.index).length *
+    configurations.length;
   let done = 0;
   for (const [index, { benchmark, seed }] of pairs.entries()) {
     const mine = index % shard.count === shard.index;
@@ -177,6 +178,7 @@ try {
         seed,
         value,
       });
+      if (!mine) continue;
       done++;
       console.log(
         `sweep [${done}/${total}] ${configuration.name} on ${benchmark.name}, seed ${seed}: ` +
