@@ -135,7 +135,16 @@ try {
   let done = 0;
   for (const [index, { benchmark, seed }] of pairs.entries()) {
     const mine = index % shard.count === shard.index;
-    const base = [...passed, ...benchmark.args, "--seed", String(seed), "--evaluate-on", "val"];
+    const base = [
+      ...passed,
+      ...benchmark.args,
+      "--seed",
+      String(seed),
+      "--evaluate-on",
+      "val",
+      "--also",
+      "",
+    ];
     const boundsName = `bounds-${benchmark.name}-seed${seed}`;
     const boundsDir = join(out, boundsName);
     if (!mine && !(await exists(join(boundsDir, "report.json")))) continue;

@@ -153,9 +153,9 @@ export const OPTIONS = {
   },
   also: {
     kind: "string",
-    default: "",
+    default: "auto",
     help:
-      "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons)",
+      "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons); auto: beside CDGA, the strongest baseline (AdvEnt), else none",
   },
   oracle: {
     kind: "boolean",
