@@ -15,6 +15,8 @@ import { phasesOf } from "../cli/phases.ts";
 await on("wasm");
 
 const TINY = [...TINY_MODEL, ...TINY_SCENES, "--test-samples", "6"];
+/** The default run's phases: the warm-up, then source only, the strongest baseline, CDGA, the oracle. */
+const DEFAULT_PHASES = ["warmup", "sourceOnly", "advEnt", "cdga", "oracle"];
 
 // ------------------------------------------------------------------- options
 
@@ -257,6 +259,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   assert.match(whole.out, /### Target: overall/);
   assert.match(whole.out, /\| source only \|/);
   assert.match(whole.out, /\| CDGA \|/);
+  assert.match(whole.out, /\| ADVENT \(AdvEnt\) \|/);
   assert.match(whole.out, /\| target oracle \|/);
   assert.match(
     whole.out,
@@ -287,7 +290,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   assert.match(rerun.err, /already holds a run: pass --resume/);
   const resumed = await runDeno(["train.ts", ...job, "--name", "killed", "--resume"]);
   assert.equal(resumed.code, 0, resumed.err);
-  for (const phase of ["warmup", "sourceOnly", "cdga", "oracle"]) {
+  for (const phase of DEFAULT_PHASES) {
     const a = await loadCheckpoint(join(out, "whole", "checkpoints", `${phase}.ckpt`));
     const b = await loadCheckpoint(join(out, "killed", "checkpoints", `${phase}.ckpt`));
     assert.equal(a.position.step, 6);
@@ -305,11 +308,15 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   }
   const lines = (await Deno.readTextFile(join(out, "killed", "metrics.jsonl"))).trim().split("\n")
     .map((l) => JSON.parse(l));
-  assert.equal(lines.length, 24, "one metrics line per step, none repeated by the resume");
+  assert.equal(
+    lines.length,
+    6 * DEFAULT_PHASES.length,
+    "one metrics line per step, none repeated by the resume",
+  );
   // Every step logs memory; within a phase the live tensor count never moves.
   const uninterrupted = (await Deno.readTextFile(join(out, "whole", "metrics.jsonl"))).trim()
     .split("\n").map((l) => JSON.parse(l));
-  for (const phase of ["warmup", "sourceOnly", "cdga", "oracle"]) {
+  for (const phase of DEFAULT_PHASES) {
     const logged = uninterrupted.filter((l) => l.phase === phase);
     assert.equal(logged.length, 6);
     assert.deepEqual(new Set(logged.map((l) => l.tensors)).size, 1, `${phase} tensors`);
