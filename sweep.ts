@@ -51,15 +51,8 @@ async function ensureRun(out: string, name: string, args: string[]): Promise<Sum
   const runDir = join(out, name);
   const options = await parseOptions([...args, "--out", out, "--name", name]);
   if (await exists(join(runDir, "report.json"))) {
-    const { optionsVersion: _v, ...given } = {
-      optionsVersion: 0,
-      ...options,
-      resume: undefined,
-      acceptChanges: undefined,
-      config: undefined,
-      help: undefined,
-    };
-    const changes = resumeDifferences(await storedOptions(runDir), given);
+    // resumeDifferences leaves run-control options (resume, config, …) out of the comparison.
+    const changes = resumeDifferences(await storedOptions(runDir), options);
     if (changes.length > 0) {
       throw new Error(
         `${runDir} was run with other options than the grid now gives:\n  ${

@@ -193,6 +193,11 @@ function check(ok: boolean, message: string): void {
   if (!ok) throw new Error(`config: ${message}`);
 }
 
+/** `name` must be one of `choices`: an error naming the field, the choices and the value. */
+function checkChoice(name: string, value: string, choices: readonly string[]): void {
+  check(choices.includes(value), `${name} must be one of ${choices.join(", ")}, got ${value}`);
+}
+
 /**
  * Fills in the defaults and validates: an unknown method, a K below 2 or a
  * negative λ is an error that names the field.
@@ -240,52 +245,22 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
   for (const [name, value] of Object.entries(config.lambdas)) {
     check(Number.isFinite(value) && value >= 0, `lambdas.${name} must be ≥ 0, got ${value}`);
   }
-  check(
-    (GROUPING_LOSSES_TRAIN as readonly string[]).includes(config.groupingLossesTrain),
-    `groupingLossesTrain must be one of ${
-      GROUPING_LOSSES_TRAIN.join(", ")
-    }, got ${config.groupingLossesTrain}`,
-  );
-  check(
-    (GROUP_DISTRIBUTIONS as readonly string[]).includes(config.groupDistribution),
-    `groupDistribution must be one of ${
-      GROUP_DISTRIBUTIONS.join(", ")
-    }, got ${config.groupDistribution}`,
-  );
+  checkChoice("groupingLossesTrain", config.groupingLossesTrain, GROUPING_LOSSES_TRAIN);
+  checkChoice("groupDistribution", config.groupDistribution, GROUP_DISTRIBUTIONS);
   check(
     config.normMomentum > 0 && config.normMomentum <= 1,
     `normMomentum must be in (0, 1], got ${config.normMomentum}`,
   );
-  check(
-    (CONSISTENCY_DISTANCES as readonly string[]).includes(config.consistency),
-    `consistency must be one of ${CONSISTENCY_DISTANCES.join(", ")}, got ${config.consistency}`,
-  );
-  check(
-    (GROUP_DISCRIMINATOR_MODES as readonly string[]).includes(config.disc.mode),
-    `disc.mode must be one of ${GROUP_DISCRIMINATOR_MODES.join(", ")}, got ${config.disc.mode}`,
-  );
+  checkChoice("consistency", config.consistency, CONSISTENCY_DISTANCES);
+  checkChoice("disc.mode", config.disc.mode, GROUP_DISCRIMINATOR_MODES);
   check(
     ["bce", "ls"].includes(config.disc.kind),
     `disc.kind must be bce or ls, got ${config.disc.kind}`,
   );
-  check(
-    (DISC_RESOLUTIONS as readonly string[]).includes(config.discResolution),
-    `discResolution must be one of ${DISC_RESOLUTIONS.join(", ")}, got ${config.discResolution}`,
-  );
-  check(
-    (CDGA_GLOBAL_TERMS as readonly string[]).includes(config.global),
-    `global must be one of ${CDGA_GLOBAL_TERMS.join(", ")}, got ${config.global}`,
-  );
-  check(
-    (DISC_RESOLUTIONS as readonly string[]).includes(config.globalDiscResolution),
-    `globalDiscResolution must be one of ${
-      DISC_RESOLUTIONS.join(", ")
-    }, got ${config.globalDiscResolution}`,
-  );
-  check(
-    (GROUP_SIGNALS as readonly string[]).includes(config.groupSignal),
-    `groupSignal must be one of ${GROUP_SIGNALS.join(", ")}, got ${config.groupSignal}`,
-  );
+  checkChoice("discResolution", config.discResolution, DISC_RESOLUTIONS);
+  checkChoice("global", config.global, CDGA_GLOBAL_TERMS);
+  checkChoice("globalDiscResolution", config.globalDiscResolution, DISC_RESOLUTIONS);
+  checkChoice("groupSignal", config.groupSignal, GROUP_SIGNALS);
   check(
     ["probs+feature", "probs"].includes(config.grouping.input),
     `grouping.input must be probs+feature or probs, got ${config.grouping.input}`,

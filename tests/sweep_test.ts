@@ -163,43 +163,33 @@ Deno.test("deno task sweep: a shared warm-up per seed, validation only, resumabl
   const changed = await runDeno(args);
   assert.equal(changed.code, 1);
   assert.match(changed.err, /asn-tiny-seed0 was run with other options[\s\S]*--lambda-adv/);
-  // A warm-up of another seed is refused, naming the option.
+  // A run started from a warm-up it cannot use is refused, naming why.
+  const trainFrom = (checkpoint: string, ...extra: string[]) =>
+    runDeno([
+      "train.ts",
+      ...TINY,
+      "--warmup-steps",
+      "4",
+      "--steps",
+      "2",
+      ...extra,
+      "--warmup-from",
+      checkpoint,
+      "--out",
+      out,
+      "--name",
+      "other",
+    ]);
   const warm = join(out, "sweep", "bounds-tiny-seed0", "checkpoints", "warmup.ckpt");
-  const other = await runDeno([
-    "train.ts",
-    ...TINY,
-    "--warmup-steps",
-    "4",
-    "--steps",
-    "2",
-    "--seed",
-    "1",
-    "--warmup-from",
-    warm,
-    "--out",
-    out,
-    "--name",
-    "other",
-  ]);
+  const other = await trainFrom(warm, "--seed", "1");
   assert.equal(other.code, 1);
   assert.match(
     other.err,
     /warmup\.ckpt: .*other options[\s\S]*--seed: the warm-up has 0, this run 1/,
   );
-  const notWarm = await runDeno([
-    "train.ts",
-    ...TINY,
-    "--warmup-steps",
-    "4",
-    "--steps",
-    "2",
-    "--warmup-from",
+  const notWarm = await trainFrom(
     join(out, "sweep", "cdga-tiny-seed0", "checkpoints", "cdga.ckpt"),
-    "--out",
-    out,
-    "--name",
-    "other",
-  ]);
+  );
   assert.equal(notWarm.code, 1);
   assert.match(notWarm.err, /needs a finished warm-up; this checkpoint is cdga/);
   await Deno.remove(out, { recursive: true });
