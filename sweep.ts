@@ -117,7 +117,7 @@ try {
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
   // A train flag the runs would refuse fails now, naming the flag.
-  await parseOptions(passed);
+  await parseOptions([...grid.args, ...passed]);
   const out = own.out;
   await Deno.mkdir(out, { recursive: true });
   const pairs = grid.benchmarks.flatMap((benchmark) => seeds.map((seed) => ({ benchmark, seed })));
@@ -129,6 +129,7 @@ try {
   for (const [index, { benchmark, seed }] of pairs.entries()) {
     const mine = index % shard.count === shard.index;
     const base = [
+      ...grid.args,
       ...passed,
       ...benchmark.args,
       "--seed",

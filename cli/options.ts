@@ -69,6 +69,19 @@ export const RECIPES = {
     discResolution: "output",
     cdgaDiscResolution: "output",
   },
+  "pre-sweep": {
+    segOptimizer: "adam",
+    segLr: 1e-3,
+    headMultiplier: 1,
+    lambdaAdv: 0.01,
+    lambdaAdvCdga: 0.01,
+    lambdaAdvEnt: 0.03,
+    lambdaEnt: 0.01,
+    discLr: 1e-3,
+    discWidth: 16,
+    discResolution: "output",
+    cdgaDiscResolution: "output",
+  },
   published: {},
   v1: {
     warmupSteps: 300,
@@ -271,7 +284,21 @@ export const OPTIONS = {
     default: "none",
     choices: CDGA_GLOBAL_TERMS,
     help:
-      "CDGA [extension]: add a global output-space term to the group-level ones, AdaptSegNet's (weight --lambda-adv, D where --disc-resolution says) or AdvEnt's (--lambda-adv-ent, --advent-disc-resolution)",
+      "CDGA [extension]: add a global output-space term to the group-level ones, AdaptSegNet's (D on P) or AdvEnt's (D on the self-information map); its weight and D resolution: --lambda-cdga-global, --cdga-global-disc-resolution",
+  },
+  lambdaCdgaGlobal: {
+    kind: "number",
+    default: undefined,
+    min: 0,
+    help:
+      "CDGA [extension]: the weight of the global term of --cdga-global (unset: that baseline's own weight, --lambda-adv or --lambda-adv-ent)",
+  },
+  cdgaGlobalDiscResolution: {
+    kind: "string",
+    default: undefined,
+    choices: DISC_RESOLUTIONS,
+    help:
+      "CDGA [extension]: where the global term's D looks (unset: where that baseline's D looks, --disc-resolution or --advent-disc-resolution)",
   },
   groupSignal: {
     kind: "string",
@@ -536,11 +563,11 @@ export function helpText(usage: string): string {
     }`;
     const extra = [
       spec.choices ? `one of ${spec.choices.join("|")}` : "",
-      spec.default !== undefined && spec.kind !== "boolean"
+      spec.kind !== "boolean" && (spec.default !== undefined || name in RECIPES.short)
         ? name in RECIPES.short
-          ? `default ${
-            (RECIPES.short as Record<string, unknown>)[name]
-          } (the short recipe's; ${spec.default} in the library and --recipe published)`
+          ? `default ${(RECIPES.short as Record<string, unknown>)[name]} (the short recipe's; ${
+            spec.default ?? "unset"
+          } in the library and --recipe published)`
           : `default ${spec.default}`
         : "",
       spec.kind === "boolean" && spec.default === true

@@ -121,9 +121,15 @@ export function parseMetricsLog(
   return { lines, torn };
 }
 
-/** Options a resume may change: they steer the run, not its result. */
+/**
+ * Options a resume may change: they steer the run, not its result. The
+ * recipe is among them because it only supplies values, and those are
+ * compared one by one (a grid pinned to a renamed recipe still matches its
+ * runs).
+ */
 export const RESUMABLE_CHANGES: readonly string[] = [
   "optionsVersion",
+  "recipe",
   "resume",
   "acceptChanges",
   "config",

@@ -45,6 +45,12 @@ export interface Benchmark {
 export interface Grid {
   configurations: Configuration[];
   benchmarks: Benchmark[];
+  /**
+   * The grid's `flags`, as arguments: given to every run of the sweep, the
+   * bounds runs too (e.g. `recipe`, so a grid keeps meaning what it measured
+   * when the defaults move); flags on the sweep's command line come after.
+   */
+  args: string[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -99,14 +105,17 @@ const DEFAULT_BENCHMARKS: Benchmark[] = [
 /**
  * Reads a grid from its JSON value: `{ "configurations": { NAME: { "method":
  * M, "flags": { option: value } } }, "benchmarks"?: { NAME: { option: value
- * } } }` (options as in `--config`, camelCase). Benchmarks default to the
- * embedded digits and letters. Every mistake names `where` and the entry.
+ * } }, "flags"?: { option: value } }` (options as in `--config`, camelCase;
+ * the top-level flags go to every run). Benchmarks default to the embedded
+ * digits and letters. Every mistake names `where` and the entry.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseGrid } from "./sweep.ts";
  * assert.throws(() => parseGrid({ configurations: { a: { method: "x" } } }, "g.json"), /g.json: configuration "a"/);
+ * const grid = parseGrid({ flags: { recipe: "pre-sweep" }, configurations: { a: { method: "cdga" } } }, "g.json");
+ * assert.deepEqual(grid.args, ["--recipe", "pre-sweep"]);
  * ```
  */
 export function parseGrid(json: unknown, where: string): Grid {
@@ -116,7 +125,7 @@ export function parseGrid(json: unknown, where: string): Grid {
     throw new Error(`${where}: a grid is an object with "configurations": { name: {...} }`);
   }
   for (const key of Object.keys(json)) {
-    if (key !== "configurations" && key !== "benchmarks" && key !== "about") {
+    if (!["configurations", "benchmarks", "flags", "about"].includes(key)) {
       throw new Error(`${where}: unknown key ${JSON.stringify(key)}`);
     }
   }
@@ -153,7 +162,11 @@ export function parseGrid(json: unknown, where: string): Grid {
     });
     if (benchmarks.length === 0) throw new Error(`${where}: no benchmarks`);
   }
-  return { configurations, benchmarks };
+  if (json.flags !== undefined && !isObject(json.flags)) {
+    throw new Error(`${where}: flags must be an object of options`);
+  }
+  const args = flagArgs(json.flags ?? {}, `${where}: flags`).args;
+  return { configurations, benchmarks, args };
 }
 
 /** One scored run of a sweep: validation mIoU (%) of a configuration on a benchmark and seed. */

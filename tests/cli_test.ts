@@ -75,6 +75,37 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(methodConfig(short, "advEnt", 11).discResolution, "input");
   assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "output");
   assert.equal(methodConfig(short, "advEnt", 11).lambdas?.advEnt, 0.03);
+  // CDGA's global term: its own weight and D resolution when given, else its baseline's.
+  const globalOf = async (args: string[]) => {
+    const c = methodConfig(await parseOptions(args), "cdga", 11);
+    return [c.global, c.lambdas?.global, c.globalDiscResolution];
+  };
+  const preSweep = ["--recipe", "pre-sweep"];
+  assert.deepEqual(await globalOf([...preSweep, "--cdga-global", "advEnt"]), [
+    "advEnt",
+    0.03,
+    "input",
+  ]);
+  assert.deepEqual(await globalOf([...preSweep, "--cdga-global", "adaptSegNet"]), [
+    "adaptSegNet",
+    0.01,
+    "output",
+  ]);
+  assert.deepEqual(
+    await globalOf([
+      "--cdga-global",
+      "advEnt",
+      "--lambda-cdga-global",
+      "0.2",
+      "--cdga-global-disc-resolution",
+      "output",
+    ]),
+    ["advEnt", 0.2, "output"],
+  );
+  await assert.rejects(
+    () => parseOptions(["--cdga-global-disc-resolution", "half"]),
+    /cdgaGlobalDiscResolution must be one of input, output/,
+  );
   const v1 = await parseOptions(["--recipe", "v1"]);
   assert.deepEqual([v1.warmupSteps, v1.steps, v1.groupDistribution], [300, 400, "pixel"]);
   await assert.rejects(() => parseOptions(["--recipe", "fast"]), /recipe must be one of/);

@@ -89,6 +89,20 @@ Deno.test("sweep grids: options by name, reserved and unknown ones refused; aggr
     /bounds runs/,
   );
   assert.throws(() => parseGrid({ configurations: {} }, "g.json"), /no configurations/);
+  assert.deepEqual(grid.args, []);
+  const pinned = parseGrid({
+    flags: { recipe: "pre-sweep", discWidth: 32 },
+    configurations: { a: { method: "cdga" } },
+  }, "g.json");
+  assert.deepEqual(pinned.args, ["--recipe", "pre-sweep", "--disc-width", "32"]);
+  assert.throws(
+    () => parseGrid({ flags: { out: "x" }, configurations: { a: { method: "cdga" } } }, "g.json"),
+    /g.json: flags: out is set by the sweep itself/,
+  );
+  assert.throws(
+    () => parseGrid({ flags: [1], configurations: { a: { method: "cdga" } } }, "g.json"),
+    /g.json: flags must be an object of options/,
+  );
   const results = aggregateSweep(
     [
       { configuration: "a", method: "cdga", benchmark: "x", seed: 0, value: 20 },
