@@ -205,7 +205,7 @@ function globalView(config: MethodConfig): (logits: Tensor) => Tensor {
 
 /** CDGA. */
 export const cdga: MethodDefinition = {
-  reads: { source: true, target: true },
+  reads: { source: true, target: true, sameSize: true },
   supervision: "source",
   initParts(k, config) {
     const withGlobal = config.global !== "none";

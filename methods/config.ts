@@ -14,6 +14,8 @@
  * @module
  */
 import type { DeepLabConfig } from "../model/deeplab.ts";
+import { RESNET_DEPTHS, RESNET_VARIANTS } from "../model/resnet.ts";
+import { NORM_MODES } from "../model/layers.ts";
 import { GROUP_DISCRIMINATOR_MODES, type GroupDiscriminatorMode } from "../model/discriminator.ts";
 import type { AdversarialKind } from "../losses/adversarial.ts";
 import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/semantic_consistency.ts";
@@ -198,6 +200,35 @@ function checkChoice(name: string, value: string, choices: readonly string[]): v
   check(choices.includes(value), `${name} must be one of ${choices.join(", ")}, got ${value}`);
 }
 
+/** G's configuration: every field that `initDeepLab` would reject later, named now. */
+function checkSeg(seg: DeepLabConfig): void {
+  check(
+    Number.isInteger(seg.classes) && seg.classes >= 2,
+    `seg.classes must be an integer ≥ 2, got ${seg.classes}`,
+  );
+  checkChoice("seg.backbone", seg.backbone ?? "resnet", ["resnet", "mobilenetv2"]);
+  if (seg.depth !== undefined) {
+    check(
+      (RESNET_DEPTHS as readonly number[]).includes(seg.depth),
+      `seg.depth must be one of ${RESNET_DEPTHS.join(", ")}, got ${seg.depth}`,
+    );
+  }
+  if (seg.width !== undefined) {
+    check(
+      Number.isFinite(seg.width) && seg.width > 0,
+      `seg.width must be a number > 0, got ${seg.width}`,
+    );
+  }
+  if (seg.variant !== undefined) checkChoice("seg.variant", seg.variant, RESNET_VARIANTS);
+  if (seg.norm !== undefined) checkChoice("seg.norm", seg.norm, NORM_MODES);
+  if (seg.atrousRates !== undefined) {
+    check(
+      seg.atrousRates.length > 0 && seg.atrousRates.every((r) => Number.isInteger(r) && r >= 1),
+      `seg.atrousRates must be integers ≥ 1, got [${seg.atrousRates}]`,
+    );
+  }
+}
+
 /**
  * Fills in the defaults and validates: an unknown method, a K below 2 or a
  * negative λ is an error that names the field.
@@ -234,10 +265,7 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     groupingLossesTrain: input.groupingLossesTrain ?? DEFAULTS.groupingLossesTrain,
     optim: { ...DEFAULTS.optim, ...input.optim },
   };
-  check(
-    Number.isInteger(config.seg.classes) && config.seg.classes >= 2,
-    "seg.classes must be an integer ≥ 2",
-  );
+  checkSeg(config.seg);
   check(
     Number.isInteger(config.groups) && config.groups >= 2,
     `groups (K) must be an integer ≥ 2, got ${config.groups}`,

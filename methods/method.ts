@@ -111,8 +111,11 @@ export interface GeneratorTerms {
 
 /** A training method. */
 export interface MethodDefinition {
-  /** Which images G reads in a step. */
-  reads: { source: boolean; target: boolean };
+  /**
+   * Which images G reads in a step, and whether source and target images
+   * must share a size (CDGA pools both domains' group assignments).
+   */
+  reads: { source: boolean; target: boolean; sameSize?: boolean };
   /** Whose labels L_seg uses: the source's, or the target's (the oracle). */
   supervision: "source" | "target";
   /** C and D, where the method has them. */

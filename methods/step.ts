@@ -67,13 +67,14 @@ import {
   runningStatistics,
   withRunningStatistics,
 } from "../model/layers.ts";
-import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
+import { IGNORE_LABEL, segmentationCrossEntropy } from "../losses/cross_entropy.ts";
 import { type MethodConfig, type MethodConfigInput, resolveConfig } from "./config.ts";
 import type {
   Batch,
   DiscParams,
   DiscriminatorInputs,
   GeneratorContext,
+  MethodDefinition,
   Params,
   Predictions,
 } from "./method.ts";
@@ -256,9 +257,13 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
     ) => { loss: Tensor; metrics: Record<string, Tensor> },
   );
 
+  // Label values are read back once, at the first step: a check on every step would stall the
+  // device; the jobs' data loaders check every file's labels themselves.
+  let checkedLabels = false;
   const step = (params: Params, optState: OptStates, batch: Batch): [Params, OptStates, Metrics] =>
     tidy(() => {
-      checkBatch(batch, definition.supervision === "target");
+      checkBatch(batch, definition, config.seg.classes, checkedLabels);
+      checkedLabels = true;
       const trainable = params.group
         ? { seg: params.seg, group: params.group }
         : { seg: params.seg };
@@ -317,7 +322,32 @@ export async function readMetrics(
   return out;
 }
 
-function checkBatch(batch: Batch, targetLabels: boolean): void {
+/** The smallest and largest label other than the ignore id (a synchronous read: once per trainer). */
+function labelRange(labels: Tensor): [number, number] {
+  return tf.tidy(() => {
+    const kept = tf.where(tf.equal(labels, IGNORE_LABEL), tf.zerosLike(labels), labels);
+    const [min, max] = tf.stack([tf.min(kept), tf.max(kept)]).dataSync();
+    return [min, max];
+  });
+}
+
+function checkBatch(
+  batch: Batch,
+  definition: MethodDefinition,
+  classes: number,
+  labelsChecked: boolean,
+): void {
+  const isTensor = (t: unknown): t is Tensor => t instanceof tf.Tensor;
+  for (const domain of ["source", "target"] as const) {
+    if (batch?.[domain] === undefined || !isTensor(batch[domain].images)) {
+      throw new Error(
+        `batch: ${domain}.images is missing (a batch is { source: { images, labels }, target: { images } })`,
+      );
+    }
+  }
+  if (!isTensor(batch.source.labels)) {
+    throw new Error("batch: source.labels is missing (int32 [N, H, W], class ids)");
+  }
   const { images, labels } = batch.source;
   if (images.rank !== 4 || images.shape[3] !== 3) {
     throw new Error(`batch: source images must be [N, H, W, 3], got [${images.shape}]`);
@@ -334,6 +364,14 @@ function checkBatch(batch: Batch, targetLabels: boolean): void {
   if (t.rank !== 4 || t.shape[3] !== 3) {
     throw new Error(`batch: target images must be [N, H, W, 3], got [${t.shape}]`);
   }
+  if (definition.reads.sameSize && t.shape.slice(1, 3).join() !== images.shape.slice(1, 3).join()) {
+    throw new Error(
+      `batch: this method needs source and target images of one size; source [${
+        images.shape.slice(1, 3)
+      }], target [${t.shape.slice(1, 3)}] (crop or resize one of them)`,
+    );
+  }
+  const targetLabels = definition.supervision === "target";
   if (targetLabels) {
     const tl = batch.target.labels;
     if (!tl) throw new Error("batch: the oracle trains on target labels, and the batch has none");
@@ -342,6 +380,17 @@ function checkBatch(batch: Batch, targetLabels: boolean): void {
         `batch: target labels must be int32 [${
           t.shape.slice(0, 3)
         }], got ${tl.dtype} [${tl.shape}]`,
+      );
+    }
+  }
+  if (!labelsChecked) {
+    const supervised = targetLabels ? batch.target.labels! : labels;
+    const [smallest, largest] = labelRange(supervised);
+    if (smallest < 0 || largest >= classes) {
+      throw new Error(
+        `batch: ${targetLabels ? "target" : "source"} labels must be class ids 0–${
+          classes - 1
+        } or ${IGNORE_LABEL} (ignored); found ${smallest < 0 ? smallest : largest}`,
       );
     }
   }

@@ -122,6 +122,20 @@ Deno.test("configuration and batch errors name the problem", () => {
     () => resolveConfig({ method: "cdga", seg: { classes: 3 }, consistency: "kl" as "l1" }),
     /consistency must be/,
   );
+  for (
+    const [seg, message] of [
+      [{ depth: 20 }, /seg.depth must be one of 18, 34, 50, 101, got 20/],
+      [{ width: -1 }, /seg.width must be a number > 0, got -1/],
+      [{ classes: 1 }, /seg.classes must be an integer ≥ 2, got 1/],
+      [{ atrousRates: [6, 0] }, /seg.atrousRates must be integers ≥ 1/],
+    ] as const
+  ) {
+    // Refused when the trainer is made, not later at init().
+    assert.throws(
+      () => makeTrainer({ method: "cdga", ...SMALL, seg: { ...SMALL.seg, ...seg } as never }),
+      message,
+    );
+  }
   const trainer = makeTrainer({ method: "sourceOnly", ...SMALL });
   const { params, optState } = trainer.init(key(0));
   const images = tf.zeros([1, 32, 32, 3]);
@@ -130,7 +144,29 @@ Deno.test("configuration and batch errors name the problem", () => {
     () => trainer.step(params, optState, { source: { images, labels }, target: { images } }),
     /source labels \[1,32,31\] do not match the images \[1,32,32\]/,
   );
-  dispose([params, optState, images, labels]);
+  const good = tf.zeros([1, 32, 32], "int32");
+  assert.throws(
+    () => trainer.step(params, optState, { source: { images, labels: good } } as never),
+    /batch: target.images is missing/,
+  );
+  const tooLarge = tf.fill([1, 32, 32], CLASSES, "int32");
+  assert.throws(
+    () =>
+      trainer.step(params, optState, { source: { images, labels: tooLarge }, target: { images } }),
+    /source labels must be class ids 0–3 or 255 \(ignored\); found 4/,
+  );
+  const cdga = makeTrainer({ method: "cdga", ...SMALL });
+  const c = cdga.init(key(1));
+  const larger = tf.zeros([1, 48, 48, 3]);
+  assert.throws(
+    () =>
+      cdga.step(c.params, c.optState, {
+        source: { images, labels: good },
+        target: { images: larger },
+      }),
+    /this method needs source and target images of one size; source \[32,32\], target \[48,48\]/,
+  );
+  dispose([params, optState, c, images, labels, good, tooLarge, larger]);
 });
 
 Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C' they do", async () => {
