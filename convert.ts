@@ -21,7 +21,7 @@ import { flatten } from "./lib/tree.ts";
 import { type DeepLabConfig, initDeepLab } from "./model/deeplab.ts";
 import { fromPyTorch } from "./model/pytorch_names.ts";
 import { RESNET_DEPTHS } from "./model/resnet.ts";
-import { parseSafetensors, writeSafetensors } from "./cli/safetensors.ts";
+import { parseSafetensors, writeSafetensors } from "./io/safetensors.ts";
 
 const HELP = `deno task convert --from caffe|torchvision --input FILE --output FILE --classes N
                   [--depth 101] [--width 1] [--aspp-rates LIST] [--seed S]

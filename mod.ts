@@ -39,9 +39,35 @@
  * @module
  */
 import { tf as tfjs } from "./lib/tf.ts";
-/** TensorFlow.js 4.22 (`npm:@tensorflow/tfjs@4.22.0`), the instance this library uses. */
+/**
+ * TensorFlow.js 4.22 (`npm:@tensorflow/tfjs@4.22.0`), the instance this
+ * library uses; its tensor types are under the same name (`tf.Tensor4D`).
+ */
 export const tf: typeof tfjs = tfjs;
-export type { Scalar, Tensor } from "./lib/tf.ts";
+/** TensorFlow.js's tensor types, so that `x as tf.Tensor4D` type-checks in a user's code. */
+export declare namespace tf {
+  /** A tensor of rank R. */
+  export type Tensor = tfjs.Tensor;
+  /** A rank-0 tensor. */
+  export type Scalar = tfjs.Scalar;
+  /** A rank-1 tensor. */
+  export type Tensor1D = tfjs.Tensor1D;
+  /** A rank-2 tensor. */
+  export type Tensor2D = tfjs.Tensor2D;
+  /** A rank-3 tensor (a label map batch [N, H, W]). */
+  export type Tensor3D = tfjs.Tensor3D;
+  /** A rank-4 tensor (an image batch [N, H, W, C]). */
+  export type Tensor4D = tfjs.Tensor4D;
+  /** A rank-5 tensor. */
+  export type Tensor5D = tfjs.Tensor5D;
+  /** A tensor's rank. */
+  export type Rank = tfjs.Rank;
+  /** A tensor's element type. */
+  export type DataType = tfjs.DataType;
+  /** Values a tensor can be made from. */
+  export type TensorLike = tfjs.TensorLike;
+}
+export type { Scalar, Tensor, Tensor3D, Tensor4D } from "./lib/tf.ts";
 export * as tree from "./lib/tree.ts";
 export type { Entry, Tree } from "./lib/tree.ts";
 export * as random from "./lib/random.ts";
@@ -101,5 +127,20 @@ export {
 } from "./methods/method.ts";
 export { METHOD_DEFINITIONS } from "./methods/registry.ts";
 export { gapClosed } from "./eval/table.ts";
+export { ConfusionMatrix, evaluate, type Evaluation } from "./eval/metrics.ts";
+export { predict, type Prediction, type PredictOptions } from "./model/predict.ts";
+export {
+  type Checkpoint,
+  type CheckpointContent,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  loadParams,
+  type Position,
+  restoreTree,
+  saveCheckpoint,
+  saveParams,
+} from "./io/checkpoint.ts";
+export { loadSafetensors, parseSafetensors, writeSafetensors } from "./io/safetensors.ts";
 export * from "./model/pretrained.ts";
 export { type Normalisation, normalise } from "./data/stream.ts";

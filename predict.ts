@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { tf } from "./lib/tf.ts";
 import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
-import { applyDeepLab } from "./model/deeplab.ts";
+import { predict } from "./model/predict.ts";
 import { DataError, readImage, toRgb } from "./data/image_io.ts";
 import { classesOf, normalisationOf } from "./data/plan.ts";
 import { normalise } from "./data/stream.ts";
@@ -99,17 +99,9 @@ try {
       skipped.push(path);
       continue;
     }
-    const prediction = tf.tidy(() => {
-      const x = tf.tensor4d(normalise(rgb, how), [1, image.height, image.width, 3]);
-      const { logits } = applyDeepLab(seg, x, config);
-      const up = tf.image.resizeBilinear(
-        logits as tf.Tensor4D,
-        [image.height, image.width],
-        false,
-        true,
-      );
-      return tf.argMax(up, -1);
-    });
+    const x = tf.tensor4d(normalise(rgb, how), [1, image.height, image.width, 3]);
+    const prediction = predict(seg, config, x).labels;
+    x.dispose();
     const classes = Uint8Array.from(await prediction.data());
     prediction.dispose();
     const base = join(output, name.replace(/\.png$/i, ""));

@@ -28,7 +28,7 @@ import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { applyDeepLab } from "../model/deeplab.ts";
 import { openData } from "../data/plan.ts";
 import { normalise } from "../data/stream.ts";
-import { loadCheckpoint, restoreTree } from "../cli/checkpoint.ts";
+import { loadCheckpoint, restoreTree } from "../io/checkpoint.ts";
 import { optionsFromStored } from "../cli/options.ts";
 import { methodConfig, runKeys } from "../cli/config.ts";
 

@@ -31,7 +31,7 @@ import { join } from "node:path";
 import { tf } from "../lib/tf.ts";
 import { dispose, flatten, type Tree } from "../lib/tree.ts";
 import { frozenParameter, readMetrics } from "../methods/step.ts";
-import { writeSafetensors } from "../cli/safetensors.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
 import { stepSetup } from "./training_step.ts";
 
 /** What {@linkcode exportFirstStep} wrote and measured. */

@@ -15,7 +15,7 @@ import { subset } from "../data/datasets.ts";
 import { checkHeldOut, openData, type ReadObserver } from "../data/plan.ts";
 import { methodConfig, runKeys } from "./config.ts";
 import { makeTrainer } from "../methods/step.ts";
-import { restoreTree } from "./checkpoint.ts";
+import { restoreTree } from "../io/checkpoint.ts";
 import { loadWarmup } from "./warmup_from.ts";
 import { evaluatePhases } from "./final_evaluation.ts";
 import { type Options, OPTIONS_VERSION } from "./options.ts";

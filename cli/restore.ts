@@ -11,7 +11,7 @@ import { makeTrainer } from "../methods/step.ts";
 import type { Method } from "../methods/config.ts";
 import { DataError } from "../data/image_io.ts";
 import { type ClassTable, tableFromJsonValue } from "../data/labels.ts";
-import { loadCheckpoint, restoreTree } from "./checkpoint.ts";
+import { loadCheckpoint, restoreTree } from "../io/checkpoint.ts";
 import { type Options, optionsFromStored } from "./options.ts";
 import { methodConfig, segConfig } from "./config.ts";
 

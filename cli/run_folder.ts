@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { OPTIONS, upgradeStoredOptions } from "./options.ts";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadCheckpoint } from "../io/checkpoint.ts";
 
 const LOCK = "run.lock";
 

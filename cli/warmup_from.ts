@@ -18,7 +18,7 @@
  * @module
  */
 import { DataError } from "../data/image_io.ts";
-import { type Checkpoint, loadCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, loadCheckpoint } from "../io/checkpoint.ts";
 import { OPTIONS, type Options } from "./options.ts";
 
 /** The options a warm-up's result depends on (the rest only shape later phases). */

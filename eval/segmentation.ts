@@ -12,7 +12,8 @@
  * @module
  */
 import { tf } from "../lib/tf.ts";
-import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
+import type { DeepLabConfig, DeepLabParams } from "../model/deeplab.ts";
+import { predict } from "../model/predict.ts";
 import type { Dataset } from "../data/datasets.ts";
 import { type Normalisation, normalise } from "../data/stream.ts";
 import { ConfusionMatrix } from "./metrics.ts";
@@ -66,12 +67,9 @@ export async function evaluateSeg(
       const [w, h] = [group[0].width, group[0].height];
       const pixels = new Float32Array(group.length * w * h * 3);
       group.forEach((s, i) => pixels.set(normalise(s.image, options.normalise), i * w * h * 3));
-      const predicted = tf.tidy(() => {
-        const images = tf.tensor4d(pixels, [group.length, h, w, 3]);
-        const { logits } = applyDeepLab(seg, images, config);
-        const up = tf.image.resizeBilinear(logits as tf.Tensor4D, [h, w], false, true);
-        return tf.argMax(up, -1);
-      });
+      const images = tf.tensor4d(pixels, [group.length, h, w, 3]);
+      const predicted = predict(seg, config, images).labels;
+      images.dispose();
       const values = await predicted.data();
       predicted.dispose();
       group.forEach((s, i) => {

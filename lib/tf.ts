@@ -29,3 +29,7 @@ export { tf };
 export type Tensor = tf.Tensor;
 /** A rank-0 tensor. */
 export type Scalar = tf.Scalar;
+/** A rank-3 tensor (a batch of label maps [N, H, W]). */
+export type Tensor3D = tf.Tensor3D;
+/** A rank-4 tensor (a batch of images or maps [N, H, W, C]). */
+export type Tensor4D = tf.Tensor4D;

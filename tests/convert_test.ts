@@ -15,7 +15,7 @@ import { flatten, map } from "../lib/tree.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { applyDeepLab, type DeepLabConfig, initDeepLab } from "../model/deeplab.ts";
 import { fromPyTorch } from "../model/pytorch_names.ts";
-import { loadSafetensors, parseSafetensors } from "../cli/safetensors.ts";
+import { loadSafetensors, parseSafetensors } from "../io/safetensors.ts";
 import { assertClose, on, REPO, runDeno } from "./helpers.ts";
 
 await on("wasm");

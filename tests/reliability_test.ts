@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadCheckpoint } from "../cli/checkpoint.ts";
+import { loadCheckpoint } from "../io/checkpoint.ts";
 import { parseOptions } from "../cli/options.ts";
 import { parseMetricsLog, resumeDifferences } from "../cli/run_folder.ts";
 import { finished, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";

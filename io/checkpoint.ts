@@ -11,10 +11,26 @@
  * header, over the tensors only) is still read. A tree holding a NaN or an
  * infinity is never written.
  *
- * @example
- * ```ts ignore
- * await saveCheckpoint("run/ckpt/cdga.ckpt", { config, position: { phase: "cdga", step: 100 }, tensors: { params, optState } });
- * const loaded = await loadCheckpoint("run/ckpt/cdga.ckpt");
+ * The bytes functions (`encodeCheckpoint`, `decodeCheckpoint`) use no file
+ * system, so a page can build or read a checkpoint too; `saveCheckpoint` and
+ * `loadCheckpoint` add the file (written atomically); `saveParams` and
+ * `loadParams` are the short form for one parameter tree.
+ *
+ * @example Save G's parameters and load them back, typed by a template
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { key } from "../lib/random.ts";
+ * import { dispose } from "../lib/tree.ts";
+ * import { initDeepLab } from "../model/deeplab.ts";
+ * import { loadParams, saveParams } from "./checkpoint.ts";
+ *
+ * const config = { depth: 18 as const, width: 0.125, classes: 3 };
+ * const params = initDeepLab(key(0), config);
+ * const path = await Deno.makeTempFile({ suffix: ".ckpt" });
+ * await saveParams(path, params, { seg: config });
+ * const loaded = await loadParams(path, initDeepLab(key(1), config)); // typed as DeepLabParams
+ * assert.deepEqual(await loaded.head.aspp[0].kernel.data(), await params.head.aspp[0].kernel.data());
+ * dispose([params, loaded]);
  * ```
  *
  * @module
@@ -60,7 +76,9 @@ interface Header {
 
 /** A loaded checkpoint: its header and its tensors' values by path. */
 export interface Checkpoint {
+  /** The configuration stored with it (the jobs store the run's options). */
   config: unknown;
+  /** Where training stood. */
   position: Position;
   /** Values by path, without materialising tensors. */
   values: Map<
@@ -80,19 +98,57 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return [...await digest(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** What a checkpoint holds: any JSON configuration, the position, and a tree of tensors. */
+export interface CheckpointContent {
+  /** The configuration (JSON), e.g. the run's options. */
+  config: unknown;
+  /** Where training stands. */
+  position: Position;
+  /** The tensors: parameters, optimizer states, anything in a tree. */
+  tensors: Tree;
+}
+
 /**
  * Writes a checkpoint of a tree of tensors (atomically: temporary file, then
- * rename). Values are read with `await data()`, so any backend works.
+ * rename). Values are read with `await data()`, so any backend works. A tree
+ * holding a NaN or an infinity is refused, and nothing is written.
  *
  * @example
- * ```ts ignore
- * await saveCheckpoint(path, { config, position, tensors: { params, optState } });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * const path = await Deno.makeTempFile();
+ * const w = tf.tensor1d([1, 2]);
+ * await saveCheckpoint(path, { config: { lr: 1 }, position: { phase: "a", step: 3, done: false }, tensors: { w } });
+ * assert.deepEqual((await loadCheckpoint(path)).position.step, 3);
+ * w.dispose();
  * ```
  */
-export async function saveCheckpoint(
-  path: string,
-  content: { config: unknown; position: Position; tensors: Tree },
-): Promise<void> {
+export async function saveCheckpoint(path: string, content: CheckpointContent): Promise<void> {
+  await writeFileAtomic(path, await encodeCheckpoint(content, path));
+}
+
+/**
+ * A checkpoint's bytes (the format above), from the tree's values. `where`
+ * names the destination in errors.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const w = tf.tensor1d([1, 2]);
+ * const bytes = await encodeCheckpoint({ config: {}, position: { phase: "a", step: 0, done: true }, tensors: { w } });
+ * assert.deepEqual([...(await decodeCheckpoint(bytes)).values.get("w")!.data], [1, 2]);
+ * w.dispose();
+ * ```
+ */
+export async function encodeCheckpoint(
+  content: CheckpointContent,
+  where = "checkpoint",
+): Promise<Uint8Array> {
+  const path = where;
   const entries = flatten(content.tensors);
   const arrays = await Promise.all(entries.map(([, t]) => t.data()));
   entries.forEach(([p], i) => {
@@ -137,17 +193,21 @@ export async function saveCheckpoint(
   file.set(headerBytes, 12);
   file.set(body, 12 + headerBytes.length);
   file.set(await digest(file.subarray(0, covered)), covered);
-  await writeFileAtomic(path, file);
+  return file;
 }
 
 /**
  * Reads and verifies a checkpoint. Errors name the file and the problem: not
  * a checkpoint, another format version, a truncated file, a checksum
- * mismatch.
+ * mismatch, a non-finite value.
  *
  * @example
- * ```ts ignore
- * const { position, values } = await loadCheckpoint("run/checkpoints/cdga.ckpt");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadCheckpoint } from "./checkpoint.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "not a checkpoint");
+ * await assert.rejects(() => loadCheckpoint(path), /bad magic bytes/);
  * ```
  */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
@@ -157,6 +217,24 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   } catch (error) {
     throw new DataError(path, `cannot read the checkpoint (${(error as Error).message})`);
   }
+  return await decodeCheckpoint(bytes, path);
+}
+
+/**
+ * Verifies and reads a checkpoint's bytes; `where` names them in errors.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeCheckpoint } from "./checkpoint.ts";
+ * await assert.rejects(() => decodeCheckpoint(new Uint8Array(4), "upload"), /upload: .*bad magic/);
+ * ```
+ */
+export async function decodeCheckpoint(
+  bytes: Uint8Array,
+  where = "checkpoint",
+): Promise<Checkpoint> {
+  const path = where;
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new DataError(path, "not a checkpoint of this library (bad magic bytes)");
   }
@@ -204,11 +282,15 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   const values: Checkpoint["values"] = new Map();
   for (const t of header.tensors) {
     const slice = aligned.buffer.slice(t.offset, t.offset + t.length);
-    values.set(t.path, {
-      dtype: t.dtype,
-      shape: t.shape,
-      data: t.dtype === "int32" ? new Int32Array(slice) : new Float32Array(slice),
-    });
+    const data = t.dtype === "int32" ? new Int32Array(slice) : new Float32Array(slice);
+    if (t.dtype === "float32") {
+      // The writer never stores a NaN; one here was put there by other hands.
+      const bad = data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new DataError(path, `'${t.path}' holds a non-finite value (${data[bad]})`);
+      }
+    }
+    values.set(t.path, { dtype: t.dtype, shape: t.shape, data });
   }
   return { config: header.config, position: header.position, values };
 }
@@ -220,8 +302,16 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  * alone.
  *
  * @example
- * ```ts ignore
- * const params = restoreTree(checkpoint, "params", templateParams, path);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { decodeCheckpoint, encodeCheckpoint, restoreTree } from "./checkpoint.ts";
+ * const tensors = { params: { w: tf.tensor1d([1, 2]) } };
+ * const checkpoint = await decodeCheckpoint(await encodeCheckpoint({ config: {}, position: { phase: "a", step: 0, done: true }, tensors }));
+ * const w = restoreTree(checkpoint, "params", { w: tf.zeros([2]) }, "x.ckpt").w;
+ * assert.deepEqual([...await w.data()], [1, 2]);
+ * assert.throws(() => restoreTree(checkpoint, "params", { v: tf.zeros([2]) }, "x.ckpt"), /x.ckpt: the checkpoint has no tensor 'params\/v'/);
+ * tf.dispose([tensors.params.w, w]);
  * ```
  */
 export function restoreTree<T extends Tree>(
@@ -246,4 +336,57 @@ export function restoreTree<T extends Tree>(
     out.set(p, tf.tensor(stored.data, stored.shape, stored.dtype));
   }
   return map(template, (_, p) => out.get(p)!);
+}
+
+/**
+ * Saves one parameter tree (G's, or a whole `Params`) as a checkpoint whose
+ * tensors sit under `params/`, with an optional JSON configuration beside
+ * them; `loadParams` reads it back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { loadCheckpoint, saveParams } from "./checkpoint.ts";
+ * const path = await Deno.makeTempFile();
+ * const params = { w: tf.ones([2, 2]) };
+ * await saveParams(path, params, { note: "tiny" });
+ * assert.deepEqual((await loadCheckpoint(path)).config, { note: "tiny" });
+ * params.w.dispose();
+ * ```
+ */
+export async function saveParams<T extends Tree>(
+  path: string,
+  params: T,
+  config: unknown = {},
+): Promise<void> {
+  await saveCheckpoint(path, {
+    config,
+    position: { phase: "params", step: 0, done: true },
+    tensors: { params },
+  });
+}
+
+/**
+ * Loads a parameter tree saved by `saveParams` (or the `params` of a
+ * training checkpoint of the jobs) into the structure of `template`, whose
+ * type it returns: every path must be there with the template's shape, or
+ * the error names the file and the path. The template is left alone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { loadParams, saveParams } from "./checkpoint.ts";
+ * const path = await Deno.makeTempFile();
+ * const saved = { w: tf.tensor1d([3, 4]) };
+ * await saveParams(path, saved);
+ * await assert.rejects(() => loadParams(path, { w: tf.zeros([3]) }), /'params\/w' has shape \[2\], expected \[3\]/);
+ * const loaded = await loadParams(path, { w: tf.zeros([2]) });
+ * assert.deepEqual([...await loaded.w.data()], [3, 4]);
+ * tf.dispose([saved.w, loaded.w]);
+ * ```
+ */
+export async function loadParams<T extends Tree>(path: string, template: T): Promise<T> {
+  return restoreTree(await loadCheckpoint(path), "params", template, path);
 }
