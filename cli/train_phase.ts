@@ -193,7 +193,12 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     const values = await readMetrics(metrics);
     const stateCheck = values.stateCheck;
     delete values.stateCheck;
-    const bad = Object.entries(values).find(([, v]) => [v].flat().some((x) => !Number.isFinite(x)));
+    // metrics.jsonl keeps K × C make-ups flat, row by row, as runs have always stored them.
+    if (Array.isArray(values.groupClasses)) values.groupClasses = values.groupClasses.flat();
+    const flatValues = values as Record<string, number | number[]>;
+    const bad = Object.entries(values).find(([, v]) =>
+      [v].flat(2).some((x) => !Number.isFinite(x))
+    );
     tf.dispose([s?.images, s?.labels, t?.images, t?.labels].filter((x) => x !== undefined));
     if (bad || (stateCheck !== undefined && !Number.isFinite(stateCheck as number))) {
       replace([nextParams, nextOpt, metrics], []);
@@ -217,7 +222,7 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       ...residentMemory(),
       tensors: tf.memory().numTensors,
     };
-    progress.update(step, values);
+    progress.update(step, flatValues);
     if (step % o.checkpointEvery === 0 || step === phase.steps) {
       await save(step === phase.steps);
     }

@@ -68,7 +68,7 @@ import {
   withRunningStatistics,
 } from "../model/layers.ts";
 import { IGNORE_LABEL, segmentationCrossEntropy } from "../losses/cross_entropy.ts";
-import { type MethodConfig, type MethodConfigInput, resolveConfig } from "./config.ts";
+import { type Method, type MethodConfig, type MethodConfigInput, resolveConfig } from "./config.ts";
 import type {
   Batch,
   DiscParams,
@@ -93,8 +93,56 @@ export type OptStates = { seg: OptState; group?: OptState; disc?: OptState };
  */
 export type Metrics = Record<string, Tensor>;
 
+/** What every method's step reports, as numbers. */
+export interface BaseMetrics {
+  /** The generator's whole objective. */
+  total: number;
+  /** L_seg, the cross-entropy on the supervised domain. */
+  seg: number;
+  /** 0 where every updated parameter and optimizer state is finite, NaN where one is not. */
+  stateCheck: number;
+}
+
+/** What a method with a discriminator adds. */
+export interface AdversarialMetrics {
+  /** L_adv, G's adversarial term (unweighted). */
+  adv: number;
+  /** L_D, the discriminator's loss (2 ln 2 ≈ 1.386 at chance). */
+  disc: number;
+  /** D's accuracy on the batch (0.5 at chance). */
+  discAccuracy: number;
+}
+
+/** What CDGA adds. */
+export interface GroupingMetrics {
+  /** L_sc, semantic consistency. */
+  sc: number;
+  /** L_orth, orthogonality. */
+  orth: number;
+  /** L_bal, group balance. */
+  bal: number;
+  /** Each group's share of the pixels of both domains, [K]. */
+  groupUsage: number[];
+  /** Each group's share of each source class's pixels, [K][C]. */
+  groupClasses: number[][];
+  /** The global term's L_adv, with `global` on. */
+  globalAdv?: number;
+}
+
+/**
+ * A step's metrics as numbers, by method: every method has {@linkcode
+ * BaseMetrics}; AdaptSegNet, AdvEnt and CDGA add {@linkcode
+ * AdversarialMetrics}; MinEnt adds `ent` (its normalised entropy); CDGA adds
+ * {@linkcode GroupingMetrics}.
+ */
+export type MetricsOf<M extends Method> = M extends "adaptSegNet" | "advEnt"
+  ? BaseMetrics & AdversarialMetrics
+  : M extends "cdga" ? BaseMetrics & AdversarialMetrics & GroupingMetrics
+  : M extends "minEnt" ? BaseMetrics & { ent: number }
+  : BaseMetrics;
+
 /** A method's init and step. */
-export interface Trainer {
+export interface Trainer<M extends Method = Method> {
   /** The resolved configuration. */
   readonly config: MethodConfig;
   /** Fresh parameters and optimizer states from a key. */
@@ -103,6 +151,11 @@ export interface Trainer {
   initOptState(params: Params): OptStates;
   /** One pure training step. */
   step(params: Params, optState: OptStates, batch: Batch): [Params, OptStates, Metrics];
+  /**
+   * A step's metrics as this method's named numbers (read asynchronously, so
+   * every backend works). Read them before `replace` releases the tensors.
+   */
+  read(metrics: Metrics): Promise<MetricsOf<M>>;
 }
 
 const isRunningStat = (path: string) => /(^|\/)(mean|variance)$/.test(path);
@@ -174,7 +227,9 @@ type GeneratorAux = {
  * const trainer = makeTrainer({ method: "adaptSegNet", seg: { classes: 19 } });
  * ```
  */
-export function makeTrainer(input: MethodConfigInput): Trainer {
+export function makeTrainer<M extends Method>(
+  input: MethodConfigInput & { method: M },
+): Trainer<M> {
   const config = resolveConfig(input);
   const definition = METHOD_DEFINITIONS[config.method];
   const opt = optimizers(config);
@@ -293,7 +348,8 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
       return [next, nextState, metrics];
     });
 
-  return { config, init, initOptState, step };
+  const read = async (metrics: Metrics) => (await readMetrics(metrics)) as unknown as MetricsOf<M>;
+  return { config, init, initOptState, step, read };
 }
 
 /**
@@ -313,11 +369,10 @@ export function makeTrainer(input: MethodConfigInput): Trainer {
  */
 export async function readMetrics(
   metrics: Readonly<Record<string, Tensor>>,
-): Promise<Record<string, number | number[]>> {
-  const out: Record<string, number | number[]> = {};
+): Promise<Record<string, number | number[] | number[][]>> {
+  const out: Record<string, number | number[] | number[][]> = {};
   for (const [name, tensor] of Object.entries(metrics)) {
-    const values = [...await tensor.data()];
-    out[name] = tensor.rank === 0 ? values[0] : values;
+    out[name] = tensor.rank === 0 ? (await tensor.data())[0] : await tensor.array() as number[];
   }
   return out;
 }
