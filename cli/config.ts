@@ -104,13 +104,12 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
       ? o.cdgaDiscResolution
       : o.discResolution,
     global: o.cdgaGlobal,
-    globalDiscResolution: o.cdgaGlobalDiscResolution ??
-      (o.cdgaGlobal === "advEnt" ? o.adventDiscResolution : o.discResolution),
+    globalDiscResolution: o.cdgaGlobalDiscResolution,
     groupSignal: o.groupSignal,
     pseudoLabelThreshold: o.pseudoLabelThreshold,
     lambdas: {
       adv: method === "cdga" ? o.lambdaAdvCdga : o.lambdaAdv,
-      global: o.lambdaCdgaGlobal ?? (o.cdgaGlobal === "advEnt" ? o.lambdaAdvEnt : o.lambdaAdv),
+      global: o.lambdaCdgaGlobal,
       advEnt: o.lambdaAdvEnt,
       sc: o.lambdaSc,
       orth: o.lambdaOrth,

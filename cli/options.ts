@@ -20,6 +20,7 @@ import {
   GROUP_DISTRIBUTIONS,
   GROUP_SIGNALS,
   GROUPING_LOSSES_TRAIN,
+  methodDefaults,
   METHODS,
   SEG_OPTIMIZERS,
 } from "../methods/config.ts";
@@ -43,32 +44,25 @@ interface OptionSpec {
   flagOnly?: boolean;
 }
 
+/** The recipes' names (`--recipe`). */
+export const RECIPE_NAMES = ["short", "pre-sweep", "published", "v1"] as const;
+
 /**
  * Named recipes: values that replace the defaults of the options they name
- * (a flag or config key given explicitly still wins). The options' own
- * defaults are the library's (`methods/config.ts`): AdaptSegNet's published
- * protocol (SGD 2.5e-4 with the head ×10, λ_adv 0.001, D's Adam at 1e-4, D
- * 64 wide on the input resolution), tuned for 250,000 steps from ImageNet
- * weights: that is `published`. `short` is the default recipe: the schedule
- * calibrated for a few thousand steps from scratch on 2 cores (README,
- * `docs/method.md`). `v1` is this project's defaults before the adaptation
- * work (300 + 400 steps, Adam 3e-4, λ_adv 0.001, D at 1e-4, pixel-weighted
- * CDGA groups).
+ * (a flag or config key given explicitly still wins). The defaults are the
+ * library's (`methods/config.ts`, `methodDefaults`): the short schedule with
+ * each method's adversarial settings chosen by the equal-budget sweep; that
+ * is `short`. `pre-sweep` is the short recipe as it stood before the sweep
+ * (the values the sweep's grids were written against). `published` is
+ * AdaptSegNet's protocol (SGD 2.5e-4 with the head ×10, λ_adv 0.001, D's
+ * Adam at 1e-4, D 64 wide on the input resolution), tuned for 250,000 steps
+ * from ImageNet weights. `v1` is this project's defaults before the
+ * adaptation work (300 + 400 steps, Adam 3e-4, λ_adv 0.001, D at 1e-4,
+ * pixel-weighted CDGA groups). Typed: a key that is not an option, or a
+ * value of the wrong type, does not compile.
  */
 export const RECIPES = {
-  short: {
-    segOptimizer: "adam",
-    segLr: 1e-3,
-    headMultiplier: 1,
-    lambdaAdv: 0.01,
-    lambdaAdvCdga: 0.01,
-    lambdaAdvEnt: 0.03,
-    lambdaEnt: 0.01,
-    discLr: 1e-3,
-    discWidth: 16,
-    discResolution: "output",
-    cdgaDiscResolution: "output",
-  },
+  short: {},
   "pre-sweep": {
     segOptimizer: "adam",
     segLr: 1e-3,
@@ -77,32 +71,63 @@ export const RECIPES = {
     lambdaAdvCdga: 0.01,
     lambdaAdvEnt: 0.03,
     lambdaEnt: 0.01,
+    lambdaCdgaGlobal: 0.01,
     discLr: 1e-3,
     discWidth: 16,
     discResolution: "output",
     cdgaDiscResolution: "output",
+    adventDiscResolution: "input",
+    cdgaGlobal: "none",
+    cdgaGlobalDiscResolution: "output",
+    groupDistribution: "class",
   },
-  published: {},
+  published: {
+    segOptimizer: "sgd",
+    segLr: 2.5e-4,
+    headMultiplier: 10,
+    lambdaAdv: 0.001,
+    lambdaAdvCdga: 0.001,
+    lambdaAdvEnt: 0.001,
+    lambdaEnt: 0.001,
+    lambdaCdgaGlobal: 0.001,
+    discLr: 1e-4,
+    discWidth: 64,
+    discResolution: "input",
+    cdgaDiscResolution: "input",
+    adventDiscResolution: "input",
+    cdgaGlobal: "none",
+    cdgaGlobalDiscResolution: "input",
+  },
   v1: {
     warmupSteps: 300,
     steps: 400,
     segOptimizer: "adam",
     segLr: 3e-4,
     headMultiplier: 1,
+    lambdaAdv: 0.001,
+    lambdaAdvCdga: 0.001,
+    lambdaAdvEnt: 0.001,
+    lambdaEnt: 0.001,
+    lambdaCdgaGlobal: 0.001,
+    discLr: 1e-4,
     adventDiscResolution: "output",
     discWidth: 16,
     discResolution: "output",
     cdgaDiscResolution: "output",
+    cdgaGlobal: "none",
+    cdgaGlobalDiscResolution: "output",
     groupDistribution: "pixel",
   },
-} as const satisfies Record<string, Record<string, string | number | boolean>>;
+} as const satisfies Record<typeof RECIPE_NAMES[number], Partial<Options>>;
+
+const CDGA = methodDefaults("cdga");
 
 /** Every option, with its default and help. */
 export const OPTIONS = {
   recipe: {
     kind: "string",
     default: "short",
-    choices: Object.keys(RECIPES),
+    choices: RECIPE_NAMES,
     help:
       "a named set of defaults: short (calibrated for short runs on CPUs), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
   },
@@ -214,102 +239,126 @@ export const OPTIONS = {
     default: false,
     help: "MobileNetV2 only: start from the ImageNet weights in npm:nsfwjs",
   },
-  groups: { kind: "integer", default: 8, min: 2, max: 64, help: "K, CDGA's number of groups" },
+  groups: {
+    kind: "integer",
+    default: CDGA.groups,
+    min: 2,
+    max: 64,
+    help: "K, CDGA's number of groups",
+  },
   lambdaAdv: {
     kind: "number",
-    default: 0.001,
+    default: methodDefaults("adaptSegNet").lambdas.adv,
     min: 0,
     help: "λ_adv, the adversarial term's weight",
   },
   lambdaAdvCdga: {
     kind: "number",
-    default: 0.001,
+    default: CDGA.lambdas.adv,
     min: 0,
     help:
       "λ_adv of CDGA (the group-level adversarial weight; apart from AdaptSegNet's --lambda-adv)",
   },
   lambdaAdvEnt: {
     kind: "number",
-    default: 0.001,
+    default: methodDefaults("advEnt").lambdas.advEnt,
     min: 0,
     help: "λ_adv of AdvEnt (ADVENT's adversarial weight; published 0.001)",
   },
-  lambdaSc: { kind: "number", default: 0.1, min: 0, help: "λ_sc, semantic consistency" },
-  lambdaOrth: { kind: "number", default: 0.1, min: 0, help: "λ_orth, orthogonality" },
-  lambdaBal: { kind: "number", default: 0.1, min: 0, help: "λ_bal, group balance (0 disables)" },
-  lambdaEnt: { kind: "number", default: 0.001, min: 0, help: "λ_ent, MinEnt's entropy weight" },
+  lambdaSc: {
+    kind: "number",
+    default: CDGA.lambdas.sc,
+    min: 0,
+    help: "λ_sc, semantic consistency",
+  },
+  lambdaOrth: { kind: "number", default: CDGA.lambdas.orth, min: 0, help: "λ_orth, orthogonality" },
+  lambdaBal: {
+    kind: "number",
+    default: CDGA.lambdas.bal,
+    min: 0,
+    help: "λ_bal, group balance (0 disables)",
+  },
+  lambdaEnt: {
+    kind: "number",
+    default: methodDefaults("minEnt").lambdas.ent,
+    min: 0,
+    help: "λ_ent, MinEnt's entropy weight",
+  },
   groupingLossesTrain: {
     kind: "string",
-    default: "C",
+    default: CDGA.groupingLossesTrain,
     choices: GROUPING_LOSSES_TRAIN,
     help:
       "what L_sc, L_orth and L_bal train: C alone (they shape the grouping) or G and C (the method note's total read literally)",
   },
   groupDistribution: {
     kind: "string",
-    default: "class",
+    default: CDGA.groupDistribution,
     choices: GROUP_DISTRIBUTIONS,
     help:
       "CDGA's group class distributions: every pixel weighs the same (pixel) or every class present does (class)",
   },
   consistency: {
     kind: "string",
-    default: "l1",
+    default: CDGA.consistency,
     choices: CONSISTENCY_DISTANCES,
     help: "L_sc's distance",
   },
   discMode: {
     kind: "string",
-    default: "shared",
+    default: CDGA.disc.mode,
     choices: GROUP_DISCRIMINATOR_MODES,
     help: "CDGA's group discriminator variant",
   },
-  discWidth: { kind: "integer", default: 64, min: 1, help: "D's base width (AdaptSegNet: 64)" },
+  discWidth: {
+    kind: "integer",
+    default: CDGA.disc.width,
+    min: 1,
+    help: "D's base width (AdaptSegNet: 64)",
+  },
   discResolution: {
     kind: "string",
-    default: "input",
+    default: methodDefaults("adaptSegNet").discResolution,
     choices: DISC_RESOLUTIONS,
     help:
       "D sees predictions at G's output resolution (cheap) or upsampled to the input's (AdaptSegNet)",
   },
   cdgaDiscResolution: {
     kind: "string",
-    default: "input",
+    default: CDGA.discResolution,
     choices: DISC_RESOLUTIONS,
     help:
       "where CDGA's group discriminator looks: the input resolution (AdaptSegNet's; --disc-mode stacked makes it affordable) or G's output resolution",
   },
   cdgaGlobal: {
     kind: "string",
-    default: "none",
+    default: CDGA.global,
     choices: CDGA_GLOBAL_TERMS,
     help:
       "CDGA [extension]: add a global output-space term to the group-level ones, AdaptSegNet's (D on P) or AdvEnt's (D on the self-information map); its weight and D resolution: --lambda-cdga-global, --cdga-global-disc-resolution",
   },
   lambdaCdgaGlobal: {
     kind: "number",
-    default: undefined,
+    default: CDGA.lambdas.global,
     min: 0,
-    help:
-      "CDGA [extension]: the weight of the global term of --cdga-global (unset: that baseline's own weight, --lambda-adv or --lambda-adv-ent)",
+    help: "CDGA [extension]: λ_global, the weight of the global term of --cdga-global",
   },
   cdgaGlobalDiscResolution: {
     kind: "string",
-    default: undefined,
+    default: CDGA.globalDiscResolution,
     choices: DISC_RESOLUTIONS,
-    help:
-      "CDGA [extension]: where the global term's D looks (unset: where that baseline's D looks, --disc-resolution or --advent-disc-resolution)",
+    help: "CDGA [extension]: where the global term's D looks",
   },
   groupSignal: {
     kind: "string",
-    default: "probs",
+    default: CDGA.groupSignal,
     choices: GROUP_SIGNALS,
     help:
       "CDGA: what the group discriminator sees of group k: A_k ⊙ P (probs) or A_k ⊙ (−P log P), the group-level form of ADVENT's self-information (entropy) [extension]",
   },
   pseudoLabelThreshold: {
     kind: "number",
-    default: 0,
+    default: CDGA.pseudoLabelThreshold,
     min: 0,
     max: 0.999,
     help:
@@ -317,14 +366,14 @@ export const OPTIONS = {
   },
   adventDiscResolution: {
     kind: "string",
-    default: "input",
+    default: methodDefaults("advEnt").discResolution,
     choices: DISC_RESOLUTIONS,
     help:
       "where AdvEnt's D looks: the input resolution (ADVENT; it keeps AdvEnt stable at its weight) or G's output resolution",
   },
   classEquivalence: {
     kind: "boolean",
-    default: true,
+    default: CDGA.classEquivalence,
     help: "weight D's losses by class-equivalence weights",
   },
   warmupSteps: {
@@ -387,24 +436,24 @@ export const OPTIONS = {
   },
   segOptimizer: {
     kind: "string",
-    default: "sgd",
+    default: CDGA.optim.segOptimizer,
     choices: SEG_OPTIMIZERS,
     help:
       "G's and C's optimizer: SGD with momentum 0.9 (AdaptSegNet, for pretrained backbones) or Adam (from scratch)",
   },
   segLr: {
     kind: "number",
-    default: 2.5e-4,
+    default: CDGA.optim.segLr,
     min: 0,
     help: "G's learning rate (C: × the head multiplier)",
   },
   headMultiplier: {
     kind: "number",
-    default: 10,
+    default: CDGA.optim.headMultiplier,
     min: 0,
     help: "learning-rate factor of G's ASPP head and of C (DeepLab with a pretrained backbone: 10)",
   },
-  discLr: { kind: "number", default: 1e-4, min: 0, help: "D's Adam learning rate" },
+  discLr: { kind: "number", default: CDGA.optim.discLr, min: 0, help: "D's Adam learning rate" },
   backend: { kind: "string", default: "auto", choices: BACKEND_CHOICES, help: "tfjs backend" },
   threads: {
     kind: "integer",
@@ -563,13 +612,7 @@ export function helpText(usage: string): string {
     }`;
     const extra = [
       spec.choices ? `one of ${spec.choices.join("|")}` : "",
-      spec.kind !== "boolean" && (spec.default !== undefined || name in RECIPES.short)
-        ? name in RECIPES.short
-          ? `default ${(RECIPES.short as Record<string, unknown>)[name]} (the short recipe's; ${
-            spec.default ?? "unset"
-          } in the library and --recipe published)`
-          : `default ${spec.default}`
-        : "",
+      spec.kind !== "boolean" && spec.default !== undefined ? `default ${spec.default}` : "",
       spec.kind === "boolean" && spec.default === true
         ? `default on; --no-${kebab(name)} turns it off`
         : "",
@@ -687,36 +730,54 @@ export async function parseOptions(args: string[]): Promise<Options> {
  * 2: CDGA's adversarial weight and D resolution became options of their own
  * (`lambdaAdvCdga`, `cdgaDiscResolution`; version 1 runs used `lambdaAdv` and
  * `discResolution`), and `cdgaGlobal`, `groupSignal`, `pseudoLabelThreshold`
- * were added.
+ * were added. 3: CDGA's global term got its own weight and D resolution
+ * (`lambdaCdgaGlobal`, `cdgaGlobalDiscResolution`; version 2 runs used their
+ * baseline's), and every option's default became the library's.
  */
-export const OPTIONS_VERSION = 2;
+export const OPTIONS_VERSION = 3;
 
 /**
  * Stored options brought to the present version: a version 1 run's CDGA
  * read AdaptSegNet's weight and D resolution, and had none of the later
- * extensions, so those are filled in as the run had them. Other keys pass
+ * extensions; a version 2 run's global term read its baseline's weight and
+ * D resolution; those are filled in as the run had them. Other keys pass
  * through untouched (they are validated where they are read).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { upgradeStoredOptions } from "./options.ts";
- * const v2 = upgradeStoredOptions({ lambdaAdv: 0.01, discResolution: "output" });
- * assert.deepEqual([v2.optionsVersion, v2.lambdaAdvCdga, v2.cdgaDiscResolution], [2, 0.01, "output"]);
+ * const v3 = upgradeStoredOptions({ lambdaAdv: 0.01, discResolution: "output" });
+ * assert.deepEqual([v3.optionsVersion, v3.lambdaAdvCdga, v3.cdgaDiscResolution], [3, 0.01, "output"]);
+ * const global = upgradeStoredOptions({ optionsVersion: 2, cdgaGlobal: "advEnt", lambdaAdvEnt: 0.03, adventDiscResolution: "input" });
+ * assert.deepEqual([global.lambdaCdgaGlobal, global.cdgaGlobalDiscResolution], [0.03, "input"]);
  * ```
  */
 export function upgradeStoredOptions(stored: Record<string, unknown>): Record<string, unknown> {
-  const version = stored.optionsVersion ?? 1;
-  if (version !== 1) return stored;
-  return {
-    ...stored,
-    optionsVersion: 2,
-    lambdaAdvCdga: stored.lambdaAdvCdga ?? stored.lambdaAdv,
-    cdgaDiscResolution: stored.cdgaDiscResolution ?? stored.discResolution,
-    cdgaGlobal: stored.cdgaGlobal ?? "none",
-    groupSignal: stored.groupSignal ?? "probs",
-    pseudoLabelThreshold: stored.pseudoLabelThreshold ?? 0,
-  };
+  let options = stored;
+  if ((options.optionsVersion ?? 1) === 1) {
+    options = {
+      ...options,
+      optionsVersion: 2,
+      lambdaAdvCdga: options.lambdaAdvCdga ?? options.lambdaAdv,
+      cdgaDiscResolution: options.cdgaDiscResolution ?? options.discResolution,
+      cdgaGlobal: options.cdgaGlobal ?? "none",
+      groupSignal: options.groupSignal ?? "probs",
+      pseudoLabelThreshold: options.pseudoLabelThreshold ?? 0,
+    };
+  }
+  if (options.optionsVersion === 2) {
+    const fromAdvEnt = options.cdgaGlobal === "advEnt";
+    options = {
+      ...options,
+      optionsVersion: 3,
+      lambdaCdgaGlobal: options.lambdaCdgaGlobal ??
+        (fromAdvEnt ? options.lambdaAdvEnt : options.lambdaAdv),
+      cdgaGlobalDiscResolution: options.cdgaGlobalDiscResolution ??
+        (fromAdvEnt ? options.adventDiscResolution : options.discResolution),
+    };
+  }
+  return options;
 }
 
 /**

@@ -4,7 +4,8 @@ import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
 import { dispose, flatten } from "../lib/tree.ts";
 import { initDeepLab } from "../model/deeplab.ts";
-import { helpText, OPTIONS, parseOptions } from "../cli/options.ts";
+import { helpText, OPTIONS, optionsFromStored, parseOptions, RECIPES } from "../cli/options.ts";
+import { methodDefaults, METHODS, resolveConfig } from "../methods/config.ts";
 import { loadCheckpoint, restoreTree, saveCheckpoint } from "../io/checkpoint.ts";
 import { loadSafetensors } from "../io/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
@@ -60,6 +61,23 @@ Deno.test("options: flags, a validated --config file, and --help for every optio
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("one set of defaults: deno task train resolves every method exactly as makeTrainer does", async () => {
+  const o = await parseOptions([]);
+  assert.deepEqual(RECIPES.short, {}, "the default recipe is the library's defaults");
+  for (const method of METHODS) {
+    const fromJob = resolveConfig(methodConfig(o, method, 11));
+    const seg = fromJob.seg;
+    // The job's G trains batch norm's affine parameters with batch statistics (from scratch).
+    const fromLibrary = resolveConfig({ method, seg, optim: { trainNormAffine: true } });
+    assert.deepEqual(fromJob, fromLibrary, method);
+    // And the schedule length: the library's equals the job's warm-up + steps.
+    assert.equal(methodDefaults(method).optim.steps, o.warmupSteps + o.steps);
+  }
+  // Every option the library owns is given by the job; changing one flag changes the library field.
+  const moved = resolveConfig(methodConfig(await parseOptions(["--disc-width", "7"]), "cdga", 11));
+  assert.equal(moved.disc.width, 7);
+});
+
 // --------------------------------------------------------------- checkpoints
 
 Deno.test("recipes replace defaults, explicit flags win; phases name variants and the oracle", async () => {
@@ -75,22 +93,11 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(methodConfig(short, "advEnt", 11).discResolution, "input");
   assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "output");
   assert.equal(methodConfig(short, "advEnt", 11).lambdas?.advEnt, 0.03);
-  // CDGA's global term: its own weight and D resolution when given, else its baseline's.
+  // CDGA's global term: its own weight and D resolution, whichever baseline's term it is.
   const globalOf = async (args: string[]) => {
     const c = methodConfig(await parseOptions(args), "cdga", 11);
     return [c.global, c.lambdas?.global, c.globalDiscResolution];
   };
-  const preSweep = ["--recipe", "pre-sweep"];
-  assert.deepEqual(await globalOf([...preSweep, "--cdga-global", "advEnt"]), [
-    "advEnt",
-    0.03,
-    "input",
-  ]);
-  assert.deepEqual(await globalOf([...preSweep, "--cdga-global", "adaptSegNet"]), [
-    "adaptSegNet",
-    0.01,
-    "output",
-  ]);
   assert.deepEqual(
     await globalOf([
       "--cdga-global",
@@ -98,14 +105,27 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
       "--lambda-cdga-global",
       "0.2",
       "--cdga-global-disc-resolution",
-      "output",
+      "input",
     ]),
-    ["advEnt", 0.2, "output"],
+    ["advEnt", 0.2, "input"],
   );
+  assert.deepEqual(await globalOf(["--recipe", "published", "--cdga-global", "adaptSegNet"]), [
+    "adaptSegNet",
+    0.001,
+    "input",
+  ]);
   await assert.rejects(
     () => parseOptions(["--cdga-global-disc-resolution", "half"]),
     /cdgaGlobalDiscResolution must be one of input, output/,
   );
+  // Stored version-2 options read as they ran: the global term had its baseline's weight.
+  const stored = optionsFromStored({
+    optionsVersion: 2,
+    cdgaGlobal: "advEnt",
+    lambdaAdvEnt: 0.05,
+    adventDiscResolution: "input",
+  }, "config.json");
+  assert.deepEqual([stored.lambdaCdgaGlobal, stored.cdgaGlobalDiscResolution], [0.05, "input"]);
   const v1 = await parseOptions(["--recipe", "v1"]);
   assert.deepEqual([v1.warmupSteps, v1.steps, v1.groupDistribution], [300, 400, "pixel"]);
   await assert.rejects(() => parseOptions(["--recipe", "fast"]), /recipe must be one of/);
