@@ -33,7 +33,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { cdga } from "./cdga.ts";
- * assert.deepEqual([cdga.reads, cdga.supervision], [{ source: true, target: true }, "source"]);
+ * assert.deepEqual([cdga.reads, cdga.supervision], [{ source: true, target: true, sameSize: true }, "source"]);
  * ```
  *
  * @module
