@@ -18,6 +18,7 @@ const trainer = makeTrainer({
   seg: { depth: 18, width: 0.125, classes, norm: "batch" }, // from scratch: batch statistics
   groups: 2,
   disc: { width: 8 },
+  discResolution: "input", // D on 32×32 maps (G's output is 4×4 here)
 });
 let { params, optState } = trainer.init(random.key(0));
 
@@ -53,8 +54,8 @@ for (let step = 0; step < 20; step++) {
   const m = await trainer.read(metrics); // CDGA's named numbers; read before replace frees them
   if (step % 5 === 4) {
     console.log(
-      `step ${step + 1}: L_seg ${m.seg.toFixed(3)}, L_adv ${m.adv.toFixed(3)}, L_D ${
-        m.disc.toFixed(3)
+      `step ${step + 1}: L_seg ${m.seg.toFixed(3)}, L_adv ${m.adv.toFixed(4)}, L_D ${
+        m.disc.toFixed(4)
       }`,
     );
   }

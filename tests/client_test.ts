@@ -167,3 +167,39 @@ Deno.test("a separate project imports mod.ts over http and trains on XNNPACK's t
   const backend = await trainOverHttp("{ ourKernels: false }");
   assert.match(backend, new RegExp(`^XNNPACK, SIMD, ${threads}$`));
 });
+
+Deno.test("the examples/ programs run over http with the permissions their headers give, and type-check without a cast", async () => {
+  const examples = new URL("../examples/", import.meta.url);
+  const dir = await Deno.makeTempDir({ prefix: "uda-examples-" });
+  try {
+    await overHttp(async (host) => {
+      await Deno.writeTextFile(
+        `${dir}/deno.json`,
+        JSON.stringify({ compilerOptions: { skipLibCheck: true } }),
+      );
+      for (const entry of Deno.readDirSync(examples)) {
+        const source = await Deno.readTextFile(new URL(entry.name, examples));
+        assert.ok(!/ as unknown as /.test(source), `${entry.name} casts`);
+        const permissions = /`deno run ([^`]*?) examples\//.exec(source)?.[1].split(" ") ?? [];
+        await Deno.writeTextFile(
+          `${dir}/${entry.name}`,
+          source.replace(`"../mod.ts"`, `"http://${host}/mod.ts"`),
+        );
+        const run = (args: string[]) => runDeno(args, { cwd: dir, raw: true });
+        const ran = await run([
+          "run",
+          `--allow-import=${host}`,
+          ...permissions,
+          "--no-lock",
+          entry.name,
+        ]);
+        assert.equal(ran.code, 0, `${entry.name}: ${ran.err}`);
+        assert.ok(ran.out.trim().length > 0, `${entry.name} printed nothing`);
+        const checked = await run(["check", `--allow-import=${host}`, "--no-lock", entry.name]);
+        assert.equal(checked.code, 0, `${entry.name}: ${checked.err}`);
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
