@@ -78,11 +78,21 @@ function membershipAndClassMass(assignments: Tensor, evidence: Tensor, eps: numb
 }
 
 /**
- * m, q and ū for one domain.
+ * Class-balanced group class distributions of one domain (the default
+ * reading): m_k[c] = Σ_i A[i,k] Ŷ[i,c] / (Σ_i Ŷ[i,c] + ε), the share of class
+ * c's pixels in group k; q_k = m_k over the present classes, renormalised, so
+ * that every present class weighs the same whatever its pixel count; ū_k =
+ * mean over present classes of m_k[c], the usage with each class counted once.
  *
  * @example
- * ```ts ignore
- * const { q: qs, usage: us } = classBalancedDistributions(aSource, oneHotLabels(labels, C));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classBalancedDistributions, tf } from "../mod.ts";
+ * // Group 0 holds three pixels of class 0, group 1 one pixel of class 1: equal usage.
+ * const a = tf.tensor4d([1, 0, 1, 0, 1, 0, 0, 1], [1, 1, 4, 2]);
+ * const { q, usage } = classBalancedDistributions(a, a);
+ * const round = (t: tf.Tensor) => (t.arraySync() as number[]).flat().map((v) => Number(v.toFixed(3)));
+ * assert.deepEqual([round(q), round(usage)], [[1, 0, 0, 1], [0.5, 0.5]]);
  * ```
  */
 export function classBalancedDistributions(

@@ -41,11 +41,18 @@ export function groupUsage(assignments: Tensor[]): Tensor {
 }
 
 /**
- * L_bal for the assignments of both domains.
+ * Group balance, L_bal = KL(ū ‖ U_K) = Σ_k ū_k log(K ū_k), with ū the mean
+ * assignment over every pixel of the given maps (both domains' A [N, h, w,
+ * K]). 0 exactly when the groups are used equally; log K when one group
+ * takes every pixel.
  *
  * @example
- * ```ts ignore
- * const lbal = groupBalance([aSource, aTarget]);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupBalance, tf } from "../mod.ts";
+ * const even = tf.fill([1, 2, 2, 4], 0.25), collapsed = tf.oneHot(tf.zeros([1, 2, 2], "int32"), 4);
+ * assert.equal(groupBalance([even, even]).dataSync()[0], 0);
+ * assert.ok(Math.abs(groupBalance([collapsed]).dataSync()[0] - Math.log(4)) < 1e-6);
  * ```
  */
 export function groupBalance(assignments: Tensor[]): Scalar {

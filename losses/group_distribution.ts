@@ -56,11 +56,19 @@ export function pixelRows(
 }
 
 /**
- * q [K, C] for one domain.
+ * Pixel-weighted group class distributions of one domain, q_k = Σ_i A[i,k] ·
+ * Ŷ[i,:] / (Σ_i A[i,k] + ε), from soft assignments A [N, h, w, K] and class
+ * evidence Ŷ [N, h, w, C] (one-hot source labels, or target predictions P_t).
+ * Returns q [K, C]; each row of a used group sums to 1.
  *
  * @example
- * ```ts ignore
- * const qSource = groupClassDistributions(aSource, oneHotLabels(labels, C));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupClassDistributions, oneHotLabels, tf } from "../mod.ts";
+ * const assignments = tf.tensor4d([1, 0, 1, 0, 0, 1], [1, 1, 3, 2]); // pixels 0, 1 → group 0
+ * const evidence = oneHotLabels(tf.tensor3d([[[0, 1, 1]]], undefined, "int32"), 2);
+ * const q = groupClassDistributions(assignments, evidence).arraySync() as number[][];
+ * assert.deepEqual(q.map((row) => row.map((v) => Number(v.toFixed(3)))), [[0.5, 0.5], [0, 1]]);
  * ```
  */
 export function groupClassDistributions(

@@ -23,11 +23,17 @@ import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 const EPS = 1e-8;
 
 /**
- * L_orth^d for one domain's q [K, C].
+ * Orthogonality of one domain's groups, L_orth^d = (1/(K(K−1))) Σ_{k≠l}
+ * cos(q_k^d, q_l^d) for q^d [K, C]; CDGA's L_orth = L_orth^s + L_orth^t.
+ * With non-negative q it is in [0, 1], and 0 exactly when the groups hold
+ * disjoint classes.
  *
  * @example
- * ```ts ignore
- * const lorth = tf.add(orthogonality(qSource), orthogonality(qTarget));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orthogonality, tf } from "../mod.ts";
+ * assert.equal(orthogonality(tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0], 0); // disjoint
+ * assert.ok(Math.abs(orthogonality(tf.tensor2d([[1, 1], [1, 1]])).dataSync()[0] - 1) < 1e-6); // the same
  * ```
  */
 export function orthogonality(q: Tensor): Scalar {

@@ -35,11 +35,20 @@ function rowDistributions(q: Tensor): Tensor {
 }
 
 /**
- * L_sc over K groups.
+ * Semantic consistency, L_sc = (1/K) Σ_k D(q_k^s, q_k^t): a group should
+ * hold the same classes in both domains. q^s, q^t [K, C] are the group class
+ * distributions of each domain; D is ‖·‖₁ (`"l1"`, default), the squared L2
+ * distance (`"l2"`) or the Jensen–Shannon divergence of the rows renormalised
+ * (`"js"`, nats). 0 exactly when q^s = q^t.
  *
  * @example
- * ```ts ignore
- * const lsc = semanticConsistency(qSource, qTarget, "js");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { semanticConsistency, tf } from "../mod.ts";
+ * const qSource = tf.tensor2d([[1, 0], [0, 1]]); // K = 2 groups, C = 2 classes
+ * const qTarget = tf.tensor2d([[0.5, 0.5], [0, 1]]);
+ * assert.equal(semanticConsistency(qSource, qTarget).dataSync()[0], 0.5); // (1 + 0) / 2
+ * assert.equal(semanticConsistency(qSource, qSource, "js").dataSync()[0], 0);
  * ```
  */
 export function semanticConsistency(
