@@ -30,12 +30,22 @@ import { pixelRows } from "./group_distribution.ts";
 export const PRESENT_MASS = 1e-6;
 
 /**
- * Per-pixel, per-group weights [N, h, w, K] from assignments A [N, h, w, K]
- * and one-hot class evidence Y [N, h, w, C] (zero rows: excluded pixels).
+ * Class-equivalence weights [N, h, w, K], w_i^k = A[i,k] / (|C_k| · n_{k,c(i)})
+ * with n_{k,c} = Σ_{i: c(i)=c} A[i,k] and C_k the classes present in group k,
+ * from assignments A [N, h, w, K] and one-hot class evidence Y [N, h, w, C]
+ * (zero rows: excluded pixels). Inside each group every present class then
+ * carries the same total weight, 1/|C_k|; the weights replace D's plain
+ * spatial mean.
  *
  * @example
- * ```ts ignore
- * const w = classEquivalenceWeights(aTarget, pseudoLabelOneHot);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classEquivalenceWeights, oneHotLabels, tf } from "../mod.ts";
+ * // One group; three pixels of class 0 and one of class 1: each class weighs 1/2 in all.
+ * const a = tf.ones([1, 1, 4, 1]);
+ * const y = oneHotLabels(tf.tensor3d([[[0, 0, 0, 1]]], undefined, "int32"), 2);
+ * const w = (classEquivalenceWeights(a, y).arraySync() as number[][][][])[0][0].flat();
+ * assert.deepEqual(w.map((v) => Number(v.toFixed(4))), [0.1667, 0.1667, 0.1667, 0.5]);
  * ```
  */
 export function classEquivalenceWeights(assignments: Tensor, oneHot: Tensor): Tensor {

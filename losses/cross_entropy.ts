@@ -44,11 +44,17 @@ export function oneHotLabels(labels: Tensor, classes: number): Tensor {
 }
 
 /**
- * The mean cross-entropy over labelled pixels.
+ * L_seg, the mean cross-entropy −log softmax(z)[y] over the labelled pixels
+ * (labels equal to `ignore`, 255 by default, are left out), for logits [N,
+ * H, W, C] at the labels' size [N, H, W].
  *
  * @example
- * ```ts ignore
- * const loss = segmentationCrossEntropy(upsampledLogits, labels);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { segmentationCrossEntropy, tf } from "../mod.ts";
+ * const logits = tf.zeros([1, 1, 2, 4]); // uniform over 4 classes
+ * const labels = tf.tensor3d([[[3, 255]]], undefined, "int32"); // the second pixel is ignored
+ * assert.ok(Math.abs(segmentationCrossEntropy(logits, labels).dataSync()[0] - Math.log(4)) < 1e-6);
  * ```
  */
 export function segmentationCrossEntropy(

@@ -18,11 +18,15 @@
 import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 
 /**
- * The weighted self-information map −P ⊙ log P [N, h, w, C].
+ * ADVENT's weighted self-information map I = −P ⊙ log P [N, h, w, C], P =
+ * softmax(logits): what AdvEnt's discriminator sees.
  *
  * @example
- * ```ts ignore
- * const advEntInput = selfInformation(targetLogits);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selfInformation, tf } from "../mod.ts";
+ * const i = selfInformation(tf.zeros([1, 1, 1, 2])).dataSync(); // P = (½, ½)
+ * assert.ok(i.every((v) => Math.abs(v - Math.log(2) / 2) < 1e-6));
  * ```
  */
 export function selfInformation(logits: Tensor): Tensor {
@@ -30,11 +34,15 @@ export function selfInformation(logits: Tensor): Tensor {
 }
 
 /**
- * MinEnt: the mean per-pixel entropy normalised by log C.
+ * MinEnt's loss, L_ent = mean_i (−Σ_c P[i,c] log P[i,c]) / log C: the mean
+ * per-pixel entropy of the predictions, normalised to [0, 1].
  *
  * @example
- * ```ts ignore
- * const lent = meanEntropy(targetLogits);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { meanEntropy, tf } from "../mod.ts";
+ * assert.ok(Math.abs(meanEntropy(tf.zeros([1, 2, 2, 5])).dataSync()[0] - 1) < 1e-6); // uniform
+ * assert.ok(meanEntropy(tf.tensor4d([50, 0, 0, 0, 0], [1, 1, 1, 5])).dataSync()[0] < 1e-6); // certain
  * ```
  */
 export function meanEntropy(logits: Tensor): Scalar {

@@ -220,11 +220,26 @@ type GeneratorAux = {
 };
 
 /**
- * Builds a method's trainer from a (partial) configuration.
+ * Builds a method's trainer from a (partial) configuration: the library's
+ * defaults (`methodDefaults`) fill in the rest. A bad configuration is
+ * refused here, naming the field.
  *
  * @example
- * ```ts ignore
- * const trainer = makeTrainer({ method: "adaptSegNet", seg: { classes: 19 } });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeTrainer, random, replace, tf, tree } from "../mod.ts";
+ * const trainer = makeTrainer({ method: "adaptSegNet", seg: { depth: 18, width: 0.125, classes: 3 }, disc: { width: 4 } });
+ * let { params, optState } = trainer.init(random.key(0));
+ * const batch = {
+ *   source: { images: tf.zeros([1, 32, 32, 3]), labels: tf.zeros([1, 32, 32], "int32") },
+ *   target: { images: tf.ones([1, 32, 32, 3]) },
+ * };
+ * const [p, s, metrics] = trainer.step(params, optState, batch);
+ * const m = await trainer.read(metrics); // { total, seg, adv, disc, discAccuracy, stateCheck }
+ * assert.ok(m.seg > 0 && m.disc > 0);
+ * [params, optState] = replace([params, optState, metrics], [p, s]);
+ * tree.dispose([params, optState, batch]);
+ * assert.throws(() => makeTrainer({ method: "cdga", seg: { classes: 3 }, groups: 1 }), /groups \(K\) must be/);
  * ```
  */
 export function makeTrainer<M extends Method>(

@@ -141,11 +141,16 @@ export function initDeepLab(k: Key, config: DeepLabConfig): DeepLabParams {
 /**
  * Runs G: images [N, H, W, 3] (normalised as the backbone expects) → logits
  * and feature at stride 8. Evaluation by default; `{ training: true }` for a
- * training step.
+ * training step. `predict` gives label maps at the input size.
  *
  * @example
- * ```ts ignore
- * const { logits, feature } = applyDeepLab(params, images, config);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyDeepLab, initDeepLab, random, tf } from "../mod.ts";
+ * const config = { depth: 18 as const, width: 0.125, classes: 5 };
+ * const params = initDeepLab(random.key(0), config);
+ * const { logits, feature } = applyDeepLab(params, tf.zeros([2, 32, 48, 3]), config);
+ * assert.deepEqual([logits.shape, feature.shape.slice(0, 3)], [[2, 4, 6, 5], [2, 4, 6]]);
  * ```
  */
 export function applyDeepLab(

@@ -71,11 +71,16 @@ export function initPatchDiscriminator(
 }
 
 /**
- * Domain logits [N, ⌈H/32⌉, ⌈W/32⌉, out] (1 = source, 0 = target).
+ * AdaptSegNet's patch discriminator: five 4×4 convolutions of stride 2 with
+ * LeakyReLU 0.2, domain logits [N, ⌈H/32⌉, ⌈W/32⌉, out] (1 = source, 0 =
+ * target).
  *
  * @example
- * ```ts ignore
- * const logits = applyPatchDiscriminator(params, softmaxOutput);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyPatchDiscriminator, initPatchDiscriminator, random, tf } from "../mod.ts";
+ * const params = initPatchDiscriminator(random.key(0), { inChannels: 3, width: 4 });
+ * assert.deepEqual(applyPatchDiscriminator(params, tf.zeros([2, 64, 64, 3])).shape, [2, 2, 2, 1]);
  * ```
  */
 export function applyPatchDiscriminator(p: PatchDiscriminatorParams, x: Tensor): Tensor {

@@ -88,11 +88,17 @@ export function initGrouping(k: Key, config: GroupingConfig): GroupingParams {
 }
 
 /**
- * The group logits (before the softmax over K).
+ * C's group logits [N, h, w, K] (before the softmax over K) from P and G's
+ * feature.
  *
  * @example
- * ```ts ignore
- * const logits = groupingLogits(params, { probs, feature }, config);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupingLogits, initGrouping, random, tf } from "../mod.ts";
+ * const config = { classes: 3, featureChannels: 8, groups: 4 };
+ * const params = initGrouping(random.key(0), config);
+ * const input = { probs: tf.fill([1, 2, 2, 3], 1 / 3), feature: tf.zeros([1, 2, 2, 8]) };
+ * assert.deepEqual(groupingLogits(params, input, config).shape, [1, 2, 2, 4]);
  * ```
  */
 export function groupingLogits(
@@ -110,11 +116,18 @@ export function groupingLogits(
 }
 
 /**
- * The soft assignment A [N, h, w, K]: every pixel's row sums to 1.
+ * C: the soft assignment A = softmax_K(C(P, feature)) [N, h, w, K]; every
+ * pixel's row sums to 1.
  *
  * @example
- * ```ts ignore
- * const a = applyGrouping(params, { probs, feature }, config);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyGrouping, initGrouping, random, tf } from "../mod.ts";
+ * const config = { classes: 3, featureChannels: 8, groups: 4 };
+ * const params = initGrouping(random.key(0), config);
+ * const input = { probs: tf.fill([1, 2, 2, 3], 1 / 3), feature: random.normal(random.key(1), [1, 2, 2, 8]) };
+ * const rows = tf.sum(applyGrouping(params, input, config), -1).dataSync();
+ * assert.ok(rows.every((v) => Math.abs(v - 1) < 1e-5));
  * ```
  */
 export function applyGrouping(

@@ -255,8 +255,12 @@ function stemPool(h: Tensor, variant: ResNetVariant): Tensor {
  * statistics (`model/layers.ts`).
  *
  * @example
- * ```ts ignore
- * const feature = applyResNet(params, images, { depth: 101 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyResNet, initResNet, random, tf } from "../mod.ts";
+ * const config = { depth: 18 as const, width: 0.125 };
+ * const feature = applyResNet(initResNet(random.key(0), config), tf.zeros([1, 32, 32, 3]), config);
+ * assert.deepEqual(feature.shape.slice(0, 3), [1, 4, 4]);
  * ```
  */
 export function applyResNet(
