@@ -91,32 +91,117 @@ export {
   useBackend,
   type WebGpuProbe,
 } from "./lib/backend.ts";
-export { registerWasmKernels, WASM_KERNEL_NAMES } from "./lib/kernels/wasm_registry.ts";
-export { installDilatedGradients } from "./lib/kernels/dilated_gradients.ts";
-export { gradientsInstalled, installGradients } from "./lib/gradients.ts";
-export { sparseSoftmaxCrossEntropy } from "./lib/sparse_softmax_cross_entropy.ts";
-export { conv2dBiasActivation } from "./lib/conv2d_bias_activation.ts";
-export type { ConvBiasActivationOptions } from "./lib/conv2d_bias_activation.ts";
-export { depthwiseBiasActivation } from "./lib/depthwise_bias_activation.ts";
-export type { DepthwiseBiasActivationOptions } from "./lib/depthwise_bias_activation.ts";
 
-export * from "./model/layers.ts";
-export * from "./model/resnet.ts";
-export * from "./model/mobilenet_v2.ts";
-export * from "./model/deeplab.ts";
-export * from "./model/grouping.ts";
-export * from "./model/discriminator.ts";
-export * from "./losses/cross_entropy.ts";
-export * from "./losses/adversarial.ts";
-export * from "./losses/group_distribution.ts";
-export * from "./losses/class_balanced_distribution.ts";
-export * from "./losses/semantic_consistency.ts";
-export * from "./losses/orthogonality.ts";
-export * from "./losses/group_balance.ts";
-export * from "./losses/class_equivalence.ts";
-export * from "./losses/entropy.ts";
-export * from "./methods/config.ts";
-export * from "./methods/step.ts";
+// G: DeepLab-V2 on a ResNet or MobileNetV2 backbone; CDGA's C; the discriminators.
+export {
+  type BatchNormParams,
+  type BatchStatistics,
+  type ConvParams,
+  type LayerNormParams,
+  NORM_MODES,
+  type NormMode,
+} from "./model/layers.ts";
+export {
+  applyResNet,
+  type BlockParams,
+  initResNet,
+  RESNET_DEPTHS,
+  RESNET_VARIANTS,
+  type ResNetConfig,
+  type ResNetDepth,
+  type ResNetParams,
+  type ResNetVariant,
+} from "./model/resnet.ts";
+export {
+  applyMobileNetV2,
+  initMobileNetV2,
+  type InvertedResidualParams,
+  type MobileNetV2Params,
+} from "./model/mobilenet_v2.ts";
+export {
+  applyDeepLab,
+  type DeepLabApplyOptions,
+  type DeepLabConfig,
+  type DeepLabOutput,
+  type DeepLabParams,
+  initDeepLab,
+} from "./model/deeplab.ts";
+export {
+  applyGrouping,
+  type GroupingConfig,
+  groupingLogits,
+  type GroupingParams,
+  initGrouping,
+} from "./model/grouping.ts";
+export {
+  applyGroupDiscriminator,
+  applyPatchDiscriminator,
+  GROUP_DISCRIMINATOR_MODES,
+  type GroupDiscriminatorConfig,
+  type GroupDiscriminatorMode,
+  type GroupDiscriminatorParams,
+  initGroupDiscriminator,
+  initPatchDiscriminator,
+  type PatchDiscriminatorConfig,
+  type PatchDiscriminatorParams,
+} from "./model/discriminator.ts";
+export { loadMobileNetV2Weights, type PretrainedMobileNetV2 } from "./model/pretrained.ts";
+
+// The losses, one equation each.
+export { IGNORE_LABEL, oneHotLabels, segmentationCrossEntropy } from "./losses/cross_entropy.ts";
+export {
+  type AdversarialKind,
+  adversarialLoss,
+  discriminatorAccuracy,
+  groupAdversarialLoss,
+} from "./losses/adversarial.ts";
+export { groupClassDistributions } from "./losses/group_distribution.ts";
+export {
+  type ClassBalancedDistributions,
+  classBalancedDistributions,
+  groupMembership,
+} from "./losses/class_balanced_distribution.ts";
+export {
+  CONSISTENCY_DISTANCES,
+  type ConsistencyDistance,
+  semanticConsistency,
+} from "./losses/semantic_consistency.ts";
+export { orthogonality } from "./losses/orthogonality.ts";
+export { groupBalance, groupUsage, usageBalance } from "./losses/group_balance.ts";
+export { classEquivalenceWeights, pseudoLabels } from "./losses/class_equivalence.ts";
+export { meanEntropy, selfInformation } from "./losses/entropy.ts";
+
+// The methods: configuration, defaults, the trainer and its metrics.
+export {
+  CDGA_GLOBAL_TERMS,
+  DISC_RESOLUTIONS,
+  GROUP_DISTRIBUTIONS,
+  GROUP_SIGNALS,
+  type GroupDistribution,
+  GROUPING_LOSSES_TRAIN,
+  type Lambdas,
+  type Method,
+  type MethodConfig,
+  type MethodConfigInput,
+  methodDefaults,
+  METHODS,
+  type OptimConfig,
+  resolveConfig,
+  SEG_OPTIMIZERS,
+} from "./methods/config.ts";
+export {
+  type AdversarialMetrics,
+  type BaseMetrics,
+  type Batch,
+  type GroupingMetrics,
+  makeTrainer,
+  type Metrics,
+  type MetricsOf,
+  type OptStates,
+  type Params,
+  readMetrics,
+  type Trainer,
+} from "./methods/step.ts";
 export {
   type DiscParams,
   type DiscriminatorInputs,
@@ -125,7 +210,8 @@ export {
   type MethodDefinition,
   type Predictions,
 } from "./methods/method.ts";
-export { METHOD_DEFINITIONS } from "./methods/registry.ts";
+
+// Prediction, evaluation, files.
 export { gapClosed } from "./eval/table.ts";
 export { ConfusionMatrix, evaluate, type Evaluation } from "./eval/metrics.ts";
 export { predict, type Prediction, type PredictOptions } from "./model/predict.ts";
@@ -142,5 +228,4 @@ export {
   saveParams,
 } from "./io/checkpoint.ts";
 export { loadSafetensors, parseSafetensors, writeSafetensors } from "./io/safetensors.ts";
-export * from "./model/pretrained.ts";
 export { type Normalisation, normalise } from "./data/stream.ts";
