@@ -562,11 +562,20 @@ function check(
   spec: OptionSpec,
   value: unknown,
   where: string,
+  typed = false,
 ): string | number | boolean {
   const fail = (why: string): never => {
     throw new Error(`${where}: ${name} ${why}`);
   };
   let v = value;
+  // Flags are text and are read as their option's type; JSON values must have it already.
+  if (typed && spec.kind !== "string" && typeof v === "string") {
+    fail(
+      `must be ${spec.kind === "boolean" ? "true or false" : "a number"} (not in quotes), got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
   if (spec.kind === "boolean") {
     if (typeof v === "string") v = v === "true" ? true : v === "false" ? false : v;
     if (typeof v !== "boolean") fail(`must be true or false, got ${JSON.stringify(value)}`);
@@ -697,7 +706,7 @@ export async function parseOptions(args: string[]): Promise<Options> {
           : "";
         throw new Error(`${configPath}: unknown key ${JSON.stringify(key)}${hint}`);
       }
-      fromFile[key] = check(key, spec, value, configPath);
+      fromFile[key] = check(key, spec, value, configPath, true);
     }
   }
   const options: Record<string, unknown> = {};
@@ -713,6 +722,18 @@ export async function parseOptions(args: string[]): Promise<Options> {
     options[name] = raw === undefined
       ? undefined
       : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
+  }
+  if (typeof options.name === "string" && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(options.name)) {
+    throw new Error(
+      `--name must be a folder name (letters, digits, . _ + -, no path), got ${
+        JSON.stringify(options.name)
+      }`,
+    );
+  }
+  if (options.acceptChanges && !options.resume) {
+    throw new Error(
+      "--accept-changes only goes with --resume (it lets a resumed run change options)",
+    );
   }
   const rates = String(options.asppRates).split(",").map((r) => Number(r.trim()));
   if (rates.length === 0 || !rates.every((r) => Number.isInteger(r) && r >= 1)) {

@@ -43,13 +43,27 @@ Deno.test("options: flags, a validated --config file, and --help for every optio
   );
   await assert.rejects(
     () => parseOptions(["--config", wrong]),
-    /wrong.json: groups must be a number, got "eight"/,
+    /wrong.json: groups must be a number \(not in quotes\), got "eight"/,
   );
   await assert.rejects(
     () => parseOptions(["--method", "magic"]),
     /--method: method must be one of sourceOnly, adaptSegNet/,
   );
   await assert.rejects(() => parseOptions(["--steps", "0"]), /steps must be ≥ 1/);
+  const quoted = join(dir, "quoted.json");
+  await Deno.writeTextFile(quoted, JSON.stringify({ seed: "1" }));
+  await assert.rejects(
+    () => parseOptions(["--config", quoted]),
+    /quoted.json: seed must be a number \(not in quotes\), got "1"/,
+  );
+  await assert.rejects(
+    () => parseOptions(["--name", "../escape"]),
+    /--name must be a folder name .*"..\/escape"/,
+  );
+  await assert.rejects(
+    () => parseOptions(["--accept-changes"]),
+    /--accept-changes only goes with --resume/,
+  );
   await assert.rejects(() => parseOptions(["--stepz", "1"]), /flags: Unknown option '--stepz'/);
   const help = helpText("deno task train");
   for (const name of Object.keys(OPTIONS)) {
