@@ -12,7 +12,7 @@ import { tf } from "./lib/tf.ts";
 import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { predict } from "./model/predict.ts";
-import { DataError, readImage, toRgb } from "./data/image_io.ts";
+import { DataError, MAX_IMAGE_PIXELS, readImage, toRgb } from "./data/image_io.ts";
 import { classesOf, normalisationOf } from "./data/plan.ts";
 import { normalise } from "./data/stream.ts";
 import { panelSvg, writeLabelPng, writePrediction } from "./data/visualize.ts";
@@ -28,6 +28,8 @@ const HELP =
   --labels DIR       label maps of the same names: each image also gets a panel
                      (NAME_panel.svg: image | ground truth | prediction, with a legend)
   --backend B        auto, webgpu, wasm or cpu (default auto)
+  --max-image-pixels N  the most pixels an image may declare; a larger one is
+                     skipped from its header, before it is decoded (default 40000000)
 
 A file that cannot be read as an image is skipped and named; the others are
 predicted, and the exit status is 1 when any was skipped. The class list and
@@ -43,6 +45,7 @@ try {
       output: { type: "string" },
       labels: { type: "string" },
       backend: { type: "string", default: "auto" },
+      "max-image-pixels": { type: "string", default: String(MAX_IMAGE_PIXELS) },
       help: { type: "boolean" },
     },
     strict: true,
@@ -53,6 +56,12 @@ try {
   }
   for (const flag of ["checkpoint", "input", "output"] as const) {
     if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
+  }
+  const maxPixels = Number(values["max-image-pixels"]);
+  if (!Number.isInteger(maxPixels) || maxPixels < 1) {
+    throw new Error(
+      `--max-image-pixels must be an integer ≥ 1, got ${values["max-image-pixels"]}`,
+    );
   }
   const output = values.output!;
   try {
@@ -92,7 +101,7 @@ try {
     const path = join(values.input!, name);
     let image, rgb;
     try {
-      image = await readImage(path);
+      image = await readImage(path, { maxPixels });
       rgb = toRgb(image, path);
     } catch (error) {
       console.error(`skipped ${(error as Error).message}`);

@@ -29,6 +29,7 @@ import { GROUP_DISCRIMINATOR_MODES } from "../model/discriminator.ts";
 import { NORM_MODES } from "../model/layers.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { FOLDER_LAYOUT } from "../data/folder.ts";
+import { MAX_IMAGE_PIXELS } from "../data/image_io.ts";
 import { RESNET_VARIANTS } from "../model/resnet.ts";
 
 type Kind = "string" | "number" | "integer" | "boolean";
@@ -389,6 +390,13 @@ export const OPTIONS = {
     help: "steps of the method (and of the baseline) after the warm-up",
   },
   batch: { kind: "integer", default: 8, min: 1, help: "images per domain per step" },
+  maxImagePixels: {
+    kind: "integer",
+    default: MAX_IMAGE_PIXELS,
+    min: 1,
+    help:
+      "folder data: the most pixels an image file may declare; a larger one is refused from its header, before it is decoded",
+  },
   crop: {
     kind: "integer",
     default: 0,

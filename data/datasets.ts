@@ -82,6 +82,8 @@ export interface PairedOptions {
   labelFirstChannel?: boolean;
   /** Called with each file's path before it is read (to record what a stream opens). */
   onRead?: (path: string) => void;
+  /** The most pixels an image may declare (default `MAX_IMAGE_PIXELS`). */
+  maxPixels?: number;
 }
 
 async function listFiles(dir: string, suffix: string, what: string): Promise<string[]> {
@@ -137,7 +139,7 @@ export function pairedDataset(
 ): Dataset {
   const read = (path: string, how?: { expandPalette: boolean }) => {
     options.onRead?.(path);
-    return readImage(path, how);
+    return readImage(path, { ...how, maxPixels: options.maxPixels });
   };
   return {
     description,

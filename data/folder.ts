@@ -256,6 +256,8 @@ export interface FolderOptions {
   description?: string;
   /** Called with each file's path before it is read. */
   onRead?: (path: string) => void;
+  /** The most pixels an image may declare (default `MAX_IMAGE_PIXELS`). */
+  maxPixels?: number;
 }
 
 /**
@@ -354,5 +356,6 @@ export async function folder(
   }
   return pairedDataset(options.description ?? `folder ${where.root}`, pairs, classes, {
     onRead: options.onRead,
+    maxPixels: options.maxPixels,
   });
 }

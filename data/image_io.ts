@@ -40,6 +40,35 @@ export class DataError extends Error {
 }
 
 /**
+ * The most pixels an image may declare before it is decoded (40 million: a
+ * 2048×1024 Cityscapes frame is 2.1 million). A PNG's header states its size,
+ * and a small file can declare a huge one (a decompression bomb), so the
+ * header is checked first; `maxPixels` (the jobs' `--max-image-pixels`) raises
+ * the limit.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+/**
+ * A PNG's width and height from its header (the IHDR chunk), without
+ * decoding it; undefined where the header is not there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodePng, pngSize } from "./image_io.ts";
+ * const png = encodePng({ width: 3, height: 2, channels: 1, data: new Uint8Array(6) });
+ * assert.deepEqual(pngSize(png), { width: 3, height: 2 });
+ * ```
+ */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const ihdr = bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 &&
+    bytes[14] === 0x44 && bytes[15] === 0x52;
+  if (!ihdr) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/**
  * Decodes a PNG. Palettes are expanded to RGB unless `expandPalette: false`
  * (label files whose palette indices are the class ids, as GTA5's). A
  * corrupt or truncated file is a {@linkcode DataError} naming it.
@@ -53,11 +82,23 @@ export class DataError extends Error {
 export function decodeImage(
   bytes: Uint8Array,
   path: string,
-  options: { expandPalette?: boolean } = {},
+  options: { expandPalette?: boolean; maxPixels?: number } = {},
 ): RawImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e &&
     bytes[3] === 0x47;
   if (!isPng) throw new DataError(path, "not a PNG file (bad signature)");
+  const size = pngSize(bytes);
+  const limit = options.maxPixels ?? MAX_IMAGE_PIXELS;
+  if (size && size.width * size.height > limit) {
+    throw new DataError(
+      path,
+      `declares ${size.width}×${size.height} = ${
+        (size.width * size.height).toLocaleString("en")
+      } pixels, above the limit of ${
+        limit.toLocaleString("en")
+      }; not decoded (--max-image-pixels raises the limit)`,
+    );
+  }
   let png;
   try {
     png = decode(bytes);
@@ -92,7 +133,7 @@ export function decodeImage(
  */
 export async function readImage(
   path: string,
-  options: { expandPalette?: boolean } = {},
+  options: { expandPalette?: boolean; maxPixels?: number } = {},
 ): Promise<RawImage> {
   let bytes: Uint8Array;
   try {

@@ -73,6 +73,8 @@ export interface DataPlan {
 /** The options the data plan reads (a subset of `deno task train`'s). */
 export interface DataOptions {
   dataset: string;
+  /** The most pixels an image file may declare before it is decoded. */
+  maxImagePixels?: number;
   backbone: string;
   /** The ResNet variant ("caffe" changes the normalisation). */
   resnetVariant?: string;
@@ -381,6 +383,7 @@ async function folderPlan(
       classes,
       description: `${role} (${split.root})`,
       onRead: observe ? (path) => observe(role, path) : undefined,
+      maxPixels: o.maxImagePixels,
     });
   const hold = async (
     split: FolderSplit,

@@ -414,3 +414,28 @@ Deno.test("UDA_MNIST_DIR points the MNIST loader at another folder (errors name 
   assert.match(out, /cannot read MNIST/);
   await Deno.remove(empty, { recursive: true });
 });
+
+Deno.test("a PNG declaring more pixels than the limit is refused from its header, before decoding", async () => {
+  // A real 2×2 PNG whose header is then edited to declare 20000×20000 (a decompression bomb's shape).
+  const png = encodePng({ width: 2, height: 2, channels: 1, data: new Uint8Array(4) });
+  const bomb = png.slice();
+  const view = new DataView(bomb.buffer);
+  view.setUint32(16, 20000);
+  view.setUint32(20, 20000);
+  const started = performance.now();
+  assert.throws(
+    () => decodeImage(bomb, "eval/huge.png"),
+    /eval\/huge.png: declares 20000×20000 = 400,000,000 pixels, above the limit of 40,000,000; not decoded \(--max-image-pixels raises the limit\)/,
+  );
+  assert.ok(performance.now() - started < 1000, "refused without decoding");
+  assert.throws(() => decodeImage(png, "small.png", { maxPixels: 3 }), /above the limit of 3/);
+  assert.equal(decodeImage(png, "small.png", { maxPixels: 4 }).width, 2);
+  // The same through a folder data set's files and the jobs' flag.
+  const root = await fixture(async (r) => {
+    await write(join(r, "images/a.png"), bomb);
+    await Deno.writeTextFile(join(r, "classes.json"), JSON.stringify({ names: ["sky", "road"] }));
+  });
+  const data = await folder(root, { labels: false });
+  await assert.rejects(() => data.get(0), /a.png: declares 20000×20000/);
+  await Deno.remove(root, { recursive: true });
+});
