@@ -6,7 +6,13 @@ import { dispose, flatten } from "../lib/tree.ts";
 import { initDeepLab } from "../model/deeplab.ts";
 import { helpText, OPTIONS, optionsFromStored, parseOptions, RECIPES } from "../cli/options.ts";
 import { methodDefaults, METHODS, resolveConfig } from "../methods/config.ts";
-import { loadCheckpoint, restoreTree, saveCheckpoint } from "../io/checkpoint.ts";
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  restoreTree,
+  saveCheckpoint,
+} from "../io/checkpoint.ts";
 import { loadSafetensors } from "../io/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
 import { on, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
@@ -160,6 +166,27 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
     () => phasesOf({ ...o, also: "cdga.magic" }),
     /unknown variant "magic" of cdga \(one of pixel, class, GC\)/,
   );
+});
+
+Deno.test("a checkpoint with a NaN under a valid checksum (forged: the writer refuses NaN) is refused on load", async () => {
+  const w = tf.tensor1d([1, 2, 3]);
+  const bytes = await encodeCheckpoint({
+    config: {},
+    position: { phase: "p", step: 1, done: false },
+    tensors: { params: { w } },
+  });
+  w.dispose();
+  // The tensor bytes sit just before the 32-byte digest: make the last float a NaN, re-sign.
+  const forged = bytes.slice();
+  const end = forged.length - 32;
+  new DataView(forged.buffer).setFloat32(end - 4, NaN, true);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", forged.subarray(0, end)));
+  forged.set(digest, end);
+  await assert.rejects(
+    () => decodeCheckpoint(forged, "forged.ckpt"),
+    /forged.ckpt: 'params\/w' holds a non-finite value \(NaN\)/,
+  );
+  assert.deepEqual([...(await decodeCheckpoint(bytes)).values.get("params/w")!.data], [1, 2, 3]);
 });
 
 Deno.test("checkpoints round-trip bit for bit; truncated or corrupt files are errors naming them", async () => {
