@@ -226,6 +226,11 @@ export async function runTraining(
       log(`warmup: from ${o.warmupFrom} (${o.warmupSteps} steps, checked against this run)`);
     }
     for (const phase of phases) finals.set(phase.name, await trainPhase(run, phase));
+    // Evaluation and report write nothing a resume needs: a signal now stops at once.
+    interrupts.atOnce((signal) =>
+      `${signal}: stopped during the final evaluation; every phase is trained and saved in ` +
+      `${checkpoints}. Run again with the same flags and --resume to write the report.`
+    );
     const evaluation = await evaluatePhases(run, phases);
     await writeRunReport(run, evaluation, phases, { runDir, runName, backend: backend.name });
     for (const params of finals.values()) dispose(params);

@@ -205,13 +205,24 @@ export class Interrupted extends Error {
  */
 export function watchInterrupts(): {
   pending(): "SIGINT" | "SIGTERM" | undefined;
+  /**
+   * From now on a signal ends the process at once (exit 130 or 143) after
+   * printing `message(signal)`: for work that writes nothing a resume needs,
+   * such as the final evaluation, where waiting would mean minutes.
+   */
+  atOnce(message: (signal: "SIGINT" | "SIGTERM") => string): void;
   stop(): void;
 } {
   let received: "SIGINT" | "SIGTERM" | undefined;
+  let immediate: ((signal: "SIGINT" | "SIGTERM") => string) | undefined;
   const handlers: [Deno.Signal, () => void][] = [];
   if (Deno.build.os !== "windows") {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       const handler = () => {
+        if (immediate) {
+          console.error(`\n${immediate(signal)}`);
+          Deno.exit(signal === "SIGINT" ? 130 : 143);
+        }
         if (received) Deno.exit(signal === "SIGINT" ? 130 : 143);
         received = signal;
         console.error(
@@ -224,6 +235,9 @@ export function watchInterrupts(): {
   }
   return {
     pending: () => received,
+    atOnce(message) {
+      immediate = message;
+    },
     stop() {
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     },

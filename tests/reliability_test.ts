@@ -226,3 +226,24 @@ Deno.test("a checkpoint of a method variant evaluates; stored options are read b
   assert.match(evaluated.out, /cdga\.pixel on /);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("a signal during the final evaluation stops at once (exit 130); --resume writes the report", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-eval-signal-" });
+  // Many scored samples make the evaluation long enough to land a signal in it.
+  const job = [...TINY, "--steps", "2", "--test-samples", "600", "--out", out, "--name", "r"];
+  const child = spawnDeno(["train.ts", ...job]);
+  const checkpoint = join(out, "r", "checkpoints", "sourceOnly.ckpt");
+  await waitFor(async () => (await loadCheckpoint(checkpoint)).position.done === true, "training");
+  const sent = performance.now();
+  child.kill("SIGINT");
+  const stopped = await finished(child);
+  const seconds = (performance.now() - sent) / 1000;
+  assert.equal(stopped.code, 130, stopped.err);
+  assert.match(stopped.err, /SIGINT: stopped during the final evaluation; every phase is trained/);
+  assert.ok(seconds < 5, `stopped ${seconds.toFixed(1)} s after the signal`);
+  await assert.rejects(() => Deno.stat(join(out, "r", "report.json")), Deno.errors.NotFound);
+  const resumed = await runDeno(["train.ts", ...job, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.ok((await Deno.stat(join(out, "r", "report.json"))).isFile);
+  await Deno.remove(out, { recursive: true });
+});
