@@ -731,7 +731,8 @@ export async function parseOptions(args: string[]): Promise<Options> {
       ? undefined
       : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
   }
-  if (typeof options.name === "string" && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(options.name)) {
+  const name = options.name;
+  if (typeof name === "string" && name !== "" && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) {
     throw new Error(
       `--name must be a folder name (letters, digits, . _ + -, no path), got ${
         JSON.stringify(options.name)

@@ -29,7 +29,7 @@ await saveParams(path, params, { seg: config });
 // The template gives the structure and the type: no cast.
 const loaded = await loadParams(path, initDeepLab(random.key(1), config));
 
-const images = random.normal(random.key(2), [2, 40, 48, 3]) as tf.Tensor4D;
+const images = tf.randomNormal([2, 40, 48, 3], 0, 1, "float32", 2) as tf.Tensor4D;
 const { labels: predicted, probabilities } = predict(loaded, config, images, {
   probabilities: true,
 });

@@ -328,7 +328,8 @@ export function makeTrainer<M extends Method>(
   );
 
   // Label values are read back once, at the first step: a check on every step would stall the
-  // device; the jobs' data loaders check every file's labels themselves.
+  // device; the jobs' data loaders check every file's labels themselves. WebGPU cannot read
+  // back synchronously in Deno, so there the check is left to the data (and the loss).
   let checkedLabels = false;
   const step = (params: Params, optState: OptStates, batch: Batch): [Params, OptStates, Metrics] =>
     tidy(() => {
@@ -453,7 +454,7 @@ function checkBatch(
       );
     }
   }
-  if (!labelsChecked) {
+  if (!labelsChecked && tf.getBackend() !== "webgpu") {
     const supervised = targetLabels ? batch.target.labels! : labels;
     const [smallest, largest] = labelRange(supervised);
     if (smallest < 0 || largest >= classes) {

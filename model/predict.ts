@@ -59,7 +59,7 @@ export interface PredictOptions {
  *
  * const config = { depth: 18 as const, width: 0.125, classes: 4 };
  * const params = initDeepLab(key(1), config);
- * const images = tf.randomNormal([3, 16, 16, 3]) as Tensor4D;
+ * const images = tf.randomNormal([3, 16, 16, 3]) as tf.Tensor4D;
  * const whole = predict(params, config, images).labels;
  * const inTwos = predict(params, config, images, { batchSize: 2 }).labels;
  * assert.deepEqual(await whole.array(), await inTwos.array());

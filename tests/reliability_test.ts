@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadCheckpoint } from "../io/checkpoint.ts";
-import { parseOptions } from "../cli/options.ts";
+import { OPTIONS_VERSION, parseOptions } from "../cli/options.ts";
 import { parseMetricsLog, resumeDifferences } from "../cli/run_folder.ts";
 import { finished, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
 
@@ -219,7 +219,7 @@ Deno.test("a checkpoint of a method variant evaluates; stored options are read b
   const made = await runDeno(["train.ts", ...job]);
   assert.equal(made.code, 0, made.err);
   const config = JSON.parse(await Deno.readTextFile(join(out, "v", "config.json")));
-  assert.equal(config.optionsVersion, 2);
+  assert.equal(config.optionsVersion, OPTIONS_VERSION);
   const checkpoint = join(out, "v", "checkpoints", "cdga.pixel.ckpt");
   const evaluated = await runDeno(["eval.ts", "--checkpoint", checkpoint, "--backend", "wasm"]);
   assert.equal(evaluated.code, 0, evaluated.err);
