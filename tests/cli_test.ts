@@ -23,7 +23,7 @@ await on("wasm");
 
 const TINY = [...TINY_MODEL, ...TINY_SCENES, "--test-samples", "6"];
 /** The default run's phases: the warm-up, then source only, the strongest baseline, CDGA, the oracle. */
-const DEFAULT_PHASES = ["warmup", "sourceOnly", "advEnt", "cdga", "oracle"];
+const DEFAULT_PHASES = ["warmup", "sourceOnly", "adaptSegNet", "cdga", "oracle"];
 
 // ------------------------------------------------------------------- options
 
@@ -108,11 +108,19 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(published.discLr, 1e-4);
   assert.equal(published.discResolution, "input");
   assert.equal((await parseOptions(["--recipe", "published", "--disc-lr", "0.5"])).discLr, 0.5);
-  // AdvEnt's D looks at the input resolution by default, the others' at G's output.
+  // The tuned defaults: AdaptSegNet's and AdvEnt's D at the input resolution, CDGA's group D on
+  // G's output with AdaptSegNet's global term beside it; the pre-sweep recipe keeps the old ones.
   const short = await parseOptions([]);
   assert.equal(methodConfig(short, "advEnt", 11).discResolution, "input");
-  assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "output");
-  assert.equal(methodConfig(short, "advEnt", 11).lambdas?.advEnt, 0.03);
+  assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "input");
+  assert.equal(methodConfig(short, "cdga", 11).discResolution, "output");
+  assert.equal(methodConfig(short, "cdga", 11).global, "adaptSegNet");
+  assert.equal(methodConfig(short, "adaptSegNet", 11).lambdas?.adv, 0.03);
+  const preSweep = await parseOptions(["--recipe", "pre-sweep"]);
+  assert.equal(methodConfig(preSweep, "adaptSegNet", 11).discResolution, "output");
+  assert.equal(methodConfig(preSweep, "advEnt", 11).lambdas?.advEnt, 0.03);
+  assert.equal(methodConfig(preSweep, "cdga", 11).global, "none");
+  assert.equal(methodConfig(preSweep, "cdga", 11).disc?.width, 16);
   // CDGA's global term: its own weight and D resolution, whichever baseline's term it is.
   const globalOf = async (args: string[]) => {
     const c = methodConfig(await parseOptions(args), "cdga", 11);
