@@ -90,7 +90,7 @@ export function phasesOf(o: Options): Phase[] {
 /**
  * The baseline a default CDGA run trains beside it (`--also auto`): the
  * strongest after equal tuning, by mean validation mIoU over the digits and
- * letters benchmarks and three seeds (AdaptSegNet 24.6, AdvEnt 23.3;
+ * letters benchmarks and three seeds (AdaptSegNet 24.6, AdvEnt 23.5;
  * `docs/tuning.md`).
  */
 export const STRONGEST_BASELINE: Method = "adaptSegNet";

@@ -166,7 +166,7 @@ export type MethodConfigInput =
   };
 
 /** AdvEnt's adversarial weight, λ_adv^AdvEnt (chosen by the sweep; `docs/tuning.md`). */
-const ADVENT_LAMBDA = 0.02;
+const ADVENT_LAMBDA = 0.01;
 
 /**
  * The library's defaults, the one source of them (the jobs' flags default to
