@@ -130,7 +130,7 @@ export const OPTIONS = {
     default: "short",
     choices: RECIPE_NAMES,
     help:
-      "a named set of defaults: short (calibrated for short runs on CPUs), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
+      "a named set of defaults: short (the library's, tuned for short runs on CPUs), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
   },
   dataset: {
     kind: "string",

@@ -130,7 +130,7 @@ export async function saveCheckpoint(path: string, content: CheckpointContent): 
 }
 
 /**
- * A checkpoint's bytes (the format above), from the tree's values. `where`
+ * A checkpoint's bytes (the format above), from the tree's values. `path`
  * names the destination in errors.
  *
  * @example
@@ -146,9 +146,8 @@ export async function saveCheckpoint(path: string, content: CheckpointContent): 
  */
 export async function encodeCheckpoint(
   content: CheckpointContent,
-  where = "checkpoint",
+  path = "checkpoint",
 ): Promise<Uint8Array> {
-  const path = where;
   const entries = flatten(content.tensors);
   const arrays = await Promise.all(entries.map(([, t]) => t.data()));
   entries.forEach(([p], i) => {
@@ -221,7 +220,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /**
- * Verifies and reads a checkpoint's bytes; `where` names them in errors.
+ * Verifies and reads a checkpoint's bytes; `path` names them in errors.
  *
  * @example
  * ```ts
@@ -232,9 +231,8 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  */
 export async function decodeCheckpoint(
   bytes: Uint8Array,
-  where = "checkpoint",
+  path = "checkpoint",
 ): Promise<Checkpoint> {
-  const path = where;
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new DataError(path, "not a checkpoint of this library (bad magic bytes)");
   }
