@@ -359,7 +359,7 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   assert.match(whole.out, /### Target: overall/);
   assert.match(whole.out, /\| source only \|/);
   assert.match(whole.out, /\| CDGA \|/);
-  assert.match(whole.out, /\| ADVENT \(AdvEnt\) \|/);
+  assert.match(whole.out, /\| AdaptSegNet \|/); // the strongest baseline beside a default run
   assert.match(whole.out, /\| target oracle \|/);
   assert.match(
     whole.out,

@@ -179,7 +179,8 @@ Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C
     dispose([params, optState, p, s, m]);
     return values;
   };
-  const base = { ...SMALL, lambdas: { adv: 0 } };
+  // No adversarial term moves G: neither the group-level one nor the global one (on by default).
+  const base = { ...SMALL, lambdas: { adv: 0 }, global: "none" as const };
   const sourceOnly = await segAfter({ method: "sourceOnly", ...base });
   const onlyC = await segAfter({ method: "cdga", ...base, groupingLossesTrain: "C" });
   const both = await segAfter({ method: "cdga", ...base, groupingLossesTrain: "G+C" });
