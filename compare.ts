@@ -87,6 +87,15 @@ try {
   if (!Number.isInteger(seeds) || seeds < 1) {
     throw new Error(`--seeds must be a positive integer, got ${values.seeds}`);
   }
+  if (
+    values.only !== undefined &&
+    !(/^\d+$/.test(String(values.only)) && Number(values.only) < seeds)
+  ) {
+    // Without this, `--only 3` with the default 3 seeds would run nothing and exit 0.
+    throw new Error(
+      `--only must be a seed from 0 to ${seeds - 1} (--seeds ${seeds}), got ${values.only}`,
+    );
+  }
   // Fails early, naming the flag, on anything `deno task train` would refuse.
   await parseOptions(passed);
   const out = values.out as string;

@@ -190,6 +190,10 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   assert.match(proc.err, /\/proc\/uda-seg-runs.*: cannot make the run folder there/);
   assert.doesNotMatch(proc.err, /allow-all/);
   await assert.rejects(() => parseOptions(["--steps", "-5"]), /--steps: steps must be ≥ 1, got -5/);
+  // A seed outside the compared range would otherwise run nothing and exit 0.
+  const only = await runDeno(["compare.ts", "--only", "3", "--out", out]);
+  assert.equal(only.code, 1);
+  assert.match(only.err, /--only must be a seed from 0 to 2 \(--seeds 3\), got 3/);
   const config = join(out, "c.json");
   await Deno.writeTextFile(config, JSON.stringify({ "warmup-steps": 3 }));
   await assert.rejects(
