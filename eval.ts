@@ -12,6 +12,9 @@ import { dispose } from "./lib/tree.ts";
 import { evaluateSeg } from "./eval/segmentation.ts";
 import { runKeys } from "./cli/config.ts";
 import { openData } from "./data/plan.ts";
+import { splitChanges, withFileSizes } from "./data/splits.ts";
+import { exists } from "./cli/run_folder.ts";
+import { basename, dirname, join } from "node:path";
 import { segFromCheckpoint } from "./cli/restore.ts";
 import { evaluate } from "./eval/metrics.ts";
 import { iouJson, iouTable } from "./eval/table.ts";
@@ -58,6 +61,20 @@ try {
     data = await openData(o, runKeys(o.seed).data);
     return data.classes.names.length;
   });
+  // A checkpoint inside a run folder: the data should still be the run's.
+  const recorded = join(dirname(dirname(values.checkpoint)), "splits.json");
+  if (basename(dirname(values.checkpoint)) === "checkpoints" && await exists(recorded)) {
+    const changed = splitChanges(
+      JSON.parse(await Deno.readTextFile(recorded)),
+      await withFileSizes(data!.splits),
+    );
+    if (changed.length > 0) {
+      console.error(
+        `eval: warning: the data differ from the run's ${recorded}:\n  ${changed.join("\n  ")}\n` +
+          `The scores below may count images the run trained on, or miss ones it held out.`,
+      );
+    }
+  }
   const heldOut = values.domain === "source" ? data!.sourceTest : data!.test;
   if (!heldOut) throw new Error(`--domain source: ${options.dataset} has no held-out source split`);
   const result = await evaluateSeg(seg, config, heldOut, {

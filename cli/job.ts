@@ -12,7 +12,9 @@ import { dispose } from "../lib/tree.ts";
 import { type BackendInfo, useBackend } from "../lib/backend.ts";
 import type { Params } from "../methods/step.ts";
 import { subset } from "../data/datasets.ts";
-import { checkHeldOut, openData, type ReadObserver } from "../data/plan.ts";
+import { checkHeldOut, openData, type ReadObserver, type SplitRecord } from "../data/plan.ts";
+import { splitChanges, withFileSizes } from "../data/splits.ts";
+import { DataError } from "../data/image_io.ts";
 import { methodConfig, runKeys } from "./config.ts";
 import { makeTrainer } from "../methods/step.ts";
 import { restoreTree } from "../io/checkpoint.ts";
@@ -31,7 +33,7 @@ import {
   storedOptions,
   watchInterrupts,
 } from "./run_folder.ts";
-import { type RunContext, trainPhase } from "./train_phase.ts";
+import { checkResumable, type RunContext, trainPhase } from "./train_phase.ts";
 
 /** What a caller may watch of a run (tests record the files each split reads). */
 export interface RunHooks {
@@ -110,8 +112,14 @@ export async function runTraining(
   };
   // On a resume the run's config.json changes only with the first checkpoint under accepted changes.
   let configPending = !o.resume;
+  // config.json missing or unreadable on a resume: rebuilt from the checkpoints' copy.
+  let configBroken = false;
   if (o.resume) {
     const stored = await storedOptions(runDir);
+    configBroken = await Deno.readTextFile(join(runDir, "config.json")).then((text) => {
+      const parsed = JSON.parse(text);
+      return !parsed || typeof parsed !== "object" || Array.isArray(parsed);
+    }).catch(() => true);
     const changes = resumeDifferences(stored, resolved);
     configPending = changes.length > 0;
     if (changes.length > 0 && !o.acceptChanges) {
@@ -122,6 +130,33 @@ export async function runTraining(
       );
     }
     for (const change of changes) log(`resume: accepted change ${change}`);
+  }
+  // The splits as they are now, each file with its size; on a resume, as the run recorded them.
+  const splits = await withFileSizes(data.splits);
+  const splitsPath = join(runDir, "splits.json");
+  let splitsPending = !o.resume || !(await exists(splitsPath));
+  if (o.resume && !splitsPending) {
+    let recorded: Record<string, SplitRecord>;
+    try {
+      recorded = JSON.parse(await Deno.readTextFile(splitsPath));
+    } catch (error) {
+      throw new DataError(
+        splitsPath,
+        `cannot be read (${
+          (error as Error).message
+        }); restore it, or delete it to record the splits as they are now`,
+      );
+    }
+    const changed = splitChanges(recorded, splits);
+    if (changed.length > 0 && !o.acceptChanges) {
+      throw new Error(
+        `${runDir}: --resume on data that changed since the run started (${splitsPath}):\n  ${
+          changed.join("\n  ")
+        }\nImages would move between training and scoring. Restore the data, or add --accept-changes to continue on the data as it is now.`,
+      );
+    }
+    for (const change of changed) log(`resume: accepted changed split ${change}`);
+    splitsPending = changed.length > 0;
   }
 
   const madeFolder = !(await exists(runDir));
@@ -159,12 +194,6 @@ export async function runTraining(
       configPending = false;
     };
     if (!o.resume) await writeConfig();
-    if (!o.resume || !(await exists(join(runDir, "splits.json")))) {
-      await Deno.writeTextFile(
-        join(runDir, "splits.json"),
-        JSON.stringify(data.splits, null, 2) + "\n",
-      );
-    }
     log(`run folder: ${runDir}`);
     log(
       `backend: ${backend.name} (${backend.detail}); data: ${data.source.description} → ${data.target.description}`,
@@ -218,6 +247,15 @@ export async function runTraining(
         trainedAStep = true;
       },
     };
+    // Everything a resume reads is checked before anything is written.
+    if (o.resume) await checkResumable(run, phases);
+    if (configBroken && !configPending) {
+      await writeConfig();
+      log(`${join(runDir, "config.json")} was missing or unreadable: rebuilt from the checkpoints`);
+    }
+    if (splitsPending) {
+      await Deno.writeTextFile(splitsPath, JSON.stringify(splits, null, 2) + "\n");
+    }
     if (o.warmupFrom) {
       const warm = await loadWarmup(o.warmupFrom, o);
       const template = makeTrainer(methodConfig(o, "sourceOnly", classes)).init(keys.init).params;

@@ -179,6 +179,65 @@ export function resumeDifferences(
   return out;
 }
 
+/**
+ * Options that choose which phases a run has rather than what a phase
+ * computes: a checkpoint made before a phase was added (`--also` under
+ * `--accept-changes`) still belongs to the run.
+ */
+const PHASE_LIST_OPTIONS = ["method", "also", "baseline", "oracle"];
+
+/**
+ * Why a checkpoint does not belong where a run is about to use it, or
+ * `undefined` when it does: its header must name the expected phase, stand
+ * within the phase's steps (and be complete where `complete` is asked), and
+ * carry the run's result-changing options (the seed among them). Resume reads
+ * checkpoints by file name; this keeps a file copied from another run, or
+ * over another phase's file, from being continued as if it were this one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointMismatch } from "./run_folder.ts";
+ * const config = { optionsVersion: 3, seed: 1, steps: 10 };
+ * const checkpoint = { config, position: { phase: "warmup", step: 10, done: true } };
+ * const phase = { phase: "warmup", steps: 10 };
+ * assert.match(checkpointMismatch(checkpoint, phase, { ...config, seed: 0 })!, /--seed: the run has 0, the checkpoint 1/);
+ * assert.equal(checkpointMismatch(checkpoint, phase, config), undefined);
+ * ```
+ */
+export function checkpointMismatch(
+  checkpoint: { config: unknown; position: { phase: string; step: number; done: boolean } },
+  expected: { phase: string; steps: number; complete?: boolean },
+  given: Record<string, unknown>,
+): string | undefined {
+  const { phase, step, done } = checkpoint.position;
+  if (phase !== expected.phase) {
+    return `it holds phase ${JSON.stringify(phase)}, not ${JSON.stringify(expected.phase)}`;
+  }
+  if (!Number.isInteger(step) || step < 0 || step > expected.steps) {
+    return `it stands at step ${step}, outside the phase's ${expected.steps} steps`;
+  }
+  if (expected.complete && !(done && step === expected.steps)) {
+    return `it stands at step ${step} of ${expected.steps}, not at the phase's end`;
+  }
+  if (!checkpoint.config || typeof checkpoint.config !== "object") {
+    return "it carries no run configuration";
+  }
+  const { classes: _classes, ...options } = checkpoint.config as Record<string, unknown>;
+  const theirs = upgradeStoredOptions(options);
+  const ours = { ...given };
+  for (const k of PHASE_LIST_OPTIONS) {
+    delete theirs[k];
+    delete ours[k];
+  }
+  const differences = resumeDifferences(ours, theirs).map((d) =>
+    d.replace(", given ", ", the checkpoint ")
+  );
+  return differences.length
+    ? `it was made by a run with other options:\n  ${differences.join("\n  ")}`
+    : undefined;
+}
+
 /** A run stopped by a signal at a step boundary, its state saved. */
 export class Interrupted extends Error {
   /** The exit status a shell expects: 128 + the signal's number. */

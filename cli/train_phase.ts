@@ -35,7 +35,8 @@ import type { Options } from "./options.ts";
 import type { Phase } from "./phases.ts";
 import type { Progress } from "./progress.ts";
 import { residentMemory } from "./resources.ts";
-import { exists, Interrupted } from "./run_folder.ts";
+import { checkpointMismatch, exists, Interrupted } from "./run_folder.ts";
+import { DataError } from "../data/image_io.ts";
 import type { DeepLabParams } from "../model/deeplab.ts";
 
 /** What every phase of a run shares. */
@@ -82,6 +83,79 @@ export async function initSegFrom(path: string, seg: DeepLabParams): Promise<Dee
 }
 
 /**
+ * Refuses a checkpoint that does not belong where the run is about to use it
+ * (`checkpointMismatch`); other options are let through under
+ * `--accept-changes`, another phase or step never.
+ *
+ * @example
+ * ```ts ignore
+ * assertBelongs(await loadCheckpoint(path), path, { phase: "cdga", steps: 600 }, resolved, false);
+ * ```
+ */
+export function assertBelongs(
+  checkpoint: Checkpoint,
+  path: string,
+  expected: { phase: string; steps: number; complete?: boolean },
+  resolved: Record<string, unknown>,
+  acceptChanges: boolean,
+): void {
+  const why = checkpointMismatch(checkpoint, expected, resolved);
+  if (!why) return;
+  const otherOptions = why.startsWith("it was made by a run with other options");
+  if (otherOptions && acceptChanges) return;
+  throw new DataError(
+    path,
+    `does not belong to this run's ${expected.phase} phase: ${why}\n` +
+      (otherOptions
+        ? "Add --accept-changes to continue from it anyway."
+        : "Restore the run's own file, or remove it to restart the phase."),
+  );
+}
+
+/**
+ * Before a resume writes anything: every phase checkpoint on disk belongs to
+ * the run (`assertBelongs`), and the metrics log holds every step it has
+ * done (a deleted or cut log is refused unless `--accept-changes`).
+ *
+ * @example
+ * ```ts ignore
+ * await checkResumable(run, phases);
+ * ```
+ */
+export async function checkResumable(run: RunContext, phases: readonly Phase[]): Promise<void> {
+  const { o, checkpoints, metricsPath, resolved, history, log } = run;
+  for (const phase of phases) {
+    const path = join(checkpoints, `${phase.name}.ckpt`);
+    if (!(await exists(path))) continue;
+    const checkpoint = await loadCheckpoint(path);
+    assertBelongs(
+      checkpoint,
+      path,
+      { phase: phase.name, steps: phase.steps },
+      resolved,
+      o.acceptChanges,
+    );
+    const step = checkpoint.position.step;
+    const logged = new Set(
+      history.filter((h) => h.phase === phase.name && (h.step as number) <= step).map((h) =>
+        h.step
+      ),
+    );
+    if (logged.size < step) {
+      const gap =
+        `${metricsPath} holds ${logged.size} of the ${step} steps of ${phase.name} that ` +
+        `its checkpoint has done (lines lost, or the file deleted or replaced)`;
+      if (!o.acceptChanges) {
+        throw new Error(
+          `${gap}.\nRestore the run's metrics.jsonl, or add --accept-changes to continue with the gap.`,
+        );
+      }
+      log(`resume: accepted a gap: ${gap}`);
+    }
+  }
+}
+
+/**
  * Trains one phase to its end (or resumes it); returns its final parameters.
  *
  * @example
@@ -101,7 +175,16 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
   let params: Params = fresh.params, optState = fresh.optState;
   let step = 0;
   let restored: Checkpoint | undefined;
-  if (o.resume && await exists(path)) restored = await loadCheckpoint(path);
+  if (o.resume && await exists(path)) {
+    restored = await loadCheckpoint(path);
+    assertBelongs(
+      restored,
+      path,
+      { phase: phase.name, steps: phase.steps },
+      resolved,
+      o.acceptChanges,
+    );
+  }
   if (restored) {
     params = restoreTree(restored, "params", fresh.params, path);
     optState = restoreTree(restored, "opt", fresh.optState, path);
@@ -113,9 +196,14 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
     // G (and its optimizer state) continue from the warm-up; C and D start fresh.
     dispose([params.seg, optState.seg]);
+    const fromPath = join(checkpoints, `${phase.from}.ckpt`);
     const warm = phase.from === "warmup" && o.warmupFrom
       ? await loadWarmup(o.warmupFrom, o)
-      : await loadCheckpoint(join(checkpoints, `${phase.from}.ckpt`));
+      : await loadCheckpoint(fromPath);
+    if (!(phase.from === "warmup" && o.warmupFrom)) {
+      const from = { phase: phase.from, steps: phase.offset, complete: true };
+      assertBelongs(warm, fromPath, from, resolved, o.acceptChanges);
+    }
     params = { ...params, seg: restoreTree(warm, "params/seg", start.seg, phase.from) };
     optState = {
       ...optState,
@@ -156,10 +244,13 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       ? `No checkpoint of ${phase.name} was written yet (one every ${o.checkpointEvery} steps)` +
         (phase.from ? `; ${phase.from}'s is kept in ${checkpoints}` : "")
       : `The last good checkpoint (step ${saved}) is kept at ${path}`;
-  await Deno.writeTextFile(
-    metricsPath,
-    keptHistory.map((h) => JSON.stringify(h) + "\n").join(""),
-  );
+  // The lines of the phases still to come stay until their own turn: a stop
+  // before then must not lose what their checkpoints have done.
+  const done = new Set(keptHistory.map((h) => h.phase)).add(phase.name);
+  const lines: string[] = [];
+  for (const h of keptHistory) lines.push(JSON.stringify(h) + "\n");
+  for (const h of history) if (!done.has(h.phase)) lines.push(JSON.stringify(h) + "\n");
+  await Deno.writeTextFile(metricsPath, lines.join(""));
   const remaining = phase.steps - step;
   const stream = (dataset: Dataset, k: Key) =>
     batches(dataset, {

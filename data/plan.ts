@@ -45,6 +45,8 @@ export interface SplitRecord {
   root?: string;
   /** Its image files relative to `root`, in sample order. */
   files?: string[];
+  /** Each file's size in bytes, in the order of `files` (filled in by the jobs). */
+  sizes?: number[];
 }
 
 /** The data of a run. */

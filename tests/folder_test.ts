@@ -444,3 +444,91 @@ Deno.test("a corrupt training image reaches the job as a clean error naming it; 
   await Deno.remove(out, { recursive: true });
   await Deno.remove(moved, { recursive: true });
 });
+
+Deno.test("resume checks what it resumes: changed data, a checkpoint from another run or phase, a lost metrics log, a lost config.json", async () => {
+  const data = await makeDataRoot();
+  const out = await Deno.makeTempDir({ prefix: "uda-folder-resume-" });
+  const light = [...TINY, "--method", "sourceOnly", "--baseline", "none", "--no-oracle"];
+  const job = [...light, "--data-root", data, "--out", out];
+  for (const seed of ["0", "1"]) {
+    const made = await runDeno(["train.ts", ...job, "--seed", seed, "--name", `s${seed}`]);
+    assert.equal(made.code, 0, made.err);
+  }
+  const run = join(out, "s0");
+  const resume = (...extra: string[]) =>
+    runDeno(["train.ts", ...job, "--seed", "0", "--name", "s0", "--resume", ...extra]);
+  const splits = await Deno.readTextFile(join(run, "splits.json"));
+  assert.match(splits, /"sizes": \[/);
+
+  // An image removed from source/train, another one replaced: refused, naming both, nothing written.
+  await Deno.remove(join(data, "source/train/images/s003.png"));
+  await Deno.remove(join(data, "source/train/labels/s003.png"));
+  const replaced = join(data, "target/val/images/v001.png");
+  await Deno.writeFile(replaced, await Deno.readFile(join(data, "source/train/images/s000.png")));
+  assert.notEqual(
+    (await Deno.stat(replaced)).size,
+    (await Deno.stat(join(data, "target/val/images/v000.png"))).size,
+  );
+  const changed = await resume();
+  assert.equal(changed.code, 1);
+  assert.match(changed.err, /--resume on data that changed since the run started/);
+  // The held-out source share is recomputed over the new list: the issue's silent failure.
+  assert.match(changed.err, /source\/train: 1 file removed/);
+  assert.match(changed.err, /source\/val: .*images\/s003.png/);
+  assert.match(changed.err, /target\/val: 1 file changed size \(images\/v001.png\)/);
+  assert.match(changed.err, /--accept-changes/);
+  assert.equal(await Deno.readTextFile(join(run, "splits.json")), splits);
+  const scored = await runDeno([
+    "eval.ts",
+    "--checkpoint",
+    join(run, "checkpoints", "sourceOnly.ckpt"),
+  ]);
+  assert.equal(scored.code, 0, scored.err);
+  assert.match(
+    scored.err,
+    /eval: warning: the data differ from the run's .*splits.json:\n {2}source\/train/,
+  );
+  const accepted = await resume("--accept-changes");
+  assert.equal(accepted.code, 0, accepted.err);
+  assert.match(accepted.out, /resume: accepted changed split source\/train/);
+  assert.notEqual(await Deno.readTextFile(join(run, "splits.json")), splits);
+  assert.equal((await resume()).code, 0, "the recorded splits are now the data's");
+
+  // Seed 1's checkpoint in seed 0's folder: refused by its header, not trusted by its name.
+  const ckpt = join(run, "checkpoints", "sourceOnly.ckpt");
+  const own = await Deno.readFile(ckpt);
+  const metrics = join(run, "metrics.jsonl");
+  const log = await Deno.readTextFile(metrics);
+  await Deno.copyFile(join(out, "s1", "checkpoints", "sourceOnly.ckpt"), ckpt);
+  const foreign = await resume();
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.err, /sourceOnly.ckpt: does not belong to this run's sourceOnly phase/);
+  assert.match(foreign.err, /--seed: the run has 0, the checkpoint 1/);
+  // The warm-up's checkpoint copied over the method's.
+  await Deno.copyFile(join(run, "checkpoints", "warmup.ckpt"), ckpt);
+  const swapped = await resume();
+  assert.equal(swapped.code, 1);
+  assert.match(swapped.err, /it holds phase "warmup", not "sourceOnly"/);
+  assert.equal(await Deno.readTextFile(metrics), log, "a refused resume writes nothing");
+  await Deno.writeFile(ckpt, own);
+
+  // The metrics log deleted: refused (its steps cannot be rebuilt) unless accepted.
+  await Deno.remove(metrics);
+  const lost = await resume();
+  assert.equal(lost.code, 1);
+  assert.match(lost.err, /metrics.jsonl holds 0 of the 1 steps of warmup/);
+  await Deno.writeTextFile(metrics, log);
+
+  // config.json deleted or corrupt: rebuilt from the checkpoints, and said so.
+  const config = await Deno.readTextFile(join(run, "config.json"));
+  await Deno.writeTextFile(join(run, "config.json"), "{ torn");
+  const rebuilt = await resume();
+  assert.equal(rebuilt.code, 0, rebuilt.err);
+  assert.match(rebuilt.out, /config.json was missing or unreadable: rebuilt from the checkpoints/);
+  assert.deepEqual(
+    JSON.parse(await Deno.readTextFile(join(run, "config.json"))),
+    JSON.parse(config),
+  );
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(data, { recursive: true });
+});
