@@ -30,6 +30,12 @@ const HELP =
   --backend B        auto, webgpu, wasm or cpu (default auto)
   --max-image-pixels N  the most pixels an image may declare; a larger one is
                      skipped from its header, before it is decoded (default 40000000)
+  --tile N           an image larger than N×N pixels is predicted by windows of
+                     N×N (a multiple of 8; memory bounded by the window, not the
+                     image); a smaller one whole, as without tiling. 0: always
+                     whole. Default 512
+  --overlap N        pixels neighbouring windows share (a multiple of 8 below
+                     the tile; default a quarter of the tile)
 
 A file that cannot be read as an image is skipped and named; the others are
 predicted, and the exit status is 1 when any was skipped. The class list and
@@ -46,6 +52,8 @@ try {
       labels: { type: "string" },
       backend: { type: "string", default: "auto" },
       "max-image-pixels": { type: "string", default: String(MAX_IMAGE_PIXELS) },
+      tile: { type: "string", default: "512" },
+      overlap: { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -63,6 +71,20 @@ try {
       `--max-image-pixels must be an integer ≥ 1, got ${values["max-image-pixels"]}`,
     );
   }
+  const tile = Number(values.tile);
+  if (!(Number.isInteger(tile) && (tile === 0 || (tile >= 16 && tile % 8 === 0)))) {
+    throw new Error(`--tile must be 0 or a multiple of 8 of at least 16, got ${values.tile}`);
+  }
+  const overlap = values.overlap === undefined ? undefined : Number(values.overlap);
+  if (overlap !== undefined) {
+    if (tile === 0) throw new Error("--overlap applies to tiled prediction; give a --tile too");
+    if (!(Number.isInteger(overlap) && overlap >= 0 && overlap % 8 === 0 && overlap < tile)) {
+      throw new Error(
+        `--overlap must be a multiple of 8 from 0 to below the tile (${tile}), got ${values.overlap}`,
+      );
+    }
+  }
+  const tiling = tile === 0 ? {} : { tile, ...(overlap === undefined ? {} : { overlap }) };
   const output = values.output!;
   try {
     if (!(await Deno.stat(output)).isDirectory) {
@@ -109,7 +131,7 @@ try {
       continue;
     }
     const x = tf.tensor4d(normalise(rgb, how), [1, image.height, image.width, 3]);
-    const prediction = predict(seg, config, x).labels;
+    const prediction = predict(seg, config, x, tiling).labels;
     x.dispose();
     const classes = Uint8Array.from(await prediction.data());
     prediction.dispose();

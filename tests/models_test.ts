@@ -14,6 +14,7 @@ import {
 } from "../model/discriminator.ts";
 import { kerasName, loadMobileNetV2Weights } from "../model/pretrained.ts";
 import { batchNorm, layerNorm } from "../model/layers.ts";
+import { predict, tileAxis } from "../model/predict.ts";
 import fc from "fast-check";
 import { assertClose } from "./helpers.ts";
 import { on } from "./helpers.ts";
@@ -197,4 +198,72 @@ Deno.test("batch and layer norm: values and all three gradients match autodiff o
     ),
     { numRuns: 60 },
   );
+});
+
+Deno.test("tiled inference: windows on the stride-8 grid cover the image, seams at the overlaps' centres", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3000 }),
+      fc.integer({ min: 2, max: 80 }),
+      fc.integer({ min: 0, max: 79 }),
+      (size, tileCells, overlapCells) => {
+        fc.pre(overlapCells < tileCells);
+        const tile = tileCells * 8, overlap = overlapCells * 8;
+        const { starts, extent, owned } = tileAxis(size, tile, overlap);
+        const padded = Math.ceil(size / 8) * 8;
+        assert.equal(starts[0], 0);
+        assert.equal(starts.at(-1)! + extent, padded, "the last window is flush with the end");
+        for (const s of starts) assert.equal(s % 8, 0);
+        assert.deepEqual(owned[0][0], 0);
+        assert.equal(owned.at(-1)![1], padded / 8);
+        for (let i = 0; i < starts.length; i++) {
+          const [from, to] = owned[i], first = starts[i] / 8, end = first + extent / 8;
+          assert.ok(from < to && first <= from && to <= end, `window ${i} owns within itself`);
+          if (i > 0) {
+            assert.equal(from, owned[i - 1][1], "the owned ranges partition the cells");
+            assert.ok(from - first >= Math.floor(overlap / 16), "away from the window's left edge");
+          }
+          if (i < starts.length - 1) assert.ok(end - to >= Math.floor(overlap / 16));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("tiled inference: an image that fits is predicted whole; a larger one gets whole-size labels and probabilities; bad tiles are refused", async () => {
+  const config = { depth: 18 as const, width: 0.125, classes: 4 };
+  const params = initDeepLab(key(3), config);
+  const small = tf.randomNormal([2, 24, 32, 3]) as tf.Tensor4D;
+  const whole = predict(params, config, small).labels;
+  const fits = predict(params, config, small, { tile: 32, overlap: 8 }).labels;
+  assert.deepEqual(await fits.array(), await whole.array());
+  const large = tf.randomNormal([2, 44, 61, 3]) as tf.Tensor4D;
+  const live = tf.memory().numTensors;
+  const thrown = predict(params, config, large, { tile: 24, probabilities: true });
+  tf.dispose([thrown.labels, thrown.probabilities!]);
+  assert.equal(tf.memory().numTensors, live, "tiling leaves no tensor behind");
+  const tiled = predict(params, config, large, { tile: 24, overlap: 8, probabilities: true });
+  assert.deepEqual(tiled.labels.shape, [2, 44, 61]);
+  assert.equal(tiled.labels.dtype, "int32");
+  const sums = await tf.sum(tiled.probabilities!, -1).data();
+  for (const v of sums) assert.ok(Math.abs(v - 1) < 1e-5);
+  // The labels are the argmax of the probabilities returned with them.
+  const argmax = tf.argMax(tiled.probabilities!, -1);
+  assert.deepEqual(await argmax.array(), await tiled.labels.array());
+  // Each image of a batch is tiled on its own: the batch gives what one image alone gives.
+  const one =
+    predict(params, config, tf.slice(large, [1, 0, 0, 0], [1, 44, 61, 3]) as tf.Tensor4D, {
+      tile: 24,
+      overlap: 8,
+    }).labels;
+  assert.deepEqual((await one.array())[0], (await tiled.labels.array())[1]);
+  assert.throws(() => predict(params, config, large, { tile: 20 }), /tile must be a multiple of 8/);
+  assert.throws(
+    () => predict(params, config, large, { tile: 24, overlap: 24 }),
+    /overlap must be a multiple of 8 from 0 to below the tile \(24\), got 24/,
+  );
+  assert.throws(() => predict(params, config, large, { overlap: 8 }), /give a tile too/);
+  tf.dispose([small, whole, fits, large, tiled.labels, tiled.probabilities!, argmax, one]);
+  dispose(params);
 });

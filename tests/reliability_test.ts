@@ -190,6 +190,19 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   assert.match(proc.err, /\/proc\/uda-seg-runs.*: cannot make the run folder there/);
   assert.doesNotMatch(proc.err, /allow-all/);
   await assert.rejects(() => parseOptions(["--steps", "-5"]), /--steps: steps must be ≥ 1, got -5/);
+  const tile = await runDeno([
+    "predict.ts",
+    "--checkpoint",
+    "c",
+    "--input",
+    "i",
+    "--output",
+    out,
+    "--tile",
+    "20",
+  ]);
+  assert.equal(tile.code, 1);
+  assert.match(tile.err, /--tile must be 0 or a multiple of 8 of at least 16, got 20/);
   // A seed outside the compared range would otherwise run nothing and exit 0.
   const only = await runDeno(["compare.ts", "--only", "3", "--out", out]);
   assert.equal(only.code, 1);
