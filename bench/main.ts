@@ -19,7 +19,10 @@
  * 4. a per-kernel profile of one reference step and of each training step;
  * 5. memory over a long default training run (a child process running
  *    `train.ts`): peak resident memory at step 200 and at the last step
- *    (`--memory-steps`, 2,000), and the live tensor count;
+ *    (`--memory-steps`, 2,000), and the live tensor count; with `--soak N`
+ *    only this run, N steps (20,000 for the soak the docs quote; or as many
+ *    as `--soak-minutes` allows), with resident memory, live tensors and
+ *    step time by quarter of the steps and their least-squares slopes;
  * 6. the digits benchmark's scene generation time.
  *
  * Run `deno task bench --help` for the flags.
@@ -36,7 +39,7 @@ import { initReference, makeReferenceStep, referenceBatch } from "../model/refer
 import { timeTrainingStep } from "./training_step.ts";
 import { exportFirstStep } from "./step_export.ts";
 import { median, oneDecimal, summarise } from "./stats.ts";
-import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
+import { measureTrainingMemory, type MemoryReport, type Quarter } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
 
@@ -67,7 +70,12 @@ run.
   --tfjs-kernels      wasm: tfjs's own kernels (XNNPACK's convolutions, threaded)
                       instead of ours
   --memory-steps N    steps of the memory run (default 2000; 0 skips)
-  --memory-early N    the early step it is compared with (default 200)
+  --memory-early N    the early step it is compared with (default 200; 1000 with --soak)
+  --soak N            soak mode: only the memory run, N default CDGA steps (20000
+                      is the soak the docs quote); resident memory, live tensors
+                      and step time over the steps, with their slopes
+  --soak-minutes M    stop the memory run after M minutes (SIGINT) and report the
+                      steps it did: a soak for as long as it is given
   --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
   --ports PATH        the PyTorch ports of the training steps (default bench/torch_steps.py)
   --torch-device D    cpu or cuda (default cpu; cuda needs a script that takes
@@ -123,7 +131,9 @@ function parse() {
       threads: { type: "string", default: "2" },
       "wasm-threads": { type: "string" },
       "memory-steps": { type: "string", default: "2000" },
-      "memory-early": { type: "string", default: "200" },
+      "memory-early": { type: "string" },
+      soak: { type: "string" },
+      "soak-minutes": { type: "string" },
       torch: { type: "string" },
       ports: { type: "string" },
       "torch-device": { type: "string", default: "cpu" },
@@ -162,8 +172,20 @@ function parse() {
       );
     }
   }
-  const memorySteps = integer("memory-steps", values["memory-steps"]!, 0);
-  const memoryEarly = integer("memory-early", values["memory-early"]!);
+  const soak = values.soak === undefined ? undefined : integer("soak", values.soak, 2);
+  const soakMinutes = values["soak-minutes"] === undefined
+    ? undefined
+    : Number(values["soak-minutes"]);
+  if (soakMinutes !== undefined && !(soakMinutes > 0)) {
+    throw new Error(
+      `--soak-minutes must be a positive number, got ${JSON.stringify(values["soak-minutes"])}`,
+    );
+  }
+  const memorySteps = soak ?? integer("memory-steps", values["memory-steps"]!, 0);
+  const memoryEarly = integer(
+    "memory-early",
+    values["memory-early"] ?? (soak ? String(Math.min(1000, Math.floor(soak / 2))) : "200"),
+  );
   if (memorySteps > 0 && memoryEarly >= memorySteps) {
     throw new Error(
       `--memory-early (${memoryEarly}) must be below --memory-steps (${memorySteps})`,
@@ -185,6 +207,8 @@ function parse() {
       : integer("wasm-threads", values["wasm-threads"]),
     memorySteps,
     memoryEarly,
+    soak,
+    soakMinutes,
     torch: values.torch ??
       new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
     ports: values.ports ?? new URL("./torch_steps.py", import.meta.url).pathname,
@@ -489,6 +513,26 @@ async function main() {
     console.log(HELP);
     return;
   }
+  if (options.soak) {
+    console.log(
+      `soak: ${options.soak} default CDGA training steps in a child process` +
+        (options.soakMinutes ? ` (at most ${options.soakMinutes} min)` : "") + " …",
+    );
+    const memory = await measureTrainingMemory({
+      steps: options.soak,
+      early: options.memoryEarly,
+      threads: options.wasmThreads,
+      tfjsKernels: options.tfjsKernels,
+      minutes: options.soakMinutes,
+      onProgress: (step) => console.log(`  step ${step}`),
+    });
+    printMemory(memory);
+    if (options.json) {
+      await Deno.writeTextFile(options.json, JSON.stringify({ options, memory }, null, 2) + "\n");
+      console.log(`\nwrote ${options.json}`);
+    }
+    return;
+  }
   const probe = await probeWebGpu();
   const hardwareGpu = probe.available && !probe.software;
   const backends = options.backends ?? ["wasm", ...(hardwareGpu ? ["webgpu" as const] : [])];
@@ -620,26 +664,7 @@ async function main() {
       ? "live tensors: constant over every timed step"
       : `live tensors CHANGED over the steps: ${leaks.join("; ")}`,
   );
-  if (memory) {
-    const { early, last } = memory;
-    const verdict = Math.abs(memory.growth) <= 0.1 ? "within 10%" : "MORE THAN 10%";
-    console.log(
-      `\nmemory of a ${last.step}-step default training run (${memory.seconds} s; ${memory.command}):\n` +
-        `  peak resident memory: ${early.peakRssMb} MiB at step ${early.step}, ` +
-        `${last.peakRssMb} MiB at step ${last.step} (${
-          (100 * memory.growth).toFixed(1)
-        }%, ${verdict})\n` +
-        `  resident memory by quarter of the steps from ${early.step} on (lowest / median / highest MiB): ` +
-        memory.quarters.map((q) => `${q.from}–${q.to}: ${q.min} / ${q.median} / ${q.max}`).join(
-          "; ",
-        ) +
-        `\n  its trend (least squares): ${memory.slopeMbPer1000.toFixed(1)} MiB per 1,000 steps\n` +
-        `  resident now: ${early.rssMb} → ${last.rssMb} MiB; live tensors from step ${early.step} on: ` +
-        (memory.tensorRange[0] === memory.tensorRange[1]
-          ? `constant at ${memory.tensorRange[0]}`
-          : `${memory.tensorRange[0]}–${memory.tensorRange[1]} (NOT constant)`),
-    );
-  }
+  if (memory) printMemory(memory);
   if (options.json) {
     await Deno.writeTextFile(
       options.json,
@@ -661,6 +686,37 @@ async function main() {
     );
     console.log(`\nwrote ${options.json}`);
   }
+}
+
+/** Prints a memory (or soak) run's report: memory, live tensors and step time over the steps. */
+function printMemory(memory: MemoryReport): void {
+  const { early, last } = memory;
+  const verdict = Math.abs(memory.growth) <= 0.1 ? "within 10%" : "MORE THAN 10%";
+  const quarters = (list: Quarter[]) =>
+    list.map((q) => `${q.from}–${q.to}: ${q.min} / ${q.median} / ${q.max}`).join("; ");
+  console.log(
+    `\nmemory of a ${last.step}-step default training run (${memory.seconds} s` +
+      (memory.stoppedAt ? `, stopped by the time limit at step ${memory.stoppedAt}` : "") +
+      `; ${memory.command}):\n` +
+      `  peak resident memory: ${early.peakRssMb} MiB at step ${early.step}, ` +
+      `${last.peakRssMb} MiB at step ${last.step} (${
+        (100 * memory.growth).toFixed(1)
+      }%, ${verdict})\n` +
+      `  resident memory by quarter of the steps from ${early.step} on (lowest / median / highest MiB): ` +
+      quarters(memory.quarters) +
+      `\n  its trend (least squares): ${memory.slopeMbPer1000.toFixed(1)} MiB per 1,000 steps\n` +
+      `  resident now: ${early.rssMb} → ${last.rssMb} MiB; live tensors from step ${early.step} on: ` +
+      (memory.tensorRange[0] === memory.tensorRange[1]
+        ? `constant at ${memory.tensorRange[0]}`
+        : `${memory.tensorRange[0]}–${memory.tensorRange[1]} (NOT constant)`) +
+      (memory.stepTime
+        ? `\n  step time by quarter (lowest / median / highest ms): ${
+          quarters(memory.stepTime.quarters)
+        }\n  its trend (least squares): ${
+          memory.stepTime.slopeMsPer1000.toFixed(2)
+        } ms per 1,000 steps`
+        : ""),
+  );
 }
 
 try {

@@ -22,6 +22,15 @@ export interface MemorySample {
   tensors: number;
 }
 
+/** The lowest, median and highest reading over one quarter of the steps. */
+export interface Quarter {
+  from: number;
+  to: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
 /** What {@linkcode measureTrainingMemory} found. */
 export interface MemoryReport {
   early: MemorySample;
@@ -35,16 +44,26 @@ export interface MemoryReport {
    * on: the lowest, median and highest reading, so that a trend (a leak)
    * shows apart from the spikes the peak records.
    */
-  quarters: { from: number; to: number; min: number; median: number; max: number }[];
+  quarters: Quarter[];
   /** The least-squares slope of resident memory over those steps, MiB per 1,000 steps. */
   slopeMbPer1000: number;
+  /**
+   * Wall time per step (ms, batch loading included) over the same quarters,
+   * and its least-squares slope in ms per 1,000 steps: a run that slows down
+   * shows here. Absent for logs without `stepMs`.
+   */
+  stepTime?: { quarters: Quarter[]; slopeMsPer1000: number };
+  /** Whether the run was stopped by the time limit before its last step. */
+  stoppedAt?: number;
   seconds: number;
   command: string;
 }
 
 /**
  * Trains `steps` CDGA steps with the default options in a child process and
- * compares its memory at step `early` with that at the end.
+ * compares its memory at step `early` with that at the end. With `minutes`,
+ * the run is stopped (SIGINT, as a user would) when that time is up, and the
+ * steps it did are read.
  *
  * @example
  * ```ts ignore
@@ -58,6 +77,7 @@ export async function measureTrainingMemory(
     early: number;
     threads?: number;
     tfjsKernels?: boolean;
+    minutes?: number;
     onProgress?: (step: number) => void;
   },
 ): Promise<MemoryReport> {
@@ -106,9 +126,15 @@ export async function measureTrainingMemory(
         }
       } catch { /* not written yet */ }
     }, 2000);
+    let stopped = false;
+    const limit = options.minutes === undefined ? undefined : setTimeout(() => {
+      stopped = true;
+      child.kill("SIGINT");
+    }, options.minutes * 60_000);
     const status = await child.output();
     clearInterval(poll);
-    if (!status.success) {
+    clearTimeout(limit);
+    if (!status.success && !(stopped && status.code === 130)) {
       throw new Error(
         `memory bench: the training run failed: ${new TextDecoder().decode(status.stderr).trim()}`,
       );
@@ -120,12 +146,27 @@ export async function measureTrainingMemory(
       peakRssMb: line.peakRssMb,
       tensors: line.tensors,
     });
-    const early = sample(lines.find((l) => l.step === options.early));
+    const reached = lines.find((l) => l.step === options.early);
+    if (!reached || lines.length <= options.early) {
+      throw new Error(
+        `memory bench: the run stopped at step ${lines.length}, not past the early step ${options.early}; ` +
+          "give it more time or a lower early step",
+      );
+    }
+    const early = sample(reached);
     const last = sample(lines[lines.length - 1]);
     const after = lines.filter((l) => l.step >= options.early);
     const later = after.map((l) => l.tensors as number);
+    const resident = trend(after.map((l) => [l.step as number, l.rssMb as number]));
+    const timed = after.filter((l) => typeof l.stepMs === "number");
+    const time = timed.length > 0
+      ? trend(timed.map((l) => [l.step as number, l.stepMs as number]))
+      : undefined;
     return {
-      ...residentTrend(after.map((l) => [l.step as number, l.rssMb as number])),
+      quarters: resident.quarters,
+      slopeMbPer1000: resident.slopePer1000,
+      ...(time ? { stepTime: { quarters: time.quarters, slopeMsPer1000: time.slopePer1000 } } : {}),
+      ...(stopped ? { stoppedAt: last.step } : {}),
       early,
       last,
       growth: last.peakRssMb / early.peakRssMb - 1,
@@ -138,10 +179,8 @@ export async function measureTrainingMemory(
   }
 }
 
-/** Quarters and slope of resident memory over `(step, MiB)` readings. */
-function residentTrend(
-  readings: [number, number][],
-): Pick<MemoryReport, "quarters" | "slopeMbPer1000"> {
+/** Quarters and least-squares slope (per 1,000 steps) of `(step, value)` readings. */
+function trend(readings: [number, number][]): { quarters: Quarter[]; slopePer1000: number } {
   const quarters = [0, 1, 2, 3].map((q) => {
     const part = readings.slice(
       Math.floor((q * readings.length) / 4),
@@ -158,8 +197,8 @@ function residentTrend(
   });
   const n = readings.length;
   const meanStep = readings.reduce((s, [x]) => s + x, 0) / n;
-  const meanMb = readings.reduce((s, [, y]) => s + y, 0) / n;
-  const covariance = readings.reduce((s, [x, y]) => s + (x - meanStep) * (y - meanMb), 0);
+  const meanValue = readings.reduce((s, [, y]) => s + y, 0) / n;
+  const covariance = readings.reduce((s, [x, y]) => s + (x - meanStep) * (y - meanValue), 0);
   const variance = readings.reduce((s, [x]) => s + (x - meanStep) ** 2, 0);
-  return { quarters, slopeMbPer1000: variance > 0 ? (1000 * covariance) / variance : 0 };
+  return { quarters, slopePer1000: variance > 0 ? (1000 * covariance) / variance : 0 };
 }

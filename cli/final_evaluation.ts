@@ -23,6 +23,7 @@ import { groupingConfig } from "../methods/cdga.ts";
 import { classShares, groupAgreement, groupMass, styleShares } from "../eval/group_diagnostics.ts";
 import { LABELS, type Phase } from "./phases.ts";
 import { Interrupted } from "./run_folder.ts";
+import { RECENT_LINES } from "./metrics_log.ts";
 import type { RunContext } from "./train_phase.ts";
 
 /** CDGA's groups on labelled held-out data (diagnosis only; nothing is trained on it). */
@@ -79,7 +80,7 @@ export interface FinalEvaluation {
  * ```
  */
 export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<FinalEvaluation> {
-  const { o, data, classes, keptHistory, finals, interrupts, checkpoints } = run;
+  const { o, data, classes, metrics, finals, interrupts, checkpoints } = run;
   const rows: Record<string, TableRow[]> = { overall: [] };
   const sourceRows: TableRow[] = [];
   const names = data.classes.names;
@@ -161,13 +162,13 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
       }
       panels.get(id)!.columns.push({ title: label, classes: kept.prediction });
     }
-    const history = keptHistory.filter((h) => h.phase === phase.name);
+    const history = metrics.recent(phase.name);
     const last = history.at(-1);
     const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
       | number[]
       | undefined;
-    // Each group's class make-up, averaged over the phase's last 50 steps.
-    const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-50)
+    // Each group's class make-up, averaged over the phase's last steps.
+    const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-RECENT_LINES)
       .map((h) => h.groupClasses as number[]);
     // A class absent from a step's batch has no make-up there: average over the steps that had it.
     const present = (m: number[], c: number) =>

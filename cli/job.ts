@@ -22,13 +22,13 @@ import { loadWarmup } from "./warmup_from.ts";
 import { evaluatePhases } from "./final_evaluation.ts";
 import { type Options, OPTIONS_VERSION } from "./options.ts";
 import { phasesOf } from "./phases.ts";
+import { MetricsLog } from "./metrics_log.ts";
 import { Progress } from "./progress.ts";
 import { writeRunReport } from "./report.ts";
 import {
   clearTemporaries,
   exists,
   lockRunFolder,
-  parseMetricsLog,
   resumeDifferences,
   storedOptions,
   watchInterrupts,
@@ -204,14 +204,7 @@ export async function runTraining(
         (data.validation ? `; validation: ${data.validation.description}` : ""),
     );
 
-    // Metric lines written after the checkpoint we resume from are dropped.
-    let history: Record<string, unknown>[] = [];
-    if (o.resume && await exists(metricsPath)) {
-      const parsed = parseMetricsLog(await Deno.readTextFile(metricsPath), metricsPath);
-      if (parsed.torn) log(`${metricsPath}: dropped a last line cut short by a kill`);
-      history = parsed.lines;
-    }
-    const keptHistory: Record<string, unknown>[] = [];
+    const metrics = new MetricsLog(metricsPath);
     const progress = new Progress(log);
     // Intermediate evaluations watch the validation split where there is one, on
     // evenly spaced samples of it (a split sorted by sub-domain is then covered).
@@ -231,10 +224,8 @@ export async function runTraining(
       keys,
       classes,
       checkpoints,
-      metricsPath,
       resolved,
-      history,
-      keptHistory,
+      metrics,
       finals,
       monitored,
       progress,
@@ -248,7 +239,9 @@ export async function runTraining(
       },
     };
     // Everything a resume reads is checked before anything is written.
-    if (o.resume) await checkResumable(run, phases);
+    const keepMetric = o.resume ? await checkResumable(run, phases) : undefined;
+    if (keepMetric && await exists(metricsPath)) await metrics.rewrite(keepMetric);
+    else await metrics.reset();
     if (configBroken && !configPending) {
       await writeConfig();
       log(`${join(runDir, "config.json")} was missing or unreadable: rebuilt from the checkpoints`);

@@ -200,7 +200,9 @@ export async function writeRunReport(
   phases: Phase[],
   where: { runDir: string; runName: string; backend: string },
 ): Promise<void> {
-  const { o, data, classes, keptHistory, monitored, log } = run;
+  const { o, data, classes, metrics, monitored, log } = run;
+  // A bounded sample of every phase's lines (a long run's log is not held whole).
+  const keptHistory = metrics.phases().flatMap((phase) => metrics.lines(phase));
   const { evaluated, rows, sourceRows, miou, results, panels } = evaluation;
   const { runDir, runName } = where;
   const names = data.classes.names;

@@ -86,42 +86,6 @@ export async function clearTemporaries(dir: string): Promise<string[]> {
 }
 
 /**
- * Reads `metrics.jsonl`: one JSON object per line. A last line that does not
- * parse was being written when the run was killed and is dropped (reported
- * through `torn`); a bad line before it is an error naming the file and line.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseMetricsLog } from "./run_folder.ts";
- * const { lines, torn } = parseMetricsLog('{"step":1}\n{"step":2}\n{"st', "metrics.jsonl");
- * assert.deepEqual([lines.length, torn], [2, true]);
- * ```
- */
-export function parseMetricsLog(
-  text: string,
-  path: string,
-): { lines: Record<string, unknown>[]; torn: boolean } {
-  const raw = text.split("\n");
-  const lines: Record<string, unknown>[] = [];
-  let torn = false;
-  raw.forEach((line, i) => {
-    if (line.trim() === "") return;
-    try {
-      lines.push(JSON.parse(line));
-    } catch (error) {
-      const last = raw.slice(i + 1).every((rest) => rest.trim() === "");
-      if (last) {
-        torn = true;
-        return;
-      }
-      throw new Error(`${path}: line ${i + 1} is not JSON (${(error as Error).message})`);
-    }
-  });
-  return { lines, torn };
-}
-
-/**
  * Options a resume may change: they steer the run, not its result. The
  * recipe is among them because it only supplies values, and those are
  * compared one by one (a grid pinned to a renamed recipe still matches its

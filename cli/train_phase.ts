@@ -38,6 +38,7 @@ import { residentMemory } from "./resources.ts";
 import { checkpointMismatch, exists, Interrupted } from "./run_folder.ts";
 import { DataError } from "../data/image_io.ts";
 import type { DeepLabParams } from "../model/deeplab.ts";
+import type { MetricsLine, MetricsLog } from "./metrics_log.ts";
 
 /** What every phase of a run shares. */
 export interface RunContext {
@@ -47,14 +48,10 @@ export interface RunContext {
   classes: number;
   /** The run's checkpoints folder. */
   checkpoints: string;
-  /** The run's metrics log. */
-  metricsPath: string;
   /** The options as stored with every checkpoint. */
   resolved: Record<string, unknown>;
-  /** The metrics log of the run being resumed (lines past its checkpoints are dropped). */
-  history: Record<string, unknown>[];
-  /** The metrics kept so far, every phase (appended to). */
-  keptHistory: Record<string, unknown>[];
+  /** The run's metrics log, with a bounded sample of it in memory for the report. */
+  metrics: MetricsLog;
   /** Each finished phase's parameters. */
   finals: Map<string, Params>;
   /** The held-out samples of the intermediate evaluations. */
@@ -115,15 +112,22 @@ export function assertBelongs(
 /**
  * Before a resume writes anything: every phase checkpoint on disk belongs to
  * the run (`assertBelongs`), and the metrics log holds every step it has
- * done (a deleted or cut log is refused unless `--accept-changes`).
+ * done (a deleted or cut log is refused unless `--accept-changes`). The log's
+ * lines up to each checkpoint are loaded into `run.metrics`; the filter that
+ * kept them is returned, for `MetricsLog.rewrite` once writing may begin.
  *
  * @example
  * ```ts ignore
- * await checkResumable(run, phases);
+ * const keep = await checkResumable(run, phases);
+ * await run.metrics.rewrite(keep);
  * ```
  */
-export async function checkResumable(run: RunContext, phases: readonly Phase[]): Promise<void> {
-  const { o, checkpoints, metricsPath, resolved, history, log } = run;
+export async function checkResumable(
+  run: RunContext,
+  phases: readonly Phase[],
+): Promise<(line: MetricsLine) => boolean> {
+  const { o, checkpoints, metrics, resolved, log } = run;
+  const steps = new Map<string, number>();
   for (const phase of phases) {
     const path = join(checkpoints, `${phase.name}.ckpt`);
     if (!(await exists(path))) continue;
@@ -135,24 +139,34 @@ export async function checkResumable(run: RunContext, phases: readonly Phase[]):
       resolved,
       o.acceptChanges,
     );
-    const step = checkpoint.position.step;
-    const logged = new Set(
-      history.filter((h) => h.phase === phase.name && (h.step as number) <= step).map((h) =>
-        h.step
-      ),
-    );
-    if (logged.size < step) {
-      const gap =
-        `${metricsPath} holds ${logged.size} of the ${step} steps of ${phase.name} that ` +
-        `its checkpoint has done (lines lost, or the file deleted or replaced)`;
-      if (!o.acceptChanges) {
-        throw new Error(
-          `${gap}.\nRestore the run's metrics.jsonl, or add --accept-changes to continue with the gap.`,
-        );
-      }
-      log(`resume: accepted a gap: ${gap}`);
-    }
+    steps.set(phase.name, checkpoint.position.step);
   }
+  // Lines past a phase's checkpoint (or of a phase without one) are redone by the resume.
+  const keep = (line: MetricsLine) => (line.step as number) <= (steps.get(String(line.phase)) ?? 0);
+  const logged = new Map<string, Set<unknown>>();
+  if (await exists(metrics.path)) {
+    const { torn } = await metrics.load((line) => {
+      if (!keep(line)) return false;
+      const phase = String(line.phase);
+      if (!logged.has(phase)) logged.set(phase, new Set());
+      logged.get(phase)!.add(line.step);
+      return true;
+    });
+    if (torn) log(`${metrics.path}: dropped a last line cut short by a kill`);
+  }
+  for (const [phase, step] of steps) {
+    const count = logged.get(phase)?.size ?? 0;
+    if (count >= step) continue;
+    const gap = `${metrics.path} holds ${count} of the ${step} steps of ${phase} that ` +
+      `its checkpoint has done (lines lost, or the file deleted or replaced)`;
+    if (!o.acceptChanges) {
+      throw new Error(
+        `${gap}.\nRestore the run's metrics.jsonl, or add --accept-changes to continue with the gap.`,
+      );
+    }
+    log(`resume: accepted a gap: ${gap}`);
+  }
+  return keep;
 }
 
 /**
@@ -164,7 +178,7 @@ export async function checkResumable(run: RunContext, phases: readonly Phase[]):
  * ```
  */
 export async function trainPhase(run: RunContext, phase: Phase): Promise<Params> {
-  const { o, data, classes, checkpoints, metricsPath, resolved, history, keptHistory } = run;
+  const { o, data, classes, checkpoints, resolved, metrics: metricsLog } = run;
   const { finals, monitored, progress, interrupts, log } = run;
   const { init: initKey, source: sourceKey, target: targetKey, root } = run.keys;
   const trainer = makeTrainer(methodConfig(o, phase.method, classes, phase.overrides));
@@ -220,10 +234,6 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     params = { ...params, seg: { ...params.seg, backbone: backbone as MobileNetV2Params } };
     log(`${phase.name}: MobileNetV2 backbone from ImageNet weights (npm:nsfwjs)`);
   }
-  // One by one: spreading a long run's lines into push overflows the call stack.
-  for (const h of history) {
-    if (h.phase === phase.name && (h.step as number) <= step) keptHistory.push(h);
-  }
   // The step of this phase's checkpoint on disk, where there is one.
   let saved: number | undefined = restored ? step : undefined;
   const save = async (done: boolean) => {
@@ -244,13 +254,6 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       ? `No checkpoint of ${phase.name} was written yet (one every ${o.checkpointEvery} steps)` +
         (phase.from ? `; ${phase.from}'s is kept in ${checkpoints}` : "")
       : `The last good checkpoint (step ${saved}) is kept at ${path}`;
-  // The lines of the phases still to come stay until their own turn: a stop
-  // before then must not lose what their checkpoints have done.
-  const done = new Set(keptHistory.map((h) => h.phase)).add(phase.name);
-  const lines: string[] = [];
-  for (const h of keptHistory) lines.push(JSON.stringify(h) + "\n");
-  for (const h of history) if (!done.has(h.phase)) lines.push(JSON.stringify(h) + "\n");
-  await Deno.writeTextFile(metricsPath, lines.join(""));
   const remaining = phase.steps - step;
   const stream = (dataset: Dataset, k: Key) =>
     batches(dataset, {
@@ -270,6 +273,7 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     : undefined;
   progress.start(phase.name, step, phase.steps);
   while (step < phase.steps) {
+    const stepStarted = performance.now();
     const s = sources ? (await sources.next()).value as Batch : undefined;
     const t = targets ? (await targets.next()).value as Batch : undefined;
     // Only the oracle is handed target labels; it reads no source batch.
@@ -312,6 +316,8 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       ...values,
       ...residentMemory(),
       tensors: tf.memory().numTensors,
+      // Wall time of the step, batch loading included (what a soak watches for a slowdown).
+      stepMs: Math.round(10 * (performance.now() - stepStarted)) / 10,
     };
     progress.update(step, flatValues);
     if (step % o.checkpointEvery === 0 || step === phase.steps) {
@@ -330,8 +336,7 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
         } (${monitored.length} samples of ${monitored.description})`,
       );
     }
-    keptHistory.push(line);
-    await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+    await metricsLog.append(line);
     const signal = interrupts.pending();
     if (signal) {
       if (saved !== step) await save(step === phase.steps);

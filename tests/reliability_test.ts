@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { OPTIONS_VERSION, parseOptions } from "../cli/options.ts";
-import { parseMetricsLog, resumeDifferences } from "../cli/run_folder.ts";
+import { resumeDifferences } from "../cli/run_folder.ts";
+import { MetricsLog, scanMetricsLog } from "../cli/metrics_log.ts";
 import { finished, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
 
 const TINY = [
@@ -148,8 +149,60 @@ Deno.test("resume refuses options that change the result, before writing anythin
   const broken = await runDeno(["train.ts", ...job, "--resume"]);
   assert.equal(broken.code, 1);
   assert.match(broken.err, /metrics.jsonl: line 1 is not JSON/);
-  assert.deepEqual(parseMetricsLog('{"a":1}\n{"a"', "m").lines, [{ a: 1 }]);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("the metrics log keeps a bounded sample in memory and rewrites the file as a stream", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  const log = new MetricsLog(path, 64);
+  await log.reset();
+  const steps = 5000;
+  for (let step = 1; step <= steps; step++) {
+    await log.append({
+      phase: "a",
+      step,
+      seg: 1 / step,
+      ...(step % 1000 === 0 ? { targetMIoU: 0.5 } : {}),
+    });
+  }
+  for (let step = 1; step <= 10; step++) await log.append({ phase: "b", step, seg: step });
+  const sampled = log.lines("a");
+  // Bounded: at most 2 × cap samples, the evaluations and the recent lines; in step order.
+  assert.ok(sampled.length <= 2 * 64 + 5 + 50, `${sampled.length} lines kept`);
+  assert.deepEqual(
+    sampled.map((l) => l.step),
+    [...sampled.map((l) => l.step as number)].sort((x, y) => x - y),
+  );
+  for (const step of [1, 1000, 2000, 3000, 4000, 5000]) {
+    assert.ok(sampled.some((l) => l.step === step));
+  }
+  assert.deepEqual(
+    log.recent("a").map((l) => l.step),
+    Array.from({ length: 50 }, (_, i) => steps - 49 + i),
+  );
+  assert.deepEqual(log.phases(), ["a", "b"]);
+  // A resume keeps the lines up to each phase's checkpoint: the file and the sample agree.
+  const keep = (line: Record<string, unknown>) =>
+    (line.step as number) <= (line.phase === "a" ? 3000 : 0);
+  const reread = new MetricsLog(path, 64);
+  assert.deepEqual(await reread.load(keep), { torn: false });
+  await reread.rewrite(keep);
+  const left: unknown[] = [];
+  await scanMetricsLog(path, (line) => left.push(line.step));
+  assert.deepEqual(left, Array.from({ length: 3000 }, (_, i) => i + 1));
+  assert.equal(reread.recent("a").at(-1)?.step, 3000);
+  assert.deepEqual(reread.phases(), ["a"]);
+  // A torn last line is dropped and reported; a bad line before it names the file and line.
+  await Deno.writeTextFile(path, '{"a":1}\n{"a"');
+  const seen: unknown[] = [];
+  assert.deepEqual(await scanMetricsLog(path, (line) => seen.push(line)), { torn: true });
+  assert.deepEqual(seen, [{ a: 1 }]);
+  await Deno.writeTextFile(path, '{"a"\n{"a":1}\n');
+  await assert.rejects(
+    () => scanMetricsLog(path, () => {}),
+    new RegExp(`${path}: line 1 is not JSON`),
+  );
+  await Deno.remove(path);
 });
 
 Deno.test("a start refused late leaves no folder behind; bad flags and paths get messages in our terms", async () => {
