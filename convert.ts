@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { checkOutputFile, parseCommandArgs } from "./cli/arguments.ts";
 import { tf } from "./lib/tf.ts";
 import { key } from "./lib/random.ts";
 import { flatten } from "./lib/tree.ts";
@@ -37,20 +37,16 @@ const HELP = `deno task convert --from caffe|torchvision --input FILE --output F
   --seed S        seed of a head initialised here (default 0)`;
 
 try {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      from: { type: "string" },
-      input: { type: "string" },
-      output: { type: "string" },
-      classes: { type: "string" },
-      depth: { type: "string", default: "101" },
-      width: { type: "string", default: "1" },
-      "aspp-rates": { type: "string" },
-      seed: { type: "string", default: "0" },
-      help: { type: "boolean" },
-    },
-    strict: true,
+  const { values } = parseCommandArgs(Deno.args, {
+    from: { type: "string" },
+    input: { type: "string" },
+    output: { type: "string" },
+    classes: { type: "string" },
+    depth: { type: "string", default: "101" },
+    width: { type: "string", default: "1" },
+    "aspp-rates": { type: "string" },
+    seed: { type: "string", default: "0" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -59,6 +55,7 @@ try {
   for (const flag of ["from", "input", "output", "classes"] as const) {
     if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
   }
+  await checkOutputFile(values.output!, "--output");
   const variant = values.from;
   if (variant !== "caffe" && variant !== "torchvision") {
     throw new Error(`--from must be caffe or torchvision, got ${variant}`);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { checkOutputFile, parseCommandArgs } from "./cli/arguments.ts";
 import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { evaluateSeg } from "./eval/segmentation.ts";
@@ -31,17 +31,13 @@ const HELP =
   --json FILE        also write the tables as JSON`;
 
 try {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      checkpoint: { type: "string" },
-      samples: { type: "string" },
-      domain: { type: "string", default: "target" },
-      backend: { type: "string", default: "auto" },
-      json: { type: "string" },
-      help: { type: "boolean" },
-    },
-    strict: true,
+  const { values } = parseCommandArgs(Deno.args, {
+    checkpoint: { type: "string" },
+    samples: { type: "string" },
+    domain: { type: "string", default: "target" },
+    backend: { type: "string", default: "auto" },
+    json: { type: "string" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -55,6 +51,7 @@ try {
   if (values.domain !== "target" && values.domain !== "source") {
     throw new Error(`--domain must be target or source, got ${values.domain}`);
   }
+  if (values.json) await checkOutputFile(values.json, "--json");
   await useBackend(values.backend as "auto");
   let data: Awaited<ReturnType<typeof openData>> | undefined;
   const { seg, config, options, phase } = await segFromCheckpoint(values.checkpoint, async (o) => {

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { makeOutputFolder, parseCommandArgs } from "./cli/arguments.ts";
 import { tf } from "./lib/tf.ts";
 import { useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
@@ -43,20 +43,16 @@ palette come from the checkpoint (or, for checkpoints of earlier versions,
 from the run's data set).`;
 
 try {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      checkpoint: { type: "string" },
-      input: { type: "string" },
-      output: { type: "string" },
-      labels: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      "max-image-pixels": { type: "string", default: String(MAX_IMAGE_PIXELS) },
-      tile: { type: "string", default: "512" },
-      overlap: { type: "string" },
-      help: { type: "boolean" },
-    },
-    strict: true,
+  const { values } = parseCommandArgs(Deno.args, {
+    checkpoint: { type: "string" },
+    input: { type: "string" },
+    output: { type: "string" },
+    labels: { type: "string" },
+    backend: { type: "string", default: "auto" },
+    "max-image-pixels": { type: "string", default: String(MAX_IMAGE_PIXELS) },
+    tile: { type: "string", default: "512" },
+    overlap: { type: "string" },
+    help: { type: "boolean" },
   });
   if (values.help) {
     console.log(HELP);
@@ -86,13 +82,6 @@ try {
   }
   const tiling = tile === 0 ? {} : { tile, ...(overlap === undefined ? {} : { overlap }) };
   const output = values.output!;
-  try {
-    if (!(await Deno.stat(output)).isDirectory) {
-      throw new Error(`--output ${output}: a file of that name exists; give a folder`);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
   let entries: string[];
   try {
     entries = [...Deno.readDirSync(values.input!)].filter((e) =>
@@ -104,6 +93,7 @@ try {
     );
   }
   if (entries.length === 0) throw new Error(`${values.input}: no .png image in the folder`);
+  await makeOutputFolder(output, "--output");
   await useBackend(values.backend as "auto");
   let table: Awaited<ReturnType<typeof classesOf>> | undefined;
   const { seg, config, options, classes: stored } = await segFromCheckpoint(
@@ -117,7 +107,6 @@ try {
   const classTable = stored ?? table!;
   const palette = classTable.palette;
   const how = normalisationOf(options);
-  await Deno.mkdir(output, { recursive: true });
   const skipped: string[] = [];
   for (const name of entries) {
     const path = join(values.input!, name);

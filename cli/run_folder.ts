@@ -34,7 +34,18 @@ const LOCK = "run.lock";
  */
 export async function lockRunFolder(runDir: string): Promise<() => Promise<void>> {
   const path = join(runDir, LOCK);
-  const file = await Deno.open(path, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (error) {
+    const isFolder = await Deno.stat(path).then((info) => info.isDirectory, () => false);
+    throw new Error(
+      isFolder
+        ? `${path} is a folder; a run keeps its lock file there. Remove or rename that folder ` +
+          "(it is not part of a run) and start again"
+        : `${path}: cannot open the run's lock file (${(error as Error).message})`,
+    );
+  }
   if (!(await file.tryLock(true))) {
     let holder: { pid?: number; since?: string } = {};
     try {

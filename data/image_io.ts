@@ -103,7 +103,16 @@ export function decodeImage(
   try {
     png = decode(bytes);
   } catch (error) {
-    throw new DataError(path, `corrupt or truncated PNG (${(error as Error).message})`);
+    const detail = (error as Error).message.replace(/[\s:]+$/, "");
+    // Every complete PNG ends with its IEND chunk: without it the file was cut short.
+    const truncated = !endsWithIend(bytes);
+    throw new DataError(
+      path,
+      (truncated
+        ? `truncated PNG: the file ends after ${bytes.length} bytes, before its end marker (IEND)`
+        : `corrupt PNG: ${detail}`) +
+        "; copy or export the image again, or remove it",
+    );
   }
   let { data, channels } = png as unknown as { data: Uint8Array | Uint16Array; channels: number };
   const palette = (png as unknown as { palette?: number[][] }).palette;
@@ -187,4 +196,13 @@ export function encodePng(image: RawImage): Uint8Array {
     channels: image.channels,
     depth: image.data instanceof Uint16Array ? 16 : 8,
   });
+}
+
+const IEND = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
+
+/** Whether a PNG file's bytes end with the IEND chunk's type and checksum. */
+function endsWithIend(bytes: Uint8Array): boolean {
+  if (bytes.length < IEND.length) return false;
+  const tail = bytes.subarray(bytes.length - IEND.length);
+  return IEND.every((b, i) => tail[i] === b);
 }

@@ -245,11 +245,16 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
     const samples = await Promise.all(
       Array.from({ length: size }, async (_, i) => {
         const t = first + i;
-        const sample = await dataset.get(indexAt(t));
+        const index = indexAt(t);
+        const sample = await dataset.get(index);
         return augment(sample, foldIn(augmentKey, t), options);
       }),
     );
-    return { samples, next: first + size };
+    const where = Array.from({ length: size }, (_, i) => {
+      const index = indexAt(first + i);
+      return dataset.files?.[index] ?? `${dataset.description}, sample ${index}`;
+    });
+    return { samples, where, next: first + size };
   };
   const ahead = Math.max(1, options.prefetch ?? 2);
   const queue: Promise<Awaited<ReturnType<typeof load>>>[] = [];
@@ -262,18 +267,18 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
   };
   for (let b = 0; b < Math.min(ahead, total); b++) enqueue(b);
   for (let b = 0; b < total; b++) {
-    const { samples, next } = await queue.shift()!;
+    const { samples, where, next } = await queue.shift()!;
     if (b + ahead < total) enqueue(b + ahead);
     const { width, height } = samples[0];
-    for (const s of samples) {
+    samples.forEach((s, i) => {
       if (s.width !== width || s.height !== height) {
         throw new Error(
-          `stream: samples of one batch differ in size (${s.name} is ${s.width}×${s.height}, ${
-            samples[0].name
-          } ${width}×${height}); set a crop size`,
+          `images of one batch differ in size: ${where[i]} is ${s.width}×${s.height}, ` +
+            `${where[0]} ${width}×${height} (after augmentation). Give a crop size ` +
+            "(--crop N, at most the smallest image's side) or make the images one size",
         );
       }
-    }
+    });
     const pixels = new Float32Array(size * width * height * 3);
     samples.forEach((s, i) => pixels.set(normalise(s.image, how), i * width * height * 3));
     const labelled = samples.every((s) => s.label);

@@ -255,7 +255,13 @@ Deno.test("bad input: every problem is an error naming the file", async () => {
     await Deno.mkdir(join(r, "empty/labels"), { recursive: true });
     await write(join(r, "badjson/images/a.png"), rgb(2, 2, 0));
     await Deno.writeTextFile(join(r, "badjson/classes.json"), "{ names: [sky }");
-    for (const d of ["truncated", "corrupt", "sizes", "unknown", "missing-label", "empty"]) {
+    await write(join(r, "sizes2/images/a.png"), rgb(2, 2, 0));
+    await write(join(r, "sizes2/images/b.png"), rgb(3, 2, 0));
+    await write(join(r, "sizes2/labels/a.png"), png(2, 2, 1, new Uint8Array(4)));
+    await write(join(r, "sizes2/labels/b.png"), png(3, 2, 1, new Uint8Array(6)));
+    for (
+      const d of ["truncated", "corrupt", "sizes", "sizes2", "unknown", "missing-label", "empty"]
+    ) {
       await Deno.writeTextFile(join(r, d, "classes.json"), JSON.stringify({ names: ["a", "b"] }));
     }
   });
@@ -263,7 +269,7 @@ Deno.test("bad input: every problem is an error naming the file", async () => {
   await first("ok");
   await assert.rejects(
     () => first("truncated"),
-    new RegExp(`truncated/images/a.png: corrupt or truncated PNG`),
+    /truncated\/images\/a.png: truncated PNG: the file ends after \d+ bytes, before its end marker \(IEND\); copy or export the image again, or remove it$/,
   );
   await assert.rejects(() => first("corrupt"), /corrupt\/images\/a.png: not a PNG file/);
   await assert.rejects(
@@ -291,7 +297,27 @@ Deno.test("bad input: every problem is an error naming the file", async () => {
     () => cityscapes(join(root, "ok"), "val"),
     /leftImg8bit\/val: cannot read the city folder/,
   );
+  // A batch of images of different sizes names both files by their paths and says what to do.
+  const mixed = batches(await folder(join(root, "sizes2")), {
+    key: key(0),
+    batchSize: 2,
+    shuffle: false,
+  });
+  await assert.rejects(
+    () => mixed.next(),
+    new RegExp(
+      `images of one batch differ in size: ${join(root, "sizes2/images/b.png")} is 3×2, ` +
+        `${join(root, "sizes2/images/a.png")} 2×2 .*Give a crop size \\(--crop N`,
+    ),
+  );
   assert.throws(() => decodeImage(new Uint8Array(3), "x.png"), /x.png: not a PNG file/);
+  // Complete (it ends with IEND) but its compressed data scrambled: corrupt, not truncated.
+  const scrambled = rgb(16, 16, 3).slice();
+  scrambled.fill(0xff, 41, scrambled.length - 16);
+  assert.throws(
+    () => decodeImage(scrambled, "y.png"),
+    /y.png: corrupt PNG: [^:]*[^:\s]; copy or export the image again, or remove it$/,
+  );
   await Deno.remove(root, { recursive: true });
 });
 

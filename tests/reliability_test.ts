@@ -235,6 +235,44 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   await assert.rejects(() => Deno.stat(join(out, "i")), Deno.errors.NotFound);
   const rerun = await runDeno(["train.ts", ...TINY, "--steps", "2", "--out", out, "--name", "i"]);
   assert.equal(rerun.code, 0, rerun.err);
+  // eval and predict: a negative count, and output paths that cannot be written, are refused
+  // up front with the flag and the path named.
+  const checkpoint = join(out, "i", "checkpoints", "cdga.ckpt");
+  const negative = await runDeno(["eval.ts", "--checkpoint", checkpoint, "--samples", "-3"]);
+  assert.equal(negative.code, 1);
+  assert.match(negative.err, /--samples must be a positive integer, got -3/);
+  const underFile = join(out, "i", "config.json", "out.json");
+  const json = await runDeno(["eval.ts", "--checkpoint", checkpoint, "--json", underFile]);
+  assert.equal(json.code, 1);
+  assert.match(json.err, /--json .*config.json\/out.json: .*config.json is a file, not a folder/);
+  await Deno.mkdir(join(out, "in"));
+  await Deno.writeFile(join(out, "in", "a.png"), new Uint8Array(8));
+  const device = await runDeno([
+    "predict.ts",
+    "--checkpoint",
+    checkpoint,
+    "--input",
+    join(out, "in"),
+    "--output",
+    "/proc/uda-x",
+  ]);
+  assert.equal(device.code, 1);
+  assert.match(device.err, /--output \/proc\/uda-x: .*choose an ordinary folder/);
+  // A run.lock that is a folder is named, with what to do.
+  await Deno.mkdir(join(out, "i", "run.lock"));
+  const locked = await runDeno([
+    "train.ts",
+    ...TINY,
+    "--steps",
+    "2",
+    "--out",
+    out,
+    "--name",
+    "i",
+    "--resume",
+  ]);
+  assert.equal(locked.code, 1);
+  assert.match(locked.err, /i\/run.lock is a folder; .*Remove or rename that folder/);
 
   const empty = await runDeno(["train.ts", ...TINY, "--name", "", "--out", out]);
   assert.match(empty.err, /--name "": a run needs a folder name of its own/);
