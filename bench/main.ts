@@ -2,7 +2,7 @@
  * `deno task bench`: in one run,
  *
  * 1. the reference training step (`model/reference_net.ts`, the network of
- *    `shared/bench/torch_reference_step.py`) on our fastest CPU backend
+ *    the project's PyTorch speed yardstick) on our fastest CPU backend
  *    (wasm: XNNPACK, SIMD, a thread per core), and on webgpu where a hardware
  *    adapter exists;
  * 2. the training steps that matter, each against its PyTorch port
@@ -45,8 +45,8 @@ import { loadDigitsBenchmark } from "../data/digits.ts";
 
 const HELP = `deno task bench [flags]
 
-Times the reference training step (shared/bench/torch_reference_step.py's
-network), the default CDGA training step and the DeepLab MobileNetV2 step on
+Times the reference training step (model/reference_net.ts; PyTorch's version
+of it with --torch), the default CDGA training step and the DeepLab MobileNetV2 step on
 our backends, PyTorch's reference step and the PyTorch ports of the two
 training steps (bench/torch_steps.py, started from our weights and batch) when
 /usr/bin/python3 can import torch, and the memory of a long default training
@@ -76,7 +76,9 @@ run.
                       and step time over the steps, with their slopes
   --soak-minutes M    stop the memory run after M minutes (SIGINT) and report the
                       steps it did: a soak for as long as it is given
-  --torch PATH        the PyTorch script (default ../shared/bench/torch_reference_step.py)
+  --torch PATH        PyTorch's reference step script (default: the team's copy beside
+                      the repository, ../shared/bench/torch_reference_step.py; PyTorch's
+                      timings are skipped when it is absent)
   --ports PATH        the PyTorch ports of the training steps (default bench/torch_steps.py)
   --torch-device D    cpu or cuda (default cpu; cuda needs a script that takes
                       --device, such as bench/device/torch_step.py)
