@@ -292,8 +292,16 @@ export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Absent, or a path Deno will not look at (/proc, /dev without --allow-all; whoever then
+    // uses it gets that error). A path the operating system refuses is a problem to report.
+    if (
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+      error instanceof Deno.errors.NotCapable
+    ) {
+      return false;
+    }
+    throw new Error(`${path}: cannot be read (${(error as Error).message})`);
   }
 }
 

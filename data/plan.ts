@@ -240,7 +240,15 @@ export async function openData(
         normalise,
         source,
         target,
-        targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch(() => undefined),
+        // The oracle needs Cityscapes' train labels; without them there is no oracle, and why is said.
+        targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch((error) => {
+          console.error(
+            `no target oracle: Cityscapes' train labels cannot be read (${
+              (error as Error).message
+            })`,
+          );
+          return undefined;
+        }),
         test,
         crop: crop ?? [512, 512],
         scale: [0.5, 1.0],

@@ -105,7 +105,7 @@ Deno.test("the 19-, 16- and 13-class protocols come from one matrix; the table i
   assert.deepEqual(json[0].iou, { a: 1, b: null });
 });
 
-Deno.test("output-stride bound: cell-aligned regions survive, a one-pixel stroke does not", () => {
+Deno.test("stride-8 reference: cell-aligned regions survive, a one-pixel stroke does not", () => {
   const blocks = Uint8Array.from({ length: 32 * 32 }, (_, i) => ((i % 32) < 16 ? 1 : 2));
   assert.deepEqual(strideOracle(blocks, 32, 32, 8, 3), blocks);
   const stroke = Uint8Array.from({ length: 32 * 32 }, (_, i) => ((i % 32) === 13 ? 1 : 0));
