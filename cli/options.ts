@@ -194,7 +194,7 @@ export const OPTIONS = {
     kind: "string",
     default: "auto",
     help:
-      "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons); auto: beside CDGA, the strongest baseline (AdvEnt), else none",
+      "more methods to train from the same warm-up for as many steps, comma-separated (for comparisons); auto: beside CDGA, the strongest baseline (AdaptSegNet, after equal tuning), else none",
   },
   oracle: {
     kind: "boolean",
