@@ -137,7 +137,8 @@ let wasmThreads = 0;
  * Our kernels on `threads` threads, in tfjs's heap where it is shared memory;
  * false where they cannot run.
  */
-function startOurKernels(threads: number): boolean {
+/** Starts our kernels; returns why they could not start (tfjs's own kernels then run), or undefined. */
+function startOurKernels(threads: number): string | undefined {
   const memory = threadedWasmMemory();
   const wasm = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
   const heap = memory && {
@@ -147,10 +148,10 @@ function startOurKernels(threads: number): boolean {
   };
   try {
     useOurKernels(threads, heap);
-    return true;
-  } catch {
+    return undefined;
+  } catch (error) {
     useOurKernels(0);
-    return false;
+    return (error as Error).message ?? String(error);
   }
 }
 
@@ -203,12 +204,14 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
       }`,
     );
   }
-  const native = ours && startOurKernels(threads);
+  const ourFailure = ours ? startOurKernels(threads) : undefined;
+  const native = ours && ourFailure === undefined;
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const plural = (n: number) => `${n} ${n === 1 ? "thread" : "threads"}`;
   return {
     name: "wasm",
     detail: (native ? `our kernels on ${plural(threads)}, ` : "") +
+      (ourFailure ? `our kernels could not start (${ourFailure}): tfjs's kernels, ` : "") +
       `XNNPACK, ${simd ? "SIMD" : "no SIMD"}, ${plural(wasmThreads)}`,
   };
 }

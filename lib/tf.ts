@@ -1,8 +1,9 @@
 /**
  * The one place where this library takes TensorFlow.js from.
  *
- * Every module of ours imports tfjs through this file, by a full `npm:`
- * specifier, so that `mod.ts` can be imported from a URL by a project that
+ * Every module of ours imports tfjs through this file (the backends'
+ * packages, `tfjs-backend-wasm` and `tfjs-backend-webgpu`, are imported
+ * where they start: `backend.ts`, `wasm/`), by a full `npm:` specifier, so that `mod.ts` can be imported from a URL by a project that
  * has none of our import map. Importing the union package (not tfjs-core
  * alone) is what registers the gradients. Importing it changes nothing of
  * tfjs: the gradients this library adds are installed by one explicit call

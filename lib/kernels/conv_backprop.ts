@@ -23,7 +23,9 @@
  *
  * @module
  */
-import { backend_util } from "npm:@tensorflow/tfjs@4.22.0";
+import { tf } from "../tf.ts";
+
+const { backend_util } = tf;
 
 /** Shape and dtype of a tensor, plus an opaque handle the primitives know. */
 export interface Handle {
@@ -88,7 +90,7 @@ export function convInfo(
   filterShape: readonly number[],
   attrs: Record<string, unknown>,
   depthwise: boolean,
-): backend_util.Conv2DInfo {
+): tf.backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],

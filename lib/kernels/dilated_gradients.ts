@@ -24,7 +24,7 @@
  *
  * @module
  */
-import * as tf from "npm:@tensorflow/tfjs@4.22.0";
+import { tf } from "../tf.ts";
 import {
   convFilterGrad,
   convGeometry,

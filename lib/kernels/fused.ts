@@ -7,8 +7,9 @@
  * relu's gradient as three (Step, Cast, Multiply) and leaky relu's as three
  * (Greater, Multiply, Select). A backend that registers the kernels named
  * here (wasm, while our kernels are on: `wasm_registry.ts`) does each in one
- * pass; elsewhere the gradients are tfjs's formulas, unchanged. Importing
- * `lib/tf.ts` installs the gradients.
+ * pass; elsewhere the gradients are tfjs's formulas, unchanged. The
+ * gradients are installed by `installGradients` (`lib/gradients.ts`), which
+ * `useBackend` calls; importing this file installs nothing.
  *
  * @example Softmax's gradient: zero for a constant upstream gradient
  * ```ts
@@ -20,7 +21,7 @@
  *
  * @module
  */
-import * as tf from "npm:@tensorflow/tfjs@4.22.0";
+import { tf } from "../tf.ts";
 
 /**
  * Kernel: x [N, H, W, Cᵢ], filter [kh, kw, Cᵢ, Cₒ] (at most

@@ -32,7 +32,7 @@
  *
  * @module
  */
-import * as tf from "npm:@tensorflow/tfjs@4.22.0";
+import { tf } from "../tf.ts";
 
 type Tensor = tf.Tensor;
 
