@@ -63,7 +63,10 @@ for (const path of positionals) {
   const params: Params = restoreTree(checkpoint, "params", fresh.params as Tree, path) as Params;
   dispose([fresh.params, fresh.optState]);
   const lambda = method === "advEnt" ? config.lambdas.advEnt : config.lambdas.adv;
-  const norms: number[] = [];
+  const globalLambda = method === "cdga" && config.global !== "none"
+    ? config.lambdas.global
+    : undefined;
+  const norms: number[] = [], totals: number[] = [];
   for (let b = 0; b < batches; b++) {
     const n = options.batch;
     const load = async (dataset: typeof data.source) => {
@@ -92,7 +95,7 @@ for (const path of positionals) {
         source: { images: xs, labels: tf.tensor3d(s.labels, [n, s.h, s.w], "int32") },
         target: { images: xt },
       };
-      const adv = (z: tf.Tensor) =>
+      const metricsAt = (z: tf.Tensor) =>
         definition.generator({
           config,
           params: { seg: params.seg, ...(params.group ? { group: params.group } : {}) },
@@ -100,14 +103,27 @@ for (const path of positionals) {
           batch,
           source,
           target: { logits: z, feature: targetFeature },
-        }).metrics.adv;
-      const g = tf.grad(adv)(half(both.logits, n));
+        }).metrics as Record<string, tf.Tensor>;
+      const z = half(both.logits, n);
       // Per pixel: the L2 norm over classes; then the mean over pixels.
-      return tf.mean(tf.sqrt(tf.sum(tf.square(g), -1))).dataSync()[0];
+      const perPixel = (g: tf.Tensor) => tf.mean(tf.sqrt(tf.sum(tf.square(g), -1))).dataSync()[0];
+      const own = perPixel(tf.grad((x: tf.Tensor) => metricsAt(x).adv as tf.Scalar)(z));
+      // CDGA with a global term: the whole adversarial push on G is λ·L_adv + λ_global·L_global.
+      const total = globalLambda === undefined ? undefined : perPixel(
+        tf.grad((x: tf.Tensor) => {
+          const m = metricsAt(x);
+          return tf.add(tf.mul(m.adv, lambda), tf.mul(m.globalAdv, globalLambda)) as tf.Scalar;
+        })(z),
+      );
+      return { own, total };
     });
-    norms.push(norm);
+    norms.push(norm.own);
+    if (norm.total !== undefined) totals.push(norm.total);
   }
   const force = norms.reduce((a, b) => a + b, 0) / norms.length;
+  const totalForce = totals.length > 0
+    ? totals.reduce((a, b) => a + b, 0) / totals.length
+    : undefined;
   const row = {
     checkpoint: path,
     method,
@@ -115,13 +131,17 @@ for (const path of positionals) {
     perPixelGradientNorm: force,
     weighted: lambda * force,
     batches: norms,
+    ...(totalForce === undefined ? {} : { withGlobalTerm: totalForce }),
   };
   rows.push(row);
   console.log(
     `${path}: ${method}, λ ${lambda}: mean per-pixel ‖∂L_adv/∂z‖ ${force.toExponential(3)} ` +
       `(batches ${norms.map((v) => v.toExponential(2)).join(", ")}); λ·F ${
         (lambda * force).toExponential(3)
-      }`,
+      }` +
+      (totalForce === undefined
+        ? ""
+        : `; with the global term (λ_global ${globalLambda}): ${totalForce.toExponential(3)}`),
   );
   dispose(params as Tree);
 }
