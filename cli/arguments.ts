@@ -45,11 +45,20 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   return { values: values as ReturnType<typeof parseArgs<{ options: T; strict: true }>>["values"] };
 }
 
-/** Why a path cannot be written, in a user's terms. */
-function writeProblem(error: unknown): string {
+/**
+ * Why a path cannot be written, in a user's terms (what `train`'s run folder,
+ * `eval --json` and `predict --output` say alike).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeProblem } from "./arguments.ts";
+ * assert.match(writeProblem(new Deno.errors.NotCapable("x")), /choose an ordinary folder/);
+ * ```
+ */
+export function writeProblem(error: unknown): string {
   if (error instanceof Deno.errors.NotCapable) {
-    return "Deno lets a job write there only with --allow-all (a device or system path); " +
-      "choose an ordinary folder";
+    return "this location cannot be written (a device or system path); choose an ordinary folder";
   }
   if (error instanceof Deno.errors.PermissionDenied) {
     return "the operating system denies writing there; choose a folder you can write";
@@ -89,13 +98,16 @@ export async function checkOutputFile(path: string, flag: string): Promise<void>
     throw new Error(`${flag} ${path}: ${why}`);
   }
   if (!info.isDirectory) throw new Error(`${flag} ${path}: ${folder} is a file, not a folder`);
+  const existing = await statIfThere(path, flag);
+  if (existing?.isDirectory) throw new Error(`${flag} ${path}: that is a folder; give a file name`);
+}
+
+/** `path`'s information, or undefined where nothing is there; other failures name the flag. */
+async function statIfThere(path: string, flag: string): Promise<Deno.FileInfo | undefined> {
   try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new Error(`${flag} ${path}: that is a folder; give a file name`);
-    }
+    return await Deno.stat(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    if (error instanceof Error && error.message.startsWith(flag)) throw error;
+    if (error instanceof Deno.errors.NotFound) return undefined;
     throw new Error(`${flag} ${path}: ${writeProblem(error)}`);
   }
 }
@@ -114,17 +126,9 @@ export async function checkOutputFile(path: string, flag: string): Promise<void>
  * ```
  */
 export async function makeOutputFolder(path: string, flag: string): Promise<void> {
-  try {
-    if (!(await Deno.stat(path)).isDirectory) {
-      throw new Error(`${flag} ${path}: a file of that name exists; give a folder`);
-    }
-    return;
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith(flag)) throw error;
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new Error(`${flag} ${path}: ${writeProblem(error)}`);
-    }
-  }
+  const existing = await statIfThere(path, flag);
+  if (existing?.isDirectory) return;
+  if (existing) throw new Error(`${flag} ${path}: a file of that name exists; give a folder`);
   try {
     await Deno.mkdir(path, { recursive: true });
   } catch (error) {

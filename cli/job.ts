@@ -23,6 +23,7 @@ import { evaluatePhases } from "./final_evaluation.ts";
 import { type Options, OPTIONS_VERSION } from "./options.ts";
 import { phasesOf } from "./phases.ts";
 import { MetricsLog } from "./metrics_log.ts";
+import { writeProblem } from "./arguments.ts";
 import { Progress } from "./progress.ts";
 import { writeRunReport } from "./report.ts";
 import {
@@ -164,11 +165,9 @@ export async function runTraining(
     await Deno.mkdir(runDir, { recursive: true });
     await Deno.stat(runDir);
   } catch (error) {
-    const why =
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-        ? "this location cannot be written"
-        : (error as Error).message;
-    throw new Error(`${runDir}: cannot make the run folder there (${why}); choose another --out`);
+    throw new Error(
+      `${runDir}: cannot make the run folder there (${writeProblem(error)}); choose another --out`,
+    );
   }
   let release: () => Promise<void>;
   try {

@@ -242,19 +242,13 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
   const indexAt = (t: number) => streamIndex(orderKey, dataset.length, t, shuffle);
   const load = async (b: number) => {
     const first = start + b * size;
+    const indices = Array.from({ length: size }, (_, i) => indexAt(first + i));
     const samples = await Promise.all(
-      Array.from({ length: size }, async (_, i) => {
-        const t = first + i;
-        const index = indexAt(t);
-        const sample = await dataset.get(index);
-        return augment(sample, foldIn(augmentKey, t), options);
-      }),
+      indices.map(async (index, i) =>
+        augment(await dataset.get(index), foldIn(augmentKey, first + i), options)
+      ),
     );
-    const where = Array.from({ length: size }, (_, i) => {
-      const index = indexAt(first + i);
-      return dataset.files?.[index] ?? `${dataset.description}, sample ${index}`;
-    });
-    return { samples, where, next: first + size };
+    return { samples, indices, next: first + size };
   };
   const ahead = Math.max(1, options.prefetch ?? 2);
   const queue: Promise<Awaited<ReturnType<typeof load>>>[] = [];
@@ -267,14 +261,17 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
   };
   for (let b = 0; b < Math.min(ahead, total); b++) enqueue(b);
   for (let b = 0; b < total; b++) {
-    const { samples, where, next } = await queue.shift()!;
+    const { samples, indices, next } = await queue.shift()!;
     if (b + ahead < total) enqueue(b + ahead);
     const { width, height } = samples[0];
+    // Where a sample came from, for the error only (not built for every batch).
+    const where = (i: number) =>
+      dataset.files?.[indices[i]] ?? `${dataset.description}, sample ${indices[i]}`;
     samples.forEach((s, i) => {
       if (s.width !== width || s.height !== height) {
         throw new Error(
-          `images of one batch differ in size: ${where[i]} is ${s.width}×${s.height}, ` +
-            `${where[0]} ${width}×${height} (after augmentation). Give a crop size ` +
+          `images of one batch differ in size: ${where(i)} is ${s.width}×${s.height}, ` +
+            `${where(0)} ${width}×${height} (after augmentation). Give a crop size ` +
             "(--crop N, at most the smallest image's side) or make the images one size",
         );
       }
