@@ -46,15 +46,17 @@ interface OptionSpec {
 }
 
 /** The recipes' names (`--recipe`). */
-export const RECIPE_NAMES = ["short", "pre-sweep", "published", "v1"] as const;
+export const RECIPE_NAMES = ["short", "equal-budget", "pre-sweep", "published", "v1"] as const;
 
 /**
  * Named recipes: values that replace the defaults of the options they name
  * (a flag or config key given explicitly still wins). The defaults are the
  * library's (`methods/config.ts`, `methodDefaults`): the short schedule with
- * each method's adversarial settings chosen by the equal-budget sweep; that
- * is `short`. `pre-sweep` is the short recipe as it stood before the sweep
- * (the values the sweep's grids were written against). `published` is
+ * each method's adversarial settings chosen by the equal-budget sweep and
+ * the design-space round after it; that is `short`. `equal-budget` is the
+ * short recipe as the equal-budget sweep left it (CDGA's global term at
+ * λ_global 0.01 on G's output). `pre-sweep` is the short recipe as it stood
+ * before the sweep (the values the sweep's grids were written against). `published` is
  * AdaptSegNet's protocol (SGD 2.5e-4 with the head ×10, λ_adv 0.001, D's
  * Adam at 1e-4, D 64 wide on the input resolution), tuned for 250,000 steps
  * from ImageNet weights. `v1` is this project's defaults before the
@@ -64,6 +66,10 @@ export const RECIPE_NAMES = ["short", "pre-sweep", "published", "v1"] as const;
  */
 export const RECIPES = {
   short: {},
+  "equal-budget": {
+    lambdaCdgaGlobal: 0.01,
+    cdgaGlobalDiscResolution: "output",
+  },
   "pre-sweep": {
     segOptimizer: "adam",
     segLr: 1e-3,
@@ -130,7 +136,7 @@ export const OPTIONS = {
     default: "short",
     choices: RECIPE_NAMES,
     help:
-      "a named set of defaults: short (the library's, tuned for short runs on CPUs), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
+      "a named set of defaults: short (the library's, tuned for short runs on CPUs), equal-budget (the short recipe as the equal-budget sweep left it, before the design-space round), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
   },
   dataset: {
     kind: "string",

@@ -116,6 +116,19 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(methodConfig(short, "cdga", 11).discResolution, "output");
   assert.equal(methodConfig(short, "cdga", 11).global, "adaptSegNet");
   assert.equal(methodConfig(short, "adaptSegNet", 11).lambdas?.adv, 0.03);
+  assert.deepEqual(
+    [
+      methodConfig(short, "cdga", 11).lambdas?.global,
+      methodConfig(short, "cdga", 11).globalDiscResolution,
+    ],
+    [0.03, "input"],
+  );
+  // The equal-budget recipe keeps CDGA's global term as that sweep chose it.
+  const equalBudget = methodConfig(await parseOptions(["--recipe", "equal-budget"]), "cdga", 11);
+  assert.deepEqual([equalBudget.lambdas?.global, equalBudget.globalDiscResolution], [
+    0.01,
+    "output",
+  ]);
   const preSweep = await parseOptions(["--recipe", "pre-sweep"]);
   assert.equal(methodConfig(preSweep, "adaptSegNet", 11).discResolution, "output");
   assert.equal(methodConfig(preSweep, "advEnt", 11).lambdas?.advEnt, 0.03);
