@@ -42,6 +42,15 @@ import { tf as tfjs } from "./lib/tf.ts";
 /**
  * TensorFlow.js 4.22 (`npm:@tensorflow/tfjs@4.22.0`), the instance this
  * library uses; its tensor types are under the same name (`tf.Tensor4D`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "./mod.ts";
+ * const images = tf.zeros([2, 8, 8, 3]) as tf.Tensor4D;
+ * assert.deepEqual(images.shape, [2, 8, 8, 3]);
+ * images.dispose();
+ * ```
  */
 export const tf: typeof tfjs = tfjs;
 /** TensorFlow.js's tensor types, so that `x as tf.Tensor4D` type-checks in a user's code. */

@@ -110,10 +110,10 @@ function resizeLabel(label: Uint8Array, w: number, h: number, nw: number, nh: nu
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
  * import { augment } from "./stream.ts";
+ * import { random } from "../mod.ts";
  * const s = { name: "x", width: 4, height: 2, image: new Uint8Array(24), label: new Uint8Array(8) };
- * assert.deepEqual(augment(s, key(0), { crop: [3, 3], flip: true }).width, 3);
+ * assert.deepEqual(augment(s, random.key(0), { crop: [3, 3], flip: true }).width, 3);
  * ```
  */
 export function augment(
@@ -172,7 +172,7 @@ export function augment(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { normalise } from "./stream.ts";
+ * import { normalise } from "../mod.ts";
  * assert.deepEqual(normalise(new Uint8Array([255, 0, 51]), "symmetric"), Float32Array.from([1, -1, -0.6]));
  * ```
  */
@@ -203,10 +203,10 @@ export function normalise(rgb: Uint8Array, how: Normalisation): Float32Array {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
  * import { streamIndex } from "./stream.ts";
- * assert.deepEqual(streamIndex(key(0), 5, 3, false), 3); // unshuffled: position t is sample t mod n
- * assert.deepEqual(streamIndex(key(0), 5, 8, false), 3);
+ * import { random } from "../mod.ts";
+ * assert.deepEqual(streamIndex(random.key(0), 5, 3, false), 3); // unshuffled: position t is sample t mod n
+ * assert.deepEqual(streamIndex(random.key(0), 5, 8, false), 3);
  * ```
  */
 export function streamIndex(k: Key, length: number, t: number, shuffle: boolean): number {

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ConfusionMatrix } from "./metrics.ts";
+ * import { ConfusionMatrix } from "../mod.ts";
  * const m = new ConfusionMatrix(3);
  * m.add(new Uint8Array([0, 1, 2, 2]), new Uint8Array([0, 1, 1, 255]));
  * assert.deepEqual(m.iou(), [1, 0.5, 0]);
@@ -21,7 +21,18 @@
  * @module
  */
 
-/** A C×C confusion matrix: rows are labels, columns predictions. */
+/**
+ * A C×C confusion matrix: rows are labels, columns predictions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfusionMatrix } from "../mod.ts";
+ * // Labels [0, 0, 1, 1] predicted as [0, 1, 1, 1]: IoU 1/2 for class 0, 2/3 for class 1.
+ * const matrix = new ConfusionMatrix(2).add([0, 1, 1, 1], [0, 0, 1, 1]); // (prediction, label)
+ * assert.equal(matrix.meanIoU().toFixed(4), ((1 / 2 + 2 / 3) / 2).toFixed(4));
+ * ```
+ */
 export class ConfusionMatrix {
   /** Number of classes. */
   readonly classes: number;
@@ -123,7 +134,7 @@ export interface Evaluation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ConfusionMatrix, evaluate } from "./metrics.ts";
+ * import { ConfusionMatrix, evaluate } from "../mod.ts";
  * const m = new ConfusionMatrix(2).add([0, 1], [0, 1]);
  * assert.deepEqual(evaluate(m, ["a", "b"]).miou.all, 1);
  * ```

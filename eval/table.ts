@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts
- * import { ConfusionMatrix, evaluate } from "./metrics.ts";
  * import { iouTable } from "./table.ts";
+ * import { ConfusionMatrix, evaluate } from "../mod.ts";
  * const e = evaluate(new ConfusionMatrix(2).add([0, 1], [0, 0]), ["road", "car"]);
  * console.log(iouTable([{ name: "source only", evaluation: e }]));
  * ```
@@ -92,7 +92,7 @@ export function iouJson(rows: TableRow[]): unknown {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { gapClosed } from "./table.ts";
+ * import { gapClosed } from "../mod.ts";
  * assert.ok(Math.abs(gapClosed(0.30, 0.20, 0.60) - 0.25) < 1e-12);
  * ```
  */

@@ -19,18 +19,15 @@
  * @example Save G's parameters and load them back, typed by a template
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { dispose } from "../lib/tree.ts";
- * import { initDeepLab } from "../model/deeplab.ts";
- * import { loadParams, saveParams } from "./checkpoint.ts";
+ * import { initDeepLab, loadParams, random, saveParams, tree } from "../mod.ts";
  *
  * const config = { depth: 18 as const, width: 0.125, classes: 3 };
- * const params = initDeepLab(key(0), config);
+ * const params = initDeepLab(random.key(0), config);
  * const path = await Deno.makeTempFile({ suffix: ".ckpt" });
  * await saveParams(path, params, { seg: config });
- * const loaded = await loadParams(path, initDeepLab(key(1), config)); // typed as DeepLabParams
+ * const loaded = await loadParams(path, initDeepLab(random.key(1), config)); // typed as DeepLabParams
  * assert.deepEqual(await loaded.head.aspp[0].kernel.data(), await params.head.aspp[0].kernel.data());
- * dispose([params, loaded]);
+ * tree.dispose([params, loaded]);
  * ```
  *
  * @module
@@ -116,8 +113,7 @@ export interface CheckpointContent {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * import { loadCheckpoint, saveCheckpoint, tf } from "../mod.ts";
  * const path = await Deno.makeTempFile();
  * const w = tf.tensor1d([1, 2]);
  * await saveCheckpoint(path, { config: { lr: 1 }, position: { phase: "a", step: 3, done: false }, tensors: { w } });
@@ -136,8 +132,7 @@ export async function saveCheckpoint(path: string, content: CheckpointContent): 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * import { decodeCheckpoint, encodeCheckpoint, tf } from "../mod.ts";
  * const w = tf.tensor1d([1, 2]);
  * const bytes = await encodeCheckpoint({ config: {}, position: { phase: "a", step: 0, done: true }, tensors: { w } });
  * assert.deepEqual([...(await decodeCheckpoint(bytes)).values.get("w")!.data], [1, 2]);
@@ -203,7 +198,7 @@ export async function encodeCheckpoint(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadCheckpoint } from "./checkpoint.ts";
+ * import { loadCheckpoint } from "../mod.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "not a checkpoint");
  * await assert.rejects(() => loadCheckpoint(path), /bad magic bytes/);
@@ -225,7 +220,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeCheckpoint } from "./checkpoint.ts";
+ * import { decodeCheckpoint } from "../mod.ts";
  * await assert.rejects(() => decodeCheckpoint(new Uint8Array(4), "upload"), /upload: .*bad magic/);
  * ```
  */
@@ -302,8 +297,7 @@ export async function decodeCheckpoint(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { decodeCheckpoint, encodeCheckpoint, restoreTree } from "./checkpoint.ts";
+ * import { decodeCheckpoint, encodeCheckpoint, restoreTree, tf } from "../mod.ts";
  * const tensors = { params: { w: tf.tensor1d([1, 2]) } };
  * const checkpoint = await decodeCheckpoint(await encodeCheckpoint({ config: {}, position: { phase: "a", step: 0, done: true }, tensors }));
  * const w = restoreTree(checkpoint, "params", { w: tf.zeros([2]) }, "x.ckpt").w;
@@ -344,8 +338,7 @@ export function restoreTree<T extends Tree>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { loadCheckpoint, saveParams } from "./checkpoint.ts";
+ * import { loadCheckpoint, saveParams, tf } from "../mod.ts";
  * const path = await Deno.makeTempFile();
  * const params = { w: tf.ones([2, 2]) };
  * await saveParams(path, params, { note: "tiny" });
@@ -374,8 +367,7 @@ export async function saveParams<T extends Tree>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { loadParams, saveParams } from "./checkpoint.ts";
+ * import { loadParams, saveParams, tf } from "../mod.ts";
  * const path = await Deno.makeTempFile();
  * const saved = { w: tf.tensor1d([3, 4]) };
  * await saveParams(path, saved);

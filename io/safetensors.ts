@@ -13,8 +13,22 @@
  * error too, so that a misnamed file cannot half-load.
  *
  * @example
- * ```ts ignore
- * const seg = await loadSafetensors("resnet101_deeplab.safetensors", templateSeg);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initDeepLab, loadSafetensors, random, tree, writeSafetensors } from "../mod.ts";
+ *
+ * // A G written as safetensors (as `deno task convert` writes PyTorch weights) and read back.
+ * const config = { depth: 18 as const, width: 0.125, classes: 3 };
+ * const seg = initDeepLab(random.key(0), config);
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(
+ *   path,
+ *   new Map(tree.flatten(seg).map(([name, t]) => [name, { shape: t.shape, data: t.dataSync() as Float32Array }])),
+ * );
+ * const loaded = await loadSafetensors(path, initDeepLab(random.key(1), config));
+ * assert.deepEqual(tree.leaves(loaded)[0].dataSync(), tree.leaves(seg)[0].dataSync());
+ * tree.dispose([seg, loaded]);
+ * await Deno.remove(path);
  * ```
  *
  * @module
@@ -41,8 +55,20 @@ function halfToFloat(h: number): number {
  * Parses a safetensors file into named float32 arrays.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSafetensors } from "../mod.ts";
+ *
+ * const header = new TextEncoder().encode(
+ *   JSON.stringify({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }),
+ * );
+ * const bytes = new Uint8Array(8 + header.length + 8);
+ * new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+ * bytes.set(header, 8);
+ * bytes.set(new Uint8Array(new Float32Array([1.5, -2]).buffer), 8 + header.length);
  * const tensors = parseSafetensors(bytes, "weights.safetensors");
+ * assert.deepEqual(Array.from(tensors.get("w")!.data), [1.5, -2]);
+ * assert.throws(() => parseSafetensors(bytes.subarray(0, 12), "cut.safetensors"), /cut.safetensors/);
  * ```
  */
 export function parseSafetensors(
@@ -100,8 +126,18 @@ export function parseSafetensors(
  * documentation for the names), returning new tensors.
  *
  * @example
- * ```ts ignore
- * const seg = await loadSafetensors(path, template);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadSafetensors, tf, tree, writeSafetensors } from "../mod.ts";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensors(path, new Map([["head/bias", { shape: [2], data: new Float32Array([1, 2]) }]]));
+ * const loaded = await loadSafetensors(path, { head: { bias: tf.zeros([2]) } });
+ * assert.deepEqual(Array.from(loaded.head.bias.dataSync()), [1, 2]);
+ * // A template the file does not fit is an error naming the file and the tensor.
+ * await assert.rejects(() => loadSafetensors(path, { head: { bias: tf.zeros([3]) } }), /head\/bias/);
+ * tree.dispose(loaded);
+ * await Deno.remove(path);
  * ```
  */
 export async function loadSafetensors<T extends Tree>(path: string, template: T): Promise<T> {
@@ -139,8 +175,16 @@ export async function loadSafetensors<T extends Tree>(path: string, template: T)
  * Writes named float32 arrays as a safetensors file (atomically).
  *
  * @example
- * ```ts ignore
- * await writeSafetensors("g.safetensors", new Map([["head/aspp/0/bias", { shape: [19], data }]]));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSafetensors, writeSafetensors } from "../mod.ts";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const data = new Float32Array(19).fill(0.5);
+ * await writeSafetensors(path, new Map([["head/aspp/0/bias", { shape: [19], data }]]));
+ * const back = parseSafetensors(await Deno.readFile(path), path).get("head/aspp/0/bias")!;
+ * assert.deepEqual([back.shape, back.data[18]], [[19], 0.5]);
+ * await Deno.remove(path);
  * ```
  */
 export async function writeSafetensors(

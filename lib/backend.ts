@@ -19,7 +19,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { useBackend } from "./backend.ts";
+ * import { useBackend } from "../mod.ts";
  * const info = await useBackend("wasm");
  * assert.deepEqual(info.name, "wasm");
  * ```
@@ -36,7 +36,16 @@ import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 /** A backend a user can ask for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
 
-/** The backends {@linkcode useBackend} can start. */
+/**
+ * The backends {@linkcode useBackend} can start.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BACKEND_CHOICES } from "../mod.ts";
+ * assert.deepEqual(BACKEND_CHOICES, ["auto", "webgpu", "wasm", "cpu"]);
+ * ```
+ */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
 
 /** What {@linkcode useBackend} started. */
@@ -63,10 +72,14 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|basic 
  * Looks for a WebGPU adapter without starting a backend.
  *
  * @example
- * ```ts ignore
- * import { probeWebGpu } from "./backend.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeWebGpu } from "../mod.ts";
  * const probe = await probeWebGpu();
- * console.log(probe.available, probe.software, probe.description);
+ * // Where there is no adapter, `description` says why; a software one is marked.
+ * assert.equal(typeof probe.available, "boolean");
+ * assert.ok(probe.description.length > 0);
+ * assert.ok(probe.available || !probe.software);
  * ```
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
@@ -123,7 +136,7 @@ export interface BackendOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultWasmThreads } from "./backend.ts";
+ * import { defaultWasmThreads } from "../mod.ts";
  * assert.deepEqual(defaultWasmThreads() >= 1, true);
  * ```
  */
@@ -248,7 +261,7 @@ async function startWebGpu(probe: WebGpuProbe): Promise<BackendInfo> {
  *
  * @example
  * ```ts
- * import { useBackend } from "./backend.ts";
+ * import { useBackend } from "../mod.ts";
  * await useBackend("cpu");
  * ```
  */

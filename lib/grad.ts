@@ -4,15 +4,13 @@
  * @example A quadratic's gradient
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { valueAndGrad } from "./grad.ts";
- * import { dispose } from "./tree.ts";
+ * import { tf, tree, valueAndGrad } from "../mod.ts";
  *
  * const params = { w: tf.tensor1d([1, 2]) };
  * const loss = (p: typeof params) => ({ loss: tf.sum(tf.square(p.w)) });
  * const { value, grads } = valueAndGrad(loss)(params);
  * assert.deepEqual([value.dataSync()[0], grads.w.dataSync()], [5, Float32Array.from([2, 4])]);
- * dispose([params, value, grads]);
+ * tree.dispose([params, value, grads]);
  * ```
  *
  * @module
@@ -48,9 +46,7 @@ export interface ValueAndGrad<P extends Tree, M extends Tree> {
  * @example Metrics ride along with the loss
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { valueAndGrad } from "./grad.ts";
- * import { dispose } from "./tree.ts";
+ * import { tf, tree, valueAndGrad } from "../mod.ts";
  *
  * const f = (p: { w: tf.Tensor }, x: tf.Tensor) => {
  *   const y = tf.mul(p.w, x);
@@ -59,7 +55,7 @@ export interface ValueAndGrad<P extends Tree, M extends Tree> {
  * const p = { w: tf.scalar(3) }, x = tf.tensor1d([1, 2]);
  * const out = valueAndGrad(f)(p, x);
  * assert.deepEqual(out.metrics.max.dataSync()[0], 6);
- * dispose([p, x, out.value, out.metrics, out.grads]);
+ * tree.dispose([p, x, out.value, out.metrics, out.grads]);
  * ```
  */
 export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree>(
@@ -115,14 +111,12 @@ const identityWithZeroGrad = tf.customGrad((...inputs) => ({
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { stopGradient, valueAndGrad } from "./grad.ts";
- * import { dispose } from "./tree.ts";
+ * import { stopGradient, tf, tree, valueAndGrad } from "../mod.ts";
  * const f = (p: { w: tf.Tensor }) => ({ loss: tf.mul(p.w, stopGradient(p.w)) });
  * const p = { w: tf.scalar(3) };
  * const { value, grads } = valueAndGrad(f)(p);
  * assert.equal(grads.w.dataSync()[0], 3); // not 6
- * dispose([p, value, grads]);
+ * tree.dispose([p, value, grads]);
  * ```
  */
 export function stopGradient<T extends Tensor>(x: T): T {
@@ -139,9 +133,7 @@ export function stopGradient<T extends Tensor>(x: T): T {
  * @example A mask from a comparison inside a loss
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { valueAndGrad, withoutGradient } from "./grad.ts";
- * import { dispose } from "./tree.ts";
+ * import { tf, tree, valueAndGrad, withoutGradient } from "../mod.ts";
  * const f = (p: { w: tf.Tensor }) => {
  *   const positive = withoutGradient((w) => tf.cast(tf.greater(w, 0), "float32"), p.w);
  *   return { loss: tf.sum(tf.mul(p.w, positive)) };
@@ -149,7 +141,7 @@ export function stopGradient<T extends Tensor>(x: T): T {
  * const p = { w: tf.tensor1d([-1, 2]) };
  * const { value, grads } = valueAndGrad(f)(p);
  * assert.deepEqual(grads.w.dataSync(), Float32Array.from([0, 1]));
- * dispose([p, value, grads]);
+ * tree.dispose([p, value, grads]);
  * ```
  */
 export function withoutGradient(

@@ -7,8 +7,7 @@
  * @example A leak-free loop
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { replace, tidy } from "./memory.ts";
+ * import { replace, tf, tidy } from "../mod.ts";
  *
  * const step = (w: tf.Tensor) => tidy(() => tf.mul(w, 0.5));
  * let w: tf.Tensor = tf.scalar(8);
@@ -28,8 +27,7 @@ import { tf } from "./tf.ts";
  *
  * @example
  * ```ts
- * import { tf } from "./tf.ts";
- * import { tidy } from "./memory.ts";
+ * import { tf, tidy } from "../mod.ts";
  * const [a, b] = tidy(() => [tf.scalar(1), { c: tf.scalar(2) }] as const);
  * a.dispose(); b.c.dispose();
  * ```
@@ -47,8 +45,7 @@ export function tidy<T>(fn: () => T): T {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { replace } from "./memory.ts";
+ * import { replace, tf } from "../mod.ts";
  * const kept = tf.scalar(1);
  * let state = { kept, old: tf.scalar(2) };
  * state = replace(state, { kept, old: tf.scalar(3) });
@@ -81,8 +78,7 @@ function collect(value: unknown): tf.Tensor[] {
  *
  * @example
  * ```ts
- * import { tf } from "./tf.ts";
- * import { disposeAll } from "./memory.ts";
+ * import { disposeAll, tf } from "../mod.ts";
  * disposeAll([{ a: tf.scalar(1) }, 3, "x"]);
  * ```
  */

@@ -13,9 +13,9 @@
  * @example Drawing from split keys
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, normal, split } from "./random.ts";
- * const [initKey, dataKey] = split(key(42));
- * const w = normal(initKey, [3, 3], { stddev: 0.1 });
+ * import { random } from "../mod.ts";
+ * const [initKey, dataKey] = random.split(random.key(42));
+ * const w = random.normal(initKey, [3, 3], { stddev: 0.1 });
  * assert.deepEqual(w.shape, [3, 3]);
  * w.dispose();
  * ```
@@ -35,8 +35,8 @@ const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24];
  * @example Known-answer vector from Random123
  * ```ts
  * import assert from "node:assert/strict";
- * import { threefry2x32 } from "./random.ts";
- * const [a, b] = threefry2x32([0, 0], 0, 0);
+ * import { random } from "../mod.ts";
+ * const [a, b] = random.threefry2x32([0, 0], 0, 0);
  * assert.deepEqual([a.toString(16), b.toString(16)], ["6b200159", "99ba4efe"]);
  * ```
  */
@@ -80,8 +80,8 @@ function checkKey(k: Key): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "./random.ts";
- * assert.deepEqual(key(7), [0, 7]);
+ * import { random } from "../mod.ts";
+ * assert.deepEqual(random.key(7), [0, 7]);
  * ```
  */
 export function key(seed: number): Key {
@@ -103,8 +103,8 @@ const BITS_DOMAIN = 2;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, split } from "./random.ts";
- * const [a, b, c] = split(key(0), 3);
+ * import { random } from "../mod.ts";
+ * const [a, b, c] = random.split(random.key(0), 3);
  * assert.deepEqual(a.join() !== b.join() && b.join() !== c.join(), true);
  * ```
  */
@@ -123,8 +123,8 @@ export function split(k: Key, n = 2): Key[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { foldIn, key } from "./random.ts";
- * const stepKey = foldIn(key(0), 17);
+ * import { random } from "../mod.ts";
+ * const stepKey = random.foldIn(random.key(0), 17);
  * assert.deepEqual(stepKey.length, 2);
  * ```
  */
@@ -142,8 +142,8 @@ export function foldIn(k: Key, data: number): Key {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bits, key } from "./random.ts";
- * assert.deepEqual(bits(key(0), 4).length, 4);
+ * import { random } from "../mod.ts";
+ * assert.deepEqual(random.bits(random.key(0), 4).length, 4);
  * ```
  */
 export function bits(k: Key, count: number): Uint32Array {
@@ -167,8 +167,8 @@ export function bits(k: Key, count: number): Uint32Array {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, uniformValues } from "./random.ts";
- * const u = uniformValues(key(1), 3);
+ * import { random } from "../mod.ts";
+ * const u = random.uniformValues(random.key(1), 3);
  * assert.deepEqual(u.every((x) => x > 0 && x < 1), true);
  * ```
  */
@@ -185,8 +185,8 @@ export function uniformValues(k: Key, count: number): Float64Array {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, randomInt } from "./random.ts";
- * const d = randomInt(key(3), 1, 7);
+ * import { random } from "../mod.ts";
+ * const d = random.randomInt(random.key(3), 1, 7);
  * assert.deepEqual(d >= 1 && d < 7, true);
  * ```
  */
@@ -203,8 +203,8 @@ export function randomInt(k: Key, low: number, high: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, permutation } from "./random.ts";
- * assert.deepEqual([...permutation(key(0), 5)].sort(), [0, 1, 2, 3, 4]);
+ * import { random } from "../mod.ts";
+ * assert.deepEqual([...permutation(random.key(0), 5)].sort(), [0, 1, 2, 3, 4]);
  * ```
  */
 export function permutation(k: Key, n: number): Int32Array {
@@ -232,8 +232,8 @@ function sizeOf(shape: readonly number[]): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, uniform } from "./random.ts";
- * const u = uniform(key(0), [2, 2], { min: -1, max: 1 });
+ * import { random } from "../mod.ts";
+ * const u = random.uniform(random.key(0), [2, 2], { min: -1, max: 1 });
  * assert.deepEqual(u.shape, [2, 2]);
  * u.dispose();
  * ```
@@ -258,8 +258,8 @@ export function uniform(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key, normalValues } from "./random.ts";
- * assert.deepEqual(normalValues(key(0), 3, { stddev: 2 }).length, 3);
+ * import { random } from "../mod.ts";
+ * assert.deepEqual(random.normalValues(random.key(0), 3, { stddev: 2 }).length, 3);
  * ```
  */
 export function normalValues(
@@ -291,9 +291,9 @@ export function normalValues(
  *
  * @example He initialisation of a 3×3 convolution kernel
  * ```ts
- * import { key, normal } from "./random.ts";
+ * import { random } from "../mod.ts";
  * const fanIn = 3 * 3 * 16;
- * const kernel = normal(key(0), [3, 3, 16, 32], { stddev: Math.sqrt(2 / fanIn) });
+ * const kernel = random.normal(random.key(0), [3, 3, 16, 32], { stddev: Math.sqrt(2 / fanIn) });
  * kernel.dispose();
  * ```
  */

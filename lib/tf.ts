@@ -14,7 +14,7 @@
  * @example Using the re-exported namespace
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
+ * import { tf } from "../mod.ts";
  * const sum = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
  * assert.deepEqual(sum.dataSync()[0], 3);
  * sum.dispose();

@@ -15,14 +15,13 @@
  * @example Mapping and flattening
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { count, dispose, flatten, map } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  *
  * const params = { conv: { kernel: tf.ones([3, 3, 1, 2]), bias: tf.zeros([2]) } };
- * const doubled = map(params, (leaf) => tf.mul(leaf, 2));
- * assert.deepEqual(flatten(doubled).map(([path]) => path), ["conv/bias", "conv/kernel"]);
- * assert.deepEqual(count(doubled), 20);
- * dispose([params, doubled]);
+ * const doubled = tree.map(params, (leaf) => tf.mul(leaf, 2));
+ * assert.deepEqual(tree.flatten(doubled).map(([path]) => path), ["conv/bias", "conv/kernel"]);
+ * assert.deepEqual(tree.count(doubled), 20);
+ * tree.dispose([params, doubled]);
  * ```
  *
  * @module
@@ -48,10 +47,9 @@ export type Entry<L = Tensor> = readonly [path: string, leaf: L];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { isTensor } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const t = tf.scalar(1);
- * assert.deepEqual([isTensor(t), isTensor({ t })], [true, false]);
+ * assert.deepEqual([tree.isTensor(t), tree.isTensor({ t })], [true, false]);
  * t.dispose();
  * ```
  */
@@ -125,11 +123,10 @@ function walk<L>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose, flatten } from "./tree.ts";
- * const tree = { b: [tf.scalar(1), tf.scalar(2)], a: tf.scalar(0) };
- * assert.deepEqual(flatten(tree).map(([path]) => path), ["a", "b/0", "b/1"]);
- * dispose(tree);
+ * import { tf, tree } from "../mod.ts";
+ * const nested = { b: [tf.scalar(1), tf.scalar(2)], a: tf.scalar(0) };
+ * assert.deepEqual(tree.flatten(nested).map(([path]) => path), ["a", "b/0", "b/1"]);
+ * tree.dispose(nested);
  * ```
  */
 export function flatten(tree: Tree): Entry[] {
@@ -144,11 +141,10 @@ export function flatten(tree: Tree): Entry[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose, leaves } from "./tree.ts";
- * const tree = { w: tf.scalar(1), b: tf.scalar(2) };
- * assert.deepEqual(leaves(tree).map((t) => t.dataSync()[0]), [2, 1]);
- * dispose(tree);
+ * import { tf, tree } from "../mod.ts";
+ * const nested = { w: tf.scalar(1), b: tf.scalar(2) };
+ * assert.deepEqual(tree.leaves(nested).map((t) => t.dataSync()[0]), [2, 1]);
+ * tree.dispose(nested);
  * ```
  */
 export function leaves(tree: Tree): Tensor[] {
@@ -163,11 +159,10 @@ export function leaves(tree: Tree): Tensor[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose, flatten, unflatten } from "./tree.ts";
- * const tree = unflatten([["layers/0/w", tf.scalar(1)], ["layers/1/w", tf.scalar(2)]]);
- * assert.deepEqual(flatten(tree).map(([path]) => path), ["layers/0/w", "layers/1/w"]);
- * dispose(tree);
+ * import { tf, tree } from "../mod.ts";
+ * const nested = tree.unflatten([["layers/0/w", tf.scalar(1)], ["layers/1/w", tf.scalar(2)]]);
+ * assert.deepEqual(tree.flatten(nested).map(([path]) => path), ["layers/0/w", "layers/1/w"]);
+ * tree.dispose(nested);
  * ```
  */
 export function unflatten<L = Tensor>(
@@ -228,11 +223,10 @@ export function unflatten<L = Tensor>(
  *
  * @example
  * ```ts
- * import { tf } from "./tf.ts";
- * import { assertSameStructure, dispose } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const a = { w: tf.scalar(1) }, b = { v: tf.scalar(1) };
- * try { assertSameStructure(a, b); } catch (e) { console.log((e as Error).message); }
- * dispose([a, b]);
+ * try { tree.assertSameStructure(a, b); } catch (e) { console.log((e as Error).message); }
+ * tree.dispose([a, b]);
  * ```
  */
 export function assertSameStructure(first: Tree, second: Tree): void {
@@ -299,12 +293,11 @@ function rebuild<T extends Tree>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose, map } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const params = { w: tf.ones([2]) };
- * const zeros = map(params, (leaf) => tf.zerosLike(leaf));
+ * const zeros = tree.map(params, (leaf) => tf.zerosLike(leaf));
  * assert.deepEqual(zeros.w.dataSync(), Float32Array.from([0, 0]));
- * dispose([params, zeros]);
+ * tree.dispose([params, zeros]);
  * ```
  */
 export function map<T extends Tree>(
@@ -323,12 +316,11 @@ export function map<T extends Tree>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose, zipMap } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const params = { w: tf.ones([2]) }, grads = { w: tf.fill([2], 0.5) };
- * const next = zipMap([params, grads], ([p, g]) => tf.sub(p, g));
+ * const next = tree.zipMap([params, grads], ([p, g]) => tf.sub(p, g));
  * assert.deepEqual(next.w.dataSync(), Float32Array.from([0.5, 0.5]));
- * dispose([params, grads, next]);
+ * tree.dispose([params, grads, next]);
  * ```
  */
 export function zipMap<T extends Tree>(
@@ -346,11 +338,10 @@ export function zipMap<T extends Tree>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { count, dispose } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const params = { kernel: tf.zeros([3, 3, 4, 8]), bias: tf.zeros([8]) };
- * assert.deepEqual(count(params), 296);
- * dispose(params);
+ * assert.deepEqual(tree.count(params), 296);
+ * tree.dispose(params);
  * ```
  */
 export function count(tree: Tree): number {
@@ -363,10 +354,9 @@ export function count(tree: Tree): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { dispose } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const before = tf.memory().numTensors;
- * dispose({ a: tf.scalar(1), b: [tf.scalar(2)] });
+ * tree.dispose({ a: tf.scalar(1), b: [tf.scalar(2)] });
  * assert.deepEqual(tf.memory().numTensors === before, true);
  * ```
  */
@@ -381,13 +371,12 @@ export function dispose(tree: Tree): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { clone, dispose } from "./tree.ts";
+ * import { tf, tree } from "../mod.ts";
  * const params = { w: tf.scalar(1) };
- * const copy = clone(params);
+ * const copy = tree.clone(params);
  * params.w.dispose();
  * assert.deepEqual(copy.w.dataSync()[0], 1);
- * dispose(copy);
+ * tree.dispose(copy);
  * ```
  */
 export function clone<T extends Tree>(tree: T): T {
@@ -403,10 +392,9 @@ export function clone<T extends Tree>(tree: T): T {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "./tf.ts";
- * import { finiteProbe } from "./tree.ts";
- * const good = finiteProbe({ a: tf.tensor([1, 2]), b: [tf.scalar(3)] });
- * const bad = finiteProbe({ a: tf.tensor([1, Infinity]) });
+ * import { tf, tree } from "../mod.ts";
+ * const good = tree.finiteProbe({ a: tf.tensor([1, 2]), b: [tf.scalar(3)] });
+ * const bad = tree.finiteProbe({ a: tf.tensor([1, Infinity]) });
  * assert.deepEqual([good.dataSync()[0], bad.dataSync()[0]], [0, NaN]);
  * ```
  */

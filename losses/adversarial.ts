@@ -15,8 +15,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { adversarialLoss } from "./adversarial.ts";
+ * import { adversarialLoss, tf } from "../mod.ts";
  * assert.deepEqual(adversarialLoss(tf.zeros([1, 2, 2, 1]), 1).dataSync()[0].toFixed(4), "0.6931");
  * ```
  *
@@ -44,8 +43,7 @@ function perLogitLoss(logits: Tensor, target: 0 | 1, kind: AdversarialKind | und
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { adversarialLoss } from "./adversarial.ts";
+ * import { adversarialLoss, tf } from "../mod.ts";
  * assert.deepEqual(adversarialLoss(tf.fill([4], 1), 0, { kind: "ls" }).dataSync()[0], 1);
  * ```
  */
@@ -69,8 +67,7 @@ export function adversarialLoss(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { discriminatorAccuracy } from "./adversarial.ts";
+ * import { discriminatorAccuracy, tf } from "../mod.ts";
  * assert.deepEqual(discriminatorAccuracy(tf.tensor1d([2, -1]), tf.tensor1d([-3, -1])).dataSync()[0], 0.75);
  * ```
  */
@@ -98,8 +95,7 @@ export function discriminatorAccuracy(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { groupAdversarialLoss } from "./adversarial.ts";
+ * import { groupAdversarialLoss, tf } from "../mod.ts";
  * assert.deepEqual(groupAdversarialLoss(tf.zeros([8, 1, 2, 2]), 0).dataSync()[0].toFixed(4), "0.6931");
  * ```
  */

@@ -24,8 +24,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { classBalancedDistributions } from "./class_balanced_distribution.ts";
+ * import { classBalancedDistributions, tf } from "../mod.ts";
  * // Group 0 holds three pixels of class 0, group 1 one pixel of class 1.
  * const a = tf.tensor4d([1, 0, 1, 0, 1, 0, 0, 1], [1, 1, 4, 2]);
  * const y = tf.tensor4d([1, 0, 1, 0, 1, 0, 0, 1], [1, 1, 4, 2]);
@@ -58,8 +57,7 @@ export interface ClassBalancedDistributions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { groupMembership } from "./class_balanced_distribution.ts";
+ * import { groupMembership, tf } from "../mod.ts";
  * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
  * const y = tf.tensor4d([1, 0, 1, 0], [1, 1, 2, 2]);
  * assert.ok((groupMembership(a, y).arraySync() as number[][]).flat().every((v, i) => Math.abs(v - [[0.5, 0], [0.5, 0]].flat()[i]) < 1e-4));

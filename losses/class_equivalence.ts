@@ -14,8 +14,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { classEquivalenceWeights } from "./class_equivalence.ts";
+ * import { classEquivalenceWeights, tf } from "../mod.ts";
  * const a = tf.ones([1, 1, 3, 1]); // one group, three pixels
  * const y = tf.tensor4d([1, 0, 1, 0, 0, 1], [1, 1, 3, 2]); // classes 0, 0, 1
  * assert.deepEqual(classEquivalenceWeights(a, y).arraySync(), [[[[0.25], [0.25], [0.5]]]]);
@@ -73,8 +72,7 @@ export function classEquivalenceWeights(assignments: Tensor, oneHot: Tensor): Te
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { pseudoLabels } from "./class_equivalence.ts";
+ * import { pseudoLabels, tf } from "../mod.ts";
  * const p = tf.tensor4d([0.9, 0.1, 0.4, 0.6], [1, 1, 2, 2]);
  * assert.deepEqual(pseudoLabels(p, 0.7).arraySync(), [[[[1, 0], [0, 0]]]]);
  * ```

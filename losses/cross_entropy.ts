@@ -11,8 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { segmentationCrossEntropy } from "./cross_entropy.ts";
+ * import { segmentationCrossEntropy, tf } from "../mod.ts";
  * const logits = tf.zeros([1, 2, 2, 4]);
  * const labels = tf.tensor3d([[[0, 1], [255, 3]]], undefined, "int32");
  * assert.equal(segmentationCrossEntropy(logits, labels).dataSync()[0].toFixed(4), "1.3863"); // log 4
@@ -23,7 +22,21 @@
 import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
 
-/** The label id that marks pixels without a label. */
+/**
+ * The label id that marks pixels without a label.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IGNORE_LABEL, segmentationCrossEntropy, tf } from "../mod.ts";
+ * // A pixel labelled IGNORE_LABEL adds nothing to the loss.
+ * const logits = tf.tensor4d([0, 5, 9, -9], [1, 1, 2, 2]);
+ * const labels = tf.tensor3d([[[1, IGNORE_LABEL]]], undefined, "int32");
+ * const loss = segmentationCrossEntropy(logits, labels);
+ * assert.equal(loss.dataSync()[0].toFixed(4), "0.0067");
+ * tf.dispose([logits, labels, loss]);
+ * ```
+ */
 export const IGNORE_LABEL = 255;
 
 /**
@@ -34,8 +47,7 @@ export const IGNORE_LABEL = 255;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { oneHotLabels } from "./cross_entropy.ts";
+ * import { oneHotLabels, tf } from "../mod.ts";
  * assert.deepEqual(oneHotLabels(tf.tensor1d([2, 255], "int32"), 3).arraySync(), [[0, 0, 1], [0, 0, 0]]);
  * ```
  */

@@ -8,8 +8,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { meanEntropy } from "./entropy.ts";
+ * import { meanEntropy, tf } from "../mod.ts";
  * assert.deepEqual(meanEntropy(tf.zeros([1, 2, 2, 5])).dataSync()[0].toFixed(4), "1.0000");
  * ```
  *

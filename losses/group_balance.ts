@@ -12,8 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { groupBalance } from "./group_balance.ts";
+ * import { groupBalance, tf } from "../mod.ts";
  * assert.deepEqual(groupBalance([tf.fill([1, 2, 2, 4], 0.25)]).dataSync()[0], 0);
  * ```
  *
@@ -27,8 +26,7 @@ import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { groupUsage } from "./group_balance.ts";
+ * import { groupUsage, tf } from "../mod.ts";
  * assert.deepEqual(groupUsage([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2])]).arraySync(), [0.5, 0.5]);
  * ```
  */
@@ -67,8 +65,7 @@ export function groupBalance(assignments: Tensor[]): Scalar {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { usageBalance } from "./group_balance.ts";
+ * import { tf, usageBalance } from "../mod.ts";
  * assert.deepEqual(usageBalance(tf.tensor1d([1, 0])).dataSync()[0].toFixed(4), "0.6931");
  * ```
  */

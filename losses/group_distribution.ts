@@ -11,8 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { groupClassDistributions } from "./group_distribution.ts";
+ * import { groupClassDistributions, tf } from "../mod.ts";
  * const a = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
  * const y = tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]);
  * assert.ok((groupClassDistributions(a, y).arraySync() as number[][]).flat().every((v, i) => Math.abs(v - [[1, 0], [0, 1]].flat()[i]) < 1e-4));
@@ -33,8 +32,8 @@ export const GROUP_EPS = 1e-6;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { pixelRows } from "./group_distribution.ts";
+ * import { tf } from "../mod.ts";
  * const { a, y } = pixelRows(tf.zeros([2, 4, 4, 8]), tf.zeros([2, 4, 4, 11]));
  * assert.deepEqual([a.shape, y.shape], [[32, 8], [32, 11]]);
  * ```

@@ -11,8 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { orthogonality } from "./orthogonality.ts";
+ * import { orthogonality, tf } from "../mod.ts";
  * assert.deepEqual(orthogonality(tf.tensor2d([[1, 0], [0, 1]])).dataSync()[0], 0);
  * ```
  *

@@ -11,8 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { semanticConsistency } from "./semantic_consistency.ts";
+ * import { semanticConsistency, tf } from "../mod.ts";
  * const qs = tf.tensor2d([[1, 0], [0, 1]]), qt = tf.tensor2d([[0.5, 0.5], [0, 1]]);
  * assert.deepEqual(semanticConsistency(qs, qt).dataSync()[0], 0.5);
  * ```
@@ -21,7 +20,17 @@
  */
 import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 
-/** The distances L_sc may use. */
+/**
+ * The distances L_sc may use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONSISTENCY_DISTANCES, resolveConfig } from "../mod.ts";
+ * const config = resolveConfig({ method: "cdga", seg: { classes: 5 }, consistency: "js" });
+ * assert.ok(CONSISTENCY_DISTANCES.includes(config.consistency));
+ * ```
+ */
 export const CONSISTENCY_DISTANCES = ["l1", "l2", "js"] as const;
 
 /** The distance between a group's two class distributions. */

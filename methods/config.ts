@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveConfig } from "./config.ts";
+ * import { resolveConfig } from "../mod.ts";
  * const config = resolveConfig({ method: "cdga", seg: { classes: 19 } });
  * assert.deepEqual([config.groups, config.lambdas.sc], [8, 0.1]);
  * ```
@@ -26,6 +26,14 @@ import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/seman
 /**
  * The training methods: the source-only lower bound, the adaptation methods,
  * and the target oracle (supervised on target labels: the upper bound).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { METHODS, resolveConfig } from "../mod.ts";
+ * const configs = METHODS.map((method) => resolveConfig({ method, seg: { classes: 3 } }));
+ * assert.deepEqual(configs.map((c) => c.method), [...METHODS]);
+ * ```
  */
 export const METHODS = ["sourceOnly", "adaptSegNet", "minEnt", "advEnt", "cdga", "oracle"] as const;
 
@@ -77,19 +85,56 @@ export interface OptimConfig {
   trainNormAffine: boolean;
 }
 
-/** How CDGA weighs pixels in the group class distributions. */
+/**
+ * How CDGA weighs pixels in the group class distributions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUP_DISTRIBUTIONS, methodDefaults } from "../mod.ts";
+ * assert.ok(GROUP_DISTRIBUTIONS.includes(methodDefaults("cdga").groupDistribution));
+ * ```
+ */
 export const GROUP_DISTRIBUTIONS = ["pixel", "class"] as const;
 
-/** What CDGA's grouping losses train: C alone, or G and C. */
+/**
+ * What CDGA's grouping losses train: C alone, or G and C.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUPING_LOSSES_TRAIN, methodDefaults } from "../mod.ts";
+ * assert.equal(methodDefaults("cdga").groupingLossesTrain, GROUPING_LOSSES_TRAIN[0]); // "C"
+ * ```
+ */
 export const GROUPING_LOSSES_TRAIN = ["C", "G+C"] as const;
 
-/** Where D looks: at the input resolution, or at G's output resolution. */
+/**
+ * Where D looks: at the input resolution, or at G's output resolution.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DISC_RESOLUTIONS, methodDefaults } from "../mod.ts";
+ * assert.deepEqual(DISC_RESOLUTIONS, ["input", "output"]);
+ * assert.equal(methodDefaults("adaptSegNet").discResolution, "input");
+ * ```
+ */
 export const DISC_RESOLUTIONS = ["input", "output"] as const;
 
 /**
  * CDGA's global output-space term beside the group-level ones: none (the
  * paper's reading), AdaptSegNet's D on P, or AdvEnt's D on the
  * self-information map. [extension]
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CDGA_GLOBAL_TERMS, resolveConfig } from "../mod.ts";
+ * // "none" is the paper's reading: the group-level terms alone.
+ * const paper = resolveConfig({ method: "cdga", seg: { classes: 5 }, global: CDGA_GLOBAL_TERMS[0] });
+ * assert.equal(paper.global, "none");
+ * ```
  */
 export const CDGA_GLOBAL_TERMS = ["none", "adaptSegNet", "advEnt"] as const;
 
@@ -97,10 +142,26 @@ export const CDGA_GLOBAL_TERMS = ["none", "adaptSegNet", "advEnt"] as const;
  * What CDGA's group discriminator sees of group k: A_k ⊙ P (the softmax, the
  * reconstruction) or A_k ⊙ I with I = −P ⊙ log P, ADVENT's weighted
  * self-information map (group-level entropy alignment, an extension).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUP_SIGNALS, methodDefaults } from "../mod.ts";
+ * assert.equal(methodDefaults("cdga").groupSignal, GROUP_SIGNALS[0]); // "probs"
+ * ```
  */
 export const GROUP_SIGNALS = ["probs", "entropy"] as const;
 
-/** G's and C's optimizers. */
+/**
+ * G's and C's optimizers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { methodDefaults, SEG_OPTIMIZERS } from "../mod.ts";
+ * assert.ok(SEG_OPTIMIZERS.includes(methodDefaults("cdga").optim.segOptimizer));
+ * ```
+ */
 export const SEG_OPTIMIZERS = ["sgd", "adam"] as const;
 
 /** A reading of the group class distributions (see `docs/method.md`). */
@@ -244,7 +305,7 @@ const METHOD_DEFAULTS: Partial<Record<Method, MethodDefaults>> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { methodDefaults } from "./config.ts";
+ * import { methodDefaults } from "../mod.ts";
  * assert.deepEqual(methodDefaults("advEnt").discResolution, "input");
  * assert.deepEqual(methodDefaults("cdga").groupDistribution, "class");
  * ```
@@ -315,7 +376,7 @@ function checkSeg(seg: DeepLabConfig): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveConfig } from "./config.ts";
+ * import { resolveConfig } from "../mod.ts";
  * const c = resolveConfig({ method: "adaptSegNet", seg: { classes: 11, depth: 18 }, lambdas: { adv: 0.01 } });
  * assert.deepEqual([c.lambdas.adv, c.optim.discLr], [0.01, 0.001]);
  * ```

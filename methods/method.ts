@@ -136,8 +136,8 @@ export interface MethodDefinition {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { resize } from "./method.ts";
+ * import { tf } from "../mod.ts";
  * assert.deepEqual(resize(tf.zeros([1, 2, 2, 3]), [4, 4]).shape, [1, 4, 4, 3]);
  * ```
  */
@@ -153,8 +153,8 @@ export function resize(x: Tensor, size: [number, number]): Tensor {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { downsampleLabels } from "./method.ts";
+ * import { tf } from "../mod.ts";
  * assert.deepEqual(downsampleLabels(tf.zeros([1, 4, 4], "int32"), [2, 2]).shape, [1, 2, 2]);
  * ```
  */

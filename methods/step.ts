@@ -21,17 +21,14 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { tf } from "../lib/tf.ts";
- * import { replace } from "../lib/memory.ts";
- * import { makeTrainer } from "./step.ts";
+ * import { makeTrainer, random, replace, tf } from "../mod.ts";
  * const trainer = makeTrainer({
  *   method: "cdga",
  *   seg: { depth: 18, width: 0.125, classes: 3 },
  *   groups: 2,
  *   disc: { width: 4 },
  * });
- * let { params, optState } = trainer.init(key(0));
+ * let { params, optState } = trainer.init(random.key(0));
  * const batch = {
  *   source: { images: tf.zeros([1, 32, 32, 3]), labels: tf.zeros([1, 32, 32], "int32") },
  *   target: { images: tf.zeros([1, 32, 32, 3]) },
@@ -376,8 +373,7 @@ export function makeTrainer<M extends Method>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { readMetrics } from "./step.ts";
+ * import { readMetrics, tf } from "../mod.ts";
  * const metrics = { seg: tf.scalar(0.5), groupUsage: tf.tensor1d([0.25, 0.75]) };
  * assert.deepEqual(await readMetrics(metrics), { seg: 0.5, groupUsage: [0.25, 0.75] });
  * tf.dispose(Object.values(metrics));

@@ -12,11 +12,9 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyDeepLab, initDeepLab } from "./deeplab.ts";
+ * import { applyDeepLab, initDeepLab, random, tf } from "../mod.ts";
  * const config = { backbone: "resnet" as const, depth: 18 as const, width: 0.125, classes: 11 };
- * const params = initDeepLab(key(0), config);
+ * const params = initDeepLab(random.key(0), config);
  * const { logits, feature } = applyDeepLab(params, tf.zeros([1, 32, 32, 3]), config);
  * assert.deepEqual([logits.shape, feature.shape], [[1, 4, 4, 11], [1, 4, 4, 64]]);
  * ```
@@ -116,9 +114,8 @@ export function deepLabFeatureChannels(config: DeepLabConfig): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initDeepLab } from "./deeplab.ts";
- * const g = initDeepLab(key(0), { depth: 18, width: 0.25, classes: 19 });
+ * import { initDeepLab, random } from "../mod.ts";
+ * const g = initDeepLab(random.key(0), { depth: 18, width: 0.25, classes: 19 });
  * assert.deepEqual(g.head.aspp.length, 4);
  * ```
  */

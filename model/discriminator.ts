@@ -20,10 +20,8 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyPatchDiscriminator, initPatchDiscriminator } from "./discriminator.ts";
- * const d = initPatchDiscriminator(key(0), { inChannels: 11, width: 8 });
+ * import { applyPatchDiscriminator, initPatchDiscriminator, random, tf } from "../mod.ts";
+ * const d = initPatchDiscriminator(random.key(0), { inChannels: 11, width: 8 });
  * assert.deepEqual(applyPatchDiscriminator(d, tf.zeros([2, 64, 64, 11])).shape, [2, 2, 2, 1]);
  * ```
  *
@@ -53,9 +51,8 @@ export type PatchDiscriminatorParams = { layers: ConvParams[] };
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initPatchDiscriminator } from "./discriminator.ts";
- * assert.deepEqual(initPatchDiscriminator(key(0), { inChannels: 19 }).layers.length, 5);
+ * import { initPatchDiscriminator, random } from "../mod.ts";
+ * assert.deepEqual(initPatchDiscriminator(random.key(0), { inChannels: 19 }).layers.length, 5);
  * ```
  */
 export function initPatchDiscriminator(
@@ -92,7 +89,17 @@ export function applyPatchDiscriminator(p: PatchDiscriminatorParams, x: Tensor):
   return h;
 }
 
-/** The group-level discriminator variants. */
+/**
+ * The group-level discriminator variants.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GROUP_DISCRIMINATOR_MODES, resolveConfig } from "../mod.ts";
+ * const config = resolveConfig({ method: "cdga", seg: { classes: 5 }, disc: { mode: "conditioned" } });
+ * assert.ok(GROUP_DISCRIMINATOR_MODES.includes(config.disc.mode));
+ * ```
+ */
 export const GROUP_DISCRIMINATOR_MODES = [
   "shared",
   "independent",
@@ -124,9 +131,8 @@ export type GroupDiscriminatorParams = { nets: PatchDiscriminatorParams[] };
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initGroupDiscriminator } from "./discriminator.ts";
- * const d = initGroupDiscriminator(key(0), { classes: 11, groups: 4, mode: "independent", width: 8 });
+ * import { initGroupDiscriminator, random } from "../mod.ts";
+ * const d = initGroupDiscriminator(random.key(0), { classes: 11, groups: 4, mode: "independent", width: 8 });
  * assert.deepEqual(d.nets.length, 4);
  * ```
  */
@@ -180,11 +186,9 @@ export function initGroupDiscriminator(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyGroupDiscriminator, initGroupDiscriminator } from "./discriminator.ts";
+ * import { applyGroupDiscriminator, initGroupDiscriminator, random, tf } from "../mod.ts";
  * const config = { classes: 3, groups: 2, mode: "stacked" as const, width: 4 };
- * const d = initGroupDiscriminator(key(0), config);
+ * const d = initGroupDiscriminator(random.key(0), config);
  * assert.deepEqual(applyGroupDiscriminator(d, tf.zeros([2, 1, 32, 32, 3]), config).shape, [2, 1, 1, 1]);
  * assert.deepEqual(applyGroupDiscriminator(d, tf.zeros([1, 32, 32, 6]), config).shape, [2, 1, 1, 1]);
  * ```

@@ -12,11 +12,9 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyGrouping, initGrouping } from "./grouping.ts";
+ * import { applyGrouping, initGrouping, random, tf } from "../mod.ts";
  * const config = { classes: 11, featureChannels: 16, groups: 4 };
- * const params = initGrouping(key(0), config);
+ * const params = initGrouping(random.key(0), config);
  * const a = applyGrouping(params, { probs: tf.fill([1, 4, 4, 11], 1 / 11), feature: tf.zeros([1, 4, 4, 16]) }, config);
  * assert.deepEqual(a.shape, [1, 4, 4, 4]);
  * ```
@@ -65,9 +63,8 @@ function validate(config: GroupingConfig): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initGrouping } from "./grouping.ts";
- * const c = initGrouping(key(0), { classes: 19, featureChannels: 2048, groups: 8 });
+ * import { initGrouping, random } from "../mod.ts";
+ * const c = initGrouping(random.key(0), { classes: 19, featureChannels: 2048, groups: 8 });
  * assert.deepEqual(c.conv3.kernel.shape, [1, 1, 64, 8]);
  * ```
  */

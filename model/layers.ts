@@ -7,10 +7,9 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
  * import { conv, initConv } from "./layers.ts";
- * const p = initConv(key(0), [3, 3, 3, 8]);
+ * import { random, tf } from "../mod.ts";
+ * const p = initConv(random.key(0), [3, 3, 3, 8]);
  * const y = conv(p, tf.zeros([1, 16, 16, 3]), { stride: 2 });
  * assert.deepEqual(y.shape, [1, 8, 8, 8]);
  * ```
@@ -39,7 +38,19 @@ export type LayerNormParams = { gamma: Tensor; beta: Tensor };
  */
 export type NormMode = typeof NORM_MODES[number];
 
-/** The batch-norm modes. */
+/**
+ * The batch-norm modes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initDeepLab, NORM_MODES, random, tree } from "../mod.ts";
+ * // "batch" trains on batch statistics, "frozen" uses the running ones (AdaptSegNet's choice).
+ * const params = initDeepLab(random.key(0), { depth: 18, width: 0.125, classes: 3, norm: NORM_MODES[1] });
+ * assert.ok(tree.count(params) > 0);
+ * tree.dispose(params);
+ * ```
+ */
 export const NORM_MODES = ["batch", "frozen"] as const;
 
 /**
@@ -60,9 +71,9 @@ export const RUNNING_MOMENTUM = 0.1;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
  * import { initConv } from "./layers.ts";
- * const head = initConv(key(1), [3, 3, 64, 19], { stddev: 0.01 });
+ * import { random } from "../mod.ts";
+ * const head = initConv(random.key(1), [3, 3, 64, 19], { stddev: 0.01 });
  * assert.deepEqual([head.kernel.shape, head.bias?.shape], [[3, 3, 64, 19], [19]]);
  * ```
  */
@@ -87,10 +98,9 @@ export function initConv(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
  * import { conv, initConv } from "./layers.ts";
- * const y = conv(initConv(key(0), [3, 3, 4, 4]), tf.ones([1, 9, 9, 4]), { dilation: 2 });
+ * import { random, tf } from "../mod.ts";
+ * const y = conv(initConv(random.key(0), [3, 3, 4, 4]), tf.ones([1, 9, 9, 4]), { dilation: 2 });
  * assert.deepEqual(y.shape, [1, 9, 9, 4]);
  * ```
  */
@@ -158,8 +168,8 @@ export function initBatchNorm(channels: number): BatchNormParams {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { batchNorm, initBatchNorm } from "./layers.ts";
+ * import { tf } from "../mod.ts";
  * const y = batchNorm(initBatchNorm(2), tf.ones([1, 2, 2, 2]), "frozen");
  * assert.deepEqual(y.shape, [1, 2, 2, 2]);
  * ```
@@ -201,8 +211,8 @@ export function batchNorm(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { frozenAffine, initBatchNorm } from "./layers.ts";
+ * import { tf } from "../mod.ts";
  * const { scale, shift } = frozenAffine(initBatchNorm(2), 0);
  * assert.deepEqual(Array.from(scale.dataSync()), [1, 1]);
  * assert.deepEqual(Array.from(shift.dataSync()), [0, 0]);
@@ -221,8 +231,8 @@ export function frozenAffine(p: BatchNormParams, eps = 1e-5): { scale: Tensor; s
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { layerNorm } from "./layers.ts";
+ * import { tf } from "../mod.ts";
  * const y = layerNorm({ gamma: tf.ones([3]), beta: tf.zeros([3]) }, tf.tensor4d([1, 2, 3], [1, 1, 1, 3]));
  * assert.deepEqual(y.shape, [1, 1, 1, 3]);
  * ```
@@ -351,14 +361,9 @@ export type RunningStatistics =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import {
- *   batchNorm,
- *   type BatchStatistics,
- *   initBatchNorm,
- *   runningStatistics,
- *   withRunningStatistics,
- * } from "./layers.ts";
+ * import { batchNorm, initBatchNorm, runningStatistics, withRunningStatistics } from "./layers.ts";
+ * import { tf } from "../mod.ts";
+ * import type { BatchStatistics } from "../mod.ts";
  * const params = { bn: initBatchNorm(1) };
  * const record: BatchStatistics = new Map();
  * batchNorm(params.bn, tf.tensor4d([1, 3], [1, 1, 2, 1]), "batch", 1e-5, record);
@@ -405,8 +410,8 @@ export function runningStatistics(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { initBatchNorm, withRunningStatistics } from "./layers.ts";
+ * import { tf } from "../mod.ts";
  * const params = { bn: initBatchNorm(1) };
  * const next = withRunningStatistics(params, { bn: { mean: tf.ones([1]), variance: tf.ones([1]) } });
  * assert.deepEqual([next.bn.mean.dataSync()[0], next.bn.gamma === params.bn.gamma], [1, true]);

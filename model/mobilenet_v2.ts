@@ -12,10 +12,8 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyMobileNetV2, initMobileNetV2 } from "./mobilenet_v2.ts";
- * const p = initMobileNetV2(key(0));
+ * import { applyMobileNetV2, initMobileNetV2, random, tf } from "../mod.ts";
+ * const p = initMobileNetV2(random.key(0));
  * const f = applyMobileNetV2(p, tf.zeros([1, 32, 32, 3]));
  * assert.deepEqual(f.shape, [1, 4, 4, 320]);
  * ```
@@ -123,9 +121,8 @@ export function mobileNetV2Geometry(): { stride: number; dilation: number }[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initMobileNetV2 } from "./mobilenet_v2.ts";
- * assert.deepEqual(initMobileNetV2(key(0)).blocks.length, 17);
+ * import { initMobileNetV2, random } from "../mod.ts";
+ * assert.deepEqual(initMobileNetV2(random.key(0)).blocks.length, 17);
  * ```
  */
 export function initMobileNetV2(k: Key): MobileNetV2Params {
@@ -162,8 +159,14 @@ export function initMobileNetV2(k: Key): MobileNetV2Params {
  * [N, ⌈H/8⌉, ⌈W/8⌉, 320].
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyMobileNetV2, initMobileNetV2, random, tf, tree } from "../mod.ts";
+ * const params = initMobileNetV2(random.key(0));
+ * const images = tf.zeros([1, 32, 48, 3]);
  * const feature = applyMobileNetV2(params, images, { norm: "frozen" });
+ * assert.deepEqual(feature.shape, [1, 4, 6, 320]);
+ * tree.dispose([params, images, feature]);
  * ```
  */
 export function applyMobileNetV2(

@@ -6,13 +6,10 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { initDeepLab } from "./deeplab.ts";
- * import { predict } from "./predict.ts";
+ * import { initDeepLab, predict, random, tf } from "../mod.ts";
  *
  * const config = { depth: 18 as const, width: 0.125, classes: 3 };
- * const params = initDeepLab(key(0), config);
+ * const params = initDeepLab(random.key(0), config);
  * const images = tf.zeros([2, 24, 32, 3]) as tf.Tensor4D;
  * const { labels, probabilities } = predict(params, config, images, { probabilities: true });
  * assert.deepEqual([labels.shape, labels.dtype, probabilities?.shape], [[2, 24, 32], "int32", [2, 24, 32, 3]]);
@@ -121,8 +118,8 @@ function checkTiling(tile: number, overlap: number): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
  * import { upsampleLogits } from "./predict.ts";
+ * import { tf } from "../mod.ts";
  * const cells = tf.randomNormal([3, 5, 4]) as tf.Tensor3D;
  * const [labels] = upsampleLogits(cells, 24, 37, false);
  * const whole = tf.argMax(tf.image.resizeBilinear(cells, [24, 37], false, true), -1);
@@ -243,13 +240,10 @@ function predictTiled(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { initDeepLab } from "./deeplab.ts";
- * import { predict } from "./predict.ts";
+ * import { initDeepLab, predict, random, tf } from "../mod.ts";
  *
  * const config = { depth: 18 as const, width: 0.125, classes: 4 };
- * const params = initDeepLab(key(1), config);
+ * const params = initDeepLab(random.key(1), config);
  * const images = tf.randomNormal([3, 16, 16, 3]) as tf.Tensor4D;
  * const whole = predict(params, config, images).labels;
  * const inTwos = predict(params, config, images, { batchSize: 2 }).labels;

@@ -18,9 +18,12 @@
  * finite.
  *
  * @example
- * ```ts ignore
- * import { loadMobileNetV2Weights } from "./pretrained.ts";
- * const { params, imagenet } = await loadMobileNetV2Weights();
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadMobileNetV2Weights, tree } from "../mod.ts";
+ * const { params, imagenet, random } = await loadMobileNetV2Weights();
+ * assert.deepEqual([imagenet.length > 0, random.length], [true, 0]);
+ * tree.dispose(params);
  * ```
  *
  * @module
@@ -126,8 +129,12 @@ export interface PretrainedMobileNetV2 {
  * the path.
  *
  * @example
- * ```ts ignore
- * const { params } = await loadMobileNetV2Weights({ imagenetOnly: true, key: key(0) });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadMobileNetV2Weights, random, tree } from "../mod.ts";
+ * const { params, imagenet } = await loadMobileNetV2Weights({ imagenetOnly: true, key: random.key(0) });
+ * assert.ok(imagenet.includes("stem/conv/kernel"));
+ * tree.dispose(params);
  * ```
  */
 export async function loadMobileNetV2Weights(

@@ -21,11 +21,9 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../lib/tf.ts";
- * import { key } from "../lib/random.ts";
- * import { applyResNet, initResNet } from "./resnet.ts";
+ * import { applyResNet, initResNet, random, tf } from "../mod.ts";
  * const cfg = { depth: 18 as const, width: 0.125 };
- * const params = initResNet(key(0), cfg);
+ * const params = initResNet(random.key(0), cfg);
  * const feature = applyResNet(params, tf.zeros([1, 32, 32, 3]), cfg);
  * assert.deepEqual(feature.shape, [1, 4, 4, 64]);
  * ```
@@ -46,13 +44,31 @@ import {
   type NormMode,
 } from "./layers.ts";
 
-/** The ResNet depths offered. */
+/**
+ * The ResNet depths offered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESNET_DEPTHS } from "../mod.ts";
+ * assert.ok(RESNET_DEPTHS.includes(101)); // DeepLab-V2's backbone in the papers
+ * ```
+ */
 export const RESNET_DEPTHS = [18, 34, 50, 101] as const;
 
 /** A ResNet depth. */
 export type ResNetDepth = typeof RESNET_DEPTHS[number];
 
-/** The ResNet variants (see the module doc). */
+/**
+ * The ResNet variants (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESNET_VARIANTS } from "../mod.ts";
+ * assert.deepEqual(RESNET_VARIANTS, ["default", "torchvision", "caffe"]);
+ * ```
+ */
 export const RESNET_VARIANTS = ["default", "torchvision", "caffe"] as const;
 
 /** A ResNet variant. */
@@ -149,9 +165,8 @@ export function resnetChannels(config: ResNetConfig): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { key } from "../lib/random.ts";
- * import { initResNet } from "./resnet.ts";
- * const p = initResNet(key(0), { depth: 18, width: 0.25 });
+ * import { initResNet, random } from "../mod.ts";
+ * const p = initResNet(random.key(0), { depth: 18, width: 0.25 });
  * assert.deepEqual(p.layer4.length, 2);
  * ```
  */

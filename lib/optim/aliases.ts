@@ -4,8 +4,7 @@
  *
  * @example DeepLab-V2's recipe: SGD, momentum 0.9, decay 5e-4, poly, head ×10
  * ```ts
- * import { sgd } from "./aliases.ts";
- * import { poly } from "./schedule.ts";
+ * import { poly, sgd } from "../../mod.ts";
  * const opt = sgd({
  *   learningRate: poly(2.5e-4, 250_000, 0.9),
  *   momentum: 0.9,
@@ -58,7 +57,7 @@ function assemble(
  *
  * @example
  * ```ts
- * import { sgd } from "./aliases.ts";
+ * import { sgd } from "../../mod.ts";
  * const opt = sgd({ learningRate: 0.01, momentum: 0.9, nesterov: true });
  * ```
  */
@@ -90,7 +89,7 @@ export interface AdamOptions extends CommonOptions {
  *
  * @example The AdaptSegNet discriminator's optimizer
  * ```ts
- * import { adam } from "./aliases.ts";
+ * import { adam } from "../../mod.ts";
  * const opt = adam({ learningRate: 1e-4, b1: 0.9, b2: 0.99 });
  * ```
  */
@@ -107,7 +106,7 @@ export function adam(options: AdamOptions): GradientTransformation<OptState[]> {
  *
  * @example
  * ```ts
- * import { adamw } from "./aliases.ts";
+ * import { adamw } from "../../mod.ts";
  * const opt = adamw({ learningRate: 1e-3, weightDecay: 0.05 });
  * ```
  */

@@ -13,16 +13,13 @@
  * @example Adam's arithmetic over one vector
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../tf.ts";
- * import { flattened } from "./flattened.ts";
- * import { scaleByAdam } from "./transforms.ts";
- * import { dispose } from "../tree.ts";
+ * import { flattened, scaleByAdam, tf, tree } from "../../mod.ts";
  * const opt = flattened(scaleByAdam());
  * const params = { w: tf.ones([2, 2]), b: tf.zeros([3]) };
  * const state = opt.init(params);
  * const [updates, next] = opt.update({ w: tf.ones([2, 2]), b: tf.ones([3]) }, state, params);
  * assert.deepEqual([updates.w.shape, updates.b.shape], [[2, 2], [3]]);
- * dispose([params, state, updates, next]);
+ * tree.dispose([params, state, updates, next]);
  * ```
  *
  * @module
@@ -56,9 +53,7 @@ function ravel(entries: readonly Entry[], what: string): Tensor {
  *
  * @example
  * ```ts
- * import { chain } from "./transform.ts";
- * import { flattened } from "./flattened.ts";
- * import { scaleByAdam, scaleByLearningRate, scaleByPath } from "./transforms.ts";
+ * import { chain, flattened, scaleByAdam, scaleByLearningRate, scaleByPath } from "../../mod.ts";
  * const opt = chain(flattened(chain(scaleByAdam(), scaleByLearningRate(1e-3))), scaleByPath({ head: 10 }));
  * ```
  */

@@ -6,8 +6,7 @@
  * @example DeepLab's poly decay after a linear warm-up
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../tf.ts";
- * import { poly, valueAt, warmup } from "./schedule.ts";
+ * import { poly, tf, valueAt, warmup } from "../../mod.ts";
  * const lr = warmup(poly(2.5e-4, 1000, 0.9), 100);
  * assert.deepEqual([valueAt(lr, 50).toFixed(7), valueAt(lr, 1000)], ["0.0001217", 0]);
  * ```
@@ -25,7 +24,7 @@ export type Schedule = (count: Scalar) => Scalar;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { asSchedule, valueAt } from "./schedule.ts";
+ * import { asSchedule, valueAt } from "../../mod.ts";
  * assert.ok(Math.abs(valueAt(asSchedule(0.1), 99) - 0.1) < 1e-7); // a float32 scalar
  * ```
  */
@@ -44,7 +43,7 @@ export function asSchedule(value: number | Schedule): Schedule {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { poly, valueAt } from "./schedule.ts";
+ * import { poly, valueAt } from "../../mod.ts";
  * assert.deepEqual(valueAt(poly(1, 10, 1), 5), 0.5);
  * ```
  */
@@ -70,7 +69,7 @@ export function poly(init: number, steps: number, power = 0.9, end = 0): Schedul
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { valueAt, warmup } from "./schedule.ts";
+ * import { valueAt, warmup } from "../../mod.ts";
  * assert.deepEqual([valueAt(warmup(1, 4), 1), valueAt(warmup(1, 4), 9)], [0.5, 1]);
  * ```
  */
@@ -93,7 +92,7 @@ export function warmup(after: number | Schedule, steps: number): Schedule {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { poly, valueAt } from "./schedule.ts";
+ * import { poly, valueAt } from "../../mod.ts";
  * assert.deepEqual(valueAt(poly(1, 2, 1), 1), 0.5);
  * ```
  */

@@ -7,10 +7,7 @@
  * @example One plain gradient-descent step
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../tf.ts";
- * import { dispose } from "../tree.ts";
- * import { applyUpdates } from "./transform.ts";
- * import { sgd } from "./aliases.ts";
+ * import { applyUpdates, sgd, tf, tree } from "../../mod.ts";
  *
  * const params = { w: tf.scalar(1) }, grads = { w: tf.scalar(0.5) };
  * const opt = sgd({ learningRate: 0.1 });
@@ -18,7 +15,7 @@
  * const [updates, next] = opt.update(grads, state, params);
  * const newParams = applyUpdates(params, updates);
  * assert.ok(Math.abs(newParams.w.dataSync()[0] - 0.95) < 1e-7); // 1 − 0.1 · 0.5, in float32
- * dispose([params, grads, state, updates, next, newParams]);
+ * tree.dispose([params, grads, state, updates, next, newParams]);
  * ```
  *
  * @module
@@ -48,8 +45,7 @@ export interface GradientTransformation<S extends OptState = OptState> {
  *
  * @example Clipping then SGD
  * ```ts
- * import { chain } from "./transform.ts";
- * import { clipByGlobalNorm, scaleByLearningRate } from "./transforms.ts";
+ * import { chain, clipByGlobalNorm, scaleByLearningRate } from "../../mod.ts";
  * const opt = chain(clipByGlobalNorm(1), scaleByLearningRate(0.01));
  * ```
  */
@@ -85,13 +81,11 @@ export function chain(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../tf.ts";
- * import { dispose } from "../tree.ts";
- * import { applyUpdates } from "./transform.ts";
+ * import { applyUpdates, tf, tree } from "../../mod.ts";
  * const p = { w: tf.scalar(1) }, u = { w: tf.scalar(-0.25) };
  * const q = applyUpdates(p, u);
  * assert.deepEqual(q.w.dataSync()[0], 0.75);
- * dispose([p, u, q]);
+ * tree.dispose([p, u, q]);
  * ```
  */
 export function applyUpdates<P extends Tree>(params: P, updates: P): P {

@@ -4,8 +4,7 @@
  *
  * @example AdamW built by hand
  * ```ts
- * import { chain } from "./transform.ts";
- * import { addDecayedWeights, scaleByAdam, scaleByLearningRate } from "./transforms.ts";
+ * import { addDecayedWeights, chain, scaleByAdam, scaleByLearningRate } from "../../mod.ts";
  * const adamw = chain(scaleByAdam(), addDecayedWeights(1e-2), scaleByLearningRate(1e-3));
  * ```
  *
@@ -50,7 +49,7 @@ export type AdamState = CountState & {
  *
  * @example
  * ```ts
- * import { scaleByAdam } from "./transforms.ts";
+ * import { scaleByAdam } from "../../mod.ts";
  * const t = scaleByAdam({ b1: 0.9, b2: 0.99 });
  * ```
  */
@@ -122,7 +121,7 @@ export type TraceState = {
  *
  * @example
  * ```ts
- * import { trace } from "./transforms.ts";
+ * import { trace } from "../../mod.ts";
  * const momentum = trace(0.9, { nesterov: true });
  * ```
  */
@@ -154,7 +153,7 @@ export function trace(
  *
  * @example
  * ```ts
- * import { addDecayedWeights } from "./transforms.ts";
+ * import { addDecayedWeights } from "../../mod.ts";
  * const decay = addDecayedWeights(5e-4);
  * ```
  */
@@ -176,8 +175,7 @@ export function addDecayedWeights(rate: number): GradientTransformation<Record<n
  *
  * @example
  * ```ts
- * import { scaleByLearningRate } from "./transforms.ts";
- * import { poly } from "./schedule.ts";
+ * import { poly, scaleByLearningRate } from "../../mod.ts";
  * const lr = scaleByLearningRate(poly(2.5e-4, 250_000));
  * ```
  */
@@ -204,7 +202,7 @@ export function scaleByLearningRate(
  *
  * @example
  * ```ts
- * import { scaleByPath } from "./transforms.ts";
+ * import { scaleByPath } from "../../mod.ts";
  * const tenTimesHead = scaleByPath({ head: 10, "backbone/stem": 0 });
  * ```
  */
@@ -243,7 +241,7 @@ export function scaleByPath(
  *
  * @example Running statistics are not trained
  * ```ts
- * import { freezeWhere } from "./transforms.ts";
+ * import { freezeWhere } from "../../mod.ts";
  * const keepStats = freezeWhere((path) => /\/(mean|variance)$/.test(path));
  * ```
  */
@@ -265,7 +263,7 @@ export function freezeWhere(
  *
  * @example
  * ```ts
- * import { clipByGlobalNorm } from "./transforms.ts";
+ * import { clipByGlobalNorm } from "../../mod.ts";
  * const clip = clipByGlobalNorm(10);
  * ```
  */
@@ -290,8 +288,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tf } from "../tf.ts";
- * import { globalNorm } from "./transforms.ts";
+ * import { globalNorm, tf } from "../../mod.ts";
  * const g = { a: tf.tensor1d([3]), b: tf.tensor1d([4]) };
  * assert.deepEqual(globalNorm(g).dataSync()[0], 5);
  * ```
