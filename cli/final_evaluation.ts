@@ -25,6 +25,8 @@ import { LABELS, type Phase } from "./phases.ts";
 import { Interrupted } from "./run_folder.ts";
 import { RECENT_LINES } from "./metrics_log.ts";
 import type { RunContext } from "./train_phase.ts";
+import type { Params } from "../methods/step.ts";
+import type { Dataset } from "../data/datasets.ts";
 
 /** CDGA's groups on labelled held-out data (diagnosis only; nothing is trained on it). */
 export interface GroupDiagnostics {
@@ -71,6 +73,128 @@ export interface FinalEvaluation {
   panels: Map<string, Panel>;
 }
 
+type PhaseMIoU = FinalEvaluation["miou"][string];
+
+/** Puts the standard sub-domains first, then the rest by name. */
+function orderStyles(styles: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    [...TARGET_STYLES, ...Object.keys(styles).sort()].filter((k, i, all) =>
+      k in styles && all.indexOf(k) === i
+    ).map((k) => [k, styles[k]]),
+  );
+}
+
+/**
+ * A phase's scores: the reported target split (overall, per sub-domain, with
+ * the kept predictions), the held-out source split and the validation split
+ * where it is not the one reported (what settings are chosen on).
+ */
+async function scorePhase(run: RunContext, params: Params, label: string) {
+  const { o, data, classes } = run;
+  const names = data.classes.names;
+  const config = segConfig(o, classes);
+  const score = (dataset: Dataset, keep?: number) =>
+    evaluateSeg(params.seg, config, dataset, {
+      samples: dataset.length,
+      batch: 16,
+      normalise: data.normalise,
+      ...(keep ? { keep } : {}),
+    });
+  const result = await score(data.test, 2);
+  const overall: TableRow = {
+    name: label,
+    evaluation: evaluate(result.overall, names, data.protocols),
+  };
+  const styleRows: [string, TableRow][] = [];
+  const styles: Record<string, number> = {};
+  for (const [style, matrix] of result.byStyle) {
+    styleRows.push([style, { name: label, evaluation: evaluate(matrix, names, data.protocols) }]);
+    styles[style] = matrix.meanIoU();
+  }
+  let sourceRow: TableRow | undefined, source = NaN;
+  if (data.sourceTest) {
+    const held = await score(data.sourceTest);
+    sourceRow = { name: label, evaluation: evaluate(held.overall, names, data.protocols) };
+    source = held.overall.meanIoU();
+  }
+  let validation = NaN;
+  if (data.validation && o.evaluateOn !== "val") {
+    validation = (await score(data.validation)).overall.meanIoU();
+  }
+  const miou: PhaseMIoU = {
+    target: result.overall.meanIoU(),
+    styles: orderStyles(styles),
+    source,
+    validation,
+  };
+  return { overall, styleRows, sourceRow, miou, kept: result.kept };
+}
+
+/**
+ * A phase's statistics from its metrics log: D's last loss and accuracy, the
+ * groups' last usage, and each group's class make-up averaged over the
+ * phase's last steps.
+ */
+function logStatistics(run: RunContext, phase: Phase): Omit<PhaseResult, "steps" | "groups"> {
+  const { o, classes, metrics } = run;
+  const history = metrics.recent(phase.name);
+  const last = history.at(-1);
+  const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
+    | number[]
+    | undefined;
+  const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-RECENT_LINES)
+    .map((h) => h.groupClasses as number[]);
+  // A class absent from a step's batch has no make-up there: average over the steps that had it.
+  const present = (m: number[], c: number) =>
+    m.reduce((sum, v, i) => (i % classes === c ? sum + v : sum), 0) > 0.5;
+  const groupClasses = makeUps.length > 0
+    ? Array.from({ length: o.groups }, (_, k) =>
+      Array.from({ length: classes }, (_, c) => {
+        const steps = makeUps.filter((m) => present(m, c));
+        return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
+          Math.max(1, steps.length);
+      }))
+    : undefined;
+  return {
+    groupUsage: usage,
+    groupClasses,
+    disc: typeof last?.disc === "number" ? last.disc : undefined,
+    discAccuracy: typeof last?.discAccuracy === "number" ? last.discAccuracy : undefined,
+  };
+}
+
+/**
+ * CDGA's groups on labelled held-out data: a labelled target split
+ * (validation where there is one) and the held-out source split; undefined
+ * for a method without groups or a data set without both splits.
+ */
+async function groupDiagnostics(
+  run: RunContext,
+  phase: Phase,
+  params: Params,
+): Promise<GroupDiagnostics | undefined> {
+  const { o, data, classes } = run;
+  const targetLabelled = data.validation ?? (o.evaluateOn === "val" ? data.test : undefined);
+  if (!params.group || !data.sourceTest || !targetLabelled) return undefined;
+  const grouping = groupingConfig(
+    resolveConfig(methodConfig(o, phase.method, classes, phase.overrides)),
+  );
+  const options = { normalise: data.normalise, samples: 300 };
+  const config = segConfig(o, classes);
+  const mass = (dataset: Dataset) =>
+    groupMass(params.seg, params.group!, config, grouping, dataset, options);
+  const t = await mass(targetLabelled);
+  const s = await mass(data.sourceTest);
+  return {
+    target: targetLabelled.description,
+    source: data.sourceTest.description,
+    targetClassShares: classShares(t.classMass),
+    sourceClassShares: classShares(s.classMass),
+    targetStyleShares: styleShares(t.styleMass),
+    agreement: groupAgreement(s, t),
+  };
+}
+
 /**
  * Evaluates every phase's final parameters (`run.finals`).
  *
@@ -80,17 +204,12 @@ export interface FinalEvaluation {
  * ```
  */
 export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<FinalEvaluation> {
-  const { o, data, classes, metrics, finals, interrupts, checkpoints } = run;
+  const { finals, interrupts, checkpoints } = run;
   const rows: Record<string, TableRow[]> = { overall: [] };
   const sourceRows: TableRow[] = [];
-  const names = data.classes.names;
   const results: Record<string, PhaseResult> = {};
-  const labelOf = (name: string) => LABELS[name] ?? name;
   const evaluated = phases.filter((p) => p.name !== "warmup" || phases.length === 1);
-  const miou: Record<
-    string,
-    { target: number; styles: Record<string, number>; source: number; validation: number }
-  > = {};
+  const miou: Record<string, PhaseMIoU> = {};
   // One panel per kept target sample: image | ground truth | every model's prediction.
   const panels = new Map<string, Panel>();
   for (const phase of evaluated) {
@@ -103,58 +222,13 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
       );
     }
     const params = finals.get(phase.name)!;
-    const config = segConfig(o, classes);
-    const result = await evaluateSeg(params.seg, config, data.test, {
-      samples: data.test.length,
-      batch: 16,
-      normalise: data.normalise,
-      keep: 2,
-    });
-    const label = labelOf(phase.name);
-    rows.overall.push({
-      name: label,
-      evaluation: evaluate(result.overall, names, data.protocols),
-    });
-    const styles: Record<string, number> = {};
-    for (const [style, matrix] of result.byStyle) {
-      (rows[style] ??= []).push({
-        name: label,
-        evaluation: evaluate(matrix, names, data.protocols),
-      });
-      styles[style] = matrix.meanIoU();
-    }
-    let source = NaN;
-    if (data.sourceTest) {
-      const held = await evaluateSeg(params.seg, config, data.sourceTest, {
-        samples: data.sourceTest.length,
-        batch: 16,
-        normalise: data.normalise,
-      });
-      sourceRows.push({ name: label, evaluation: evaluate(held.overall, names, data.protocols) });
-      source = held.overall.meanIoU();
-    }
-    const ordered = Object.fromEntries(
-      [...TARGET_STYLES, ...Object.keys(styles).sort()].filter((k, i, all) =>
-        k in styles && all.indexOf(k) === i
-      ).map((k) => [k, styles[k]]),
-    );
-    // The validation split, where it is not the one reported: what settings are chosen on.
-    let validation = NaN;
-    if (data.validation && o.evaluateOn !== "val") {
-      const val = await evaluateSeg(params.seg, config, data.validation, {
-        samples: data.validation.length,
-        batch: 16,
-        normalise: data.normalise,
-      });
-      validation = val.overall.meanIoU();
-    }
-    miou[phase.name] = {
-      target: result.overall.meanIoU(),
-      styles: ordered,
-      source,
-      validation,
-    };
-    for (const kept of result.kept) {
+    const label = LABELS[phase.name] ?? phase.name;
+    const scored = await scorePhase(run, params, label);
+    rows.overall.push(scored.overall);
+    for (const [style, row] of scored.styleRows) (rows[style] ??= []).push(row);
+    if (scored.sourceRow) sourceRows.push(scored.sourceRow);
+    miou[phase.name] = scored.miou;
+    for (const kept of scored.kept) {
       const id = `${kept.style ?? "all"}_${kept.name.replace(/\.png$/i, "")}`;
       if (!panels.has(id)) {
         const { prediction: _, ...sample } = kept;
@@ -162,66 +236,11 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
       }
       panels.get(id)!.columns.push({ title: label, classes: kept.prediction });
     }
-    const history = metrics.recent(phase.name);
-    const last = history.at(-1);
-    const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
-      | number[]
-      | undefined;
-    // Each group's class make-up, averaged over the phase's last steps.
-    const makeUps = history.filter((h) => Array.isArray(h.groupClasses)).slice(-RECENT_LINES)
-      .map((h) => h.groupClasses as number[]);
-    // A class absent from a step's batch has no make-up there: average over the steps that had it.
-    const present = (m: number[], c: number) =>
-      m.reduce((sum, v, i) => (i % classes === c ? sum + v : sum), 0) > 0.5;
-    const groupClasses = makeUps.length > 0
-      ? Array.from({ length: o.groups }, (_, k) =>
-        Array.from({ length: classes }, (_, c) => {
-          const steps = makeUps.filter((m) => present(m, c));
-          return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
-            Math.max(1, steps.length);
-        }))
-      : undefined;
-    // The groups on labelled held-out data: a labelled target split (validation where
-    // there is one) and the held-out source split.
-    let groups: GroupDiagnostics | undefined;
-    const targetLabelled = data.validation ?? (o.evaluateOn === "val" ? data.test : undefined);
-    if (params.group && data.sourceTest && targetLabelled) {
-      const grouping = groupingConfig(
-        resolveConfig(methodConfig(o, phase.method, classes, phase.overrides)),
-      );
-      const options = { normalise: data.normalise, samples: 300 };
-      const t = await groupMass(
-        params.seg,
-        params.group,
-        config,
-        grouping,
-        targetLabelled,
-        options,
-      );
-      const s = await groupMass(
-        params.seg,
-        params.group,
-        config,
-        grouping,
-        data.sourceTest,
-        options,
-      );
-      groups = {
-        target: targetLabelled.description,
-        source: data.sourceTest.description,
-        targetClassShares: classShares(t.classMass),
-        sourceClassShares: classShares(s.classMass),
-        targetStyleShares: styleShares(t.styleMass),
-        agreement: groupAgreement(s, t),
-      };
-    }
+    const groups = await groupDiagnostics(run, phase, params);
     results[phase.name] = {
       ...(groups ? { groups } : {}),
       steps: phase.offset + phase.steps,
-      groupUsage: usage,
-      groupClasses,
-      disc: typeof last?.disc === "number" ? last.disc : undefined,
-      discAccuracy: typeof last?.discAccuracy === "number" ? last.discAccuracy : undefined,
+      ...logStatistics(run, phase),
     };
   }
   return { evaluated, rows, sourceRows, miou, results, panels };

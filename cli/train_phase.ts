@@ -19,7 +19,13 @@ import type { Key } from "../lib/random.ts";
 import { replace } from "../lib/memory.ts";
 import { dispose } from "../lib/tree.ts";
 import type { MobileNetV2Params } from "../model/mobilenet_v2.ts";
-import { type Batch as StepBatch, makeTrainer, type Params, readMetrics } from "../methods/step.ts";
+import {
+  type Batch as StepBatch,
+  makeTrainer,
+  type OptStates,
+  type Params,
+  readMetrics,
+} from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import type { Dataset } from "../data/datasets.ts";
 import type { DataPlan } from "../data/plan.ts";
@@ -169,28 +175,30 @@ export async function checkResumable(
   return keep;
 }
 
+/** Where a phase starts: its parameters, optimizer state and step. */
+interface PhaseStart {
+  params: Params;
+  optState: OptStates;
+  step: number;
+  /** Whether the phase resumed from its own checkpoint. */
+  resumed: boolean;
+}
+
 /**
- * Trains one phase to its end (or resumes it); returns its final parameters.
- *
- * @example
- * ```ts ignore
- * for (const phase of phases) run.finals.set(phase.name, await trainPhase(run, phase));
- * ```
+ * The phase's state to start from: its own checkpoint (a resume), G from the
+ * phase it continues (C and D fresh), G from `--init-from`, MobileNetV2's
+ * ImageNet weights, or the fresh initialisation.
  */
-export async function trainPhase(run: RunContext, phase: Phase): Promise<Params> {
-  const { o, data, classes, checkpoints, resolved, metrics: metricsLog } = run;
-  const { finals, monitored, progress, interrupts, log } = run;
-  const { init: initKey, source: sourceKey, target: targetKey, root } = run.keys;
-  const trainer = makeTrainer(methodConfig(o, phase.method, classes, phase.overrides));
-  const definition = METHOD_DEFINITIONS[phase.method];
-  const supervisedByTarget = definition.supervision === "target";
-  const path = join(checkpoints, `${phase.name}.ckpt`);
-  const fresh = trainer.init(initKey);
+async function startPhase(
+  run: RunContext,
+  phase: Phase,
+  fresh: { params: Params; optState: OptStates },
+  path: string,
+): Promise<PhaseStart> {
+  const { o, checkpoints, resolved, finals, log } = run;
   let params: Params = fresh.params, optState = fresh.optState;
-  let step = 0;
-  let restored: Checkpoint | undefined;
   if (o.resume && await exists(path)) {
-    restored = await loadCheckpoint(path);
+    const restored = await loadCheckpoint(path);
     assertBelongs(
       restored,
       path,
@@ -198,23 +206,22 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       resolved,
       o.acceptChanges,
     );
-  }
-  if (restored) {
     params = restoreTree(restored, "params", fresh.params, path);
     optState = restoreTree(restored, "opt", fresh.optState, path);
     dispose([fresh.params, fresh.optState]);
-    step = restored.position.step;
+    const step = restored.position.step;
     log(`${phase.name}: resuming at step ${step} of ${phase.steps}`);
-  } else if (phase.from) {
+    return { params, optState, step, resumed: true };
+  }
+  if (phase.from) {
     const start = finals.get(phase.from);
     if (!start) throw new Error(`phase ${phase.name} needs ${phase.from} first`);
     // G (and its optimizer state) continue from the warm-up; C and D start fresh.
     dispose([params.seg, optState.seg]);
     const fromPath = join(checkpoints, `${phase.from}.ckpt`);
-    const warm = phase.from === "warmup" && o.warmupFrom
-      ? await loadWarmup(o.warmupFrom, o)
-      : await loadCheckpoint(fromPath);
-    if (!(phase.from === "warmup" && o.warmupFrom)) {
+    const warmupFrom = phase.from === "warmup" ? o.warmupFrom : undefined;
+    const warm = warmupFrom ? await loadWarmup(warmupFrom, o) : await loadCheckpoint(fromPath);
+    if (!warmupFrom) {
       const from = { phase: phase.from, steps: phase.offset, complete: true };
       assertBelongs(warm, fromPath, from, resolved, o.acceptChanges);
     }
@@ -234,27 +241,14 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
     params = { ...params, seg: { ...params.seg, backbone: backbone as MobileNetV2Params } };
     log(`${phase.name}: MobileNetV2 backbone from ImageNet weights (npm:nsfwjs)`);
   }
-  // The step of this phase's checkpoint on disk, where there is one.
-  let saved: number | undefined = restored ? step : undefined;
-  const save = async (done: boolean) => {
-    await run.beforeSave();
-    await saveCheckpoint(path, {
-      // The class list travels with the weights: prediction works after the data moved.
-      config: {
-        ...resolved,
-        classes: tableToJson(data.classes),
-      },
-      position: { phase: phase.name, step, done, globalStep: phase.offset + step, key: root },
-      tensors: { params, opt: optState },
-    });
-    saved = step;
-  };
-  const kept = () =>
-    saved === undefined
-      ? `No checkpoint of ${phase.name} was written yet (one every ${o.checkpointEvery} steps)` +
-        (phase.from ? `; ${phase.from}'s is kept in ${checkpoints}` : "")
-      : `The last good checkpoint (step ${saved}) is kept at ${path}`;
-  const remaining = phase.steps - step;
+  return { params, optState, step: 0, resumed: false };
+}
+
+/** The phase's batch streams from `step` on: source (unless the oracle) and target (if read). */
+function phaseStreams(run: RunContext, phase: Phase, step: number) {
+  const { o, data } = run;
+  const definition = METHOD_DEFINITIONS[phase.method];
+  const supervisedByTarget = definition.supervision === "target";
   const stream = (dataset: Dataset, k: Key) =>
     batches(dataset, {
       key: k,
@@ -265,45 +259,136 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       flip: data.flip,
       normalise: data.normalise,
       start: (phase.offset + step) * o.batch,
-      batches: remaining,
+      batches: phase.steps - step,
     });
-  const sources = supervisedByTarget ? undefined : stream(data.source, sourceKey);
-  const targets = definition.reads.target
-    ? stream(supervisedByTarget ? data.targetLabelled! : data.target, targetKey)
+  return {
+    supervisedByTarget,
+    sources: supervisedByTarget ? undefined : stream(data.source, run.keys.source),
+    targets: definition.reads.target
+      ? stream(supervisedByTarget ? data.targetLabelled! : data.target, run.keys.target)
+      : undefined,
+  };
+}
+
+/** The step's batch: only the oracle is handed target labels, and it reads no source batch. */
+function stepBatch(s: Batch | undefined, t: Batch | undefined, supervisedByTarget: boolean) {
+  const labelled = (s ?? t)!;
+  const batch: StepBatch = {
+    source: { images: labelled.images, labels: labelled.labels! },
+    target: t
+      ? { images: t.images, ...(supervisedByTarget ? { labels: t.labels } : {}) }
+      : { images: labelled.images },
+  };
+  return batch;
+}
+
+/**
+ * The step's metrics as numbers for the log, and why the step must not be
+ * kept (a non-finite loss, parameter or optimizer state), if so.
+ */
+async function readStep(metrics: Parameters<typeof readMetrics>[0]) {
+  const values = await readMetrics(metrics);
+  const stateCheck = values.stateCheck;
+  delete values.stateCheck;
+  // metrics.jsonl keeps K × C make-ups flat, row by row, as runs have always stored them.
+  if (Array.isArray(values.groupClasses)) values.groupClasses = values.groupClasses.flat();
+  const flat = values as Record<string, number | number[]>;
+  const bad = Object.entries(flat).find(([, v]) => [v].flat(2).some((x) => !Number.isFinite(x)));
+  const problem = bad
+    ? `loss '${bad[0]}' is ${bad[1]}`
+    : stateCheck !== undefined && !Number.isFinite(stateCheck as number)
+    ? "the updated parameters or optimizer state hold non-finite values"
     : undefined;
+  return { values: flat, problem };
+}
+
+/** Writes the phase's checkpoint, with the options and the class list beside the weights. */
+async function savePhase(
+  run: RunContext,
+  phase: Phase,
+  path: string,
+  state: { params: Params; optState: OptStates; step: number; done: boolean },
+): Promise<void> {
+  const { params, optState, step, done } = state;
+  await run.beforeSave();
+  await saveCheckpoint(path, {
+    // The class list travels with the weights: prediction works after the data moved.
+    config: { ...run.resolved, classes: tableToJson(run.data.classes) },
+    position: {
+      phase: phase.name,
+      step,
+      done,
+      globalStep: phase.offset + step,
+      key: run.keys.root,
+    },
+    tensors: { params, opt: optState },
+  });
+}
+
+/** `--eval-every`: target mIoU on the monitored held-out samples, shown in the progress line. */
+async function quickEvaluation(run: RunContext, params: Params): Promise<number> {
+  const { o, classes, monitored, data, progress } = run;
+  const quick = await evaluateSeg(params.seg, segConfig(o, classes), monitored, {
+    samples: monitored.length,
+    batch: 16,
+    normalise: data.normalise,
+  });
+  const mIoU = quick.overall.meanIoU();
+  progress.note(
+    `target mIoU ${
+      (100 * mIoU).toFixed(1)
+    } (${monitored.length} samples of ${monitored.description})`,
+  );
+  return mIoU;
+}
+
+/**
+ * Trains one phase to its end (or resumes it); returns its final parameters.
+ *
+ * @example
+ * ```ts ignore
+ * for (const phase of phases) run.finals.set(phase.name, await trainPhase(run, phase));
+ * ```
+ */
+export async function trainPhase(run: RunContext, phase: Phase): Promise<Params> {
+  const { o, classes, checkpoints, metrics: metricsLog, progress, interrupts } = run;
+  const trainer = makeTrainer(methodConfig(o, phase.method, classes, phase.overrides));
+  const path = join(checkpoints, `${phase.name}.ckpt`);
+  let { params, optState, step, resumed } = await startPhase(
+    run,
+    phase,
+    trainer.init(run.keys.init),
+    path,
+  );
+  // The step of this phase's checkpoint on disk, where there is one.
+  let saved: number | undefined = resumed ? step : undefined;
+  const save = async (done: boolean) => {
+    await savePhase(run, phase, path, { params, optState, step, done });
+    saved = step;
+  };
+  const kept = () =>
+    saved === undefined
+      ? `No checkpoint of ${phase.name} was written yet (one every ${o.checkpointEvery} steps)` +
+        (phase.from ? `; ${phase.from}'s is kept in ${checkpoints}` : "")
+      : `The last good checkpoint (step ${saved}) is kept at ${path}`;
+  const { sources, targets, supervisedByTarget } = phaseStreams(run, phase, step);
   progress.start(phase.name, step, phase.steps);
   while (step < phase.steps) {
     const stepStarted = performance.now();
     const s = sources ? (await sources.next()).value as Batch : undefined;
     const t = targets ? (await targets.next()).value as Batch : undefined;
-    // Only the oracle is handed target labels; it reads no source batch.
-    const labelled = (s ?? t)!;
-    const batch: StepBatch = {
-      source: { images: labelled.images, labels: labelled.labels! },
-      target: t
-        ? { images: t.images, ...(supervisedByTarget ? { labels: t.labels } : {}) }
-        : { images: labelled.images },
-    };
-    const [nextParams, nextOpt, metrics] = trainer.step(params, optState, batch);
-    const values = await readMetrics(metrics);
-    const stateCheck = values.stateCheck;
-    delete values.stateCheck;
-    // metrics.jsonl keeps K × C make-ups flat, row by row, as runs have always stored them.
-    if (Array.isArray(values.groupClasses)) values.groupClasses = values.groupClasses.flat();
-    const flatValues = values as Record<string, number | number[]>;
-    const bad = Object.entries(values).find(([, v]) =>
-      [v].flat(2).some((x) => !Number.isFinite(x))
+    const [nextParams, nextOpt, metrics] = trainer.step(
+      params,
+      optState,
+      stepBatch(s, t, supervisedByTarget),
     );
+    const { values, problem } = await readStep(metrics);
     tf.dispose([s?.images, s?.labels, t?.images, t?.labels].filter((x) => x !== undefined));
-    if (bad || (stateCheck !== undefined && !Number.isFinite(stateCheck as number))) {
+    if (problem) {
       replace([nextParams, nextOpt, metrics], []);
       progress.stop();
       throw new Error(
-        `${phase.name} step ${step + 1}: ${
-          bad
-            ? `loss '${bad[0]}' is ${bad[1]}`
-            : "the updated parameters or optimizer state hold non-finite values"
-        }; stopped, nothing of this step kept. ${kept()}`,
+        `${phase.name} step ${step + 1}: ${problem}; stopped, nothing of this step kept. ${kept()}`,
       );
     }
     [params, optState] = replace([params, optState, metrics], [nextParams, nextOpt]);
@@ -319,22 +404,12 @@ export async function trainPhase(run: RunContext, phase: Phase): Promise<Params>
       // Wall time of the step, batch loading included (what a soak watches for a slowdown).
       stepMs: Math.round(10 * (performance.now() - stepStarted)) / 10,
     };
-    progress.update(step, flatValues);
+    progress.update(step, values);
     if (step % o.checkpointEvery === 0 || step === phase.steps) {
       await save(step === phase.steps);
     }
     if (o.evalEvery > 0 && (step % o.evalEvery === 0 || step === phase.steps)) {
-      const quick = await evaluateSeg(params.seg, segConfig(o, classes), monitored, {
-        samples: monitored.length,
-        batch: 16,
-        normalise: data.normalise,
-      });
-      line.targetMIoU = quick.overall.meanIoU();
-      progress.note(
-        `target mIoU ${
-          (100 * (line.targetMIoU as number)).toFixed(1)
-        } (${monitored.length} samples of ${monitored.description})`,
-      );
+      line.targetMIoU = await quickEvaluation(run, params);
     }
     await metricsLog.append(line);
     const signal = interrupts.pending();

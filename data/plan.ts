@@ -19,11 +19,13 @@
  *
  * @module
  */
-import { dirname, relative } from "node:path";
-import { foldIn, type Key, key as rootKey, permutation } from "../lib/random.ts";
+import { dirname } from "node:path";
+import { foldIn, type Key, key as rootKey } from "../lib/random.ts";
 import { cityscapes, type Dataset, digitsDataset, gta5, subset, synthia } from "./datasets.ts";
 import { loadDigitsBenchmark } from "./digits.ts";
-import { folder, type FolderSplit, readClasses, resolveDomain, resolveSplit } from "./folder.ts";
+import { readClasses, resolveDomain } from "./folder.ts";
+import { folderPlan } from "./folder_plan.ts";
+import { carve, record } from "./splits.ts";
 import {
   CITYSCAPES_CLASSES,
   cityscapesTable,
@@ -32,7 +34,6 @@ import {
   PROTOCOLS,
   synthiaTable,
 } from "./labels.ts";
-import { DataError } from "./image_io.ts";
 import type { Normalisation } from "./stream.ts";
 
 /** What one split of a run holds, for the run folder's `splits.json`. */
@@ -123,19 +124,115 @@ export type ReadObserver = (role: string, path: string) => void;
 
 const DIGITS_TEST_SAMPLES = 300;
 
-/** Where `count` of `n` samples go: a seeded pick, in file order, and the rest. */
-function carve(n: number, count: number, k: Key): { picked: number[]; rest: number[] } {
-  const order = permutation(k, n);
-  const picked = [...order.subarray(0, count)].sort((a, b) => a - b);
-  const chosen = new Set(picked);
-  return { picked, rest: Array.from({ length: n }, (_, i) => i).filter((i) => !chosen.has(i)) };
+/** What every data set's plan shares: the options and their readings. */
+interface PlanContext {
+  o: DataOptions;
+  normalise: Normalisation;
+  /** `--crop` as a square, if given. */
+  crop: [number, number] | undefined;
+  /** `--flip`, or the data set's habit under `auto`. */
+  flip: (habit: boolean) => boolean;
+  /** A seeded subset of a held-out split when `--test-samples` asks for fewer samples. */
+  scored: (data: Dataset, role: number) => Dataset;
+  /** A root flag the data set needs. */
+  need: (root: string | undefined, flag: string) => string;
 }
 
-function record(data: Dataset, root?: string): SplitRecord {
+/** The embedded digits (or letters) benchmark: scenes generated from the key. */
+async function digitsPlan({ o, normalise, flip }: PlanContext, k: Key): Promise<DataPlan> {
+  const bench = await loadDigitsBenchmark({ glyphs: o.glyphs });
+  const scenes = {
+    size: o.canvas,
+    scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
+    digits: [o.digitsMin, o.digitsMax] as [number, number],
+  };
+  const huge = 2 ** 31 - 1;
+  const length = o.testSamples ?? DIGITS_TEST_SAMPLES;
+  const source = digitsDataset(
+    bench,
+    k,
+    { split: "train", domain: "source", length: huge },
+    scenes,
+  );
+  const target = digitsDataset(
+    bench,
+    k,
+    { split: "train", domain: "target", length: huge },
+    scenes,
+  );
+  // The reported split ("eval": test digits on unseen photographs) or the validation split.
+  const heldOut = o.evaluateOn === "val" ? "val" : "eval";
+  const test = digitsDataset(bench, k, { split: heldOut, domain: "target", length }, scenes);
+  const sourceTest = digitsDataset(
+    bench,
+    k,
+    { split: heldOut, domain: "source", length },
+    scenes,
+  );
+  const validation = digitsDataset(
+    bench,
+    k,
+    { split: "val", domain: "target", length },
+    scenes,
+  );
   return {
-    description: data.description,
-    count: data.length,
-    ...(root && data.files ? { root, files: data.files.map((f) => relative(root, f)) } : {}),
+    classes: source.classes,
+    normalise,
+    source,
+    target,
+    targetLabelled: target,
+    test,
+    sourceTest,
+    validation,
+    flip: flip(false),
+    protocols: {},
+    splits: {
+      "source/train": { description: "generated source scenes (training digits)", count: huge },
+      "target/train": { description: "generated target scenes (training digits)", count: huge },
+      [`target/${heldOut}`]: record(test),
+      [`source/${heldOut}`]: record(sourceTest),
+      ...(heldOut === "val" ? {} : { "target/val": record(validation) }),
+    },
+  };
+}
+
+/** GTA5 or SYNTHIA → Cityscapes, from the folders the options name. */
+async function cityscapesPlan(
+  { o, normalise, crop, flip, scored, need }: PlanContext,
+): Promise<DataPlan> {
+  const sourceRoot = need(o.sourceRoot, "source-root"),
+    targetRoot = need(o.targetRoot, "target-root");
+  const protocol = o.dataset === "gta5-cityscapes" ? "19" : "16";
+  const source = o.dataset === "gta5-cityscapes"
+    ? await gta5(sourceRoot)
+    : await synthia(sourceRoot);
+  const target = await cityscapes(targetRoot, "train", { labels: false, protocol });
+  const test = scored(await cityscapes(targetRoot, "val", { protocol }), 0);
+  return {
+    classes: source.classes,
+    normalise,
+    source,
+    target,
+    // The oracle needs Cityscapes' train labels; without them there is no oracle, and why is said.
+    targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch((error) => {
+      console.error(
+        `no target oracle: Cityscapes' train labels cannot be read (${(error as Error).message})`,
+      );
+      return undefined;
+    }),
+    test,
+    crop: crop ?? [512, 512],
+    scale: [0.5, 1.0],
+    flip: flip(true),
+    protocols: {
+      "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
+      "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
+    },
+    splits: {
+      "source/train": record(source, sourceRoot),
+      "target/train": record(target, targetRoot),
+      "target/val": record(test, targetRoot),
+    },
   };
 }
 
@@ -158,7 +255,6 @@ export async function openData(
   const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
   const flip = (habit: boolean) => (o.flip === "on" ? true : o.flip === "off" ? false : habit);
   const splitKey = rootKey(o.splitSeed);
-  // A seeded subset of a held-out split when --test-samples asks for fewer samples than it has.
   const scored = (data: Dataset, role: number): Dataset => {
     if (o.testSamples === undefined || o.testSamples >= data.length) return data;
     const { picked } = carve(data.length, o.testSamples, foldIn(splitKey, 100 + role));
@@ -168,102 +264,13 @@ export async function openData(
       `${data.description}, ${o.testSamples} of its ${data.length} samples (split seed ${o.splitSeed})`,
     );
   };
+  const context: PlanContext = { o, normalise, crop, flip, scored, need };
   switch (o.dataset) {
-    case "digits": {
-      const bench = await loadDigitsBenchmark({ glyphs: o.glyphs });
-      const scenes = {
-        size: o.canvas,
-        scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
-        digits: [o.digitsMin, o.digitsMax] as [number, number],
-      };
-      const huge = 2 ** 31 - 1;
-      const length = o.testSamples ?? DIGITS_TEST_SAMPLES;
-      const source = digitsDataset(
-        bench,
-        k,
-        { split: "train", domain: "source", length: huge },
-        scenes,
-      );
-      const target = digitsDataset(
-        bench,
-        k,
-        { split: "train", domain: "target", length: huge },
-        scenes,
-      );
-      // The reported split ("eval": test digits on unseen photographs) or the validation split.
-      const heldOut = o.evaluateOn === "val" ? "val" : "eval";
-      const test = digitsDataset(bench, k, { split: heldOut, domain: "target", length }, scenes);
-      const sourceTest = digitsDataset(
-        bench,
-        k,
-        { split: heldOut, domain: "source", length },
-        scenes,
-      );
-      const validation = digitsDataset(
-        bench,
-        k,
-        { split: "val", domain: "target", length },
-        scenes,
-      );
-      return {
-        classes: source.classes,
-        normalise,
-        source,
-        target,
-        targetLabelled: target,
-        test,
-        sourceTest,
-        validation,
-        flip: flip(false),
-        protocols: {},
-        splits: {
-          "source/train": { description: "generated source scenes (training digits)", count: huge },
-          "target/train": { description: "generated target scenes (training digits)", count: huge },
-          [`target/${heldOut}`]: record(test),
-          [`source/${heldOut}`]: record(sourceTest),
-          ...(heldOut === "val" ? {} : { "target/val": record(validation) }),
-        },
-      };
-    }
+    case "digits":
+      return await digitsPlan(context, k);
     case "gta5-cityscapes":
-    case "synthia-cityscapes": {
-      const sourceRoot = need(o.sourceRoot, "source-root"),
-        targetRoot = need(o.targetRoot, "target-root");
-      const protocol = o.dataset === "gta5-cityscapes" ? "19" : "16";
-      const source = o.dataset === "gta5-cityscapes"
-        ? await gta5(sourceRoot)
-        : await synthia(sourceRoot);
-      const target = await cityscapes(targetRoot, "train", { labels: false, protocol });
-      const test = scored(await cityscapes(targetRoot, "val", { protocol }), 0);
-      return {
-        classes: source.classes,
-        normalise,
-        source,
-        target,
-        // The oracle needs Cityscapes' train labels; without them there is no oracle, and why is said.
-        targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch((error) => {
-          console.error(
-            `no target oracle: Cityscapes' train labels cannot be read (${
-              (error as Error).message
-            })`,
-          );
-          return undefined;
-        }),
-        test,
-        crop: crop ?? [512, 512],
-        scale: [0.5, 1.0],
-        flip: flip(true),
-        protocols: {
-          "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
-          "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
-        },
-        splits: {
-          "source/train": record(source, sourceRoot),
-          "target/train": record(target, targetRoot),
-          "target/val": record(test, targetRoot),
-        },
-      };
-    }
+    case "synthia-cityscapes":
+      return await cityscapesPlan(context);
     case "folder":
       return {
         ...await folderPlan(o, observe, scored),
@@ -305,200 +312,6 @@ export async function classesOf(o: DataOptions): Promise<ClassTable> {
     default:
       throw new Error(`unknown dataset ${o.dataset}`);
   }
-}
-
-async function folderPlan(
-  o: DataOptions,
-  observe: ReadObserver | undefined,
-  scored: (data: Dataset, role: number) => Dataset,
-): Promise<
-  Pick<
-    DataPlan,
-    | "classes"
-    | "source"
-    | "target"
-    | "test"
-    | "sourceTest"
-    | "validation"
-    | "targetLabelled"
-    | "splits"
-  >
-> {
-  let sourceRoot = o.sourceRoot, targetRoot = o.targetRoot;
-  const above: string[] = [];
-  if (o.dataRoot !== undefined) {
-    if (sourceRoot !== undefined || targetRoot !== undefined) {
-      throw new Error(
-        "--data-root names source/ and target/ itself: drop --source-root and --target-root",
-      );
-    }
-    sourceRoot = `${o.dataRoot}/source`;
-    targetRoot = `${o.dataRoot}/target`;
-    above.push(o.dataRoot);
-  }
-  if (sourceRoot === undefined || targetRoot === undefined) {
-    throw new Error(
-      "--dataset folder needs --data-root (a folder with source/ and target/), or --source-root and --target-root; see --help for the layout",
-    );
-  }
-  // Per-root flags: a class list may also sit in the folder above each root.
-  const source = await resolveDomain(
-    sourceRoot,
-    o.dataRoot ? above : [dirname(sourceRoot)],
-    "source",
-  );
-  const target = await resolveDomain(
-    targetRoot,
-    o.dataRoot ? above : [dirname(targetRoot)],
-    "target",
-  );
-  if (o.targetEvalRoot !== undefined) {
-    if (target.splits.eval) {
-      throw new Error(
-        `--target-eval-root: ${target.root} already holds the reported split ${target.splits.eval.root}; give one`,
-      );
-    }
-    target.splits.eval = await resolveSplit(
-      o.targetEvalRoot,
-      [targetRoot, ...above],
-      "target eval",
-    );
-  }
-  // One class list for every split: the source's; any other must say the same.
-  const sourceTrain = source.splits.train!;
-  const splits: FolderSplit[] = [
-    ...Object.values(source.splits),
-    ...Object.values(target.splits),
-  ] as FolderSplit[];
-  const classes = await readClasses(sourceTrain.classesPath!);
-  for (const s of splits) {
-    if (!s.classesPath || s.classesPath === sourceTrain.classesPath) continue;
-    const other = await readClasses(s.classesPath);
-    const same = other.names.length === classes.names.length &&
-      other.names.every((n, i) => n === classes.names[i]) &&
-      other.lookup.every((v, i) => v === classes.lookup[i]);
-    if (!same) {
-      throw new DataError(
-        s.classesPath,
-        `the class list differs from the source's ${sourceTrain.classesPath} (names ${
-          JSON.stringify(other.names)
-        } against ${JSON.stringify(classes.names)}): every split must use one class list`,
-      );
-    }
-  }
-  const open = (split: FolderSplit, role: string, labels: boolean, labelsFor?: string) =>
-    folder(split, {
-      labels,
-      labelsFor,
-      classes,
-      description: `${role} (${split.root})`,
-      onRead: observe ? (path) => observe(role, path) : undefined,
-      maxPixels: o.maxImagePixels,
-    });
-  const hold = async (
-    split: FolderSplit,
-    trainRole: string,
-    heldRole: string,
-    salt: number,
-  ) => {
-    const whole = await open(split, heldRole, true, `${heldRole} is held out from it`);
-    if (whole.length < 2) {
-      throw new DataError(
-        `${split.root}/images`,
-        `${whole.length} image: too few to hold out ${heldRole} from; give a ${heldRole} split`,
-      );
-    }
-    const count = Math.min(whole.length - 1, Math.max(1, Math.round(o.holdout * whole.length)));
-    const { picked, rest } = carve(whole.length, count, foldIn(rootKey(o.splitSeed), salt));
-    const share =
-      `${count} of ${whole.length} images held out of ${split.root} (split seed ${o.splitSeed})`;
-    const images = count === 1 ? "image" : "images";
-    return {
-      held: subset(whole, picked, `${heldRole}: ${share}`),
-      keep: rest,
-      describeKept: `${trainRole} (${split.root}, less the ${count} ${images} of ${heldRole})`,
-    };
-  };
-  const out: Record<string, SplitRecord> = {};
-
-  // Source: train, and val (given, or held out of train).
-  let sourceData: Dataset, sourceTest: Dataset;
-  if (source.splits.val) {
-    sourceData = await open(sourceTrain, "source/train", true, "source images are supervised");
-    sourceTest = await open(source.splits.val, "source/val", true, "held-out source mIoU");
-  } else {
-    const { held, keep, describeKept } = await hold(sourceTrain, "source/train", "source/val", 1);
-    sourceTest = held;
-    const all = await open(sourceTrain, "source/train", true, "source images are supervised");
-    sourceData = subset(all, keep, describeKept);
-  }
-  out["source/train"] = record(sourceData, sourceTrain.root);
-  sourceTest = scored(sourceTest, 1);
-  out["source/val"] = record(sourceTest, (source.splits.val ?? sourceTrain).root);
-
-  // Target: the reported split, the validation split, the adaptation images.
-  const targetTrain = target.splits.train!;
-  let test: Dataset, validation: Dataset | undefined, testRole: string;
-  let keep: number[] | undefined, describeKept: string | undefined;
-  const wantVal = o.evaluateOn === "val";
-  if (wantVal && !target.splits.val) {
-    throw new Error(`--evaluate-on val: ${target.root} has no val/ split`);
-  }
-  if (target.splits.eval && !wantVal) {
-    testRole = "target/eval";
-    test = await open(
-      target.splits.eval,
-      testRole,
-      true,
-      "the reported target mIoU is scored on it",
-    );
-    if (target.splits.val) {
-      validation = await open(target.splits.val, "target/val", true, "validation mIoU");
-    }
-  } else if (target.splits.val) {
-    testRole = "target/val";
-    test = await open(
-      target.splits.val,
-      testRole,
-      true,
-      "the reported target mIoU is scored on it",
-    );
-  } else if (targetTrain.labelled) {
-    testRole = "target/eval";
-    ({ held: test, keep, describeKept } = await hold(targetTrain, "target/train", testRole, 2));
-  } else {
-    throw new DataError(
-      target.root,
-      "no labelled target split to evaluate on: adaptation images need no labels, but the reported " +
-        "target mIoU is scored against labels; add target/eval/ (images/ and labels/), or give " +
-        "--target-eval-root, or put labels/ beside the target images (a seeded share is then held out)",
-    );
-  }
-  test = scored(test, 0);
-  out[testRole] = record(
-    test,
-    target.splits[testRole === "target/val" ? "val" : "eval"]?.root ?? targetTrain.root,
-  );
-  if (validation) {
-    validation = scored(validation, 2);
-    out["target/val"] = record(validation, target.splits.val!.root);
-  }
-  const kept = (data: Dataset) => (keep ? subset(data, keep, describeKept!) : data);
-  const targetData = kept(await open(targetTrain, "target/train", false));
-  out["target/train"] = record(targetData, targetTrain.root);
-  const targetLabelled = targetTrain.labelled
-    ? kept(await open(targetTrain, "target/train", true, "the oracle trains on them"))
-    : undefined;
-  return {
-    classes,
-    source: sourceData,
-    sourceTest,
-    target: targetData,
-    targetLabelled,
-    test,
-    validation,
-    splits: out,
-  };
 }
 
 /**

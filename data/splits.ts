@@ -8,7 +8,9 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { type Key, permutation } from "../lib/random.ts";
+import type { Dataset } from "./datasets.ts";
 import type { SplitRecord } from "./plan.ts";
 
 export type { SplitRecord };
@@ -108,4 +110,40 @@ export function splitChanges(
     if (parts.length) out.push(`${name}: ${parts.join("; ")}`);
   }
   return out;
+}
+
+/**
+ * Where `count` of `n` samples go: a seeded pick, in file order, and the rest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { key } from "../lib/random.ts";
+ * import { carve } from "./splits.ts";
+ * const { picked, rest } = carve(5, 2, key(0));
+ * assert.deepEqual([picked.length, rest.length, [...picked, ...rest].sort().join()], [2, 3, "0,1,2,3,4"]);
+ * ```
+ */
+export function carve(n: number, count: number, k: Key): { picked: number[]; rest: number[] } {
+  const order = permutation(k, n);
+  const picked = [...order.subarray(0, count)].sort((a, b) => a - b);
+  const chosen = new Set(picked);
+  return { picked, rest: Array.from({ length: n }, (_, i) => i).filter((i) => !chosen.has(i)) };
+}
+
+/**
+ * A split's record for `splits.json`: its description, size and, where it is
+ * made of files, the files relative to `root`.
+ *
+ * @example
+ * ```ts ignore
+ * const entry = record(plan.test, "/data/mine/target");
+ * ```
+ */
+export function record(data: Dataset, root?: string): SplitRecord {
+  return {
+    description: data.description,
+    count: data.length,
+    ...(root && data.files ? { root, files: data.files.map((f) => relative(root, f)) } : {}),
+  };
 }

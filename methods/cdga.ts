@@ -203,6 +203,85 @@ function globalView(config: MethodConfig): (logits: Tensor) => Tensor {
   return config.global === "advEnt" ? selfInformation : (logits) => tf.softmax(logits);
 }
 
+/**
+ * The group class distributions q_k^s (from source labels) and q_k^t (from
+ * the target predictions P_t), the balance term and the source membership,
+ * in the reading `config.groupDistribution` names.
+ */
+function groupDistributions(
+  config: MethodConfig,
+  as: Tensor,
+  at: Tensor,
+  ys: Tensor,
+  pt: Tensor,
+): { qs: Tensor; qt: Tensor; bal: Tensor; membership: Tensor } {
+  if (config.groupDistribution === "class") {
+    const s = classBalancedDistributions(as, ys), t = classBalancedDistributions(at, pt);
+    const bal = usageBalance(tf.div(tf.add(s.usage, t.usage), 2));
+    return { qs: s.q, qt: t.q, bal, membership: s.membership };
+  }
+  return {
+    qs: groupClassDistributions(as, ys),
+    qt: groupClassDistributions(at, pt),
+    bal: groupBalance([as, at]),
+    membership: groupMembership(as, ys),
+  };
+}
+
+/**
+ * The class-equivalence weights of D's output cells for both domains, from
+ * the target's pseudo-labels and the source labels at D's input size:
+ * constants, computed from comparisons and not trained through.
+ */
+function classEquivalenceCells(
+  config: MethodConfig,
+  inputs: { as: Tensor; at: Tensor; pt: Tensor; labels: Tensor },
+  size: [number, number],
+  targetLogits: Tensor,
+): { targetWeights: Tensor; sourceWeights: Tensor } {
+  const grid = targetLogits.shape.slice(2, 4) as [number, number];
+  const threshold = config.pseudoLabelThreshold, classes = config.seg.classes;
+  const up = (x: Tensor) => resize(x, size);
+  const targetWeights = withoutGradient(
+    (a, p) => cellWeights(a, pseudoLabels(up(p), threshold), grid),
+    inputs.at,
+    inputs.pt,
+  );
+  const sourceWeights = withoutGradient(
+    (a, l) => cellWeights(a, oneHotLabels(downsampleLabels(l, size), classes), grid),
+    inputs.as,
+    inputs.labels,
+  );
+  return { targetWeights, sourceWeights };
+}
+
+/**
+ * The global output-space term beside the group-level ones [extension]:
+ * L_global on the target's view for G, and both views, detached, for D_g;
+ * undefined where the configuration has none.
+ */
+function globalTerm(
+  context: GeneratorContext,
+  inputSize: [number, number],
+): { adv: Tensor; source: Tensor; target: Tensor } | undefined {
+  const { config } = context;
+  const globalD = (context.disc as CdgaDiscParams).global;
+  if (config.global === "none" || !globalD) return undefined;
+  const source = context.source!, target = context.target!;
+  const [, h, w] = target.logits.shape;
+  const size = discSize(config.globalDiscResolution, inputSize, [h, w]);
+  const view = globalView(config);
+  const globalTarget = view(resize(target.logits, size));
+  const adv = adversarialLoss(applyPatchDiscriminator(globalD, globalTarget), 1, {
+    kind: config.disc.kind,
+  });
+  return {
+    adv,
+    source: stopGradient(view(resize(source.logits, size))),
+    target: stopGradient(globalTarget),
+  };
+}
+
 /** CDGA. */
 export const cdga: MethodDefinition = {
   reads: { source: true, target: true, sameSize: true },
@@ -237,17 +316,7 @@ export const cdga: MethodDefinition = {
     const as = applyGrouping(group, { probs: forC(ps), feature: forC(source.feature) }, grouping);
     const at = applyGrouping(group, { probs: forC(pt), feature: forC(target.feature) }, grouping);
     const ys = oneHotLabels(downsampleLabels(labels, [h, w]), classes);
-    let qs: Tensor, qt: Tensor, bal: Tensor, membership: Tensor;
-    if (config.groupDistribution === "class") {
-      const s = classBalancedDistributions(as, ys), t = classBalancedDistributions(at, forC(pt));
-      [qs, qt, membership] = [s.q, t.q, s.membership];
-      bal = usageBalance(tf.div(tf.add(s.usage, t.usage), 2));
-    } else {
-      qs = groupClassDistributions(as, ys);
-      qt = groupClassDistributions(at, forC(pt));
-      membership = groupMembership(as, ys);
-      bal = groupBalance([as, at]);
-    }
+    const { qs, qt, bal, membership } = groupDistributions(config, as, at, ys, forC(pt));
     const sc = semanticConsistency(qs, qt, config.consistency);
     const orth = tf.add(orthogonality(qs), orthogonality(qt));
     const up = (x: Tensor) => resize(x, size);
@@ -264,22 +333,9 @@ export const cdga: MethodDefinition = {
       targetInputs,
       discConfig,
     );
-    let targetWeights: Tensor | undefined, sourceWeights: Tensor | undefined;
-    if (config.classEquivalence) {
-      const grid = targetLogits.shape.slice(2, 4) as [number, number];
-      const threshold = config.pseudoLabelThreshold;
-      // Constants: computed from comparisons, and not to be trained through.
-      targetWeights = withoutGradient(
-        (a, p) => cellWeights(a, pseudoLabels(up(p), threshold), grid),
-        at,
-        pt,
-      );
-      sourceWeights = withoutGradient(
-        (a, l) => cellWeights(a, oneHotLabels(downsampleLabels(l, size), classes), grid),
-        as,
-        labels,
-      );
-    }
+    const { targetWeights, sourceWeights } = config.classEquivalence
+      ? classEquivalenceCells(config, { as, at, pt, labels }, size, targetLogits)
+      : { targetWeights: undefined, sourceWeights: undefined };
     // G (and C) want D to take every target group for the source (label 1).
     const adv = groupAdversarialLoss(targetLogits, 1, {
       kind: config.disc.kind,
@@ -305,18 +361,12 @@ export const cdga: MethodDefinition = {
       groupUsage: stopGradient(groupUsage([as, at])),
       groupClasses: stopGradient(membership),
     };
-    const globalD = (context.disc as CdgaDiscParams).global;
-    if (config.global !== "none" && globalD) {
-      const gsize = discSize(config.globalDiscResolution, [inH, inW], [h, w]);
-      const view = globalView(config);
-      const globalTarget = view(resize(target.logits, gsize));
-      const globalAdv = adversarialLoss(applyPatchDiscriminator(globalD, globalTarget), 1, {
-        kind: config.disc.kind,
-      });
-      terms.push(tf.mul(globalAdv, lambda.global));
-      metrics.globalAdv = globalAdv;
-      disc.globalSource = stopGradient(view(resize(source.logits, gsize)));
-      disc.globalTarget = stopGradient(globalTarget);
+    const global = globalTerm(context, [inH, inW]);
+    if (global) {
+      terms.push(tf.mul(global.adv, lambda.global));
+      metrics.globalAdv = global.adv;
+      disc.globalSource = global.source;
+      disc.globalTarget = global.target;
     }
     return { loss: tf.addN(terms), metrics, disc };
   },
