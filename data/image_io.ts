@@ -114,8 +114,12 @@ export function decodeImage(
         "; copy or export the image again, or remove it",
     );
   }
-  let { data, channels } = png as unknown as { data: Uint8Array | Uint16Array; channels: number };
-  const palette = (png as unknown as { palette?: number[][] }).palette;
+  // fast-png's type allows a clamped array; a view of the same bytes is what we read.
+  let data: Uint8Array | Uint16Array = png.data instanceof Uint8ClampedArray
+    ? new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length)
+    : png.data;
+  let channels = png.channels;
+  const palette = png.palette;
   if (palette && channels === 1 && options.expandPalette !== false) {
     const rgb = new Uint8Array(png.width * png.height * 3);
     for (let i = 0; i < png.width * png.height; i++) {

@@ -31,6 +31,7 @@ import {
   CONV_BIAS_ACTIVATION,
   CONV_BIAS_ACTIVATION_MAX_TAPS,
   hasFusedKernel,
+  runKernel,
 } from "./kernels/fused.ts";
 
 /** How {@linkcode conv2dBiasActivation} convolves, and its activation. */
@@ -79,7 +80,7 @@ export function conv2dBiasActivation(
     x.dtype === "float32" && filter.dtype === "float32" && bias.dtype === "float32" &&
     bias.rank === 1 && bias.shape[0] === co && kh * kw <= CONV_BIAS_ACTIVATION_MAX_TAPS;
   if (fused) {
-    return tf.engine().runKernel(
+    return runKernel(
       CONV_BIAS_ACTIVATION,
       { x, filter, bias },
       {
@@ -88,8 +89,8 @@ export function conv2dBiasActivation(
         dilations: pair(dilations),
         activation,
         alpha,
-      } as unknown as tf.NamedAttrMap,
-    ) as Tensor;
+      },
+    );
   }
   return tf.tidy(() => {
     const y = tf.add(

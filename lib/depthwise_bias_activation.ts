@@ -31,6 +31,7 @@ import {
   CONV_BIAS_ACTIVATION_MAX_TAPS,
   DEPTHWISE_BIAS_ACTIVATION,
   hasFusedKernel,
+  runKernel,
 } from "./kernels/fused.ts";
 
 /** How {@linkcode depthwiseBiasActivation} convolves, and its activation. */
@@ -77,7 +78,7 @@ export function depthwiseBiasActivation(
     bias.dtype === "float32" && bias.rank === 1 && bias.shape[0] === c &&
     kh * kw <= CONV_BIAS_ACTIVATION_MAX_TAPS;
   if (fused) {
-    return tf.engine().runKernel(
+    return runKernel(
       DEPTHWISE_BIAS_ACTIVATION,
       { x, filter, bias },
       {
@@ -85,8 +86,8 @@ export function depthwiseBiasActivation(
         pad,
         dilations: pair(dilations),
         activation,
-      } as unknown as tf.NamedAttrMap,
-    ) as Tensor;
+      },
+    );
   }
   return tf.tidy(() => {
     const y = tf.add(

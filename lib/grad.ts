@@ -99,6 +99,40 @@ export function valueAndGrad<P extends Tree, A extends unknown[], M extends Tree
   };
 }
 
+/**
+ * A function with a gradient of its own: `forward(save, ...inputs)` returns
+ * the value and `gradFunc(dy, saved)`, the gradient of every input from the
+ * upstream gradient and the tensors it saved (tfjs's `customGrad`, typed:
+ * its inputs are tensors and `save` comes first).
+ *
+ * @example The gradient of x² written out
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "./tf.ts";
+ * import { customGradient } from "./grad.ts";
+ * const square = customGradient((save, x: tf.Tensor) => {
+ *   save([x]);
+ *   return { value: tf.square(x), gradFunc: (dy, [saved]) => tf.mul(dy, tf.mul(saved, 2)) };
+ * });
+ * assert.equal(tf.grad((x: tf.Tensor) => square(x))(tf.scalar(3)).dataSync()[0], 6);
+ * ```
+ */
+export function customGradient<A extends Tensor[]>(
+  forward: (
+    save: (tensors: Tensor[]) => void,
+    ...inputs: A
+  ) => { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] },
+): (...inputs: A) => Tensor {
+  // tfjs hands the inputs first and its save function last, typed as one list.
+  const f = tf.customGrad(
+    ((...args: unknown[]) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      return forward(save, ...(args.slice(0, -1) as A));
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return (...inputs: A) => f(...inputs) as Tensor;
+}
+
 const identityWithZeroGrad = tf.customGrad((...inputs) => ({
   value: tf.clone(inputs[0] as Tensor),
   gradFunc: (dy: Tensor) => tf.zerosLike(dy),

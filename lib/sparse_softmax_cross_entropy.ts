@@ -22,8 +22,11 @@
  * @module
  */
 import { type Tensor, tf } from "./tf.ts";
+import { customGradient } from "./grad.ts";
 import {
   hasFusedKernel,
+  runKernel,
+  runKernelOutputs,
   SPARSE_SOFTMAX_CROSS_ENTROPY,
   SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
 } from "./kernels/fused.ts";
@@ -58,28 +61,26 @@ export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor): Tenso
     ) {
       return composed(z, ids, classes);
     }
-    const fused = tf.customGrad(
-      ((x: Tensor, save: tf.GradSaveFunc) => {
-        const [loss, stats] = tf.engine().runKernel(
-          SPARSE_SOFTMAX_CROSS_ENTROPY,
-          { logits: x, labels: ids },
-          {},
-        ) as unknown as Tensor[];
-        // ids go through save(): the tape keeps saved tensors past any tidy.
-        save([x, ids, stats]);
-        return {
-          value: loss,
-          gradFunc: (dy: Tensor, saved: Tensor[]) => {
-            const [z0, ids0, stats0] = saved;
-            return tf.engine().runKernel(
-              SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
-              { logits: z0, labels: ids0, stats: stats0, dloss: dy },
-              {},
-            ) as Tensor;
-          },
-        };
-      }) as unknown as Parameters<typeof tf.customGrad>[0],
-    );
+    const fused = customGradient((save, x: Tensor) => {
+      const [loss, stats] = runKernelOutputs(SPARSE_SOFTMAX_CROSS_ENTROPY, {
+        logits: x,
+        labels: ids,
+      });
+      // ids go through save(): the tape keeps saved tensors past any tidy.
+      save([x, ids, stats]);
+      return {
+        value: loss,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [z0, ids0, stats0] = saved;
+          return runKernel(SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD, {
+            logits: z0,
+            labels: ids0,
+            stats: stats0,
+            dloss: dy,
+          });
+        },
+      };
+    });
     return fused(z);
   });
 }

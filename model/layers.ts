@@ -18,7 +18,13 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
-import { BATCH_NORM, BATCH_NORM_GRAD, hasFusedKernel } from "../lib/kernels/fused.ts";
+import {
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  hasFusedKernel,
+  runKernelOutputs,
+} from "../lib/kernels/fused.ts";
+import { customGradient } from "../lib/grad.ts";
 import { type Key, normal } from "../lib/random.ts";
 import { stopGradient, withoutGradient } from "../lib/grad.ts";
 
@@ -247,25 +253,17 @@ const normalisers = new Map<string, (x: Tensor, gamma: Tensor, beta: Tensor) => 
 // the same arithmetic as the composed version below, in one pass per
 // direction instead of about twenty kernels.
 function fusedBatchNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
-  const f = tf.customGrad(
-    ((input: Tensor, g: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
-      const [y, xhat, rstd] = tf.engine().runKernel(BATCH_NORM, { x: input, gamma: g, beta: b }, {
-        eps,
-      }) as unknown as Tensor[];
-      save([xhat, rstd, g]);
-      return {
-        value: y,
-        gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const [xh, r, gs] = saved;
-          return tf.engine().runKernel(
-            BATCH_NORM_GRAD,
-            { dy, xhat: xh, rstd: r, gamma: gs },
-            {},
-          ) as unknown as Tensor[];
-        },
-      };
-    }) as unknown as Parameters<typeof tf.customGrad>[0],
-  );
+  const f = customGradient((save, input: Tensor, g: Tensor, b: Tensor) => {
+    const [y, xhat, rstd] = runKernelOutputs(BATCH_NORM, { x: input, gamma: g, beta: b }, { eps });
+    save([xhat, rstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xh, r, gs] = saved;
+        return runKernelOutputs(BATCH_NORM_GRAD, { dy, xhat: xh, rstd: r, gamma: gs });
+      },
+    };
+  });
   return f(x, gamma, beta);
 }
 
@@ -295,17 +293,15 @@ function normalised(
   if (!f) {
     const axes = over === "batch" ? [...Array(x.rank - 1).keys()] : [x.rank - 1];
     const affineAxes = [...Array(x.rank - 1).keys()];
-    f = tf.customGrad((input, g, b, save) => {
-      const [xs, gs, bs] = [input, g, b] as Tensor[];
+    f = customGradient((save, xs: Tensor, gs: Tensor, bs: Tensor) => {
       const centered = tf.sub(xs, tf.mean(xs, axes, true));
       const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), axes, true), eps));
       const normed = tf.mul(centered, rstd);
-      (save as (tensors: Tensor[]) => void)([normed, rstd, gs]);
+      save([normed, rstd, gs]);
       return {
         value: tf.add(tf.mul(normed, gs), bs),
-        gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        gradFunc: (grad: Tensor, saved: Tensor[]) => {
           const [xhat, r, gammaSaved] = saved;
-          const grad = dy as Tensor;
           const dGamma = tf.sum(tf.mul(grad, xhat), affineAxes);
           const dBeta = tf.sum(grad, affineAxes);
           let dx: Tensor;
@@ -328,7 +324,7 @@ function normalised(
           return [dx, dGamma, dBeta];
         },
       };
-    }) as unknown as (x: Tensor, gamma: Tensor, beta: Tensor) => Tensor;
+    });
     normalisers.set(id, f);
   }
   return f(x, gamma, beta);

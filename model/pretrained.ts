@@ -28,9 +28,9 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../lib/tf.ts";
+import { tf } from "../lib/tf.ts";
 import { type Key, key as rootKey } from "../lib/random.ts";
-import { flatten, unflatten } from "../lib/tree.ts";
+import { map } from "../lib/tree.ts";
 import { initMobileNetV2, type MobileNetV2Params } from "./mobilenet_v2.ts";
 
 interface ManifestEntry {
@@ -159,12 +159,12 @@ export async function loadMobileNetV2Weights(
   const weights = decodeWeights(model.weightsManifest.flatMap((g) => g.weights), bytes);
   const template = initMobileNetV2(options.key ?? rootKey(0));
   const imagenet: string[] = [], random: string[] = [];
-  const entries: [string, Tensor][] = flatten(template).map(([path, t]) => {
+  const params: MobileNetV2Params = map(template, (t, path) => {
     const block = /^blocks\/(\d+)\//.exec(path);
     const isImageNet = !block || Number(block[1]) <= 10;
     if (options.imagenetOnly && !isImageNet) {
       random.push(path);
-      return [path, t];
+      return t;
     }
     const name = kerasName(path);
     const values = weights.get(name);
@@ -176,8 +176,7 @@ export async function loadMobileNetV2Weights(
     }
     if (isImageNet) imagenet.push(path);
     t.dispose();
-    return [path, tf.tensor(values, t.shape)];
+    return tf.tensor(values, t.shape);
   });
-  const params = unflatten(entries) as unknown as MobileNetV2Params;
   return { params, imagenet, random };
 }

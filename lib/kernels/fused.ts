@@ -107,6 +107,70 @@ export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+/** The attributes a kernel is run with. */
+export type KernelAttributes = Record<
+  string,
+  number | string | boolean | readonly number[] | readonly (readonly number[])[]
+>;
+
+// tfjs types a kernel's inputs and outputs as TensorInfo and its attributes as
+// its own union; every kernel we run by name takes and returns tensors.
+function run(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: KernelAttributes,
+): tf.Tensor | tf.Tensor[] {
+  return tf.engine().runKernel(
+    name,
+    inputs as tf.NamedTensorMap,
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * Runs a kernel of one output by name on the current backend, recorded for
+ * differentiation like any op (its gradient is the one registered for it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../tf.ts";
+ * import { runKernel } from "./fused.ts";
+ * const y = runKernel("Relu", { x: tf.tensor1d([-1, 2]) });
+ * assert.deepEqual(Array.from(y.dataSync()), [0, 2]);
+ * ```
+ */
+export function runKernel(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: KernelAttributes = {},
+): tf.Tensor {
+  const out = run(name, inputs, attrs);
+  if (Array.isArray(out)) throw new Error(`kernel ${name}: ${out.length} outputs, not one`);
+  return out;
+}
+
+/**
+ * Runs a kernel of several outputs by name on the current backend.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../tf.ts";
+ * import { runKernelOutputs } from "./fused.ts";
+ * const [a, b] = runKernelOutputs("SplitV", { x: tf.tensor1d([1, 2, 3]) }, { numOrSizeSplits: [1, 2], axis: 0 });
+ * assert.deepEqual([a.shape, b.shape], [[1], [2]]);
+ * ```
+ */
+export function runKernelOutputs(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: KernelAttributes = {},
+): tf.Tensor[] {
+  const out = run(name, inputs, attrs);
+  return Array.isArray(out) ? out : [out];
+}
+
 let installed = false;
 
 /**
@@ -130,18 +194,12 @@ function biasActivationGradient(
         pad: attrs.pad,
         dilations: attrs.dilations,
         dataFormat: "NHWC",
-      } as unknown as tf.NamedAttrMap;
+      } as KernelAttributes;
       return {
         x: () =>
-          tf.engine().runKernel(`${backprop}Input`, { dy: dz, filter }, {
-            ...conv,
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          runKernel(`${backprop}Input`, { dy: dz, filter }, { ...conv, inputShape: x.shape }),
         filter: () =>
-          tf.engine().runKernel(`${backprop}Filter`, { x, dy: dz }, {
-            ...conv,
-            filterShape: filter.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          runKernel(`${backprop}Filter`, { x, dy: dz }, { ...conv, filterShape: filter.shape }),
         bias: () => tf.reshape(tf.sum(dz, [0, 1, 2]), bias.shape),
       };
     },

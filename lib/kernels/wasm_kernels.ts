@@ -370,7 +370,7 @@ const slice: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
   const { x } = inputs as Record<string, Info>;
   if (x.dtype === "string") return tfjsForStrings("Slice", tfjs)({ inputs, backend, attrs });
   const [begin, size] = tf.slice_util.parseSliceParams(
-    x as unknown as tf.Tensor,
+    x,
     attrs.begin as number[],
     attrs.size as number[],
   );
@@ -382,7 +382,7 @@ const splitV: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
   if (x.dtype === "string") return tfjsForStrings("SplitV", tfjs)({ inputs, backend, attrs });
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(
-    x as unknown as tf.Tensor,
+    x,
     attrs.numOrSizeSplits as number[],
     axis,
   );

@@ -584,7 +584,7 @@ function adamKernel({ inputs, backend, attrs = {} }: KernelArgs): Info[] {
         all.map((t) => `${t.dtype} [${t.shape}]`).join(", "),
     );
   }
-  const betas = attrs as unknown as { b1: number; b2: number; eps: number };
+  const betas = { b1: attrs.b1 as number, b2: attrs.b2 as number, eps: attrs.eps as number };
   return outputs(heap, run, [0, 1, 2].map(() => [...g.shape]), (at) => {
     const [go, mo, vo, c1, c2] = all.map((t) => operand(heap, run, t));
     const out = at && { update: at[0], mu: at[1], nu: at[2] };

@@ -27,7 +27,7 @@ interface WebGpuBackend {
 
 let original: tf.KernelFunc | undefined;
 
-function chunkedAddN(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }) {
+const chunkedAddN: tf.KernelFunc = (args) => {
   const backend = args.backend as WebGpuBackend;
   const addN = original!;
   // One binding is the output's.
@@ -53,7 +53,7 @@ function chunkedAddN(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const out = addN({ ...args, inputs: terms as unknown as tf.NamedTensorInfoMap } as never) as Info;
   for (const t of made) backend.disposeData(t.dataId);
   return out;
-}
+};
 
 /**
  * Registers the repaired webgpu kernels (idempotent).
@@ -67,8 +67,8 @@ function chunkedAddN(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 export function registerWebGpuKernels(): void {
   const current = tf.getKernel("AddN", "webgpu");
   if (!current) throw new Error("webgpu backend: kernel AddN is not registered");
-  if (current.kernelFunc === (chunkedAddN as unknown as tf.KernelFunc)) return;
+  if (current.kernelFunc === chunkedAddN) return;
   original = current.kernelFunc;
   tf.unregisterKernel("AddN", "webgpu");
-  tf.registerKernel({ ...current, kernelFunc: chunkedAddN as unknown as tf.KernelFunc });
+  tf.registerKernel({ ...current, kernelFunc: chunkedAddN });
 }

@@ -15,7 +15,7 @@ import { tidy } from "../memory.ts";
 import { leaves, map, type Tree, zipMap } from "../tree.ts";
 import { asSchedule, type Schedule } from "./schedule.ts";
 import type { GradientTransformation } from "./transform.ts";
-import { ADAM, hasFusedKernel } from "../kernels/fused.ts";
+import { ADAM, hasFusedKernel, runKernelOutputs } from "../kernels/fused.ts";
 
 function requireParams<P>(params: P | undefined, name: string): P {
   if (params === undefined) {
@@ -79,11 +79,7 @@ export function scaleByAdam(
         const moments = new Map<string, Tensor[]>();
         const out = zipMap([updates, state.mu, state.nu], ([g, m, v], path) => {
           const [update, m2, v2] = hasFusedKernel(ADAM) && g.dtype === "float32"
-            ? tf.engine().runKernel(ADAM, { g, m, v, correction1, correction2 }, {
-              b1,
-              b2,
-              eps,
-            }) as unknown as Tensor[]
+            ? runKernelOutputs(ADAM, { g, m, v, correction1, correction2 }, { b1, b2, eps })
             : composedAdam(g, m, v, correction1, correction2, [b1, b2, eps]);
           moments.set(path, [m2, v2]);
           return update;
