@@ -509,53 +509,36 @@ async function timeTrainingSteps(
   }
 }
 
-async function main() {
-  const options = parse();
-  if (options.help) {
-    console.log(HELP);
-    return;
-  }
-  if (options.soak) {
-    console.log(
-      `soak: ${options.soak} default CDGA training steps in a child process` +
-        (options.soakMinutes ? ` (at most ${options.soakMinutes} min)` : "") + " …",
-    );
-    const memory = await measureTrainingMemory({
-      steps: options.soak,
-      early: options.memoryEarly,
-      threads: options.wasmThreads,
-      tfjsKernels: options.tfjsKernels,
-      minutes: options.soakMinutes,
-      onProgress: (step) => console.log(`  step ${step}`),
-    });
-    printMemory(memory);
-    if (options.json) {
-      await Deno.writeTextFile(options.json, JSON.stringify({ options, memory }, null, 2) + "\n");
-      console.log(`\nwrote ${options.json}`);
-    }
-    return;
-  }
-  const probe = await probeWebGpu();
-  const hardwareGpu = probe.available && !probe.software;
-  const backends = options.backends ?? ["wasm", ...(hardwareGpu ? ["webgpu" as const] : [])];
+/** `--soak N`: N default CDGA steps in a child process, memory and step time over them. */
+async function soak(options: Options & { soak: number }): Promise<void> {
   console.log(
-    `reference step: batch ${options.batch} of ${options.size}×${options.size}×3, ` +
-      `median of ${options.steps} steps after ${options.warmup} warm-up; ` +
-      `CDGA step: median of ${options.trainSteps} steps after ${options.warmup}`,
+    `soak: ${options.soak} default CDGA training steps in a child process` +
+      (options.soakMinutes ? ` (at most ${options.soakMinutes} min)` : "") + " …",
   );
-  if (!options.backends) {
-    console.log("cpu: not run by default (minutes per step as tfjs ships it; --backends cpu)");
-    if (!hardwareGpu) {
-      console.log(
-        `webgpu: not run (${
-          probe.available ? `software adapter: ${probe.description}` : probe.description
-        }; --backends webgpu)`,
-      );
-    }
+  const memory = await measureTrainingMemory({
+    steps: options.soak,
+    early: options.memoryEarly,
+    threads: options.wasmThreads,
+    tfjsKernels: options.tfjsKernels,
+    minutes: options.soakMinutes,
+    onProgress: (step) => console.log(`  step ${step}`),
+  });
+  printMemory(memory);
+  if (options.json) {
+    await Deno.writeTextFile(options.json, JSON.stringify({ options, memory }, null, 2) + "\n");
+    console.log(`\nwrote ${options.json}`);
   }
-  // Rounds of PyTorch's step then ours, back to back: these shared machines
-  // change speed from minute to minute, and a ratio is only fair between runs
-  // close in time.
+}
+
+/**
+ * Rounds of PyTorch's reference step then ours on every backend, back to
+ * back: these shared machines change speed from minute to minute, and a
+ * ratio is only fair between runs close in time.
+ */
+async function timeReferenceRounds(
+  options: Options,
+  backends: readonly ("wasm" | "webgpu" | "cpu")[],
+) {
   const torchRounds: Timing[] = [];
   const referenceRounds = new Map<string, Timing[]>();
   const profiles: Record<string, Profile> = {};
@@ -585,19 +568,11 @@ async function main() {
       }
     }
   }
-  const torch = torchRounds.length > 0 ? combineRounds(torchRounds) : undefined;
-  const reference = [...referenceRounds.values()].map(combineRounds);
-  const ratios = [...referenceRounds.values()].map((rounds) =>
-    torchRounds.length === rounds.length
-      ? rounds.map((t, i) => oneDecimal(t.medianMs / torchRounds[i].medianMs))
-      : []
-  );
-  const training: StepReport[] = [];
-  for (const spec of options.trainSteps > 0 ? options.trainingSteps : []) {
-    const report = await timeTrainingSteps(spec, options, backends, torchSkipped, profiles, leaks);
-    training.push(report);
-  }
-  // The digits benchmark's scene generation, which must never dominate training.
+  return { torchRounds, referenceRounds, profiles, leaks, torchSkipped };
+}
+
+/** The digits benchmark's scene generation (ms per scene), which must never dominate training. */
+async function timeSceneGeneration(): Promise<Record<string, number>> {
   const bench = await loadDigitsBenchmark();
   const sceneMs: Record<string, number> = {};
   for (const domain of ["source", "target"] as const) {
@@ -607,47 +582,53 @@ async function main() {
     }
     sceneMs[domain] = Number(((performance.now() - start) / 300).toFixed(2));
   }
-  let memory: MemoryReport | undefined;
-  if (options.memorySteps > 0) {
-    console.log(
-      `running the memory run (${options.memorySteps} default CDGA training steps in a child process) …`,
-    );
-    memory = await measureTrainingMemory({
-      steps: options.memorySteps,
-      early: options.memoryEarly,
-      threads: options.wasmThreads,
-      tfjsKernels: options.tfjsKernels,
-      onProgress: (step) => console.log(`  step ${step}`),
-    });
-  }
+  return sceneMs;
+}
 
-  const table = (title: string, rows: Timing[], against?: Timing, roundRatios?: number[][]) => {
-    console.log(`\n${title}\n`);
+/** Prints one timing table, with the ratio to PyTorch round by round where there are rounds. */
+function printTable(title: string, rows: Timing[], against?: Timing, roundRatios?: number[][]) {
+  console.log(`\n${title}\n`);
+  console.log(
+    "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
+  );
+  console.log("|---|---|---|---|---|---|---|");
+  for (const [i, t] of rows.entries()) {
+    const perRound = roundRatios?.[i] ?? [];
+    const ratio = perRound.length > 0
+      ? `${median(perRound).toFixed(1)} (rounds: ${perRound.join(", ")})`
+      : against
+      ? (t.medianMs / against.medianMs).toFixed(1)
+      : "–";
     console.log(
-      "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
+      `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
+        `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
     );
-    console.log("|---|---|---|---|---|---|---|");
-    for (const [i, t] of rows.entries()) {
-      const perRound = roundRatios?.[i] ?? [];
-      const ratio = perRound.length > 0
-        ? `${median(perRound).toFixed(1)} (rounds: ${perRound.join(", ")})`
-        : against
-        ? (t.medianMs / against.medianMs).toFixed(1)
-        : "–";
-      console.log(
-        `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
-          `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
-      );
-    }
-  };
-  table(
+  }
+}
+
+/** Prints the bench's tables and notes, and writes them as JSON where `--json` asks. */
+async function printResults(options: Options, results: {
+  torchRounds: Timing[];
+  referenceRounds: Map<string, Timing[]>;
+  torch: Timing | undefined;
+  reference: Timing[];
+  ratios: number[][];
+  training: StepReport[];
+  profiles: Record<string, Profile>;
+  sceneMs: Record<string, number>;
+  memory: MemoryReport | undefined;
+  leaks: string[];
+}): Promise<void> {
+  const { torchRounds, referenceRounds, torch, reference, ratios, training, profiles } = results;
+  const { sceneMs, memory, leaks } = results;
+  printTable(
     `reference training step (${options.rounds} rounds of ${options.steps} steps; ms: median of the rounds' medians)`,
     [...reference, ...(torch ? [torch] : [])],
     torch,
     ratios,
   );
   for (const report of training) {
-    table(
+    printTable(
       `${report.title} (${options.rounds} rounds of ${options.trainSteps} steps; × PyTorch: against its port, round by round)`,
       [...report.ours, ...(report.port ? [report.port] : [])],
       report.port,
@@ -688,6 +669,79 @@ async function main() {
     );
     console.log(`\nwrote ${options.json}`);
   }
+}
+
+async function main() {
+  const options = parse();
+  if (options.help) {
+    console.log(HELP);
+    return;
+  }
+  if (options.soak) {
+    await soak({ ...options, soak: options.soak });
+    return;
+  }
+  const probe = await probeWebGpu();
+  const hardwareGpu = probe.available && !probe.software;
+  const backends = options.backends ?? ["wasm", ...(hardwareGpu ? ["webgpu" as const] : [])];
+  console.log(
+    `reference step: batch ${options.batch} of ${options.size}×${options.size}×3, ` +
+      `median of ${options.steps} steps after ${options.warmup} warm-up; ` +
+      `CDGA step: median of ${options.trainSteps} steps after ${options.warmup}`,
+  );
+  if (!options.backends) {
+    console.log("cpu: not run by default (minutes per step as tfjs ships it; --backends cpu)");
+    if (!hardwareGpu) {
+      console.log(
+        `webgpu: not run (${
+          probe.available ? `software adapter: ${probe.description}` : probe.description
+        }; --backends webgpu)`,
+      );
+    }
+  }
+  const { torchRounds, referenceRounds, profiles, leaks, torchSkipped } = await timeReferenceRounds(
+    options,
+    backends,
+  );
+  const torch = torchRounds.length > 0 ? combineRounds(torchRounds) : undefined;
+  const reference = [...referenceRounds.values()].map(combineRounds);
+  const ratios = [...referenceRounds.values()].map((rounds) =>
+    torchRounds.length === rounds.length
+      ? rounds.map((t, i) => oneDecimal(t.medianMs / torchRounds[i].medianMs))
+      : []
+  );
+  const training: StepReport[] = [];
+  for (const spec of options.trainSteps > 0 ? options.trainingSteps : []) {
+    const report = await timeTrainingSteps(spec, options, backends, torchSkipped, profiles, leaks);
+    training.push(report);
+  }
+  const sceneMs = await timeSceneGeneration();
+  let memory: MemoryReport | undefined;
+  if (options.memorySteps > 0) {
+    console.log(
+      `running the memory run (${options.memorySteps} default CDGA training steps in a child process) …`,
+    );
+    memory = await measureTrainingMemory({
+      steps: options.memorySteps,
+      early: options.memoryEarly,
+      threads: options.wasmThreads,
+      tfjsKernels: options.tfjsKernels,
+      onProgress: (step) => console.log(`  step ${step}`),
+    });
+  }
+
+  await printResults(options, {
+    torchRounds,
+    referenceRounds,
+    torch,
+    reference,
+    ratios,
+    training,
+    profiles,
+    sceneMs,
+    memory,
+    leaks,
+  });
 }
 
 /** Prints a memory (or soak) run's report: memory, live tensors and step time over the steps. */

@@ -656,8 +656,8 @@ export function helpText(usage: string): string {
  * try { await parseOptions(["--steps", "-3"]); } catch (e) { console.log((e as Error).message); }
  * ```
  */
-export async function parseOptions(args: string[]): Promise<Options> {
-  const specs = OPTIONS as Record<string, OptionSpec>;
+/** The options given as flags (camelCase names), values as written. */
+function readFlags(args: string[], specs: Record<string, OptionSpec>): Record<string, unknown> {
   const parseSpec: Record<string, { type: "string" | "boolean" }> = {};
   for (const [name, spec] of Object.entries(specs)) {
     parseSpec[kebab(name)] = { type: spec.kind === "boolean" ? "boolean" : "string" };
@@ -689,54 +689,50 @@ export async function parseOptions(args: string[]): Promise<Options> {
     if (value !== undefined) fromFlags[name] = value;
     if (spec.kind === "boolean" && parsed.values[`no-${kebab(name)}`]) fromFlags[name] = false;
   }
+  return fromFlags;
+}
+
+/** The options of a `--config` JSON file, each checked against its spec. */
+async function readConfigFile(
+  configPath: string,
+  specs: Record<string, OptionSpec>,
+): Promise<Record<string, unknown>> {
   const fromFile: Record<string, unknown> = {};
-  const configPath = fromFlags.config as string | undefined;
-  if (configPath) {
-    let text: string, json: unknown;
-    try {
-      text = await Deno.readTextFile(configPath);
-    } catch (error) {
-      throw new Error(`${configPath}: cannot read the config (${(error as Error).message})`);
-    }
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`${configPath}: the config is not valid JSON (${(error as Error).message})`);
-    }
-    if (json === null || typeof json !== "object" || Array.isArray(json)) {
-      throw new Error(`${configPath}: the config must be a JSON object`);
-    }
-    for (const [key, value] of Object.entries(json)) {
-      const spec = specs[key];
-      if (!spec || spec.flagOnly) {
-        const camel = key.replace(/^-+/, "").replace(
-          /-([a-z])/g,
-          (_, c: string) => c.toUpperCase(),
-        );
-        const hint = spec?.flagOnly
-          ? " (a command-line flag only)"
-          : specs[camel] && !specs[camel].flagOnly
-          ? ` (did you mean ${JSON.stringify(camel)}? config keys are written in camelCase)`
-          : "";
-        throw new Error(`${configPath}: unknown key ${JSON.stringify(key)}${hint}`);
-      }
-      fromFile[key] = check(key, spec, value, configPath, true);
-    }
+  let text: string, json: unknown;
+  try {
+    text = await Deno.readTextFile(configPath);
+  } catch (error) {
+    throw new Error(`${configPath}: cannot read the config (${(error as Error).message})`);
   }
-  const options: Record<string, unknown> = {};
-  const recipeName = check(
-    "recipe",
-    specs.recipe,
-    fromFlags.recipe ?? fromFile.recipe ?? specs.recipe.default,
-    fromFlags.recipe !== undefined ? "--recipe" : "config",
-  ) as keyof typeof RECIPES;
-  const recipe: Record<string, unknown> = RECIPES[recipeName];
-  for (const [name, spec] of Object.entries(specs)) {
-    const raw = fromFlags[name] ?? fromFile[name] ?? recipe[name] ?? spec.default;
-    options[name] = raw === undefined
-      ? undefined
-      : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${configPath}: the config is not valid JSON (${(error as Error).message})`);
   }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new Error(`${configPath}: the config must be a JSON object`);
+  }
+  for (const [key, value] of Object.entries(json)) {
+    const spec = specs[key];
+    if (!spec || spec.flagOnly) {
+      const camel = key.replace(/^-+/, "").replace(
+        /-([a-z])/g,
+        (_, c: string) => c.toUpperCase(),
+      );
+      const hint = spec?.flagOnly
+        ? " (a command-line flag only)"
+        : specs[camel] && !specs[camel].flagOnly
+        ? ` (did you mean ${JSON.stringify(camel)}? config keys are written in camelCase)`
+        : "";
+      throw new Error(`${configPath}: unknown key ${JSON.stringify(key)}${hint}`);
+    }
+    fromFile[key] = check(key, spec, value, configPath, true);
+  }
+  return fromFile;
+}
+
+/** The checks that involve more than one option, or a value's form beyond its type. */
+function checkTogether(options: Record<string, unknown>): void {
   const name = options.name;
   if (typeof name === "string" && name !== "" && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) {
     throw new Error(
@@ -758,6 +754,28 @@ export async function parseOptions(args: string[]): Promise<Options> {
       }`,
     );
   }
+}
+
+export async function parseOptions(args: string[]): Promise<Options> {
+  const specs = OPTIONS as Record<string, OptionSpec>;
+  const fromFlags = readFlags(args, specs);
+  const configPath = fromFlags.config as string | undefined;
+  const fromFile = configPath ? await readConfigFile(configPath, specs) : {};
+  const options: Record<string, unknown> = {};
+  const recipeName = check(
+    "recipe",
+    specs.recipe,
+    fromFlags.recipe ?? fromFile.recipe ?? specs.recipe.default,
+    fromFlags.recipe !== undefined ? "--recipe" : "config",
+  ) as keyof typeof RECIPES;
+  const recipe: Record<string, unknown> = RECIPES[recipeName];
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = fromFlags[name] ?? fromFile[name] ?? recipe[name] ?? spec.default;
+    options[name] = raw === undefined
+      ? undefined
+      : check(name, spec, raw, fromFlags[name] !== undefined ? `--${kebab(name)}` : "config");
+  }
+  checkTogether(options);
   return options as Options;
 }
 
