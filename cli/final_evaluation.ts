@@ -14,7 +14,8 @@
  */
 import { TARGET_STYLES } from "../data/digits.ts";
 import type { PanelColumn } from "../data/visualize.ts";
-import { evaluate } from "../eval/metrics.ts";
+import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
+import { strideOracle } from "../eval/stride_oracle.ts";
 import { evaluateSeg, type KeptPrediction } from "../eval/segmentation.ts";
 import type { TableRow } from "../eval/table.ts";
 import { methodConfig, segConfig } from "./config.ts";
@@ -71,6 +72,12 @@ export interface FinalEvaluation {
   >;
   results: Record<string, PhaseResult>;
   panels: Map<string, Panel>;
+  /**
+   * What a stride-8 map of the true labels' cell shares scores on the
+   * held-out source split: a reference for that column (a network's sharper
+   * logits can score above it); undefined without that split.
+   */
+  strideBound?: number;
 }
 
 type PhaseMIoU = FinalEvaluation["miou"][string];
@@ -195,6 +202,19 @@ async function groupDiagnostics(
   };
 }
 
+/** The stride-8 reference on the held-out source split (see `FinalEvaluation.strideBound`). */
+async function strideReference(run: RunContext): Promise<number | undefined> {
+  const { data, classes } = run;
+  if (!data.sourceTest) return undefined;
+  const bound = new ConfusionMatrix(classes);
+  for (let i = 0; i < data.sourceTest.length; i++) {
+    const sample = await data.sourceTest.get(i);
+    if (!sample.label) break;
+    bound.add(strideOracle(sample.label, sample.width, sample.height, 8, classes), sample.label);
+  }
+  return bound.meanIoU();
+}
+
 /**
  * Evaluates every phase's final parameters (`run.finals`).
  *
@@ -243,5 +263,6 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
       ...logStatistics(run, phase),
     };
   }
-  return { evaluated, rows, sourceRows, miou, results, panels };
+  const strideBound = await strideReference(run);
+  return { evaluated, rows, sourceRows, miou, results, panels, strideBound };
 }

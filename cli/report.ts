@@ -17,8 +17,6 @@
 import { join } from "node:path";
 import { TARGET_STYLES } from "../data/digits.ts";
 import { panelSvg } from "../data/visualize.ts";
-import { ConfusionMatrix } from "../eval/metrics.ts";
-import { strideOracle } from "../eval/stride_oracle.ts";
 import { gapClosed, iouJson, iouTable, type SummaryRow, summaryTable } from "../eval/table.ts";
 import type { FinalEvaluation } from "./final_evaluation.ts";
 import { LABELS, type Phase } from "./phases.ts";
@@ -183,31 +181,14 @@ function groupTable(makeUp: number[][], usage: number[] | undefined, names: read
   ].join("\n");
 }
 
-/**
- * Writes a run's report: `report.md` (summary, IoU tables per sub-domain and
- * of the held-out source split, the stride-8 reference, the
- * discriminators, each CDGA group's make-up, the plot and the panels),
- * `report.json`, `plot.svg` and `predictions/*.svg`; and prints the tables.
- *
- * @example
- * ```ts ignore
- * await writeRunReport(run, await evaluatePhases(run, phases), phases, { runDir, runName, backend: "wasm" });
- * ```
- */
-export async function writeRunReport(
+/** Writes each kept target sample's panel (image, ground truth, every prediction); returns the files. */
+async function writePanels(
   run: RunContext,
-  evaluation: FinalEvaluation,
-  phases: Phase[],
-  where: { runDir: string; runName: string; backend: string },
-): Promise<void> {
-  const { o, data, classes, metrics, monitored, log } = run;
-  // A bounded sample of every phase's lines (a long run's log is not held whole).
-  const keptHistory = metrics.phases().flatMap((phase) => metrics.lines(phase));
-  const { evaluated, rows, sourceRows, miou, results, panels } = evaluation;
-  const { runDir, runName } = where;
-  const names = data.classes.names;
-  const labelOf = (name: string) => LABELS[name] ?? name;
-  const panelFiles: string[] = [];
+  panels: FinalEvaluation["panels"],
+  runDir: string,
+): Promise<string[]> {
+  const { data } = run;
+  const files: string[] = [];
   for (const [id, panel] of panels) {
     const file = join("predictions", `${id}.svg`);
     await Deno.writeTextFile(
@@ -225,54 +206,51 @@ export async function writeRunReport(
         data.classes.palette,
       ),
     );
-    panelFiles.push(file);
+    files.push(file);
   }
-  // What a stride-8 map of the true labels' cell shares scores on the held-out source split:
-  // a reference for that column (a network's sharper logits can score above it).
-  let strideBound: number | undefined;
-  if (data.sourceTest) {
-    const bound = new ConfusionMatrix(classes);
-    for (let i = 0; i < data.sourceTest.length; i++) {
-      const sample = await data.sourceTest.get(i);
-      if (!sample.label) break;
-      bound.add(
-        strideOracle(sample.label, sample.width, sample.height, 8, classes),
-        sample.label,
-      );
-    }
-    strideBound = bound.meanIoU();
-  }
+  return files;
+}
+
+type SummaryLine = SummaryRow & { phase: string; validation: number };
+
+/** The summary rows: every evaluated phase's mIoU and the share of the gap it closes. */
+function summaryRows(evaluation: FinalEvaluation): SummaryLine[] {
+  const { evaluated, miou } = evaluation;
   const lower = miou.sourceOnly, upper = miou.oracle;
-  const summary: (SummaryRow & { phase: string; validation: number })[] = evaluated.map((
-    phase,
-  ) => ({
+  return evaluated.map((phase) => ({
     phase: phase.name,
-    name: labelOf(phase.name),
+    name: LABELS[phase.name] ?? phase.name,
     ...miou[phase.name],
     gapClosed: lower && upper && phase.name !== "sourceOnly" && phase.name !== "oracle"
       ? gapClosed(miou[phase.name].target, lower.target, upper.target)
       : NaN,
   }));
-  const styleOrder = [
+}
+
+/** The target sub-domains in report order: overall, the standard ones, then the rest by name. */
+function styleOrder(rows: FinalEvaluation["rows"]): string[] {
+  return [
     "overall",
     ...TARGET_STYLES.filter((s) => rows[s]),
     ...Object.keys(rows).filter((s) =>
       s !== "overall" && !(TARGET_STYLES as readonly string[]).includes(s)
     ).sort(),
   ];
-  const tables = styleOrder.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
-  if (sourceRows.length > 0) {
-    tables.push(`### Held-out source\n\n${iouTable(sourceRows)}`);
-  }
-  const summaryText = summaryTable(summary);
+}
+
+/** The charts of `plot.svg`: losses, the discriminators, CDGA's groups, target mIoU. */
+function plotCharts(run: RunContext, phases: Phase[]) {
+  const { o, data, classes, metrics, monitored } = run;
+  // A bounded sample of every phase's lines (a long run's log is not held whole).
+  const kept = metrics.phases().flatMap((phase) => metrics.lines(phase));
   const byPhase = (metric: string) =>
     phases.map((p) => ({
       name: `${p.name} ${metric}`,
-      points: keptHistory.filter((h) => h.phase === p.name && typeof h[metric] === "number").map((
+      points: kept.filter((h) => h.phase === p.name && typeof h[metric] === "number").map((
         h,
       ) => [h.global as number, h[metric] as number] as [number, number]),
     })).filter((s) => s.points.length > 0);
-  const charts = [
+  return [
     {
       title: "losses",
       series: ["seg", "adv", "sc", "orth", "bal", "ent"].flatMap(byPhase),
@@ -283,16 +261,16 @@ export async function writeRunReport(
       title: "group usage (CDGA)",
       series: Array.from({ length: o.groups }, (_, g) => ({
         name: `group ${g}`,
-        points: keptHistory.filter((h) => Array.isArray(h.groupUsage)).map((h) =>
+        points: kept.filter((h) => Array.isArray(h.groupUsage)).map((h) =>
           [h.global as number, (h.groupUsage as number[])[g]] as [number, number]
         ),
       })).filter((s) => s.points.length > 0),
     },
     ...Array.from({ length: o.groups }, (_, g) => ({
       title: `group ${g}: class make-up (share of each class's source pixels in this group)`,
-      series: names.map((className, c) => ({
+      series: data.classes.names.map((className, c) => ({
         name: className,
-        points: keptHistory.filter((h) => Array.isArray(h.groupClasses)).map((h) =>
+        points: kept.filter((h) => Array.isArray(h.groupClasses)).map((h) =>
           [h.global as number, (h.groupClasses as number[])[g * classes + c]] as [number, number]
         ),
       })).filter((s) => s.points.length > 0),
@@ -301,12 +279,16 @@ export async function writeRunReport(
       title: `target mIoU (${monitored.length} samples of ${monitored.description})`,
       series: phases.map((p) => ({
         name: p.name,
-        points: keptHistory.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
+        points: kept.filter((h) => h.phase === p.name && typeof h.targetMIoU === "number")
           .map((h) => [h.global as number, h.targetMIoU as number] as [number, number]),
       })),
     },
   ].filter((chart) => chart.series.length > 0);
-  await Deno.writeTextFile(join(runDir, "plot.svg"), svgDocument(charts));
+}
+
+/** The report's sections on CDGA's groups: make-up over training, and diagnostics on held-out data. */
+function groupSections(results: FinalEvaluation["results"], names: readonly string[]): string[] {
+  const labelOf = (name: string) => LABELS[name] ?? name;
   const makeUp = Object.entries(results).filter(([, r]) => r.groupClasses).map(([name, r]) =>
     [
       `### Groups of ${labelOf(name)}: usage and class make-up`,
@@ -350,15 +332,56 @@ export async function writeRunReport(
       "",
     ].join("\n");
   });
-  const discLines = Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
+  return [...makeUp, ...diagnostics];
+}
+
+/** Each discriminator's loss and accuracy at the last step, one line per phase. */
+function discriminatorLines(results: FinalEvaluation["results"]): string[] {
+  return Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
     [name, r],
   ) =>
-    `- ${labelOf(name)}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
+    `- ${LABELS[name] ?? name}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
       (100 * (r.discAccuracy ?? NaN)).toFixed(0)
     }% at the last step`
   );
-  const markdown = [
-    `# Run ${runName}`,
+}
+
+/** What the report scored: the reported target split, held-out source, validation. */
+function scoredSplits(run: RunContext) {
+  const { o, data } = run;
+  return {
+    target: `${data.test.description}, ${data.test.length} images`,
+    source: data.sourceTest
+      ? `${data.sourceTest.description}, ${data.sourceTest.length} images`
+      : null,
+    validation: data.validation && o.evaluateOn !== "val"
+      ? `${data.validation.description}, ${data.validation.length} images`
+      : null,
+  };
+}
+
+/** The parts of `report.md`, in order. */
+interface ReportParts {
+  summaryText: string;
+  strideBound: number | undefined;
+  discLines: string[];
+  tables: string[];
+  groups: string[];
+  panelFiles: string[];
+}
+
+/** `report.md`'s text. */
+function reportMarkdown(
+  run: RunContext,
+  phases: Phase[],
+  where: { runName: string; backend: string },
+  parts: ReportParts,
+): string {
+  const { o } = run;
+  const scored = scoredSplits(run);
+  const { summaryText, strideBound, discLines, tables, groups, panelFiles } = parts;
+  return [
+    `# Run ${where.runName}`,
     "",
     `${o.dataset}: ${
       phases.map((p) => `${p.name} (${p.steps} steps${p.from ? ` from ${p.from}` : ""})`).join(
@@ -369,13 +392,9 @@ export async function writeRunReport(
       o.backbone === "resnet" ? `-${o.depth} ×${o.width}` : ""
     }, batch ${o.batch}, seed ${o.seed}, backend ${where.backend}.`,
     `mIoU (%) of the final models (no checkpoint picked on an evaluation split) on the held-out ` +
-    `target split (${data.test.description}, ${data.test.length} images)` +
-    (data.sourceTest
-      ? ` and the held-out source split (${data.sourceTest.description}, ${data.sourceTest.length} images)`
-      : "") +
-    (data.validation && o.evaluateOn !== "val"
-      ? `; validation: ${data.validation.description}, ${data.validation.length} images`
-      : "") +
+    `target split (${scored.target})` +
+    (scored.source ? ` and the held-out source split (${scored.source})` : "") +
+    (scored.validation ? `; validation: ${scored.validation}` : "") +
     `; gap closed = (method − source only) / (oracle − source only). ` +
     "No scored image is read by training; `splits.json` lists the files of every split.",
     "",
@@ -394,8 +413,7 @@ export async function writeRunReport(
     "Per-class IoU (%):",
     "",
     ...tables.flatMap((t) => [t, ""]),
-    ...makeUp,
-    ...diagnostics,
+    ...groups,
     "## Over the steps",
     "",
     "![losses, discriminators, group usage and make-up, target mIoU over the steps](plot.svg)",
@@ -406,7 +424,41 @@ export async function writeRunReport(
     "",
     ...panelFiles.map((f) => `![${f}](${f})\n`),
   ].join("\n");
-  await Deno.writeTextFile(join(runDir, "report.md"), markdown);
+}
+
+/**
+ * Writes a run's report: `report.md` (summary, IoU tables per sub-domain and
+ * of the held-out source split, the stride-8 reference, the
+ * discriminators, each CDGA group's make-up, the plot and the panels),
+ * `report.json`, `plot.svg` and `predictions/*.svg`; and prints the tables.
+ *
+ * @example
+ * ```ts ignore
+ * await writeRunReport(run, await evaluatePhases(run, phases), phases, { runDir, runName, backend: "wasm" });
+ * ```
+ */
+export async function writeRunReport(
+  run: RunContext,
+  evaluation: FinalEvaluation,
+  phases: Phase[],
+  where: { runDir: string; runName: string; backend: string },
+): Promise<void> {
+  const { data, log } = run;
+  const { rows, sourceRows, results, panels, strideBound } = evaluation;
+  const { runDir, runName } = where;
+  const panelFiles = await writePanels(run, panels, runDir);
+  const summary = summaryRows(evaluation);
+  const order = styleOrder(rows);
+  const tables = order.map((style) => `### Target: ${style}\n\n${iouTable(rows[style])}`);
+  if (sourceRows.length > 0) {
+    tables.push(`### Held-out source\n\n${iouTable(sourceRows)}`);
+  }
+  const summaryText = summaryTable(summary);
+  await Deno.writeTextFile(join(runDir, "plot.svg"), svgDocument(plotCharts(run, phases)));
+  const discLines = discriminatorLines(results);
+  const groups = groupSections(results, data.classes.names);
+  const parts = { summaryText, strideBound, discLines, tables, groups, panelFiles };
+  await Deno.writeTextFile(join(runDir, "report.md"), reportMarkdown(run, phases, where, parts));
   await Deno.writeTextFile(
     join(runDir, "report.json"),
     JSON.stringify(
@@ -421,16 +473,8 @@ export async function writeRunReport(
           validation: Number.isNaN(r.validation) ? null : r.validation,
         })),
         strideBound: strideBound ?? null,
-        scored: {
-          target: `${data.test.description}, ${data.test.length} images`,
-          source: data.sourceTest
-            ? `${data.sourceTest.description}, ${data.sourceTest.length} images`
-            : null,
-          validation: data.validation && o.evaluateOn !== "val"
-            ? `${data.validation.description}, ${data.validation.length} images`
-            : null,
-        },
-        tables: Object.fromEntries(styleOrder.map((s) => [s, iouJson(rows[s])])),
+        scored: scoredSplits(run),
+        tables: Object.fromEntries(order.map((s) => [s, iouJson(rows[s])])),
         ...(sourceRows.length > 0 ? { source: iouJson(sourceRows) } : {}),
       },
       null,
