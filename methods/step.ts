@@ -216,6 +216,66 @@ type GeneratorAux = {
   running: RunningStatistics;
 };
 
+/** G on the images the method reads: one pass when the domains share a size. */
+function forward(
+  config: MethodConfig,
+  definition: MethodDefinition,
+  seg: DeepLabParams,
+  batch: Batch,
+  record: BatchStatistics,
+): { source?: Predictions; target?: Predictions } {
+  const run = (images: Tensor): Predictions =>
+    applyDeepLab(seg, images, config.seg, { training: true, record });
+  const xs = batch.source.images, xt = batch.target.images;
+  const { reads } = definition;
+  if (reads.source && reads.target && xs.shape.slice(1).join() === xt.shape.slice(1).join()) {
+    const n = xs.shape[0];
+    const both = run(tf.concat([xs, xt], 0));
+    const part = (t: Tensor, from: number, count: number) => {
+      const begin = t.shape.map((_, i) => (i === 0 ? from : 0));
+      const size = t.shape.map((d, i) => (i === 0 ? count : d));
+      return tf.slice(t, begin, size);
+    };
+    const m = xt.shape[0];
+    return {
+      source: { logits: part(both.logits, 0, n), feature: part(both.feature, 0, n) },
+      target: { logits: part(both.logits, n, m), feature: part(both.feature, n, m) },
+    };
+  }
+  return {
+    source: reads.source ? run(xs) : undefined,
+    target: reads.target ? run(xt) : undefined,
+  };
+}
+
+/** G and C's objective: L_seg plus the method's terms; D's inputs and G's running statistics ride along. */
+function generatorTerms(
+  config: MethodConfig,
+  definition: MethodDefinition,
+  trainable: { seg: DeepLabParams; group?: GroupingParams },
+  disc: DiscParams | undefined,
+  batch: Batch,
+) {
+  const record: BatchStatistics = new Map();
+  const { source, target } = forward(config, definition, trainable.seg, batch, record);
+  const supervised = definition.supervision === "source"
+    ? { predictions: source!, labels: batch.source.labels }
+    : { predictions: target!, labels: batch.target.labels! };
+  const [, height, width] = supervised.labels.shape;
+  const seg = segmentationCrossEntropy(
+    resize(supervised.predictions.logits, [height, width]),
+    supervised.labels,
+  );
+  const context: GeneratorContext = { config, params: trainable, disc, batch, source, target };
+  const terms = definition.generator(context);
+  const aux: GeneratorAux = {
+    scalars: { seg, ...terms.metrics },
+    disc: terms.disc ?? {},
+    running: runningStatistics(trainable.seg, record, config.normMomentum),
+  };
+  return { loss: terms.loss ? tf.add(seg, terms.loss) : seg, metrics: aux };
+}
+
 /**
  * Builds a method's trainer from a (partial) configuration: the library's
  * defaults (`methodDefaults`) fill in the rest. A bad configuration is
@@ -261,57 +321,11 @@ export function makeTrainer<M extends Method>(
     return { params, optState: initOptState(params) };
   };
 
-  /** G on the images the method reads: one pass when the domains share a size. */
-  const forward = (seg: DeepLabParams, batch: Batch, record: BatchStatistics) => {
-    const run = (images: Tensor): Predictions =>
-      applyDeepLab(seg, images, config.seg, { training: true, record });
-    const xs = batch.source.images, xt = batch.target.images;
-    const { reads } = definition;
-    if (reads.source && reads.target && xs.shape.slice(1).join() === xt.shape.slice(1).join()) {
-      const n = xs.shape[0];
-      const both = run(tf.concat([xs, xt], 0));
-      const part = (t: Tensor, from: number, count: number) => {
-        const begin = t.shape.map((_, i) => (i === 0 ? from : 0));
-        const size = t.shape.map((d, i) => (i === 0 ? count : d));
-        return tf.slice(t, begin, size);
-      };
-      const m = xt.shape[0];
-      return {
-        source: { logits: part(both.logits, 0, n), feature: part(both.feature, 0, n) },
-        target: { logits: part(both.logits, n, m), feature: part(both.feature, n, m) },
-      };
-    }
-    return {
-      source: reads.source ? run(xs) : undefined,
-      target: reads.target ? run(xt) : undefined,
-    };
-  };
-
-  /** G and C's objective: L_seg plus the method's terms; D's inputs and G's running statistics ride along. */
   const generatorObjective = (
     trainable: { seg: DeepLabParams; group?: GroupingParams },
     disc: DiscParams | undefined,
     batch: Batch,
-  ) => {
-    const record: BatchStatistics = new Map();
-    const { source, target } = forward(trainable.seg, batch, record);
-    const supervised = definition.supervision === "source"
-      ? { predictions: source!, labels: batch.source.labels }
-      : { predictions: target!, labels: batch.target.labels! };
-    const [, height, width] = supervised.labels.shape;
-    const seg = segmentationCrossEntropy(
-      resize(supervised.predictions.logits, [height, width]),
-      supervised.labels,
-    );
-    const context: GeneratorContext = { config, params: trainable, disc, batch, source, target };
-    const terms = definition.generator(context);
-    const aux: GeneratorAux = {
-      scalars: { seg, ...terms.metrics },
-      disc: terms.disc ?? {},
-      running: runningStatistics(trainable.seg, record, config.normMomentum),
-    };
-    return { loss: terms.loss ? tf.add(seg, terms.loss) : seg, metrics: aux };
-  };
+  ) => generatorTerms(config, definition, trainable, disc, batch);
 
   const discriminatorObjective = (disc: DiscParams, inputs: DiscriminatorInputs) =>
     definition.discriminator!(config, disc, inputs);
