@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { checkOutputFile, parseCommandArgs } from "./cli/arguments.ts";
+import { checkOutputFile } from "./cli/arguments.ts";
+import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
 import { tf } from "./lib/tf.ts";
 import { key } from "./lib/random.ts";
 import { flatten } from "./lib/tree.ts";
@@ -23,48 +24,74 @@ import { fromPyTorch } from "./model/pytorch_names.ts";
 import { RESNET_DEPTHS } from "./model/resnet.ts";
 import { parseSafetensors, writeSafetensors } from "./io/safetensors.ts";
 
-const HELP = `deno task convert --from caffe|torchvision --input FILE --output FILE --classes N
-                  [--depth 101] [--width 1] [--aspp-rates LIST] [--seed S]
-
-  --from V        caffe (DeepLab_resnet_pretrained_init, AdaptSegNet / ADVENT) or torchvision
-  --input FILE    the state dict as safetensors (python3 tools/pth_to_safetensors.py X.pth FILE)
-  --output FILE   G's weights under our names (for --init-from)
-  --classes N     the classes G predicts (19 for GTA5→Cityscapes, 16 or 13 for SYNTHIA)
-  --depth D       ResNet depth (default 101)
-  --width W       the network's width multiplier (default 1: the published widths)
-  --aspp-rates L  the ASPP branches kept (default: 6,12 for caffe, as AdaptSegNet's network sums;
-                  6,12,18,24 for torchvision); give the same to deno task train
-  --seed S        seed of a head initialised here (default 0)`;
+const COMMAND = {
+  usage: `deno task convert --from caffe|torchvision --input FILE --output FILE --classes N
+                  [--depth 101] [--width 1] [--aspp-rates LIST] [--seed S]`,
+  flags: {
+    from: {
+      kind: "string",
+      value: "V",
+      help: "caffe (DeepLab_resnet_pretrained_init, AdaptSegNet / ADVENT) or torchvision",
+      choices: ["caffe", "torchvision"],
+      required: true,
+    },
+    input: {
+      kind: "string",
+      value: "FILE",
+      help: "the state dict as safetensors (python3 tools/pth_to_safetensors.py X.pth FILE)",
+      required: true,
+    },
+    output: {
+      kind: "string",
+      value: "FILE",
+      help: "G's weights under our names (for --init-from)",
+      required: true,
+    },
+    classes: {
+      kind: "integer",
+      value: "N",
+      help: "the classes G predicts (19 for GTA5→Cityscapes, 16 or 13 for SYNTHIA)",
+      min: 2,
+      required: true,
+    },
+    depth: {
+      kind: "integer",
+      value: "D",
+      help: "ResNet depth: 50 or 101 (bottleneck ResNets)",
+      default: 101,
+    },
+    width: {
+      kind: "number",
+      value: "W",
+      help: "the network's width multiplier (1: the published widths)",
+      default: 1,
+    },
+    "aspp-rates": {
+      kind: "string",
+      value: "L",
+      help: "the ASPP branches kept (default: 6,12 for caffe, as AdaptSegNet's network sums;\n" +
+        "6,12,18,24 for torchvision); give the same to deno task train",
+    },
+    seed: {
+      kind: "integer",
+      value: "S",
+      help: "seed of a head initialised here",
+      min: 0,
+      default: 0,
+    },
+  },
+} as const satisfies CommandSpec;
 
 try {
-  const { values } = parseCommandArgs(Deno.args, {
-    from: { type: "string" },
-    input: { type: "string" },
-    output: { type: "string" },
-    classes: { type: "string" },
-    depth: { type: "string", default: "101" },
-    width: { type: "string", default: "1" },
-    "aspp-rates": { type: "string" },
-    seed: { type: "string", default: "0" },
-    help: { type: "boolean" },
-  });
-  if (values.help) {
-    console.log(HELP);
+  const values = readCommand(COMMAND, Deno.args);
+  if (values === "help") {
+    console.log(commandHelp(COMMAND));
     Deno.exit(0);
   }
-  for (const flag of ["from", "input", "output", "classes"] as const) {
-    if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
-  }
-  await checkOutputFile(values.output!, "--output");
-  const variant = values.from;
-  if (variant !== "caffe" && variant !== "torchvision") {
-    throw new Error(`--from must be caffe or torchvision, got ${variant}`);
-  }
-  const classes = Number(values.classes);
-  if (!Number.isInteger(classes) || classes < 2) {
-    throw new Error(`--classes must be an integer ≥ 2, got ${values.classes}`);
-  }
-  const depth = Number(values.depth) as 101;
+  await checkOutputFile(values.output, "--output");
+  const variant = values.from as "caffe" | "torchvision";
+  const classes = values.classes;
+  const depth = values.depth as 101;
   if (!RESNET_DEPTHS.includes(depth) || depth < 50) {
     throw new Error(`--depth must be 50 or 101 (bottleneck ResNets), got ${values.depth}`);
   }
@@ -73,14 +100,14 @@ try {
   if (!rates.every((r) => Number.isInteger(r) && r > 0)) {
     throw new Error(`--aspp-rates must be positive integers, got ${values["aspp-rates"]}`);
   }
-  const bytes = await Deno.readFile(values.input!).catch((error) => {
+  const bytes = await Deno.readFile(values.input).catch((error) => {
     throw new Error(`${values.input}: cannot read (${(error as Error).message})`);
   });
-  const { values: converted, unused } = fromPyTorch(parseSafetensors(bytes, values.input!));
-  const width = Number(values.width);
+  const { values: converted, unused } = fromPyTorch(parseSafetensors(bytes, values.input));
+  const width = values.width;
   if (!(width > 0)) throw new Error(`--width must be > 0, got ${values.width}`);
   const config: DeepLabConfig = { depth, width, classes, variant, atrousRates: rates };
-  const template = initDeepLab(key(Number(values.seed)), config);
+  const template = initDeepLab(key(values.seed), config);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   const fresh: string[] = [];
   for (const [path, leaf] of flatten(template)) {
@@ -110,7 +137,7 @@ try {
       }, …): is it a deeper network? (--depth)`,
     );
   }
-  await writeSafetensors(values.output!, out);
+  await writeSafetensors(values.output, out);
   console.log(`${values.output}: ${out.size} tensors of G (ResNet-${depth}, ${variant})`);
   if (fresh.length > 0) {
     console.log(

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { checkOutputFile, parseCommandArgs } from "./cli/arguments.ts";
-import { useBackend } from "./lib/backend.ts";
+import { checkOutputFile } from "./cli/arguments.ts";
+import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import { BACKEND_CHOICES, type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { evaluateSeg } from "./eval/segmentation.ts";
 import { runKeys } from "./cli/config.ts";
@@ -19,40 +20,50 @@ import { segFromCheckpoint } from "./cli/restore.ts";
 import { evaluate } from "./eval/metrics.ts";
 import { iouJson, iouTable } from "./eval/table.ts";
 
-const HELP =
-  `deno task eval --checkpoint FILE [--domain D] [--samples N] [--backend B] [--json FILE]
-
-  --checkpoint FILE  a checkpoint written by deno task train
-  --domain D         target (default): the run's reported target split; or source: its
-                     held-out source split (the digits' test split, a folder's source/val
-                     or the share of source/train held out, as the run's splits.json lists)
-  --samples N        evaluate the first N held-out samples (default: all)
-  --backend B        auto, webgpu, wasm or cpu (default auto)
-  --json FILE        also write the tables as JSON`;
+const COMMAND = {
+  usage: "deno task eval --checkpoint FILE [--domain D] [--samples N] [--backend B] [--json FILE]",
+  flags: {
+    checkpoint: {
+      kind: "string",
+      value: "FILE",
+      help: "a checkpoint written by deno task train",
+      required: true,
+    },
+    domain: {
+      kind: "string",
+      value: "D",
+      help: "target: the run's reported target split; or source: its held-out source\n" +
+        "split (the digits' test split, a folder's source/val or the share of\n" +
+        "source/train held out, as the run's splits.json lists)",
+      choices: ["target", "source"],
+      default: "target",
+    },
+    samples: {
+      kind: "integer",
+      value: "N",
+      help: "evaluate the first N held-out samples (default: all)",
+      min: 1,
+    },
+    backend: {
+      kind: "string",
+      value: "B",
+      help: "the tfjs backend",
+      choices: BACKEND_CHOICES,
+      default: "auto",
+    },
+    json: { kind: "string", value: "FILE", help: "also write the tables as JSON" },
+  },
+} as const satisfies CommandSpec;
 
 try {
-  const { values } = parseCommandArgs(Deno.args, {
-    checkpoint: { type: "string" },
-    samples: { type: "string" },
-    domain: { type: "string", default: "target" },
-    backend: { type: "string", default: "auto" },
-    json: { type: "string" },
-    help: { type: "boolean" },
-  });
-  if (values.help) {
-    console.log(HELP);
+  const values = readCommand(COMMAND, Deno.args);
+  if (values === "help") {
+    console.log(commandHelp(COMMAND));
     Deno.exit(0);
   }
-  if (!values.checkpoint) throw new Error("--checkpoint is required (see --help)");
-  const samples = values.samples === undefined ? undefined : Number(values.samples);
-  if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
-    throw new Error(`--samples must be a positive integer, got ${values.samples}`);
-  }
-  if (values.domain !== "target" && values.domain !== "source") {
-    throw new Error(`--domain must be target or source, got ${values.domain}`);
-  }
+  const samples = values.samples;
   if (values.json) await checkOutputFile(values.json, "--json");
-  await useBackend(values.backend as "auto");
+  await useBackend(values.backend as BackendChoice);
   let data: Awaited<ReturnType<typeof openData>> | undefined;
   const { seg, config, options, phase } = await segFromCheckpoint(values.checkpoint, async (o) => {
     data = await openData(o, runKeys(o.seed).data);

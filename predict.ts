@@ -7,9 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import { makeOutputFolder, parseCommandArgs } from "./cli/arguments.ts";
+import { makeOutputFolder } from "./cli/arguments.ts";
+import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
 import { tf } from "./lib/tf.ts";
-import { useBackend } from "./lib/backend.ts";
+import { BACKEND_CHOICES, type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { predict } from "./model/predict.ts";
 import { DataError, MAX_IMAGE_PIXELS, readImage, toRgb } from "./data/image_io.ts";
@@ -19,62 +20,81 @@ import { panelSvg, writeLabelPng, writePrediction } from "./data/visualize.ts";
 import { mapLabels } from "./data/labels.ts";
 import { segFromCheckpoint } from "./cli/restore.ts";
 
-const HELP =
-  `deno task predict --checkpoint FILE --input DIR --output DIR [--labels DIR] [--backend B]
-
-  --checkpoint FILE  a checkpoint written by deno task train
-  --input DIR        a folder of .png images
-  --output DIR       where the label maps and overlays go (created)
-  --labels DIR       label maps of the same names: each image also gets a panel
-                     (NAME_panel.svg: image | ground truth | prediction, with a legend)
-  --backend B        auto, webgpu, wasm or cpu (default auto)
-  --max-image-pixels N  the most pixels an image may declare; a larger one is
-                     skipped from its header, before it is decoded (default 40000000)
-  --tile N           an image larger than N×N pixels is predicted by windows of
-                     N×N (a multiple of 8; memory bounded by the window, not the
-                     image); a smaller one whole, as without tiling. 0: always
-                     whole. Default 512
-  --overlap N        pixels neighbouring windows share (a multiple of 8 below
-                     the tile; default a quarter of the tile)
-
-A file that cannot be read as an image is skipped and named; the others are
+const COMMAND = {
+  usage:
+    "deno task predict --checkpoint FILE --input DIR --output DIR [--labels DIR] [--backend B]",
+  flags: {
+    checkpoint: {
+      kind: "string",
+      value: "FILE",
+      help: "a checkpoint written by deno task train",
+      required: true,
+    },
+    input: { kind: "string", value: "DIR", help: "a folder of .png images", required: true },
+    output: {
+      kind: "string",
+      value: "DIR",
+      help: "where the label maps and overlays go (created)",
+      required: true,
+    },
+    labels: {
+      kind: "string",
+      value: "DIR",
+      help: "label maps of the same names: each image also gets a panel\n" +
+        "(NAME_panel.svg: image | ground truth | prediction, with a legend)",
+    },
+    backend: {
+      kind: "string",
+      value: "B",
+      help: "the tfjs backend",
+      choices: BACKEND_CHOICES,
+      default: "auto",
+    },
+    "max-image-pixels": {
+      kind: "integer",
+      value: "N",
+      help: "the most pixels an image may declare; a larger one is skipped\n" +
+        "from its header, before it is decoded",
+      min: 1,
+      default: MAX_IMAGE_PIXELS,
+    },
+    tile: {
+      kind: "integer",
+      value: "N",
+      help: "an image larger than N×N pixels is predicted by windows of N×N\n" +
+        "(a multiple of 8; memory bounded by the window, not the image);\n" +
+        "a smaller one whole, as without tiling. 0: always whole",
+      default: 512,
+    },
+    overlap: {
+      kind: "integer",
+      value: "N",
+      help: "pixels neighbouring windows share (a multiple of 8 below the tile;\n" +
+        "default a quarter of the tile)",
+      min: 0,
+    },
+  },
+  notes: `A file that cannot be read as an image is skipped and named; the others are
 predicted, and the exit status is 1 when any was skipped. The class list and
 palette come from the checkpoint (or, for checkpoints of earlier versions,
-from the run's data set).`;
+from the run's data set).`,
+} as const satisfies CommandSpec;
 
 try {
-  const { values } = parseCommandArgs(Deno.args, {
-    checkpoint: { type: "string" },
-    input: { type: "string" },
-    output: { type: "string" },
-    labels: { type: "string" },
-    backend: { type: "string", default: "auto" },
-    "max-image-pixels": { type: "string", default: String(MAX_IMAGE_PIXELS) },
-    tile: { type: "string", default: "512" },
-    overlap: { type: "string" },
-    help: { type: "boolean" },
-  });
-  if (values.help) {
-    console.log(HELP);
+  const values = readCommand(COMMAND, Deno.args);
+  if (values === "help") {
+    console.log(commandHelp(COMMAND));
     Deno.exit(0);
   }
-  for (const flag of ["checkpoint", "input", "output"] as const) {
-    if (!values[flag]) throw new Error(`--${flag} is required (see --help)`);
-  }
-  const maxPixels = Number(values["max-image-pixels"]);
-  if (!Number.isInteger(maxPixels) || maxPixels < 1) {
-    throw new Error(
-      `--max-image-pixels must be an integer ≥ 1, got ${values["max-image-pixels"]}`,
-    );
-  }
-  const tile = Number(values.tile);
-  if (!(Number.isInteger(tile) && (tile === 0 || (tile >= 16 && tile % 8 === 0)))) {
+  const maxPixels = values["max-image-pixels"];
+  const tile = values.tile;
+  if (!(tile === 0 || (tile >= 16 && tile % 8 === 0))) {
     throw new Error(`--tile must be 0 or a multiple of 8 of at least 16, got ${values.tile}`);
   }
-  const overlap = values.overlap === undefined ? undefined : Number(values.overlap);
+  const overlap = values.overlap;
   if (overlap !== undefined) {
     if (tile === 0) throw new Error("--overlap applies to tiled prediction; give a --tile too");
-    if (!(Number.isInteger(overlap) && overlap >= 0 && overlap % 8 === 0 && overlap < tile)) {
+    if (!(overlap % 8 === 0 && overlap < tile)) {
       throw new Error(
         `--overlap must be a multiple of 8 from 0 to below the tile (${tile}), got ${values.overlap}`,
       );
@@ -94,7 +114,7 @@ try {
   }
   if (entries.length === 0) throw new Error(`${values.input}: no .png image in the folder`);
   await makeOutputFolder(output, "--output");
-  await useBackend(values.backend as "auto");
+  await useBackend(values.backend as BackendChoice);
   let table: Awaited<ReturnType<typeof classesOf>> | undefined;
   const { seg, config, options, classes: stored } = await segFromCheckpoint(
     values.checkpoint!,

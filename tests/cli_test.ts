@@ -544,3 +544,27 @@ Deno.test("a NaN loss stops the run with its step; the last good checkpoint is k
   );
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("the smaller commands' --help and checks come from their one flag declaration", async () => {
+  const commands: [string, string[], RegExp][] = [
+    ["eval.ts", ["--checkpoint FILE", "--domain D", "--samples N", "--backend B"], /--samples/],
+    ["predict.ts", ["--input DIR", "--tile N", "--overlap N", "--max-image-pixels N"], /--tile/],
+    ["convert.ts", ["--from V", "--classes N", "--aspp-rates L", "--seed S"], /--classes/],
+    ["export_folder.ts", ["--out DIR", "--glyphs G", "--canvas N", "--no-target-labels"], /--seed/],
+  ];
+  for (const [script, flags, bad] of commands) {
+    const help = await runDeno([script, "--help"]);
+    assert.equal(help.code, 0, help.err);
+    for (const flag of flags) {
+      assert.match(help.out, new RegExp(`\\n  ${flag} `), `${script}: ${flag}`);
+    }
+    // An unknown flag and a value of the wrong kind are refused, naming the flag.
+    const unknown = await runDeno([script, "--no-such-flag", "1"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /no-such-flag.*see --help/);
+    const flag = bad.source.slice(2);
+    const wrong = await runDeno([script, `--${flag}`, "x"]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, new RegExp(`--${flag} must be (an?|a positive|a non-negative) `));
+  }
+});

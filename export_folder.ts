@@ -16,32 +16,72 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { key } from "../lib/random.ts";
-import { digitsDataset } from "./datasets.ts";
-import { type DigitsSplit, loadDigitsBenchmark } from "./digits.ts";
-import { encodePng } from "./image_io.ts";
-import { writeFileAtomic } from "./files.ts";
-import { digitsTable } from "./labels.ts";
+import { key } from "./lib/random.ts";
+import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import { digitsDataset } from "./data/datasets.ts";
+import { type DigitsSplit, loadDigitsBenchmark } from "./data/digits.ts";
+import { encodePng } from "./data/image_io.ts";
+import { writeFileAtomic } from "./data/files.ts";
+import { digitsTable } from "./data/labels.ts";
 
-const HELP = `deno task export-folder --out DIR [--glyphs digits|letters] [--source N] [--target N]
+const COMMAND = {
+  usage: `deno task export-folder --out DIR [--glyphs digits|letters] [--source N] [--target N]
                           [--val N] [--eval N] [--seed S] [--no-target-labels]
                           [--canvas N] [--digit-scale-min X] [--digit-scale-max X]
-                          [--digits-min N] [--digits-max N]
-
-  --out DIR            the data-set root to write (must not exist yet)
-  --glyphs G           digits (MNIST) or letters (A–J from fonts) (default digits)
-  --source N           source training scenes (default 2000)
-  --target N           target training scenes (default 2000)
-  --val N              target validation scenes (default 300)
-  --eval N             target evaluation scenes (default 300)
-  --seed S             the scenes' seed (default 0)
-  --canvas N           scene side (default 64, as deno task train)
-  --digit-scale-min X  smallest glyph scale (default 2.0, as deno task train)
-  --digit-scale-max X  largest glyph scale (default 2.3)
-  --digits-min N       fewest glyphs per scene (default 1)
-  --digits-max N       most glyphs per scene (default 2)
-  --no-target-labels   leave target/train unlabelled (no oracle)`;
+                          [--digits-min N] [--digits-max N]`,
+  flags: {
+    out: {
+      kind: "string",
+      value: "DIR",
+      help: "the data-set root to write (must not exist yet)",
+      required: true,
+    },
+    glyphs: {
+      kind: "string",
+      value: "G",
+      help: "digits (MNIST) or letters (A–J from fonts)",
+      choices: ["digits", "letters"],
+      default: "digits",
+    },
+    source: { kind: "integer", value: "N", help: "source training scenes", min: 1, default: 2000 },
+    target: { kind: "integer", value: "N", help: "target training scenes", min: 1, default: 2000 },
+    val: { kind: "integer", value: "N", help: "target validation scenes", min: 1, default: 300 },
+    eval: { kind: "integer", value: "N", help: "target evaluation scenes", min: 1, default: 300 },
+    seed: { kind: "integer", value: "S", help: "the scenes' seed", min: 0, default: 0 },
+    canvas: {
+      kind: "integer",
+      value: "N",
+      help: "scene side, as deno task train",
+      min: 32,
+      default: 64,
+    },
+    "digit-scale-min": {
+      kind: "number",
+      value: "X",
+      help: "smallest glyph scale, as deno task train",
+      default: 2.0,
+    },
+    "digit-scale-max": { kind: "number", value: "X", help: "largest glyph scale", default: 2.3 },
+    "digits-min": {
+      kind: "integer",
+      value: "N",
+      help: "fewest glyphs per scene",
+      min: 1,
+      default: 1,
+    },
+    "digits-max": {
+      kind: "integer",
+      value: "N",
+      help: "most glyphs per scene",
+      min: 1,
+      default: 2,
+    },
+    "no-target-labels": {
+      kind: "boolean",
+      help: "leave target/train unlabelled (no oracle)",
+    },
+  },
+} as const satisfies CommandSpec;
 
 /** Writes `count` scenes of one split and domain into `dir`; returns their sub-styles. */
 async function writeSplit(
@@ -75,65 +115,29 @@ async function writeSplit(
 
 if (import.meta.main) {
   try {
-    const { values } = parseArgs({
-      args: Deno.args,
-      options: {
-        out: { type: "string" },
-        glyphs: { type: "string", default: "digits" },
-        source: { type: "string", default: "2000" },
-        target: { type: "string", default: "2000" },
-        val: { type: "string", default: "300" },
-        eval: { type: "string", default: "300" },
-        seed: { type: "string", default: "0" },
-        canvas: { type: "string", default: "64" },
-        "digit-scale-min": { type: "string", default: "2.0" },
-        "digit-scale-max": { type: "string", default: "2.3" },
-        "digits-min": { type: "string", default: "1" },
-        "digits-max": { type: "string", default: "2" },
-        "no-target-labels": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      console.log(HELP);
+    const values = readCommand(COMMAND, Deno.args);
+    if (values === "help") {
+      console.log(commandHelp(COMMAND));
       Deno.exit(0);
     }
-    if (!values.out) throw new Error("--out is required (see --help)");
-    if (values.glyphs !== "digits" && values.glyphs !== "letters") {
-      throw new Error(`--glyphs must be digits or letters, got ${values.glyphs}`);
-    }
-    const count = (
-      flag: "source" | "target" | "val" | "eval" | "seed" | "canvas" | "digits-min" | "digits-max",
-      min: number,
-    ) => {
-      const n = Number(values[flag]);
-      if (!Number.isInteger(n) || n < min) {
-        throw new Error(`--${flag} must be an integer ≥ ${min}, got ${values[flag]}`);
-      }
-      return n;
-    };
     const sizes = {
-      source: count("source", 1),
-      target: count("target", 1),
-      val: count("val", 1),
-      eval: count("eval", 1),
+      source: values.source,
+      target: values.target,
+      val: values.val,
+      eval: values.eval,
     };
-    const seed = count("seed", 0);
-    const scale = ["digit-scale-min", "digit-scale-max"].map((flag) => {
-      const v = Number(values[flag as "digit-scale-min"]);
-      if (!(v > 0)) {
-        throw new Error(
-          `--${flag} must be a positive number, got ${values[flag as "digit-scale-min"]}`,
-        );
-      }
-      return v;
-    }) as [number, number];
+    const seed = values.seed;
+    const scale = [values["digit-scale-min"], values["digit-scale-max"]] as [number, number];
+    for (
+      const [flag, v] of [["digit-scale-min", scale[0]], ["digit-scale-max", scale[1]]] as const
+    ) {
+      if (!(v > 0)) throw new Error(`--${flag} must be a positive number, got ${v}`);
+    }
     // The scenes deno task train generates by default (the same options, the same defaults).
     const options = {
-      size: count("canvas", 32),
+      size: values.canvas,
       scale,
-      digits: [count("digits-min", 1), count("digits-max", 1)] as [number, number],
+      digits: [values["digits-min"], values["digits-max"]] as [number, number],
     };
     try {
       await Deno.stat(values.out);
@@ -141,12 +145,12 @@ if (import.meta.main) {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    const bench = await loadDigitsBenchmark({ glyphs: values.glyphs });
+    const bench = await loadDigitsBenchmark({ glyphs: values.glyphs as "digits" | "letters" });
     const k = key(seed);
     const scenes = (split: DigitsSplit, domain: "source" | "target", length: number) =>
       digitsDataset(bench, k, { split, domain, length }, options);
     const out = values.out;
-    const table = digitsTable(values.glyphs);
+    const table = digitsTable(values.glyphs as "digits" | "letters");
     await Deno.mkdir(out, { recursive: true });
     await Deno.writeTextFile(
       join(out, "classes.json"),
