@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { commandHelp, type CommandSpec, readCommand } from "../cli/command.ts";
 import { tf } from "../lib/tf.ts";
 import { type BackendInfo, probeWebGpu, useBackend } from "../lib/backend.ts";
 import { key, split } from "../lib/random.ts";
@@ -43,51 +43,130 @@ import { measureTrainingMemory, type MemoryReport, type Quarter } from "./memory
 import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
 
-const HELP = `deno task bench [flags]
+const COMMAND = {
+  usage: `deno task bench [flags]
 
 Times the reference training step (model/reference_net.ts; PyTorch's version
 of it with --torch), the default CDGA training step and the DeepLab MobileNetV2 step on
 our backends, PyTorch's reference step and the PyTorch ports of the two
 training steps (bench/torch_steps.py, started from our weights and batch) when
 /usr/bin/python3 can import torch, and the memory of a long default training
-run.
-
-  --backends LIST     comma-separated among wasm, webgpu, cpu (default: wasm,
-                      plus webgpu when a hardware adapter exists)
-  --steps N           timed reference steps per backend and round (default 12)
-  --rounds N          rounds of PyTorch's reference step then ours, back to back; the
-                      ratio is the median of the rounds' ratios (default 3)
-  --warmup N          untimed steps first (default 2)
-  --batch N           reference step: images per step (default 2)
-  --size N            reference step: image side (default 128)
-  --train-steps N     timed steps of each training step (CDGA, MobileNetV2) per
-                      backend and round (default 10; 0 skips them)
-  --only-steps LIST   comma-separated among cdga, mobilenetv2: the training steps
-                      timed (default both)
-  --threads N         PyTorch threads (default 2)
-  --wasm-threads N    wasm threads: our kernels' (or XNNPACK's with --tfjs-kernels);
-                      default: the logical cores, at most 8
-  --tfjs-kernels      wasm: tfjs's own kernels (XNNPACK's convolutions, threaded)
-                      instead of ours
-  --memory-steps N    steps of the memory run (default 2000; 0 skips)
-  --memory-early N    the early step it is compared with (default 200; 1000 with --soak)
-  --soak N            soak mode: only the memory run, N default CDGA steps (20000
-                      is the soak the docs quote); resident memory, live tensors
-                      and step time over the steps, with their slopes
-  --soak-minutes M    stop the memory run after M minutes (SIGINT) and report the
-                      steps it did: a soak for as long as it is given
-  --torch PATH        PyTorch's reference step script (default: the team's copy beside
-                      the repository, ../shared/bench/torch_reference_step.py; PyTorch's
-                      timings are skipped when it is absent)
-  --ports PATH        the PyTorch ports of the training steps (default bench/torch_steps.py)
-  --torch-device D    cpu or cuda (default cpu; cuda needs a script that takes
-                      --device, such as bench/device/torch_step.py)
-  --python PATH       the Python that runs it (default /usr/bin/python3)
-  --no-torch          skip PyTorch
-  --no-profile        skip the per-kernel profiles
-  --json FILE         also write the results as JSON
-  --help              this text
-`;
+run.`,
+  flags: {
+    backends: {
+      kind: "string",
+      value: "LIST",
+      help: "comma-separated among wasm, webgpu, cpu (default: wasm,\n" +
+        "plus webgpu when a hardware adapter exists)",
+    },
+    steps: {
+      kind: "integer",
+      value: "N",
+      help: "timed reference steps per backend and round",
+      min: 1,
+      default: 12,
+    },
+    rounds: {
+      kind: "integer",
+      value: "N",
+      help: "rounds of PyTorch's reference step then ours, back to back; the\n" +
+        "ratio is the median of the rounds' ratios",
+      min: 1,
+      default: 3,
+    },
+    warmup: { kind: "integer", value: "N", help: "untimed steps first", min: 0, default: 2 },
+    batch: {
+      kind: "integer",
+      value: "N",
+      help: "reference step: images per step",
+      min: 1,
+      default: 2,
+    },
+    size: { kind: "integer", value: "N", help: "reference step: image side", min: 8, default: 128 },
+    "train-steps": {
+      kind: "integer",
+      value: "N",
+      help: "timed steps of each training step (CDGA, MobileNetV2) per\n" +
+        "backend and round (0 skips them)",
+      min: 0,
+      default: 10,
+    },
+    "only-steps": {
+      kind: "string",
+      value: "LIST",
+      help: "comma-separated among cdga, mobilenetv2: the training steps\n" +
+        "timed (default both)",
+    },
+    threads: { kind: "integer", value: "N", help: "PyTorch threads", min: 1, default: 2 },
+    "wasm-threads": {
+      kind: "integer",
+      value: "N",
+      help: "wasm threads: our kernels' (or XNNPACK's with --tfjs-kernels);\n" +
+        "default: the logical cores, at most 8",
+      min: 1,
+    },
+    "tfjs-kernels": {
+      kind: "boolean",
+      help: "wasm: tfjs's own kernels (XNNPACK's convolutions, threaded)\ninstead of ours",
+    },
+    "memory-steps": {
+      kind: "integer",
+      value: "N",
+      help: "steps of the memory run (0 skips)",
+      min: 0,
+      default: 2000,
+    },
+    "memory-early": {
+      kind: "integer",
+      value: "N",
+      help: "the early step it is compared with (default 200; 1000 with --soak)",
+      min: 1,
+    },
+    soak: {
+      kind: "integer",
+      value: "N",
+      help: "soak mode: only the memory run, N default CDGA steps (20000\n" +
+        "is the soak the docs quote); resident memory, live tensors\n" +
+        "and step time over the steps, with their slopes",
+      min: 2,
+    },
+    "soak-minutes": {
+      kind: "number",
+      value: "M",
+      help: "stop the memory run after M minutes (SIGINT) and report the\n" +
+        "steps it did: a soak for as long as it is given",
+    },
+    torch: {
+      kind: "string",
+      value: "PATH",
+      help: "PyTorch's reference step script (default: the team's copy beside\n" +
+        "the repository, ../shared/bench/torch_reference_step.py; PyTorch's\n" +
+        "timings are skipped when it is absent)",
+    },
+    ports: {
+      kind: "string",
+      value: "PATH",
+      help: "the PyTorch ports of the training steps (default bench/torch_steps.py)",
+    },
+    "torch-device": {
+      kind: "string",
+      value: "D",
+      help: "cpu or cuda (cuda needs a script that takes\n" +
+        "--device, such as bench/device/torch_step.py)",
+      choices: ["cpu", "cuda"],
+      default: "cpu",
+    },
+    python: {
+      kind: "string",
+      value: "PATH",
+      help: "the Python that runs it",
+      default: "/usr/bin/python3",
+    },
+    "no-torch": { kind: "boolean", help: "skip PyTorch" },
+    "no-profile": { kind: "boolean", help: "skip the per-kernel profiles" },
+    json: { kind: "string", value: "FILE", help: "also write the results as JSON" },
+  },
+} as const satisfies CommandSpec;
 
 /** A training step timed against its PyTorch port (`torch_steps.py --step port`). */
 interface TrainingStep {
@@ -119,50 +198,13 @@ interface Timing {
 }
 
 function parse() {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      backends: { type: "string" },
-      steps: { type: "string", default: "12" },
-      rounds: { type: "string", default: "3" },
-      warmup: { type: "string", default: "2" },
-      batch: { type: "string", default: "2" },
-      size: { type: "string", default: "128" },
-      "train-steps": { type: "string", default: "10" },
-      "only-steps": { type: "string" },
-      threads: { type: "string", default: "2" },
-      "wasm-threads": { type: "string" },
-      "memory-steps": { type: "string", default: "2000" },
-      "memory-early": { type: "string" },
-      soak: { type: "string" },
-      "soak-minutes": { type: "string" },
-      torch: { type: "string" },
-      ports: { type: "string" },
-      "torch-device": { type: "string", default: "cpu" },
-      python: { type: "string", default: "/usr/bin/python3" },
-      "no-torch": { type: "boolean", default: false },
-      "no-profile": { type: "boolean", default: false },
-      "tfjs-kernels": { type: "boolean", default: false },
-      json: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  const integer = (name: string, text: string, min = 1) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) {
-      throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
-    }
-    return n;
-  };
+  const values = readCommand(COMMAND, Deno.args);
+  if (values === "help") return { help: true as const };
   const backends = values.backends?.split(",").map((s) => s.trim()).filter(Boolean);
   for (const b of backends ?? []) {
     if (!["wasm", "webgpu", "cpu"].includes(b)) {
       throw new Error(`--backends: unknown backend ${JSON.stringify(b)} (wasm, webgpu, cpu)`);
     }
-  }
-  if (!["cpu", "cuda"].includes(values["torch-device"]!)) {
-    throw new Error(`--torch-device must be cpu or cuda, got ${values["torch-device"]}`);
   }
   const onlySteps = values["only-steps"]?.split(",").map((s) => s.trim()).filter(Boolean);
   for (const name of onlySteps ?? []) {
@@ -174,39 +216,30 @@ function parse() {
       );
     }
   }
-  const soak = values.soak === undefined ? undefined : integer("soak", values.soak, 2);
-  const soakMinutes = values["soak-minutes"] === undefined
-    ? undefined
-    : Number(values["soak-minutes"]);
+  const soak = values.soak;
+  const soakMinutes = values["soak-minutes"];
   if (soakMinutes !== undefined && !(soakMinutes > 0)) {
-    throw new Error(
-      `--soak-minutes must be a positive number, got ${JSON.stringify(values["soak-minutes"])}`,
-    );
+    throw new Error(`--soak-minutes must be a positive number, got ${soakMinutes}`);
   }
-  const memorySteps = soak ?? integer("memory-steps", values["memory-steps"]!, 0);
-  const memoryEarly = integer(
-    "memory-early",
-    values["memory-early"] ?? (soak ? String(Math.min(1000, Math.floor(soak / 2))) : "200"),
-  );
+  const memorySteps = soak ?? values["memory-steps"];
+  const memoryEarly = values["memory-early"] ?? (soak ? Math.min(1000, Math.floor(soak / 2)) : 200);
   if (memorySteps > 0 && memoryEarly >= memorySteps) {
     throw new Error(
       `--memory-early (${memoryEarly}) must be below --memory-steps (${memorySteps})`,
     );
   }
   return {
-    help: values.help,
+    help: false as const,
     backends: backends as ("wasm" | "webgpu" | "cpu")[] | undefined,
-    steps: integer("steps", values.steps!),
-    rounds: integer("rounds", values.rounds!),
-    warmup: integer("warmup", values.warmup!, 0),
-    batch: integer("batch", values.batch!),
-    size: integer("size", values.size!, 8),
-    trainSteps: integer("train-steps", values["train-steps"]!, 0),
+    steps: values.steps,
+    rounds: values.rounds,
+    warmup: values.warmup,
+    batch: values.batch,
+    size: values.size,
+    trainSteps: values["train-steps"],
     trainingSteps: TRAINING_STEPS.filter((t) => !onlySteps || onlySteps.includes(t.name)),
-    threads: integer("threads", values.threads!),
-    wasmThreads: values["wasm-threads"] === undefined
-      ? undefined
-      : integer("wasm-threads", values["wasm-threads"]),
+    threads: values.threads,
+    wasmThreads: values["wasm-threads"],
     memorySteps,
     memoryEarly,
     soak,
@@ -215,7 +248,7 @@ function parse() {
       new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
     ports: values.ports ?? new URL("./torch_steps.py", import.meta.url).pathname,
     torchDevice: values["torch-device"] as "cpu" | "cuda",
-    python: values.python!,
+    python: values.python,
     noTorch: values["no-torch"],
     noProfile: values["no-profile"],
     tfjsKernels: values["tfjs-kernels"],
@@ -223,7 +256,7 @@ function parse() {
   };
 }
 
-type Options = ReturnType<typeof parse>;
+type Options = Exclude<ReturnType<typeof parse>, { help: true }>;
 
 async function timeReference(
   info: BackendInfo,
@@ -674,7 +707,7 @@ async function printResults(options: Options, results: {
 async function main() {
   const options = parse();
   if (options.help) {
-    console.log(HELP);
+    console.log(commandHelp(COMMAND));
     return;
   }
   if (options.soak) {

@@ -58,9 +58,10 @@ type KindValue<S extends FlagSpec> = S["kind"] extends "boolean" ? boolean
   : S["kind"] extends "string" ? string
   : number;
 
-/** The parsed values: a flag with a default or `required` always has one. */
+/** The parsed values: a switch, or a flag with a default or `required`, always has one. */
 export type CommandValues<F extends Readonly<Record<string, FlagSpec>>> = {
-  -readonly [K in keyof F]: F[K] extends { required: true } | { default: unknown } ? KindValue<F[K]>
+  -readonly [K in keyof F]: F[K] extends
+    { required: true } | { default: unknown } | { kind: "boolean" } ? KindValue<F[K]>
     : KindValue<F[K]> | undefined;
 };
 
