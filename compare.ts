@@ -19,6 +19,7 @@
  */
 import { join } from "node:path";
 import { parseOptions } from "./cli/options.ts";
+import { commandHelp, type CommandSpec, readCommand, splitOwnFlags } from "./cli/command.ts";
 import { runTraining } from "./cli/job.ts";
 import { LABELS } from "./cli/phases.ts";
 import { exists } from "./cli/run_folder.ts";
@@ -51,46 +52,51 @@ const cell = (values: number[], digits = 1) => formatSummary(values, digits);
 /** The baselines a method is paired with (the strongest by mean target mIoU). */
 const BASELINES = ["adaptSegNet", "advEnt", "minEnt"];
 
+const COMMAND = {
+  usage: "deno task compare [--seeds N] [--only S] [--out DIR] [--methods LIST] [--resume] " +
+    "[train flags …]",
+  flags: {
+    seeds: {
+      kind: "integer",
+      value: "N",
+      help: "seeds 0 … N − 1, one run each",
+      min: 1,
+      default: 3,
+    },
+    only: {
+      kind: "integer",
+      value: "S",
+      help: "run seed S alone (to spread seeds over processes; a later plain run aggregates)",
+      min: 0,
+    },
+    out: {
+      kind: "string",
+      value: "DIR",
+      help: "where the runs and the table go",
+      default: "runs/compare",
+    },
+    methods: {
+      kind: "string",
+      value: "LIST",
+      help: "the phases after the warm-up, comma-separated",
+      default: DEFAULT_METHODS,
+    },
+    resume: { kind: "boolean", help: "resume unfinished runs" },
+  },
+  notes: "Every other flag goes, as written, to each run (deno task train --help lists them).",
+} as const satisfies CommandSpec;
+
 try {
   // Our own flags; every other argument goes, as written, to the training runs
   // (parsed there by the same schema as `deno task train`).
-  const ownWithValue = ["seeds", "only", "out", "methods"], ownBoolean = ["resume", "help"];
-  const values: Record<string, string | boolean | undefined> = {
-    seeds: "3",
-    out: "runs/compare",
-    methods: DEFAULT_METHODS,
-    resume: false,
-    help: false,
-  };
-  const passed: string[] = [];
-  const args = [...Deno.args];
-  for (let i = 0; i < args.length; i++) {
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
-    const name = match?.[1];
-    if (name && ownWithValue.includes(name)) {
-      const value = match![2] ?? args[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      values[name] = value;
-    } else if (name && ownBoolean.includes(name)) {
-      values[name] = true;
-    } else {
-      passed.push(args[i]);
-    }
-  }
-  if (values.help) {
-    console.log(
-      "deno task compare [--seeds N] [--only S] [--out DIR] [--methods LIST] [--resume] [train flags …]",
-    );
+  const { own, passed } = splitOwnFlags(COMMAND, Deno.args);
+  const values = readCommand(COMMAND, own);
+  if (values === "help") {
+    console.log(commandHelp(COMMAND));
     Deno.exit(0);
   }
-  const seeds = Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) {
-    throw new Error(`--seeds must be a positive integer, got ${values.seeds}`);
-  }
-  if (
-    values.only !== undefined &&
-    !(/^\d+$/.test(String(values.only)) && Number(values.only) < seeds)
-  ) {
+  const seeds = values.seeds;
+  if (values.only !== undefined && values.only >= seeds) {
     // Without this, `--only 3` with the default 3 seeds would run nothing and exit 0.
     throw new Error(
       `--only must be a seed from 0 to ${seeds - 1} (--seeds ${seeds}), got ${values.only}`,
@@ -98,8 +104,8 @@ try {
   }
   // Fails early, naming the flag, on anything `deno task train` would refuse.
   await parseOptions(passed);
-  const out = values.out as string;
-  const only = values.only === undefined ? undefined : Number(values.only);
+  const out = values.out;
+  const only = values.only;
   const [first, ...rest] = String(values.methods).split(",").map((m) => m.trim()).filter(Boolean);
   if (!first) throw new Error("--methods must name at least one method");
   const reports: { seed: number; report: Report }[] = [];

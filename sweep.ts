@@ -16,6 +16,7 @@
  * @module
  */
 import { join } from "node:path";
+import { commandHelp, type CommandSpec, readCommand, splitOwnFlags } from "./cli/command.ts";
 import { parseOptions } from "./cli/options.ts";
 import { runTraining } from "./cli/job.ts";
 import { exists, Interrupted, resumeDifferences, storedOptions } from "./cli/run_folder.ts";
@@ -34,8 +35,26 @@ interface SummaryRow {
   target: number;
 }
 
-const USAGE = "deno task sweep --grid FILE [--seeds 0,1,2] [--out runs/sweep] " +
-  "[--configurations A,B] [--shard I/N] [train flags …]";
+const COMMAND = {
+  usage: "deno task sweep --grid FILE [--seeds 0,1,2] [--out runs/sweep] " +
+    "[--configurations A,B] [--shard I/N] [train flags …]",
+  flags: {
+    grid: { kind: "string", value: "FILE", help: "the grid (sweeps/*.json)", required: true },
+    seeds: { kind: "string", value: "LIST", help: "the seeds, comma-separated", default: "0,1,2" },
+    out: { kind: "string", value: "DIR", help: "the sweep's folder", default: "runs/sweep" },
+    configurations: {
+      kind: "string",
+      value: "A,B",
+      help: "a subset of the grid's configurations (e.g. a second stage on more seeds)",
+    },
+    shard: {
+      kind: "string",
+      value: "I/N",
+      help: "this process runs the benchmark × seed pairs with index ≡ I (mod N)",
+    },
+  },
+  notes: "Every other flag goes, as written, to each run (deno task train --help lists them).",
+} as const satisfies CommandSpec;
 
 async function readSummary(runDir: string): Promise<SummaryRow[]> {
   const path = join(runDir, "report.json");
@@ -68,25 +87,12 @@ async function ensureRun(out: string, name: string, args: string[]): Promise<Sum
 }
 
 try {
-  const own = { grid: "", seeds: "0,1,2", out: "runs/sweep", configurations: "", shard: "" };
-  const passed: string[] = [];
-  const args = [...Deno.args];
-  for (let i = 0; i < args.length; i++) {
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
-    const name = match?.[1];
-    if (name === "help") {
-      console.log(USAGE);
-      Deno.exit(0);
-    }
-    if (name && name in own) {
-      const value = match![2] ?? args[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      own[name as keyof typeof own] = value;
-    } else {
-      passed.push(args[i]);
-    }
+  const { own: ownArgs, passed } = splitOwnFlags(COMMAND, Deno.args);
+  const own = readCommand(COMMAND, ownArgs);
+  if (own === "help") {
+    console.log(commandHelp(COMMAND));
+    Deno.exit(0);
   }
-  if (!own.grid) throw new Error(`--grid FILE is required (${USAGE})`);
   let gridJson: unknown;
   try {
     gridJson = JSON.parse(await Deno.readTextFile(own.grid));

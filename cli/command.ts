@@ -174,3 +174,38 @@ export function commandHelp(spec: CommandSpec): string {
   });
   return [spec.usage, "", ...entries, ...(spec.notes ? ["", spec.notes] : [])].join("\n");
 }
+
+/**
+ * Splits a command line into the flags the command declares (with their
+ * values, and `--help`) and the rest, as written: for the commands that pass
+ * every other flag on to `deno task train` (`compare`, `sweep`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitOwnFlags } from "./command.ts";
+ * const spec = { usage: "x", flags: { seeds: { kind: "integer", help: "n" }, resume: { kind: "boolean", help: "r" } } } as const;
+ * assert.deepEqual(
+ *   splitOwnFlags(spec, ["--seeds", "5", "--steps", "10", "--resume", "--glyphs=letters"]),
+ *   { own: ["--seeds", "5", "--resume"], passed: ["--steps", "10", "--glyphs=letters"] },
+ * );
+ * ```
+ */
+export function splitOwnFlags(
+  spec: CommandSpec,
+  args: readonly string[],
+): { own: string[]; passed: string[] } {
+  const own: string[] = [], passed: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--([a-z0-9-]+)(=.*)?$/.exec(args[i]);
+    const flag = match ? spec.flags[match[1]] : undefined;
+    if (match?.[1] === "help") own.push(args[i]);
+    else if (!flag) passed.push(args[i]);
+    else if (flag.kind === "boolean" || match![2] !== undefined) own.push(args[i]);
+    else {
+      if (i + 1 >= args.length) throw new Error(`--${match![1]} needs a value`);
+      own.push(args[i], args[++i]);
+    }
+  }
+  return { own, passed };
+}
