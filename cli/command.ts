@@ -159,7 +159,8 @@ export function commandHelp(spec: CommandSpec): string {
   const width = Math.max(...heads.map((h) => h.length));
   const entries = Object.values(spec.flags).map((flag, i) => {
     const extra = [
-      flag.choices && !/\bone of\b|\bor\b/.test(flag.help)
+      // Choices the help does not already name.
+      flag.choices && !flag.choices.every((c) => flag.help.includes(c))
         ? `one of ${flag.choices.join(", ")}`
         : "",
       flag.default !== undefined && flag.default !== false ? `default ${flag.default}` : "",

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { commandHelp, type FlagSpec } from "./command.ts";
 import { parseArgs } from "node:util";
 import {
   CDGA_GLOBAL_TERMS,
@@ -628,34 +629,24 @@ function check(
  * ```
  */
 export function helpText(usage: string): string {
-  const lines = [`${usage} [flags]`, ""];
+  const flags: Record<string, FlagSpec> = {};
   for (const [name, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
-    const flag = `--${kebab(name)}${
-      spec.kind === "boolean" ? "" : ` ${spec.kind === "string" ? "S" : "N"}`
-    }`;
-    const extra = [
-      spec.choices ? `one of ${spec.choices.join("|")}` : "",
-      spec.kind !== "boolean" && spec.default !== undefined ? `default ${spec.default}` : "",
-      spec.kind === "boolean" && spec.default === true
-        ? `default on; --no-${kebab(name)} turns it off`
-        : "",
-    ].filter(Boolean).join("; ");
-    lines.push(`  ${flag.padEnd(26)} ${spec.help}${extra ? ` (${extra})` : ""}`);
+    const on = spec.kind === "boolean" && spec.default === true;
+    flags[kebab(name)] = {
+      kind: spec.kind,
+      value: spec.kind === "boolean" ? undefined : spec.kind === "string" ? "S" : "N",
+      help: on ? `${spec.help} (on by default; --no-${kebab(name)} turns it off)` : spec.help,
+      default: spec.kind === "boolean" ? undefined : spec.default,
+      choices: spec.choices,
+    };
   }
-  lines.push("", "Folder data sets (--dataset folder):", "", FOLDER_LAYOUT);
-  return lines.join("\n");
+  return commandHelp({
+    usage: `${usage} [flags]`,
+    flags,
+    notes: `Folder data sets (--dataset folder):\n\n${FOLDER_LAYOUT}`,
+  });
 }
 
-/**
- * Parses flags (and `--config` JSON, which flags override) into validated
- * options.
- *
- * @example
- * ```ts
- * import { parseOptions } from "./options.ts";
- * try { await parseOptions(["--steps", "-3"]); } catch (e) { console.log((e as Error).message); }
- * ```
- */
 /** The options given as flags (camelCase names), values as written. */
 function readFlags(args: string[], specs: Record<string, OptionSpec>): Record<string, unknown> {
   const parseSpec: Record<string, { type: "string" | "boolean" }> = {};
@@ -756,6 +747,16 @@ function checkTogether(options: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Parses flags (and `--config` JSON, which flags override) into validated
+ * options.
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * try { await parseOptions(["--steps", "-3"]); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
 export async function parseOptions(args: string[]): Promise<Options> {
   const specs = OPTIONS as Record<string, OptionSpec>;
   const fromFlags = readFlags(args, specs);
