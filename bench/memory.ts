@@ -72,14 +72,7 @@ export interface MemoryReport {
  * ```
  */
 export async function measureTrainingMemory(
-  options: {
-    steps: number;
-    early: number;
-    threads?: number;
-    tfjsKernels?: boolean;
-    minutes?: number;
-    onProgress?: (step: number) => void;
-  },
+  options: MemoryRunOptions,
 ): Promise<MemoryReport> {
   if (options.early < 1 || options.early >= options.steps) {
     throw new Error(
@@ -87,6 +80,38 @@ export async function measureTrainingMemory(
     );
   }
   const out = await Deno.makeTempDir({ prefix: "uda-memory-" });
+  const start = performance.now();
+  try {
+    const { lines, stopped, command } = await runChild(options, out);
+    return {
+      ...summariseMemory(lines, options.early, stopped),
+      seconds: Math.round((performance.now() - start) / 1000),
+      command,
+    };
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+/** What {@linkcode measureTrainingMemory} runs. */
+interface MemoryRunOptions {
+  steps: number;
+  early: number;
+  threads?: number;
+  tfjsKernels?: boolean;
+  minutes?: number;
+  onProgress?: (step: number) => void;
+}
+
+/**
+ * Runs the training child (`train.ts`, default CDGA, one phase) in `out`,
+ * reporting progress and stopping it with SIGINT after `minutes`; returns
+ * its metrics lines.
+ */
+async function runChild(
+  options: MemoryRunOptions,
+  out: string,
+): Promise<{ lines: Record<string, number>[]; stopped: boolean; command: string }> {
   const train = new URL("../train.ts", import.meta.url).pathname;
   const permissions = ["--allow-read", "--allow-write", "--allow-env"];
   const flags = [
@@ -96,8 +121,11 @@ export async function measureTrainingMemory(
     String(options.steps),
     "--baseline",
     "none",
-    // One phase: the oracle's tensors (G alone) would read as a change of the count.
+    // One phase: the oracle's tensors (G alone), or a baseline's beside CDGA (`--also auto`),
+    // would read as a change of the count, and their steps as CDGA's.
     "--no-oracle",
+    "--also",
+    "",
     "--test-samples",
     "16",
     "--backend",
@@ -106,77 +134,81 @@ export async function measureTrainingMemory(
     ...(options.tfjsKernels ? ["--tfjs-kernels"] : []),
   ];
   const args = ["run", ...permissions, train, ...flags, "--out", out, "--name", "memory"];
-  const start = performance.now();
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const metrics = join(out, "memory", "metrics.jsonl");
-    let reported = 0;
-    const poll = setInterval(async () => {
-      try {
-        const text = await Deno.readTextFile(metrics);
-        const step = text.trimEnd().split("\n").length;
-        if (step - reported >= Math.max(1, Math.floor(options.steps / 10))) {
-          reported = step;
-          options.onProgress?.(step);
-        }
-      } catch { /* not written yet */ }
-    }, 2000);
-    let stopped = false;
-    const limit = options.minutes === undefined ? undefined : setTimeout(() => {
-      stopped = true;
-      child.kill("SIGINT");
-    }, options.minutes * 60_000);
-    const status = await child.output();
-    clearInterval(poll);
-    clearTimeout(limit);
-    if (!status.success && !(stopped && status.code === 130)) {
-      throw new Error(
-        `memory bench: the training run failed: ${new TextDecoder().decode(status.stderr).trim()}`,
-      );
-    }
-    const lines = (await Deno.readTextFile(metrics)).trim().split("\n").map((l) => JSON.parse(l));
-    const sample = (line: Record<string, number>): MemorySample => ({
-      step: line.step,
-      rssMb: line.rssMb,
-      peakRssMb: line.peakRssMb,
-      tensors: line.tensors,
-    });
-    const reached = lines.find((l) => l.step === options.early);
-    if (!reached || lines.length <= options.early) {
-      throw new Error(
-        `memory bench: the run stopped at step ${lines.length}, not past the early step ${options.early}; ` +
-          "give it more time or a lower early step",
-      );
-    }
-    const early = sample(reached);
-    const last = sample(lines[lines.length - 1]);
-    const after = lines.filter((l) => l.step >= options.early);
-    const later = after.map((l) => l.tensors as number);
-    const resident = trend(after.map((l) => [l.step as number, l.rssMb as number]));
-    const timed = after.filter((l) => typeof l.stepMs === "number");
-    const time = timed.length > 0
-      ? trend(timed.map((l) => [l.step as number, l.stepMs as number]))
-      : undefined;
-    return {
-      quarters: resident.quarters,
-      slopeMbPer1000: resident.slopePer1000,
-      ...(time ? { stepTime: { quarters: time.quarters, slopeMsPer1000: time.slopePer1000 } } : {}),
-      ...(stopped ? { stoppedAt: last.step } : {}),
-      early,
-      last,
-      growth: last.peakRssMb / early.peakRssMb - 1,
-      tensorRange: [Math.min(...later), Math.max(...later)],
-      seconds: Math.round((performance.now() - start) / 1000),
-      command: ["deno", "run", ...permissions, "train.ts", ...flags].join(" "),
-    };
-  } finally {
-    await Deno.remove(out, { recursive: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const metrics = join(out, "memory", "metrics.jsonl");
+  let reported = 0;
+  const poll = setInterval(async () => {
+    try {
+      const text = await Deno.readTextFile(metrics);
+      const step = text.trimEnd().split("\n").length;
+      if (step - reported >= Math.max(1, Math.floor(options.steps / 10))) {
+        reported = step;
+        options.onProgress?.(step);
+      }
+    } catch { /* not written yet */ }
+  }, 2000);
+  let stopped = false;
+  const limit = options.minutes === undefined ? undefined : setTimeout(() => {
+    stopped = true;
+    child.kill("SIGINT");
+  }, options.minutes * 60_000);
+  const status = await child.output();
+  clearInterval(poll);
+  clearTimeout(limit);
+  if (!status.success && !(stopped && status.code === 130)) {
+    throw new Error(
+      `memory bench: the training run failed: ${new TextDecoder().decode(status.stderr).trim()}`,
+    );
   }
+  const lines = (await Deno.readTextFile(metrics)).trim().split("\n").map((l) => JSON.parse(l));
+  return {
+    lines,
+    stopped,
+    command: ["deno", "run", ...permissions, "train.ts", ...flags.map((f) => f || '""')].join(" "),
+  };
+}
+
+/** The memory report of a run's metrics lines, from the early step on. */
+function summariseMemory(
+  lines: Record<string, number>[],
+  earlyStep: number,
+  stopped: boolean,
+): Omit<MemoryReport, "seconds" | "command"> {
+  const sample = (line: Record<string, number>): MemorySample => ({
+    step: line.step,
+    rssMb: line.rssMb,
+    peakRssMb: line.peakRssMb,
+    tensors: line.tensors,
+  });
+  const reached = lines.find((l) => l.step === earlyStep);
+  if (!reached || lines.length <= earlyStep) {
+    throw new Error(
+      `memory bench: the run stopped at step ${lines.length}, not past the early step ${earlyStep}; ` +
+        "give it more time or a lower early step",
+    );
+  }
+  const early = sample(reached);
+  const last = sample(lines[lines.length - 1]);
+  const after = lines.filter((l) => l.step >= earlyStep);
+  const later = after.map((l) => l.tensors);
+  const resident = trend(after.map((l) => [l.step, l.rssMb]));
+  const timed = after.filter((l) => typeof l.stepMs === "number");
+  const time = timed.length > 0 ? trend(timed.map((l) => [l.step, l.stepMs])) : undefined;
+  return {
+    quarters: resident.quarters,
+    slopeMbPer1000: resident.slopePer1000,
+    ...(time ? { stepTime: { quarters: time.quarters, slopeMsPer1000: time.slopePer1000 } } : {}),
+    ...(stopped ? { stoppedAt: last.step } : {}),
+    early,
+    last,
+    growth: last.peakRssMb / early.peakRssMb - 1,
+    tensorRange: [Math.min(...later), Math.max(...later)],
+  };
 }
 
 /** Quarters and least-squares slope (per 1,000 steps) of `(step, value)` readings. */
