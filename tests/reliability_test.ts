@@ -348,10 +348,19 @@ Deno.test("a signal during the final evaluation stops at once (exit 130); --resu
   const seconds = (performance.now() - sent) / 1000;
   assert.equal(stopped.code, 130, stopped.err);
   assert.match(stopped.err, /SIGINT: stopped during the final evaluation; every phase is trained/);
-  assert.ok(seconds < 5, `stopped ${seconds.toFixed(1)} s after the signal`);
   await assert.rejects(() => Deno.stat(join(out, "r", "report.json")), Deno.errors.NotFound);
+  const resumeStarted = performance.now();
   const resumed = await runDeno(["train.ts", ...job, "--resume"]);
+  const evaluationSeconds = (performance.now() - resumeStarted) / 1000;
   assert.equal(resumed.code, 0, resumed.err);
+  // "At once": well before the evaluation the resume runs whole could have ended (a relative
+  // bound, so that a loaded machine, which slows both alike, does not fail it).
+  assert.ok(
+    seconds < evaluationSeconds / 2,
+    `stopped ${seconds.toFixed(1)} s after the signal; the whole evaluation takes ${
+      evaluationSeconds.toFixed(1)
+    } s`,
+  );
   assert.ok((await Deno.stat(join(out, "r", "report.json"))).isFile);
   await Deno.remove(out, { recursive: true });
 });
