@@ -108,7 +108,12 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
     groupSignal: o.groupSignal,
     pseudoLabelThreshold: o.pseudoLabelThreshold,
     lambdas: {
-      adv: method === "cdga" ? o.lambdaAdvCdga : o.lambdaAdv,
+      // λ_adv is AdaptSegNet's and CDGA's (each its own flag); no other objective reads it.
+      ...(method === "cdga"
+        ? { adv: o.lambdaAdvCdga }
+        : method === "adaptSegNet"
+        ? { adv: o.lambdaAdv }
+        : {}),
       global: o.lambdaCdgaGlobal,
       advEnt: o.lambdaAdvEnt,
       sc: o.lambdaSc,

@@ -55,8 +55,8 @@ export const RECIPE_NAMES = ["short", "equal-budget", "pre-sweep", "published", 
  * library's (`methods/config.ts`, `methodDefaults`): the short schedule with
  * each method's adversarial settings chosen by the equal-budget sweep and
  * the design-space round after it; that is `short`. `equal-budget` is the
- * short recipe as the equal-budget sweep left it (CDGA's global term at
- * λ_global 0.01 on G's output). `pre-sweep` is the short recipe as it stood
+ * short recipe as the equal-budget sweep left it (AdaptSegNet's λ_adv 0.03,
+ * CDGA's global term at λ_global 0.01 on G's output). `pre-sweep` is the short recipe as it stood
  * before the sweep (the values the sweep's grids were written against). `published` is
  * AdaptSegNet's protocol (SGD 2.5e-4 with the head ×10, λ_adv 0.001, D's
  * Adam at 1e-4, D 64 wide on the input resolution), tuned for 250,000 steps
@@ -68,6 +68,7 @@ export const RECIPE_NAMES = ["short", "equal-budget", "pre-sweep", "published", 
 export const RECIPES = {
   short: {},
   "equal-budget": {
+    lambdaAdv: 0.03,
     lambdaCdgaGlobal: 0.01,
     cdgaGlobalDiscResolution: "output",
   },
@@ -137,7 +138,7 @@ export const OPTIONS = {
     default: "short",
     choices: RECIPE_NAMES,
     help:
-      "a named set of defaults: short (the library's, tuned for short runs on CPUs), equal-budget (the short recipe as the equal-budget sweep left it, before the design-space round), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
+      "a named set of defaults: short (the library's, tuned for short runs on CPUs), equal-budget (the short recipe as the equal-budget sweep left it, before the design-space rounds), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
   },
   dataset: {
     kind: "string",

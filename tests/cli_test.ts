@@ -115,7 +115,8 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.equal(methodConfig(short, "adaptSegNet", 11).discResolution, "input");
   assert.equal(methodConfig(short, "cdga", 11).discResolution, "output");
   assert.equal(methodConfig(short, "cdga", 11).global, "adaptSegNet");
-  assert.equal(methodConfig(short, "adaptSegNet", 11).lambdas?.adv, 0.03);
+  assert.equal(methodConfig(short, "adaptSegNet", 11).lambdas?.adv, 0.05);
+  assert.equal(methodConfig(short, "cdga", 11).lambdas?.adv, 0.03);
   assert.deepEqual(
     [
       methodConfig(short, "cdga", 11).lambdas?.global,
@@ -129,6 +130,12 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
     0.01,
     "output",
   ]);
+  const equalBudgetAsn = methodConfig(
+    await parseOptions(["--recipe", "equal-budget"]),
+    "adaptSegNet",
+    11,
+  );
+  assert.equal(equalBudgetAsn.lambdas?.adv, 0.03);
   const preSweep = await parseOptions(["--recipe", "pre-sweep"]);
   assert.equal(methodConfig(preSweep, "adaptSegNet", 11).discResolution, "output");
   assert.equal(methodConfig(preSweep, "advEnt", 11).lambdas?.advEnt, 0.03);
