@@ -208,6 +208,8 @@ async function strideReference(run: RunContext): Promise<number | undefined> {
   if (!data.sourceTest) return undefined;
   const bound = new ConfusionMatrix(classes);
   for (let i = 0; i < data.sourceTest.length; i++) {
+    // A turn of the event loop now and then, so that a signal is handled at once.
+    if (i % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     const sample = await data.sourceTest.get(i);
     if (!sample.label) break;
     bound.add(strideOracle(sample.label, sample.width, sample.height, 8, classes), sample.label);

@@ -65,6 +65,8 @@ export async function groupMass(
   let pixels = 0;
   const count = Math.min(options.samples ?? data.length, data.length);
   for (let index = 0; index < count; index++) {
+    // A turn of the event loop now and then, so that a signal is handled at once.
+    if (index % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     // One image at a time: split images may differ in size.
     const sample = await data.get(index);
     if (!sample.label) {

@@ -58,6 +58,9 @@ export async function evaluateSeg(
   const keepPerStyle = new Map<string, number>();
   const count = Math.min(options.samples, data.length);
   for (let start = 0; start < count; start += options.batch) {
+    // A turn of the event loop per batch: the samples and the read-back resolve as microtasks,
+    // so without it a signal (the jobs stop on SIGINT at once here) waits for the whole split.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const size = Math.min(options.batch, count - start);
     const samples = await Promise.all(Array.from({ length: size }, (_, i) => data.get(start + i)));
     const { width, height } = samples[0];

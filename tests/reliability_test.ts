@@ -337,8 +337,9 @@ Deno.test("a checkpoint of a method variant evaluates; stored options are read b
 
 Deno.test("a signal during the final evaluation stops at once (exit 130); --resume writes the report", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-eval-signal-" });
-  // Many scored samples make the evaluation long enough to land a signal in it.
-  const job = [...TINY, "--steps", "2", "--test-samples", "600", "--out", out, "--name", "r"];
+  // Many scored samples make the evaluation long enough to land a signal in it, and to tell
+  // stopping at once from stopping after it.
+  const job = [...TINY, "--steps", "2", "--test-samples", "3000", "--out", out, "--name", "r"];
   const child = spawnDeno(["train.ts", ...job]);
   const checkpoint = join(out, "r", "checkpoints", "sourceOnly.ckpt");
   await waitFor(async () => (await loadCheckpoint(checkpoint)).position.done === true, "training");
