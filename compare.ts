@@ -106,7 +106,7 @@ try {
   await parseOptions(passed);
   const out = values.out;
   const only = values.only;
-  const [first, ...rest] = String(values.methods).split(",").map((m) => m.trim()).filter(Boolean);
+  const [first, ...rest] = values.methods.split(",").map((m) => m.trim()).filter(Boolean);
   if (!first) throw new Error("--methods must name at least one method");
   const reports: { seed: number; report: Report }[] = [];
   for (let seed = 0; seed < seeds; seed++) {

@@ -7,8 +7,14 @@
  * @module
  */
 import { checkOutputFile } from "./cli/arguments.ts";
-import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
-import { BACKEND_CHOICES, type BackendChoice, useBackend } from "./lib/backend.ts";
+import {
+  BACKEND_FLAG,
+  CHECKPOINT_FLAG,
+  commandHelp,
+  type CommandSpec,
+  readCommand,
+} from "./cli/command.ts";
+import { type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { evaluateSeg } from "./eval/segmentation.ts";
 import { runKeys } from "./cli/config.ts";
@@ -23,12 +29,7 @@ import { iouJson, iouTable } from "./eval/table.ts";
 const COMMAND = {
   usage: "deno task eval --checkpoint FILE [--domain D] [--samples N] [--backend B] [--json FILE]",
   flags: {
-    checkpoint: {
-      kind: "string",
-      value: "FILE",
-      help: "a checkpoint written by deno task train",
-      required: true,
-    },
+    checkpoint: CHECKPOINT_FLAG,
     domain: {
       kind: "string",
       value: "D",
@@ -44,13 +45,7 @@ const COMMAND = {
       help: "evaluate the first N held-out samples (default: all)",
       min: 1,
     },
-    backend: {
-      kind: "string",
-      value: "B",
-      help: "the tfjs backend",
-      choices: BACKEND_CHOICES,
-      default: "auto",
-    },
+    backend: BACKEND_FLAG,
     json: { kind: "string", value: "FILE", help: "also write the tables as JSON" },
   },
 } as const satisfies CommandSpec;

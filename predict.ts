@@ -8,9 +8,15 @@
  */
 import { join } from "node:path";
 import { makeOutputFolder } from "./cli/arguments.ts";
-import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import {
+  BACKEND_FLAG,
+  CHECKPOINT_FLAG,
+  commandHelp,
+  type CommandSpec,
+  readCommand,
+} from "./cli/command.ts";
 import { tf } from "./lib/tf.ts";
-import { BACKEND_CHOICES, type BackendChoice, useBackend } from "./lib/backend.ts";
+import { type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { predict } from "./model/predict.ts";
 import { DataError, MAX_IMAGE_PIXELS, readImage, toRgb } from "./data/image_io.ts";
@@ -24,12 +30,7 @@ const COMMAND = {
   usage:
     "deno task predict --checkpoint FILE --input DIR --output DIR [--labels DIR] [--backend B]",
   flags: {
-    checkpoint: {
-      kind: "string",
-      value: "FILE",
-      help: "a checkpoint written by deno task train",
-      required: true,
-    },
+    checkpoint: CHECKPOINT_FLAG,
     input: { kind: "string", value: "DIR", help: "a folder of .png images", required: true },
     output: {
       kind: "string",
@@ -43,13 +44,7 @@ const COMMAND = {
       help: "label maps of the same names: each image also gets a panel\n" +
         "(NAME_panel.svg: image | ground truth | prediction, with a legend)",
     },
-    backend: {
-      kind: "string",
-      value: "B",
-      help: "the tfjs backend",
-      choices: BACKEND_CHOICES,
-      default: "auto",
-    },
+    backend: BACKEND_FLAG,
     "max-image-pixels": {
       kind: "integer",
       value: "N",
@@ -101,10 +96,10 @@ try {
     }
   }
   const tiling = tile === 0 ? {} : { tile, ...(overlap === undefined ? {} : { overlap }) };
-  const output = values.output!;
+  const output = values.output;
   let entries: string[];
   try {
-    entries = [...Deno.readDirSync(values.input!)].filter((e) =>
+    entries = [...Deno.readDirSync(values.input)].filter((e) =>
       e.isFile && e.name.toLowerCase().endsWith(".png")
     ).map((e) => e.name).sort();
   } catch (error) {
@@ -117,7 +112,7 @@ try {
   await useBackend(values.backend as BackendChoice);
   let table: Awaited<ReturnType<typeof classesOf>> | undefined;
   const { seg, config, options, classes: stored } = await segFromCheckpoint(
-    values.checkpoint!,
+    values.checkpoint,
     async (o, carried) => {
       if (carried) return carried.names.length;
       table = await classesOf(o);
@@ -129,7 +124,7 @@ try {
   const how = normalisationOf(options);
   const skipped: string[] = [];
   for (const name of entries) {
-    const path = join(values.input!, name);
+    const path = join(values.input, name);
     let image, rgb;
     try {
       image = await readImage(path, { maxPixels });

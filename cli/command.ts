@@ -28,6 +28,7 @@
  * @module
  */
 import { parseCommandArgs } from "./arguments.ts";
+import { BACKEND_CHOICES } from "../lib/backend.ts";
 
 /** One flag: its kind, its help line, and what a value must be. */
 export interface FlagSpec {
@@ -53,6 +54,23 @@ export interface CommandSpec {
   flags: Readonly<Record<string, FlagSpec>>;
   notes?: string;
 }
+
+/** `--checkpoint FILE`, as every command that reads a run's checkpoint declares it. */
+export const CHECKPOINT_FLAG = {
+  kind: "string",
+  value: "FILE",
+  help: "a checkpoint written by deno task train",
+  required: true,
+} as const satisfies FlagSpec;
+
+/** `--backend B`, as every command that runs a network declares it. */
+export const BACKEND_FLAG = {
+  kind: "string",
+  value: "B",
+  help: "the tfjs backend",
+  choices: BACKEND_CHOICES,
+  default: "auto",
+} as const satisfies FlagSpec;
 
 type KindValue<S extends FlagSpec> = S["kind"] extends "boolean" ? boolean
   : S["kind"] extends "string" ? string

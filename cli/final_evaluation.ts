@@ -16,7 +16,7 @@ import { TARGET_STYLES } from "../data/digits.ts";
 import type { PanelColumn } from "../data/visualize.ts";
 import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
 import { strideOracle } from "../eval/stride_oracle.ts";
-import { evaluateSeg, type KeptPrediction } from "../eval/segmentation.ts";
+import { evaluateSeg, type KeptPrediction, yieldToEventLoop } from "../eval/segmentation.ts";
 import type { TableRow } from "../eval/table.ts";
 import { methodConfig, segConfig } from "./config.ts";
 import { resolveConfig } from "../methods/config.ts";
@@ -208,8 +208,7 @@ async function strideReference(run: RunContext): Promise<number | undefined> {
   if (!data.sourceTest) return undefined;
   const bound = new ConfusionMatrix(classes);
   for (let i = 0; i < data.sourceTest.length; i++) {
-    // A turn of the event loop now and then, so that a signal is handled at once.
-    if (i % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (i % 64 === 0) await yieldToEventLoop();
     const sample = await data.sourceTest.get(i);
     if (!sample.label) break;
     bound.add(strideOracle(sample.label, sample.width, sample.height, 8, classes), sample.label);

@@ -14,7 +14,7 @@
  * @module
  */
 import { commandHelp, type FlagSpec } from "./command.ts";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "./arguments.ts";
 import {
   CDGA_GLOBAL_TERMS,
   DISC_RESOLUTIONS,
@@ -656,22 +656,9 @@ function readFlags(args: string[], specs: Record<string, OptionSpec>): Record<st
     if (spec.kind === "boolean") parseSpec[`no-${kebab(name)}`] = { type: "boolean" };
   }
   // `--steps -5`: a value that starts with "-" goes with its flag, for our own checks to judge it.
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const flag = /^--([a-z-]+)$/.exec(args[i])?.[1];
-    const next = args[i + 1];
-    if (
-      flag && parseSpec[flag]?.type === "string" && next !== undefined && /^-\d|^-\.\d/.test(next)
-    ) {
-      joined.push(`--${flag}=${next}`);
-      i++;
-    } else {
-      joined.push(args[i]);
-    }
-  }
   let parsed;
   try {
-    parsed = parseArgs({ args: joined, options: parseSpec, strict: true, allowPositionals: false });
+    parsed = parseCommandArgs(args, parseSpec);
   } catch (error) {
     throw new Error(`flags: ${(error as Error).message}`);
   }

@@ -31,6 +31,7 @@ import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/d
 import { applyGrouping, type GroupingConfig, type GroupingParams } from "../model/grouping.ts";
 import type { Dataset } from "../data/datasets.ts";
 import { type Normalisation, normalise } from "../data/stream.ts";
+import { yieldToEventLoop } from "./segmentation.ts";
 
 /** Assignment mass of a labelled split, summed over its pixels. */
 export interface GroupMass {
@@ -65,8 +66,7 @@ export async function groupMass(
   let pixels = 0;
   const count = Math.min(options.samples ?? data.length, data.length);
   for (let index = 0; index < count; index++) {
-    // A turn of the event loop now and then, so that a signal is handled at once.
-    if (index % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (index % 16 === 0) await yieldToEventLoop();
     // One image at a time: split images may differ in size.
     const sample = await data.get(index);
     if (!sample.label) {

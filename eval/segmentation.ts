@@ -18,6 +18,22 @@ import type { Dataset } from "../data/datasets.ts";
 import { type Normalisation, normalise } from "../data/stream.ts";
 import { ConfusionMatrix } from "./metrics.ts";
 
+/**
+ * A turn of the event loop. The evaluation's samples and read-backs resolve
+ * as microtasks, so a loop over a split never lets a signal handler run (the
+ * jobs stop on SIGINT at once during the final evaluation) unless it calls
+ * this now and then.
+ *
+ * @example
+ * ```ts
+ * import { yieldToEventLoop } from "./segmentation.ts";
+ * await yieldToEventLoop();
+ * ```
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** A sample kept for the report: its image, labels and G's prediction. */
 export interface KeptPrediction {
   name: string;
@@ -58,9 +74,7 @@ export async function evaluateSeg(
   const keepPerStyle = new Map<string, number>();
   const count = Math.min(options.samples, data.length);
   for (let start = 0; start < count; start += options.batch) {
-    // A turn of the event loop per batch: the samples and the read-back resolve as microtasks,
-    // so without it a signal (the jobs stop on SIGINT at once here) waits for the whole split.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await yieldToEventLoop();
     const size = Math.min(options.batch, count - start);
     const samples = await Promise.all(Array.from({ length: size }, (_, i) => data.get(start + i)));
     const { width, height } = samples[0];
