@@ -103,7 +103,7 @@ try {
     );
   }
   // Fails early, naming the flag, on anything `deno task train` would refuse.
-  await parseOptions(passed);
+  await parseOptions([...passed, ...(values.resume ? ["--resume"] : [])]);
   const out = values.out;
   const only = values.only;
   const [first, ...rest] = values.methods.split(",").map((m) => m.trim()).filter(Boolean);
@@ -117,7 +117,8 @@ try {
       const resumeThis = values.resume && await exists(join(out, name, "checkpoints"));
       const [method, variant] = first.split(".");
       const options = await parseOptions([
-        ...passed,
+        // `--accept-changes` is about a resume: a seed that starts afresh has nothing to accept.
+        ...(resumeThis ? passed : passed.filter((arg) => !arg.startsWith("--accept-changes"))),
         "--method",
         method,
         "--baseline",

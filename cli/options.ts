@@ -30,6 +30,7 @@ import { GROUP_DISCRIMINATOR_MODES } from "../model/discriminator.ts";
 import { NORM_MODES } from "../model/layers.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { FOLDER_LAYOUT } from "../data/folder.ts";
+import { DATASETS } from "../data/registry.ts";
 import { MAX_IMAGE_PIXELS } from "../data/image_io.ts";
 import { RESNET_VARIANTS } from "../model/resnet.ts";
 
@@ -143,9 +144,10 @@ export const OPTIONS = {
   dataset: {
     kind: "string",
     default: "digits",
-    choices: ["digits", "gta5-cityscapes", "synthia-cityscapes", "folder"],
-    help:
-      "source→target data: the embedded digits benchmark, GTA5→Cityscapes, SYNTHIA→Cityscapes, or two generic folders",
+    choices: Object.keys(DATASETS),
+    help: `source→target data: ${
+      Object.entries(DATASETS).map(([name, d]) => `${name} (${d.description})`).join("; ")
+    }`,
   },
   dataRoot: {
     kind: "string",

@@ -253,7 +253,7 @@ function phaseStreams(run: RunContext, phase: Phase, step: number) {
     batches(dataset, {
       key: k,
       batchSize: o.batch,
-      shuffle: o.dataset !== "digits",
+      shuffle: data.shuffle,
       crop: data.crop,
       scale: data.scale,
       flip: data.flip,

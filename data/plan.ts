@@ -19,21 +19,11 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { foldIn, type Key, key as rootKey } from "../lib/random.ts";
-import { cityscapes, type Dataset, digitsDataset, gta5, subset, synthia } from "./datasets.ts";
-import { loadDigitsBenchmark } from "./digits.ts";
-import { readClasses, resolveDomain } from "./folder.ts";
-import { folderPlan } from "./folder_plan.ts";
-import { carve, record } from "./splits.ts";
-import {
-  CITYSCAPES_CLASSES,
-  cityscapesTable,
-  type ClassTable,
-  digitsTable,
-  PROTOCOLS,
-  synthiaTable,
-} from "./labels.ts";
+import { type Dataset, subset } from "./datasets.ts";
+import type { ClassTable } from "./labels.ts";
+import { DATASETS } from "./registry.ts";
+import { carve } from "./splits.ts";
 import type { Normalisation } from "./stream.ts";
 
 /** What one split of a run holds, for the run folder's `splits.json`. */
@@ -67,6 +57,8 @@ export interface DataPlan {
   crop?: [number, number];
   scale?: [number, number];
   flip: boolean;
+  /** Whether training batches draw their samples in a shuffled order. */
+  shuffle: boolean;
   /** Protocol subsets by class name, where they apply. */
   protocols: Record<string, readonly string[]>;
   /** Every split of the run by role (`source/train`, `target/eval`, …). */
@@ -122,118 +114,49 @@ export function normalisationOf(o: { backbone: string; resnetVariant?: string })
 /** Called with a split's role and each file's path before a stream reads it. */
 export type ReadObserver = (role: string, path: string) => void;
 
-const DIGITS_TEST_SAMPLES = 300;
-
-/** What every data set's plan shares: the options and their readings. */
-interface PlanContext {
+/** What every data set's plan is opened with: the options and their readings. */
+export interface PlanContext {
   o: DataOptions;
-  normalise: Normalisation;
   /** `--crop` as a square, if given. */
   crop: [number, number] | undefined;
-  /** `--flip`, or the data set's habit under `auto`. */
-  flip: (habit: boolean) => boolean;
   /** A seeded subset of a held-out split when `--test-samples` asks for fewer samples. */
   scored: (data: Dataset, role: number) => Dataset;
-  /** A root flag the data set needs. */
+  /** A root flag the data set needs, or a clear error naming it. */
   need: (root: string | undefined, flag: string) => string;
+  /** Sees every file a split reads, where the caller watches. */
+  observe?: ReadObserver;
 }
 
-/** The embedded digits (or letters) benchmark: scenes generated from the key. */
-async function digitsPlan({ o, normalise, flip }: PlanContext, k: Key): Promise<DataPlan> {
-  const bench = await loadDigitsBenchmark({ glyphs: o.glyphs });
-  const scenes = {
-    size: o.canvas,
-    scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
-    digits: [o.digitsMin, o.digitsMax] as [number, number],
-  };
-  const huge = 2 ** 31 - 1;
-  const length = o.testSamples ?? DIGITS_TEST_SAMPLES;
-  const source = digitsDataset(
-    bench,
-    k,
-    { split: "train", domain: "source", length: huge },
-    scenes,
-  );
-  const target = digitsDataset(
-    bench,
-    k,
-    { split: "train", domain: "target", length: huge },
-    scenes,
-  );
-  // The reported split ("eval": test digits on unseen photographs) or the validation split.
-  const heldOut = o.evaluateOn === "val" ? "val" : "eval";
-  const test = digitsDataset(bench, k, { split: heldOut, domain: "target", length }, scenes);
-  const sourceTest = digitsDataset(
-    bench,
-    k,
-    { split: heldOut, domain: "source", length },
-    scenes,
-  );
-  const validation = digitsDataset(
-    bench,
-    k,
-    { split: "val", domain: "target", length },
-    scenes,
-  );
-  return {
-    classes: source.classes,
-    normalise,
-    source,
-    target,
-    targetLabelled: target,
-    test,
-    sourceTest,
-    validation,
-    flip: flip(false),
-    protocols: {},
-    splits: {
-      "source/train": { description: "generated source scenes (training digits)", count: huge },
-      "target/train": { description: "generated target scenes (training digits)", count: huge },
-      [`target/${heldOut}`]: record(test),
-      [`source/${heldOut}`]: record(sourceTest),
-      ...(heldOut === "val" ? {} : { "target/val": record(validation) }),
-    },
-  };
+/**
+ * A data set `--dataset` can name: how its plan opens, its class list, and
+ * its habits where the options leave a choice to it. One value of this type
+ * in a file of its own, plus its line in `DATASETS` (`data/registry.ts`), is
+ * all a new data set takes: the `--dataset` choices and help come from there.
+ */
+export interface DataSetDefinition {
+  /** What `--dataset`'s help says of it. */
+  description: string;
+  /** Whether it reads `--data-root` and `--target-eval-root` (the folder layout's flags). */
+  readsFolderRoots: boolean;
+  /**
+   * What it does where the options leave it open: random horizontal flips
+   * under `--flip auto`; shuffled batches (off where every index is already
+   * a fresh sample, as the generated scenes are).
+   */
+  habits: { flip: boolean; shuffle: boolean };
+  /** Its streams and held-out splits; the plan's flip, shuffle and normalisation are added. */
+  open(context: PlanContext, k: Key): Promise<Omit<DataPlan, "flip" | "shuffle" | "normalise">>;
+  /** Its class list, without listing any split (for prediction, where only the classes matter). */
+  classes(o: DataOptions): ClassTable | Promise<ClassTable>;
 }
 
-/** GTA5 or SYNTHIA → Cityscapes, from the folders the options name. */
-async function cityscapesPlan(
-  { o, normalise, crop, flip, scored, need }: PlanContext,
-): Promise<DataPlan> {
-  const sourceRoot = need(o.sourceRoot, "source-root"),
-    targetRoot = need(o.targetRoot, "target-root");
-  const protocol = o.dataset === "gta5-cityscapes" ? "19" : "16";
-  const source = o.dataset === "gta5-cityscapes"
-    ? await gta5(sourceRoot)
-    : await synthia(sourceRoot);
-  const target = await cityscapes(targetRoot, "train", { labels: false, protocol });
-  const test = scored(await cityscapes(targetRoot, "val", { protocol }), 0);
-  return {
-    classes: source.classes,
-    normalise,
-    source,
-    target,
-    // The oracle needs Cityscapes' train labels; without them there is no oracle, and why is said.
-    targetLabelled: await cityscapes(targetRoot, "train", { protocol }).catch((error) => {
-      console.error(
-        `no target oracle: Cityscapes' train labels cannot be read (${(error as Error).message})`,
-      );
-      return undefined;
-    }),
-    test,
-    crop: crop ?? [512, 512],
-    scale: [0.5, 1.0],
-    flip: flip(true),
-    protocols: {
-      "16": PROTOCOLS["16"].map((i) => CITYSCAPES_CLASSES[i]),
-      "13": PROTOCOLS["13"].map((i) => CITYSCAPES_CLASSES[i]),
-    },
-    splits: {
-      "source/train": record(source, sourceRoot),
-      "target/train": record(target, targetRoot),
-      "target/val": record(test, targetRoot),
-    },
-  };
+/** The definition `--dataset` names, or a clear error listing the known ones. */
+function definitionOf(name: string): DataSetDefinition {
+  const definition = (DATASETS as Record<string, DataSetDefinition>)[name];
+  if (!definition) {
+    throw new Error(`unknown dataset ${name} (known: ${Object.keys(DATASETS).join(", ")})`);
+  }
+  return definition;
 }
 
 /** Opens the data sets the options name; `observe` sees every file a split reads. */
@@ -242,18 +165,21 @@ export async function openData(
   k: Key,
   observe?: ReadObserver,
 ): Promise<DataPlan> {
-  const normalise = normalisationOf(o);
+  const definition = definitionOf(o.dataset);
   const need = (root: string | undefined, flag: string) => {
     if (!root) throw new Error(`--${flag} is required for --dataset ${o.dataset}`);
     return root;
   };
-  for (const [flag, value] of [["data-root", o.dataRoot], ["target-eval-root", o.targetEvalRoot]]) {
-    if (value !== undefined && o.dataset !== "folder") {
-      throw new Error(`--${flag} applies to --dataset folder, not ${o.dataset}`);
+  if (!definition.readsFolderRoots) {
+    for (
+      const [flag, value] of [["data-root", o.dataRoot], ["target-eval-root", o.targetEvalRoot]]
+    ) {
+      if (value !== undefined) {
+        throw new Error(`--${flag} applies to --dataset folder, not ${o.dataset}`);
+      }
     }
   }
   const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
-  const flip = (habit: boolean) => (o.flip === "on" ? true : o.flip === "off" ? false : habit);
   const splitKey = rootKey(o.splitSeed);
   const scored = (data: Dataset, role: number): Dataset => {
     if (o.testSamples === undefined || o.testSamples >= data.length) return data;
@@ -264,26 +190,13 @@ export async function openData(
       `${data.description}, ${o.testSamples} of its ${data.length} samples (split seed ${o.splitSeed})`,
     );
   };
-  const context: PlanContext = { o, normalise, crop, flip, scored, need };
-  switch (o.dataset) {
-    case "digits":
-      return await digitsPlan(context, k);
-    case "gta5-cityscapes":
-    case "synthia-cityscapes":
-      return await cityscapesPlan(context);
-    case "folder":
-      return {
-        ...await folderPlan(o, observe, scored),
-        normalise,
-        crop,
-        // Off unless asked: measured on glyph benchmarks in this layout (3 seeds), flips cost
-        // the held-out source 2.7–5.5 points and the target 1–3; street scenes want --flip on.
-        flip: flip(false),
-        protocols: {},
-      };
-    default:
-      throw new Error(`unknown dataset ${o.dataset}`);
-  }
+  const opened = await definition.open({ o, crop, scored, need, observe }, k);
+  return {
+    ...opened,
+    normalise: normalisationOf(o),
+    flip: o.flip === "on" ? true : o.flip === "off" ? false : definition.habits.flip,
+    shuffle: definition.habits.shuffle,
+  };
 }
 
 /**
@@ -291,27 +204,15 @@ export async function openData(
  * (for prediction, where only the classes matter).
  *
  * @example
- * ```ts ignore
- * const table = await classesOf({ ...options, dataset: "folder", dataRoot: "/data/mine" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classesOf } from "./plan.ts";
+ * const table = await classesOf({ dataset: "digits", glyphs: "letters" } as Parameters<typeof classesOf>[0]);
+ * assert.equal(table.names[0], "background");
  * ```
  */
 export async function classesOf(o: DataOptions): Promise<ClassTable> {
-  switch (o.dataset) {
-    case "digits":
-      return digitsTable(o.glyphs);
-    case "gta5-cityscapes":
-      return cityscapesTable("19");
-    case "synthia-cityscapes":
-      return synthiaTable("16");
-    case "folder": {
-      const root = o.dataRoot !== undefined ? `${o.dataRoot}/source` : o.sourceRoot ?? ".";
-      const above = o.dataRoot !== undefined ? [o.dataRoot] : [dirname(root)];
-      const source = await resolveDomain(root, above, "source");
-      return await readClasses(source.splits.train!.classesPath!);
-    }
-    default:
-      throw new Error(`unknown dataset ${o.dataset}`);
-  }
+  return await definitionOf(o.dataset).classes(o);
 }
 
 /**

@@ -10,10 +10,41 @@ import { folder } from "../data/folder.ts";
 import { CITYSCAPES_CLASSES, cityscapesTable, PROTOCOLS, synthiaTable } from "../data/labels.ts";
 import { batches } from "../data/stream.ts";
 import { decodeImage, encodePng } from "../data/image_io.ts";
+import { classesOf, openData } from "../data/plan.ts";
+import { DATASETS } from "../data/registry.ts";
+import { OPTIONS, parseOptions } from "../cli/options.ts";
 import { on } from "./helpers.ts";
 
 await on("cpu");
 const bench = await loadDigitsBenchmark();
+
+// ------------------------------------------------------------ the registry
+
+Deno.test("data sets: --dataset's choices are the registry's names, and the plan takes its habits from there", async () => {
+  assert.deepEqual(OPTIONS.dataset.choices, Object.keys(DATASETS));
+  for (const [name, definition] of Object.entries(DATASETS)) {
+    assert.match(
+      OPTIONS.dataset.help,
+      new RegExp(`${name} \\(${RegExp.escape(definition.description)}\\)`),
+    );
+  }
+  const o = await parseOptions([]);
+  const plan = await openData(o, key(0));
+  assert.deepEqual([plan.flip, plan.shuffle], [
+    DATASETS.digits.habits.flip,
+    DATASETS.digits.habits.shuffle,
+  ]);
+  assert.equal((await openData({ ...o, flip: "on" }, key(0))).flip, true);
+  assert.deepEqual((await classesOf(o)).names, plan.classes.names);
+  await assert.rejects(
+    openData({ ...o, dataset: "nope" }, key(0)),
+    /unknown dataset nope \(known: digits, gta5-cityscapes, synthia-cityscapes, folder\)/,
+  );
+  await assert.rejects(
+    openData({ ...o, dataRoot: "/data" }, key(0)),
+    /--data-root applies to --dataset folder, not digits/,
+  );
+});
 
 // ------------------------------------------------------------ digits benchmark
 

@@ -14,6 +14,7 @@ import { parseDomains } from "../data/folder.ts";
 import { openData } from "../data/plan.ts";
 import { parseOptions } from "../cli/options.ts";
 import { runTraining } from "../cli/job.ts";
+import { exists } from "../cli/run_folder.ts";
 import { on, runDeno, TINY_MODEL } from "./helpers.ts";
 
 await on("wasm");
@@ -245,6 +246,26 @@ Deno.test("a folder data set with named splits: train, eval, predict and compare
   assert.match(summary, /held-out target split \(target\/eval \(.*\), 6 images\)/);
   assert.match(summary, /\| rain \| fog \||\| fog \| rain \|/);
   assert.doesNotMatch(summary, /digits/);
+  // A resume that accepts changed options: the seed's run picks up its checkpoints and reports again.
+  await Deno.remove(join(compareOut, "seed0", "report.json"));
+  await Deno.remove(join(compareOut, "summary.md"));
+  const resumed = await runDeno([
+    "compare.ts",
+    "--seeds",
+    "1",
+    "--methods",
+    "adaptSegNet",
+    "--resume",
+    "--accept-changes",
+    ...TINY,
+    "--data-root",
+    data,
+    "--out",
+    compareOut,
+  ]);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.ok(await exists(join(compareOut, "seed0", "report.json")));
+  assert.match(await Deno.readTextFile(join(compareOut, "summary.md")), /held-out target split/);
   await Deno.remove(out, { recursive: true });
   await Deno.remove(data, { recursive: true });
 });
