@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { parseOptions } from "./cli/options.ts";
 import { commandHelp, type CommandSpec, readCommand, splitOwnFlags } from "./cli/command.ts";
 import { runTraining } from "./cli/job.ts";
-import { LABELS } from "./cli/phases.ts";
+import { phaseLabel } from "./cli/phases.ts";
 import { exists } from "./cli/run_folder.ts";
 import { Interrupted } from "./cli/run_folder.ts";
 import { formatInterval, formatSummary, pairedInterval, summarise } from "./eval/statistics.ts";
@@ -207,9 +207,7 @@ try {
   });
   const usage = reports.flatMap(({ seed, report }) =>
     Object.entries(report.results).filter(([, r]) => r.groupUsage).map(([name, r]) =>
-      `- seed ${seed}, ${LABELS[name] ?? name}: ${
-        r.groupUsage!.map((v) => v.toFixed(3)).join(", ")
-      }`
+      `- seed ${seed}, ${phaseLabel(name)}: ${r.groupUsage!.map((v) => v.toFixed(3)).join(", ")}`
     )
   );
   const scored = reports[0].report.scored;

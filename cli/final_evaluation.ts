@@ -22,7 +22,7 @@ import { methodConfig, segConfig } from "./config.ts";
 import { resolveConfig } from "../methods/config.ts";
 import { groupingConfig } from "../methods/cdga.ts";
 import { classShares, groupAgreement, groupMass, styleShares } from "../eval/group_diagnostics.ts";
-import { LABELS, type Phase } from "./phases.ts";
+import { type Phase, phaseLabel } from "./phases.ts";
 import { Interrupted } from "./run_folder.ts";
 import { RECENT_LINES } from "./metrics_log.ts";
 import type { RunContext } from "./train_phase.ts";
@@ -243,7 +243,7 @@ export async function evaluatePhases(run: RunContext, phases: Phase[]): Promise<
       );
     }
     const params = finals.get(phase.name)!;
-    const label = LABELS[phase.name] ?? phase.name;
+    const label = phaseLabel(phase.name);
     const scored = await scorePhase(run, params, label);
     rows.overall.push(scored.overall);
     for (const [style, row] of scored.styleRows) (rows[style] ??= []).push(row);

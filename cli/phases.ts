@@ -15,6 +15,8 @@
  * @module
  */
 import { type Method, type MethodConfigInput, METHODS } from "../methods/config.ts";
+import type { MethodDefinition } from "../methods/method.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import type { Options } from "./options.ts";
 
 /** One phase of a run. */
@@ -30,33 +32,29 @@ export interface Phase {
   overrides?: Partial<MethodConfigInput>;
 }
 
-/**
- * Method variants that a phase name may ask for (`--also cdga.class`): the
- * method, then a dot and the variant.
- */
-export const VARIANTS: Readonly<Record<string, Partial<MethodConfigInput>>> = {
-  pixel: { groupDistribution: "pixel" },
-  class: { groupDistribution: "class" },
-  GC: { groupingLossesTrain: "G+C" },
-};
-
 function phaseSpec(name: string): { method: Method; overrides?: Partial<MethodConfigInput> } {
   const [method, variant, ...more] = name.split(".");
   if (!(METHODS as readonly string[]).includes(method) || more.length > 0) {
+    const variants = METHODS.flatMap((m) =>
+      Object.keys(METHOD_DEFINITIONS[m].variants ?? {}).map((v) => `${m}.${v}`)
+    );
     throw new Error(
       `--also: unknown method ${JSON.stringify(name)} (one of ${METHODS.join(", ")}, ` +
-        `optionally with a variant: ${Object.keys(VARIANTS).map((v) => `.${v}`).join(", ")})`,
+        `or a variant: ${variants.join(", ")})`,
     );
   }
   if (variant === undefined) return { method: method as Method };
-  if (!VARIANTS[variant]) {
+  const variants = METHOD_DEFINITIONS[method as Method].variants ?? {};
+  if (!variants[variant]) {
     throw new Error(
-      `--also: unknown variant ${JSON.stringify(variant)} of ${method} (one of ${
-        Object.keys(VARIANTS).join(", ")
+      `--also: unknown variant ${JSON.stringify(variant)} of ${method} (${
+        Object.keys(variants).length > 0
+          ? `one of ${Object.keys(variants).join(", ")}`
+          : "it has none"
       })`,
     );
   }
-  return { method: method as Method, overrides: VARIANTS[variant] };
+  return { method: method as Method, overrides: variants[variant].overrides };
 }
 
 /**
@@ -95,15 +93,23 @@ export function phasesOf(o: Options): Phase[] {
  */
 export const STRONGEST_BASELINE: Method = "adaptSegNet";
 
-/** Row labels of the phases in tables. */
-export const LABELS: Readonly<Record<string, string>> = {
-  sourceOnly: "source only",
-  adaptSegNet: "AdaptSegNet",
-  advEnt: "ADVENT (AdvEnt)",
-  minEnt: "ADVENT (MinEnt)",
-  cdga: "CDGA",
-  "cdga.pixel": "CDGA, pixel-weighted groups",
-  "cdga.class": "CDGA, class-balanced groups",
-  "cdga.GC": "CDGA, grouping losses train G and C",
-  oracle: "target oracle",
-};
+/**
+ * A phase's row label in tables: its method's label, and its variant's after
+ * a comma (`cdga.pixel`: "CDGA, pixel-weighted groups"); any other name as
+ * it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { phaseLabel } from "./phases.ts";
+ * assert.deepEqual([phaseLabel("cdga.pixel"), phaseLabel("warmup")], ["CDGA, pixel-weighted groups", "warmup"]);
+ * ```
+ */
+export function phaseLabel(name: string): string {
+  const [method, variant] = name.split(".");
+  const definition = (METHOD_DEFINITIONS as Record<string, MethodDefinition>)[method];
+  if (!definition) return name;
+  if (variant === undefined) return definition.label;
+  const label = definition.variants?.[variant]?.label;
+  return label ? `${definition.label}, ${label}` : name;
+}

@@ -19,8 +19,9 @@ import { TARGET_STYLES } from "../data/digits.ts";
 import { panelSvg } from "../data/visualize.ts";
 import { gapClosed, iouJson, iouTable, type SummaryRow, summaryTable } from "../eval/table.ts";
 import type { FinalEvaluation } from "./final_evaluation.ts";
-import { LABELS, type Phase } from "./phases.ts";
+import { type Phase, phaseLabel } from "./phases.ts";
 import type { RunContext } from "./train_phase.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 
 /** One line of a chart: (step, value) points. */
 export interface Series {
@@ -219,7 +220,7 @@ function summaryRows(evaluation: FinalEvaluation): SummaryLine[] {
   const lower = miou.sourceOnly, upper = miou.oracle;
   return evaluated.map((phase) => ({
     phase: phase.name,
-    name: LABELS[phase.name] ?? phase.name,
+    name: phaseLabel(phase.name),
     ...miou[phase.name],
     gapClosed: lower && upper && phase.name !== "sourceOnly" && phase.name !== "oracle"
       ? gapClosed(miou[phase.name].target, lower.target, upper.target)
@@ -253,7 +254,9 @@ function plotCharts(run: RunContext, phases: Phase[]) {
   return [
     {
       title: "losses",
-      series: ["seg", "adv", "sc", "orth", "bal", "ent"].flatMap(byPhase),
+      series: [
+        ...new Set(["seg", ...phases.flatMap((p) => METHOD_DEFINITIONS[p.method].plotted)]),
+      ].flatMap(byPhase),
     },
     { title: "discriminator: loss L_D (chance: 2 ln 2 = 1.386)", series: byPhase("disc") },
     { title: "discriminator: accuracy on its batch", series: byPhase("discAccuracy") },
@@ -288,10 +291,9 @@ function plotCharts(run: RunContext, phases: Phase[]) {
 
 /** The report's sections on CDGA's groups: make-up over training, and diagnostics on held-out data. */
 function groupSections(results: FinalEvaluation["results"], names: readonly string[]): string[] {
-  const labelOf = (name: string) => LABELS[name] ?? name;
   const makeUp = Object.entries(results).filter(([, r]) => r.groupClasses).map(([name, r]) =>
     [
-      `### Groups of ${labelOf(name)}: usage and class make-up`,
+      `### Groups of ${phaseLabel(name)}: usage and class make-up`,
       "",
       "Share of each class's source pixels (training batches) that each group holds (columns sum to 100%), " +
       "over the last 50 steps, and each group's share of all pixels (usage).",
@@ -316,7 +318,7 @@ function groupSections(results: FinalEvaluation["results"], names: readonly stri
     ];
     const mean = g.agreement.reduce((a, b) => a + b, 0) / g.agreement.length;
     return [
-      `### Groups of ${labelOf(name)} on labelled held-out data (diagnosis only)`,
+      `### Groups of ${phaseLabel(name)} on labelled held-out data (diagnosis only)`,
       "",
       `On ${g.target} (target) and ${g.source} (source), with the true labels: per group, the ` +
       `distance between its class-balanced source and target class distributions (the quantity ` +
@@ -340,7 +342,7 @@ function discriminatorLines(results: FinalEvaluation["results"]): string[] {
   return Object.entries(results).filter(([, r]) => r.disc !== undefined).map((
     [name, r],
   ) =>
-    `- ${LABELS[name] ?? name}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
+    `- ${phaseLabel(name)}: L_D ${r.disc!.toFixed(3)}, D's accuracy ${
       (100 * (r.discAccuracy ?? NaN)).toFixed(0)
     }% at the last step`
   );

@@ -24,6 +24,8 @@ import { outputSpaceAdversarial } from "./adaptsegnet.ts";
 
 /** MinEnt: entropy minimisation on the target. */
 export const minEnt: MethodDefinition = {
+  label: "ADVENT (MinEnt)",
+  plotted: ["ent"],
   reads: { source: true, target: true },
   supervision: "source",
   initParts: () => ({}),
@@ -36,5 +38,5 @@ export const minEnt: MethodDefinition = {
 /** AdvEnt: adversarial alignment of self-information maps, weighted by `lambdas.advEnt`. */
 export const advEnt: MethodDefinition = outputSpaceAdversarial(
   selfInformation,
-  (config) => config.lambdas.advEnt,
+  { label: "ADVENT (AdvEnt)", weight: (config) => config.lambdas.advEnt },
 );

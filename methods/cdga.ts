@@ -282,8 +282,21 @@ function globalTerm(
   };
 }
 
-/** CDGA. */
+/**
+ * CDGA. Its group D looks at G's output resolution, and AdaptSegNet's
+ * global term (λ_global 0.03, D_g on the input resolution) sits beside the
+ * group-level terms: its best variant of the design space over three seeds
+ * ([extension]; `global: "none"` is the paper's reading; `docs/tuning.md`).
+ */
 export const cdga: MethodDefinition = {
+  label: "CDGA",
+  plotted: ["adv", "sc", "orth", "bal", "globalAdv"],
+  defaults: { discResolution: "output" },
+  variants: {
+    pixel: { label: "pixel-weighted groups", overrides: { groupDistribution: "pixel" } },
+    class: { label: "class-balanced groups", overrides: { groupDistribution: "class" } },
+    GC: { label: "grouping losses train G and C", overrides: { groupingLossesTrain: "G+C" } },
+  },
   reads: { source: true, target: true, sameSize: true },
   supervision: "source",
   initParts(k, config) {

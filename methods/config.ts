@@ -22,6 +22,7 @@ import { NORM_MODES } from "../model/layers.ts";
 import { GROUP_DISCRIMINATOR_MODES, type GroupDiscriminatorMode } from "../model/discriminator.ts";
 import type { AdversarialKind } from "../losses/adversarial.ts";
 import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/semantic_consistency.ts";
+import { type Method, METHOD_DEFINITIONS } from "./registry.ts";
 
 /**
  * The training methods: the source-only lower bound, the adaptation methods,
@@ -35,10 +36,9 @@ import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/seman
  * assert.deepEqual(configs.map((c) => c.method), [...METHODS]);
  * ```
  */
-export const METHODS = ["sourceOnly", "adaptSegNet", "minEnt", "advEnt", "cdga", "oracle"] as const;
+export const METHODS: readonly Method[] = Object.keys(METHOD_DEFINITIONS) as Method[];
 
-/** A training method. */
-export type Method = typeof METHODS[number];
+export type { Method };
 
 /** Loss weights. */
 export interface Lambdas {
@@ -233,8 +233,11 @@ const ADVENT_LAMBDA = 0.01;
  * The library's defaults, the one source of them (the jobs' flags default to
  * these): the short schedule of `docs/method.md` (Adam, a source-only warm-up
  * then a few hundred adaptation steps from scratch on CPUs), with each
- * method's adversarial settings chosen by the equal-budget sweep
- * (`docs/tuning.md`). AdaptSegNet's published values are the jobs'
+ * method's adversarial settings chosen by the equal-budget sweep and the
+ * design-space round after it (`docs/tuning.md`): D 64 wide on the input
+ * resolution for all, λ_adv^AdvEnt for AdvEnt; a method's definition names
+ * what it changes (its `defaults`: AdaptSegNet's λ_adv, CDGA's group D on
+ * G's output). AdaptSegNet's published values are the jobs'
  * `--recipe published`.
  */
 const DEFAULTS = {
@@ -274,30 +277,12 @@ const DEFAULTS = {
   },
 };
 
-/** What a method's defaults change from {@linkcode DEFAULTS}. */
-type MethodDefaults = {
+/** What a method's defaults change from the shared ones (its definition's `defaults`). */
+export type MethodDefaults = {
   lambdas?: Partial<Lambdas>;
   discResolution?: typeof DISC_RESOLUTIONS[number];
   global?: typeof CDGA_GLOBAL_TERMS[number];
   globalDiscResolution?: typeof DISC_RESOLUTIONS[number];
-};
-
-/**
- * The adversarial settings are shared unless a method has its own: each
- * method's is its
- * best configuration of the equal-budget sweep by the mean validation mIoU
- * over both benchmarks and three seeds (`docs/tuning.md`), moved by the
- * design-space round after it where that round found better: AdaptSegNet
- * λ_adv 0.05 (0.03 after the sweep) with D on the input resolution; AdvEnt λ_adv^AdvEnt ADVENT_LAMBDA with
- * D on the input resolution; CDGA λ_adv 0.03 with the group D on G's output
- * and AdaptSegNet's global term at AdaptSegNet's tuned values, λ_global 0.03
- * with D_g on the input resolution (CDGA's best variant of its design space
- * over three seeds; [extension]; `global: "none"` is the paper's reading).
- * D 64 wide for all.
- */
-const METHOD_DEFAULTS: Partial<Record<Method, MethodDefaults>> = {
-  adaptSegNet: { lambdas: { adv: 0.05 } },
-  cdga: { discResolution: "output" },
 };
 
 /**
@@ -313,7 +298,7 @@ const METHOD_DEFAULTS: Partial<Record<Method, MethodDefaults>> = {
  * ```
  */
 export function methodDefaults(method: Method): Omit<MethodConfig, "seg" | "method"> {
-  const own = METHOD_DEFAULTS[method] ?? {};
+  const own: MethodDefaults = METHOD_DEFINITIONS[method].defaults ?? {};
   return {
     groups: DEFAULTS.groups,
     grouping: { ...DEFAULTS.grouping },
@@ -452,21 +437,4 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
   );
   check(config.optim.weightDecay >= 0, `optim.weightDecay must be ≥ 0`);
   return config;
-}
-
-/**
- * Which parameter groups a method trains.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { methodParts } from "./config.ts";
- * assert.deepEqual(methodParts("cdga"), { group: true, disc: true });
- * ```
- */
-export function methodParts(method: Method): { group: boolean; disc: boolean } {
-  return {
-    group: method === "cdga",
-    disc: method === "adaptSegNet" || method === "advEnt" || method === "cdga",
-  };
 }

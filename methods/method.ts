@@ -22,7 +22,7 @@ import type { Key } from "../lib/random.ts";
 import type { DeepLabParams } from "../model/deeplab.ts";
 import type { GroupingParams } from "../model/grouping.ts";
 import type { GroupDiscriminatorParams, PatchDiscriminatorParams } from "../model/discriminator.ts";
-import type { MethodConfig } from "./config.ts";
+import type { MethodConfig, MethodConfigInput, MethodDefaults } from "./config.ts";
 
 /**
  * One training batch: labelled source images and target images; target
@@ -109,8 +109,24 @@ export interface GeneratorTerms {
   disc?: DiscriminatorInputs;
 }
 
-/** A training method. */
+/**
+ * A training method: everything the step, the jobs and the reports need to
+ * know of it. One value of this type in a file of its own, plus its line in
+ * `METHOD_DEFINITIONS` (`methods/registry.ts`), is a new method: `METHODS`,
+ * `--method`, `--also`, the table labels and the loss chart come from there.
+ */
 export interface MethodDefinition {
+  /** Its name in tables and reports. */
+  label: string;
+  /** The metrics of `generator` that the loss chart of `plot.svg` draws beside L_seg. */
+  plotted: readonly string[];
+  /** What its defaults change from the shared ones (`methodDefaults`). */
+  defaults?: MethodDefaults;
+  /**
+   * Named variants a phase may ask for (`--also cdga.pixel`): what the label
+   * adds and the settings the variant changes.
+   */
+  variants?: Readonly<Record<string, { label: string; overrides: Partial<MethodConfigInput> }>>;
   /**
    * Which images G reads in a step, and whether source and target images
    * must share a size (CDGA pools both domains' group assignments).

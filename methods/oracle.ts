@@ -19,6 +19,8 @@ import type { MethodDefinition } from "./method.ts";
 
 /** The target oracle. */
 export const oracle: MethodDefinition = {
+  label: "target oracle",
+  plotted: [],
   reads: { source: false, target: true },
   supervision: "target",
   initParts: () => ({}),

@@ -1,16 +1,17 @@
 /**
- * Every method by name.
+ * Every method by name: the list the rest derives from (`METHODS`, the
+ * `--method` choices, the table labels, the loss chart).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { METHOD_DEFINITIONS } from "./registry.ts";
  * assert.deepEqual(Object.keys(METHOD_DEFINITIONS).length, 6);
+ * assert.equal(METHOD_DEFINITIONS.cdga.label, "CDGA");
  * ```
  *
  * @module
  */
-import type { Method } from "./config.ts";
 import type { MethodDefinition } from "./method.ts";
 import { sourceOnly } from "./source_only.ts";
 import { adaptSegNet } from "./adaptsegnet.ts";
@@ -18,12 +19,15 @@ import { advEnt, minEnt } from "./advent.ts";
 import { cdga } from "./cdga.ts";
 import { oracle } from "./oracle.ts";
 
-/** The definition of each method. */
-export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = {
+/** The definition of each method, in the order `METHODS` and `--help` list them. */
+export const METHOD_DEFINITIONS = {
   sourceOnly,
   adaptSegNet,
   minEnt,
   advEnt,
   cdga,
   oracle,
-};
+} as const satisfies Record<string, MethodDefinition>;
+
+/** A training method's name. */
+export type Method = keyof typeof METHOD_DEFINITIONS;

@@ -17,6 +17,8 @@ import type { MethodDefinition } from "./method.ts";
 
 /** The source-only method. */
 export const sourceOnly: MethodDefinition = {
+  label: "source only",
+  plotted: [],
   reads: { source: true, target: false },
   supervision: "source",
   initParts: () => ({}),

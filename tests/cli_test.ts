@@ -17,7 +17,8 @@ import { loadSafetensors } from "../io/safetensors.ts";
 import { encodePng } from "../data/image_io.ts";
 import { on, runDeno, spawnDeno, TINY_MODEL, TINY_SCENES } from "./helpers.ts";
 import { methodConfig } from "../cli/config.ts";
-import { phasesOf } from "../cli/phases.ts";
+import { phaseLabel, phasesOf } from "../cli/phases.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 
 await on("wasm");
 
@@ -193,6 +194,12 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
   assert.throws(
     () => phasesOf({ ...o, also: "cdga.magic" }),
     /unknown variant "magic" of cdga \(one of pixel, class, GC\)/,
+  );
+  assert.throws(() => phasesOf({ ...o, also: "advEnt.class" }), /of advEnt \(it has none\)/);
+  // Labels come from the methods' definitions; a name that is no method stays as it is.
+  assert.deepEqual(
+    ["cdga.GC", "advEnt", "oracle", "warmup"].map(phaseLabel),
+    ["CDGA, grouping losses train G and C", "ADVENT (AdvEnt)", "target oracle", "warmup"],
   );
 });
 
@@ -425,6 +432,14 @@ Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninte
   }
   for (const file of ["config.json", "metrics.jsonl", "report.md", "report.json", "plot.svg"]) {
     await Deno.stat(join(out, "killed", file));
+  }
+  // The loss chart draws what each method's definition names (CDGA's global term among them).
+  const plot = await Deno.readTextFile(join(out, "whole", "plot.svg"));
+  for (const phase of DEFAULT_PHASES) {
+    const method = phase === "warmup" ? "sourceOnly" : phase as keyof typeof METHOD_DEFINITIONS;
+    for (const metric of ["seg", ...METHOD_DEFINITIONS[method].plotted]) {
+      assert.ok(plot.includes(`>${phase} ${metric}</text>`), `plot.svg: ${phase} ${metric}`);
+    }
   }
   const lines = (await Deno.readTextFile(join(out, "killed", "metrics.jsonl"))).trim().split("\n")
     .map((l) => JSON.parse(l));
