@@ -467,7 +467,7 @@ async function timeTrainingSteps(
   leaks: string[],
 ): Promise<StepReport> {
   const start = (backend: "wasm" | "webgpu" | "cpu") =>
-    useBackend(backend, { threads: options.wasmThreads, ourKernels: !options.tfjsKernels });
+    useBackend(backend, { threads: options.wasmThreads, nativeKernels: !options.tfjsKernels });
   await start(backends[0]);
   const dir = await Deno.makeTempDir({ prefix: `uda-bench-${spec.name}-` });
   try {
@@ -589,7 +589,7 @@ async function timeReferenceRounds(
     for (const backend of backends) {
       const info = await useBackend(backend, {
         threads: options.wasmThreads,
-        ourKernels: !options.tfjsKernels,
+        nativeKernels: !options.tfjsKernels,
       });
       console.log(`round ${round}: running ${backend} (${info.detail}) …`);
       const last = round === options.rounds;

@@ -46,6 +46,8 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** The smallest value a number flag may take. */
   min?: number;
+  /** The heading `--help` lists it under (a command with many flags groups them by concern). */
+  section?: string;
 }
 
 /** A command: its usage line, its flags (by kebab-case name), and notes after the flags. */
@@ -175,7 +177,8 @@ export function commandHelp(spec: CommandSpec): string {
     `--${name}${flag.value ? ` ${flag.value}` : ""}`
   );
   const width = Math.max(...heads.map((h) => h.length));
-  const entries = Object.values(spec.flags).map((flag, i) => {
+  const flags = Object.values(spec.flags);
+  const entries = flags.map((flag, i) => {
     const extra = [
       // Choices the help does not already name.
       flag.choices && !flag.choices.every((c) => flag.help.includes(c))
@@ -186,7 +189,11 @@ export function commandHelp(spec: CommandSpec): string {
     ].filter(Boolean);
     const text = flag.help + (extra.length ? ` (${extra.join("; ")})` : "");
     const [first, ...rest] = text.split("\n");
+    const heading = flag.section !== undefined && flag.section !== flags[i - 1]?.section
+      ? [...(i > 0 ? [""] : []), `${flag.section}:`]
+      : [];
     return [
+      ...heading,
       `  ${heads[i].padEnd(width)}  ${first}`,
       ...rest.map((line) => `  ${" ".repeat(width)}  ${line}`),
     ].join("\n");

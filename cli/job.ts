@@ -52,7 +52,7 @@ export interface RunHooks {
 async function startBackend(o: Options, log: (line: string) => void): Promise<BackendInfo> {
   const backend: BackendInfo = await useBackend(o.backend, {
     threads: o.threads > 0 ? o.threads : undefined,
-    ourKernels: !o.tfjsKernels,
+    nativeKernels: !o.tfjsKernels,
   });
   if (backend.name === "webgpu" && backend.detail.endsWith("(software)")) {
     log(

@@ -3,7 +3,7 @@
  *
  * - `wasm`: XNNPACK in WebAssembly with SIMD and a thread pool (tfjs's
  *   threaded build, which tfjs never starts in Deno on its own: see
- *   `wasm/threads.ts`); the fastest CPU backend here once our gradient kernels
+ *   `threaded_wasm/threads.ts`); the fastest CPU backend here once our gradient kernels
  *   are registered (tfjs ships it without the convolution gradients). Needs
  *   read permission on tfjs's `.wasm` files (in Deno's npm cache, or
  *   node_modules: `--allow-read=<that folder>` is enough).
@@ -29,7 +29,11 @@
 import { tf } from "./tf.ts";
 import { installGradients } from "./gradients.ts";
 import { registerWasmKernels, useOurKernels } from "./kernels/wasm_registry.ts";
-import { checkWasmThreads, startThreadedWasm, threadedWasmMemory } from "./wasm/threads.ts";
+import {
+  checkWasmThreads,
+  startThreadedWasm,
+  threadedWasmMemory,
+} from "./threaded_wasm/threads.ts";
 import { nativeKernelsSupported } from "./kernels/native/engine.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
@@ -123,11 +127,11 @@ export interface BackendOptions {
   /**
    * The wasm backend's convolutions, their gradients and its slowest
    * elementwise kernels on our kernels (fused multiply-add convolutions on
-   * their own thread pool; `kernels/wasm_ours.ts`), with tfjs's
+   * their own thread pool; `kernels/native_adapters.ts`), with tfjs's
    * single-threaded build for the rest. False: tfjs's kernels, XNNPACK's
    * convolutions on its thread pool, gradients built from them. Default true.
    */
-  readonly ourKernels?: boolean;
+  readonly nativeKernels?: boolean;
 }
 
 /**
@@ -178,7 +182,7 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   checkWasmThreads(threads);
   await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   registerWasmKernels();
-  const ours = options.ourKernels !== false && nativeKernelsSupported();
+  const ours = options.nativeKernels !== false && nativeKernelsSupported();
   // With our kernels on their own threads, XNNPACK keeps one: its pool's
   // threads spin after every operation, taking the cores ours run on (the
   // default CDGA step ran 10–25% slower with both pools). tfjs still starts

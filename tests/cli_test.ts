@@ -4,7 +4,14 @@ import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
 import { dispose, flatten } from "../lib/tree.ts";
 import { initDeepLab } from "../model/deeplab.ts";
-import { helpText, OPTIONS, optionsFromStored, parseOptions, RECIPES } from "../cli/options.ts";
+import {
+  helpText,
+  OPTION_SECTIONS,
+  OPTIONS,
+  optionsFromStored,
+  parseOptions,
+  RECIPES,
+} from "../cli/options.ts";
 import { methodDefaults, METHODS, resolveConfig } from "../methods/config.ts";
 import {
   decodeCheckpoint,
@@ -79,6 +86,15 @@ Deno.test("options: flags, a validated --config file, and --help for every optio
       `--help misses ${name}`,
     );
   }
+  // Grouped by concern: each section's heading, then its flags, before the next heading.
+  const headings = OPTION_SECTIONS.map((s) => help.indexOf(`\n${s.title}:\n`));
+  assert.deepEqual(headings.toSorted((a, b) => a - b), headings, "sections in order");
+  OPTION_SECTIONS.forEach((section, i) => {
+    for (const name of Object.keys(section.options)) {
+      const at = help.indexOf(`  --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} `);
+      assert.ok(at > headings[i] && (i + 1 === headings.length || at < headings[i + 1]), name);
+    }
+  });
   await Deno.remove(dir, { recursive: true });
 });
 

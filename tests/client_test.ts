@@ -164,7 +164,7 @@ Deno.test("a separate project imports mod.ts over http and trains on our convolu
 });
 
 Deno.test("a separate project imports mod.ts over http and trains on XNNPACK's thread pool", async () => {
-  const backend = await trainOverHttp("{ ourKernels: false }");
+  const backend = await trainOverHttp("{ nativeKernels: false }");
   assert.match(backend, new RegExp(`^XNNPACK, SIMD, ${threads}$`));
 });
 

@@ -25,7 +25,7 @@ Deno.test("data sets: --dataset's choices are the registry's names, and the plan
   for (const [name, definition] of Object.entries(DATASETS)) {
     assert.match(
       OPTIONS.dataset.help,
-      new RegExp(`${name} \\(${RegExp.escape(definition.description)}\\)`),
+      new RegExp(`${name} — ${RegExp.escape(definition.description)}`),
     );
   }
   const o = await parseOptions([]);

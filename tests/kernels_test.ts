@@ -6,10 +6,10 @@ import { assertClose, on } from "./helpers.ts";
 import { caseArb, checkCase, geometry as referenceGeometry } from "./conv_reference.ts";
 import {
   NATIVE_KERNELS,
-  ourKernelSetting,
-  ourKernelSharedJobs,
-  ourKernelThreads,
-} from "../lib/kernels/wasm_ours.ts";
+  nativeKernelSetting,
+  nativeKernelSharedJobs,
+  nativeKernelThreads,
+} from "../lib/kernels/native_adapters.ts";
 import { useOurKernels, WASM_KERNELS } from "../lib/kernels/wasm_registry.ts";
 import { ADAM, BATCH_NORM, DEPTHWISE_BIAS_ACTIVATION, SOFTMAX_GRAD } from "../lib/kernels/fused.ts";
 import { depthwiseBiasActivation } from "../lib/depthwise_bias_activation.ts";
@@ -33,7 +33,7 @@ Deno.test("wasm conv2d: values and gradients match cpu (and float64) on random g
 });
 
 Deno.test("our wasm convolution kernels are on by default and match cpu past one register tile", async () => {
-  assert.ok(ourKernelThreads() >= 1);
+  assert.ok(nativeKernelThreads() >= 1);
   await fc.assert(
     fc.asyncProperty(caseArb(false, true), fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
     { numRuns: 60 },
@@ -41,11 +41,11 @@ Deno.test("our wasm convolution kernels are on by default and match cpu past one
 });
 
 Deno.test("our wasm kernels work in tfjs's heap by default, and in their own memory (copying) match cpu too", async () => {
-  const { threads, heap } = ourKernelSetting();
+  const { threads, heap } = nativeKernelSetting();
   assert.ok(heap, "the threaded build's heap is shared: no copies");
   useOurKernels(threads);
   try {
-    assert.equal(ourKernelSetting().heap, undefined);
+    assert.equal(nativeKernelSetting().heap, undefined);
     await fc.assert(
       fc.asyncProperty(
         caseArb(false, true),
@@ -90,7 +90,7 @@ Deno.test("our kernel module has no data segments and no start function (instant
 });
 
 Deno.test("our kernels in tfjs's heap grow their workspace past the first megabyte", async () => {
-  assert.ok(ourKernelSetting().heap);
+  assert.ok(nativeKernelSetting().heap);
   const c = {
     n: 1,
     h: 64,
@@ -149,7 +149,7 @@ Deno.test("our kernels in a shared heap free exactly the blocks they allocated w
 });
 
 Deno.test("wasm conv2d on XNNPACK (our kernels off) still matches cpu", async () => {
-  const threads = ourKernelThreads();
+  const threads = nativeKernelThreads();
   useOurKernels(0);
   try {
     await fc.assert(
@@ -470,7 +470,7 @@ const shapeArb = fc.tuple(
 ).filter((shape) => shape.reduce((a, b) => a * b, 1) >= 4096);
 
 Deno.test("our wasm Exp, LeakyRelu, Greater, Select and leading-axes Sum and Mean match cpu", async () => {
-  assert.ok(ourKernelThreads() >= 1);
+  assert.ok(nativeKernelThreads() >= 1);
   await fc.assert(
     fc.asyncProperty(shapeArb, fc.nat(1000), fc.boolean(), async (shape, seed, keepDims) => {
       const [kx, ky] = split(key(seed));
@@ -914,7 +914,7 @@ Deno.test("the kernel table: every native kernel has one entry, every entry is o
   for (const k of WASM_KERNELS) {
     assert.equal(k.drivers.length > 0, k.native !== undefined, `${k.name}: drivers iff native`);
   }
-  const { threads, heap } = ourKernelSetting();
+  const { threads, heap } = nativeKernelSetting();
   try {
     for (const k of WASM_KERNELS) assert.ok(tf.getKernel(k.name, "wasm"), `${k.name} registered`);
     useOurKernels(0);
@@ -952,7 +952,7 @@ Deno.test("our wasm depthwise kernels (multiplier 1) match cpu past vector and c
       const { outShape } = referenceGeometry(c);
       return outShape[1] > 0 && outShape[2] > 0;
     });
-  const before = ourKernelSharedJobs();
+  const before = nativeKernelSharedJobs();
   await fc.assert(
     fc.asyncProperty(wide, fc.nat(1000), (c, seed) => checkCase(c, seed, ["wasm"])),
     { numRuns: 120 },
@@ -975,8 +975,8 @@ Deno.test("our wasm depthwise kernels (multiplier 1) match cpu past vector and c
     7,
     ["wasm"],
   );
-  if (ourKernelThreads() > 1) {
-    assert.ok(ourKernelSharedJobs() > before, "our depthwise kernels ran");
+  if (nativeKernelThreads() > 1) {
+    assert.ok(nativeKernelSharedJobs() > before, "our depthwise kernels ran");
   }
 });
 

@@ -6,7 +6,7 @@ import { dispose, flatten, type Tree } from "../lib/tree.ts";
 import { type Batch, makeTrainer } from "../methods/step.ts";
 import { METHODS, resolveConfig } from "../methods/config.ts";
 import { on } from "./helpers.ts";
-import { ourKernelSetting, ourKernelSharedJobs } from "../lib/kernels/wasm_ours.ts";
+import { nativeKernelSetting, nativeKernelSharedJobs } from "../lib/kernels/native_adapters.ts";
 import { useOurKernels } from "../lib/kernels/wasm_registry.ts";
 
 await on("wasm");
@@ -194,7 +194,7 @@ Deno.test("groupingLossesTrain 'C': the grouping losses do not move G; with 'G+C
 });
 
 Deno.test("cdga: steps on 1 and on 2 kernel threads give bit-identical parameters (no race in the pool)", () => {
-  const { threads, heap } = ourKernelSetting();
+  const { threads, heap } = nativeKernelSetting();
   const run = (n: number) => {
     useOurKernels(n, heap);
     const trainer = makeTrainer({ method: "cdga", ...SMALL });
@@ -206,7 +206,7 @@ Deno.test("cdga: steps on 1 and on 2 kernel threads give bit-identical parameter
     }
     const bits = flatten(params).map(([p, v]) => [p, [...new Uint32Array(v.dataSync().buffer)]]);
     dispose([params, optState, batch]);
-    return { bits, shared: ourKernelSharedJobs() };
+    return { bits, shared: nativeKernelSharedJobs() };
   };
   try {
     const two = run(2), one = run(1);

@@ -1,8 +1,8 @@
 /**
  * Every kernel this library puts on tfjs's wasm backend, one entry each: the
  * kernel's name, its inputs and attributes, our native kernel for it
- * (`wasm_ours.ts`), and what runs where ours is off or declines a call
- * (tfjs's own kernel, a composed one of `wasm_kernels.ts`, or nothing: a
+ * (`native_adapters.ts`), and what runs where ours is off or declines a call
+ * (tfjs's own kernel, a composed one of `composed_kernels.ts`, or nothing: a
  * fused kernel then does not exist, and its callers compose it from tfjs's
  * operations). The table drives both registration ({@linkcode registerWasmKernels},
  * once the backend starts) and dispatch ({@linkcode useOurKernels}), so adding
@@ -40,14 +40,14 @@ import {
   type ComposedKernel,
   type TfjsKernel,
   withExplicitSamePadding,
-} from "./wasm_kernels.ts";
+} from "./composed_kernels.ts";
 import {
   NATIVE_KERNELS,
+  nativeKernelThreads,
   type OurKernel,
-  ourKernelThreads,
   startEngine,
   type WasmHeap,
-} from "./wasm_ours.ts";
+} from "./native_adapters.ts";
 
 /**
  * What runs where our native kernel is off or declines a call: `"tfjs"`,
@@ -503,7 +503,7 @@ export function registerWasmKernels(): void {
  */
 export function useOurKernels(threads: number, heap?: SharedHeap): void {
   startEngine(threads, heap);
-  const on = ourKernelThreads() > 0;
+  const on = nativeKernelThreads() > 0;
   markHalfPixelResizeGrad("wasm", on);
   for (const kernel of WASM_KERNELS) {
     if (kernel.fallback !== "none") continue;

@@ -4,7 +4,7 @@
  * backend's own forward kernels (XNNPACK convolutions, transposes, pads)
  * called directly, never through the cpu backend, and kernels that replace
  * tfjs's where those are wrong or slow. They run where our native kernels
- * (`wasm_ours.ts`) are off or decline a call; `wasm_registry.ts` says which
+ * (`native_adapters.ts`) are off or decline a call; `wasm_registry.ts` says which
  * kernel falls back to which.
  *
  * Composed: Conv2DBackpropFilter (missing), Conv2DBackpropInput (replaces
@@ -18,7 +18,7 @@
  * @example One of them, by its kernel name
  * ```ts
  * import assert from "node:assert/strict";
- * import { COMPOSED_KERNELS } from "./wasm_kernels.ts";
+ * import { COMPOSED_KERNELS } from "./composed_kernels.ts";
  * assert.deepEqual(typeof COMPOSED_KERNELS.OneHot, "function");
  * ```
  *
@@ -414,7 +414,7 @@ const identity: ComposedKernel = ({ inputs, backend, attrs = {} }, tfjs) => {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { COMPOSED_KERNELS } from "./wasm_kernels.ts";
+ * import { COMPOSED_KERNELS } from "./composed_kernels.ts";
  * assert.deepEqual("DepthwiseConv2dNativeBackpropInput" in COMPOSED_KERNELS, true);
  * ```
  */
@@ -441,7 +441,7 @@ export const COMPOSED_KERNELS = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { withExplicitSamePadding } from "./wasm_kernels.ts";
+ * import { withExplicitSamePadding } from "./composed_kernels.ts";
  * let seen: unknown;
  * const kernel = withExplicitSamePadding((args) => {
  *   seen = args.attrs?.pad;

@@ -23,7 +23,7 @@
  *
  * @example Starting the engine on a 2-thread pool
  * ```ts ignore
- * import { startEngine } from "./wasm_ours.ts";
+ * import { startEngine } from "./native_adapters.ts";
  * startEngine(2);
  * ```
  *
@@ -78,10 +78,10 @@ let engine: NativeKernels | undefined;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ourKernelThreads, startEngine } from "./wasm_ours.ts";
- * const before = ourKernelThreads();
+ * import { nativeKernelThreads, startEngine } from "./native_adapters.ts";
+ * const before = nativeKernelThreads();
  * startEngine(0);
- * assert.deepEqual(ourKernelThreads(), 0);
+ * assert.deepEqual(nativeKernelThreads(), 0);
  * if (before > 0) startEngine(before);
  * ```
  */
@@ -99,11 +99,11 @@ export function startEngine(threads: number, heap?: SharedHeap): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ourKernelThreads } from "./wasm_ours.ts";
- * assert.deepEqual(ourKernelThreads() >= 0, true);
+ * import { nativeKernelThreads } from "./native_adapters.ts";
+ * assert.deepEqual(nativeKernelThreads() >= 0, true);
  * ```
  */
-export function ourKernelThreads(): number {
+export function nativeKernelThreads(): number {
   return engine?.threads ?? 0;
 }
 
@@ -114,11 +114,11 @@ export function ourKernelThreads(): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ourKernelSharedJobs } from "./wasm_ours.ts";
- * assert.deepEqual(ourKernelSharedJobs() >= 0, true);
+ * import { nativeKernelSharedJobs } from "./native_adapters.ts";
+ * assert.deepEqual(nativeKernelSharedJobs() >= 0, true);
  * ```
  */
-export function ourKernelSharedJobs(): number {
+export function nativeKernelSharedJobs(): number {
   return engine?.sharedJobs ?? 0;
 }
 
@@ -128,12 +128,12 @@ export function ourKernelSharedJobs(): number {
  *
  * @example
  * ```ts
- * import { ourKernelSetting } from "./wasm_ours.ts";
- * const { threads, heap } = ourKernelSetting();
+ * import { nativeKernelSetting } from "./native_adapters.ts";
+ * const { threads, heap } = nativeKernelSetting();
  * console.log(threads >= 0, heap === undefined || heap.memory instanceof WebAssembly.Memory);
  * ```
  */
-export function ourKernelSetting(): { threads: number; heap?: SharedHeap } {
+export function nativeKernelSetting(): { threads: number; heap?: SharedHeap } {
   return { threads: engine?.threads ?? 0, heap: engine?.heap };
 }
 
@@ -669,7 +669,7 @@ function fused(kernel: (args: KernelArgs) => Info | Info[]): OurKernel {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NATIVE_KERNELS } from "./wasm_ours.ts";
+ * import { NATIVE_KERNELS } from "./native_adapters.ts";
  * assert.deepEqual("Conv2DBackpropFilter" in NATIVE_KERNELS, true);
  * ```
  */
