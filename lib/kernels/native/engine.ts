@@ -29,8 +29,11 @@
  *
  * @module
  */
-import * as workerThreads from "node:worker_threads";
-import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
+import { kernelModule } from "./kernel_module.ts";
+import { checkThreads, type JobOptions, MAX_THREADS, STACK, ThreadPool } from "./thread_pool.ts";
+import { align, MAX_PAGES, type Operand, PAGE, type SharedHeap, Workspace } from "./workspace.ts";
+
+export type { Operand, SharedHeap };
 
 /** The shape of one NHWC convolution with an HWIO filter. */
 export interface NativeConvGeometry {
@@ -123,105 +126,12 @@ const KERNEL_CONSTANTS = [
   "DW_CHANNEL_BLOCK",
 ] as const;
 type KernelConstants = Readonly<Record<typeof KERNEL_CONSTANTS[number], number>>;
-const PAGE = 65536, STACK = 65536, MAX_THREADS = 8;
-// The kernels' own memory (when not tfjs's) grows to 2 GiB at most.
-const MAX_PAGES = 32768;
 
 /**
  * A driver: a function the module exports by name (`EXPORT` in export.h) that
  * runs work items [begin, end) of a job.
  */
 type Driver = string;
-
-let drivers: ReadonlyMap<string, number> | undefined;
-
-/**
- * The module's drivers by name, each with its place in the order of the
- * module's export section: a job names its driver to the workers by that
- * place, an order both sides take from the same module (nothing to keep in
- * step by hand).
- */
-function driverIndex(): ReadonlyMap<string, number> {
-  drivers ??= new Map(
-    WebAssembly.Module.exports(wasmModule())
-      .filter((e) => e.kind === "function" && !e.name.startsWith("constant_"))
-      .map((e, i) => [e.name, i]),
-  );
-  return drivers;
-}
-
-// Control words shared with the workers.
-const SEQ = 0,
-  DONE = 1,
-  FN = 2,
-  SHARERS = 3,
-  ITEMS = 4,
-  NARGS = 5,
-  SCRATCH = 6,
-  SCRATCH_STRIDE = 7,
-  FAILED = 8,
-  // Items per chunk when threads take chunks as they go (0: fixed shares),
-  // and the next chunk to take.
-  CHUNK = 9,
-  NEXT = 10,
-  ARGS = 11;
-
-// Polls of a control word before a thread sleeps on it with Atomics.wait:
-// about 0.2 ms here. Waking a sleeping thread takes tens of microseconds
-// more under load, and a step runs ~50 threaded jobs with short gaps (its
-// single-threaded kernels) between them: polling made the reference step
-// 7–20% faster in ten alternating runs against sleeping at once.
-const SPINS = 25_000;
-
-const WORKER_SOURCE = `
-import { workerData } from "node:worker_threads";
-const { module, memory, control, id, stackTop, names } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-instance.exports.__stack_pointer.value = stackTop;
-const fns = names.map((name) => instance.exports[name]);
-const ctrl = new Int32Array(control);
-let seen = 0;
-for (;;) {
-  for (let spin = 0; spin < ${SPINS} && Atomics.load(ctrl, ${SEQ}) === seen; spin++);
-  Atomics.wait(ctrl, ${SEQ}, seen);
-  seen = Atomics.load(ctrl, ${SEQ});
-  try {
-    const sharers = ctrl[${SHARERS}], items = ctrl[${ITEMS}], chunk = ctrl[${CHUNK}];
-    const fn = fns[ctrl[${FN}]], scratch = ctrl[${SCRATCH}] + id * ctrl[${SCRATCH_STRIDE}];
-    const args = Array.from(ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${NARGS}]));
-    if (chunk > 0) {
-      for (let at; (at = Atomics.add(ctrl, ${NEXT}, 1) * chunk) < items;) {
-        fn(...args, scratch, at, Math.min(items, at + chunk));
-      }
-    } else if (id < sharers) {
-      const begin = Math.floor((id * items) / sharers), end = Math.floor(((id + 1) * items) / sharers);
-      if (begin < end) fn(...args, scratch, begin, end);
-    }
-  } catch {
-    Atomics.store(ctrl, ${FAILED}, 1);
-  }
-  Atomics.add(ctrl, ${DONE}, 1);
-  Atomics.notify(ctrl, ${DONE});
-}
-`;
-// node:worker_threads in Deno takes file: and data: URLs only, and this module
-// may have been imported over https.
-const WORKER_URL = new URL(`data:text/javascript;base64,${btoa(WORKER_SOURCE)}`);
-
-let compiled: WebAssembly.Module | undefined;
-function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(
-    Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0)),
-  );
-  return compiled;
-}
-
-// Chunks per thread when threads take work as they go.
-const CHUNKS_PER_THREAD = 8;
-
-// Below this many multiply-adds a job runs on the calling thread alone: waking
-// a worker costs tens of microseconds.
-const THREADED_WORK = 1 << 21;
 
 // A depthwise multiply-add loads both its operands (nothing stays in
 // registers across output channels, as in a convolution's tile): it counts
@@ -232,23 +142,6 @@ type KernelExports = Record<string, (...args: number[]) => number> & {
   __heap_base: WebAssembly.Global;
   __stack_pointer: WebAssembly.Global;
 };
-
-/**
- * tfjs's own wasm heap, for kernels that read and write tensors where they
- * lie: its (shared) memory and its allocator.
- */
-export interface SharedHeap {
-  readonly memory: WebAssembly.Memory;
-  malloc(bytes: number): number;
-  free(at: number): void;
-}
-
-/** An operand: values to copy into the engine's memory, or a byte offset there. */
-export type Operand = Float32Array | Uint8Array | { readonly at: number };
-
-// Thrown by #alloc when the workspace in a shared heap is full: the job is
-// retried with a larger one.
-const WORKSPACE_FULL = Symbol("workspace full");
 
 /**
  * Whether this JavaScript engine runs the kernels (they need WebAssembly
@@ -263,7 +156,7 @@ const WORKSPACE_FULL = Symbol("workspace full");
  */
 export function nativeKernelsSupported(): boolean {
   try {
-    wasmModule();
+    kernelModule();
     return typeof SharedArrayBuffer === "function";
   } catch {
     return false;
@@ -280,18 +173,10 @@ export class NativeKernels {
   readonly heap: SharedHeap | undefined;
   readonly #memory: WebAssembly.Memory;
   readonly #exports: KernelExports;
-  readonly #control = new Int32Array(new SharedArrayBuffer(4 * 32));
-  // Stacks of the pool's threads: thread i's is [stacks + i·STACK, + STACK).
-  readonly #stacks: number;
-  #workspace = 0;
-  #workspaceEnd = 0;
-  // The allocation the workspace lies in (tfjs's heap only).
-  #workspaceBlock = 0;
-  #workers: workerThreads.Worker[] = [];
+  readonly #pool: ThreadPool;
+  readonly #space: Workspace;
   // The module's constants (tile sizes, work-item blocks, limits).
   readonly #k: KernelConstants;
-  #top = 0;
-  #sharedJobs = 0;
 
   /**
    * Kernels on `threads` threads (1–8), in a memory of their own or, given
@@ -299,9 +184,7 @@ export class NativeKernels {
    * that needs them.
    */
   constructor(threads: number, heap?: SharedHeap) {
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-      throw new Error(`kernel threads must be an integer 1–${MAX_THREADS}, got ${threads}`);
-    }
+    checkThreads(threads);
     this.threads = threads;
     this.heap = heap;
     this.sharesHeap = heap !== undefined;
@@ -309,7 +192,7 @@ export class NativeKernels {
       new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
     // The module has no data segments and no start function: instantiating
     // it writes nothing into the memory (tested).
-    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory: this.#memory } });
+    const instance = new WebAssembly.Instance(kernelModule(), { env: { memory: this.#memory } });
     this.#exports = instance.exports as unknown as KernelExports;
     const exports = instance.exports as Record<string, unknown>;
     this.#k = Object.fromEntries(
@@ -325,16 +208,18 @@ export class NativeKernels {
           `differ from engine.ts's (${MAX_FILTER_TAPS}, ${MAX_SOFTMAX_CLASSES}): rebuild it`,
       );
     }
+    // Thread i's stack is [stacks + i·STACK, + STACK); thread 0's is this instance's.
+    let stacks: number;
     if (heap) {
       // The module's own stack would be at the bottom of tfjs's memory.
-      this.#stacks = align(heap.malloc(MAX_THREADS * STACK + 16), 16);
-      this.#exports.__stack_pointer.value = this.#stacks + STACK;
-      this.#growWorkspace(1 << 20);
+      stacks = align(heap.malloc(MAX_THREADS * STACK + 16), 16);
+      this.#exports.__stack_pointer.value = stacks + STACK;
     } else {
       // The module's stack ends at __heap_base; the workers' follow it.
-      this.#stacks = (this.#exports.__heap_base.value as number) - STACK;
-      this.#workspace = align(this.#stacks + MAX_THREADS * STACK, PAGE);
+      stacks = (this.#exports.__heap_base.value as number) - STACK;
     }
+    this.#pool = new ThreadPool(threads, this.#memory, stacks);
+    this.#space = new Workspace(this.#memory, heap, align(stacks + MAX_THREADS * STACK, PAGE));
   }
 
   /**
@@ -353,13 +238,13 @@ export class NativeKernels {
     const positions = g.batch * g.outHeight * g.outWidth;
     const depth = g.filterHeight * g.filterWidth * g.inChannels;
     const panels = Math.ceil(g.outChannels / this.#k.NR);
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
-      const zero = this.#zeros(g.inChannels);
-      const xAt = this.#place(x), wAt = this.#place(w);
-      const packed = this.#alloc(panels * this.#k.NR * depth);
-      const y = out ?? this.#alloc(positions * g.outChannels);
-      const scratch = this.#alloc(this.#k.NR * this.threads);
+      const zero = this.#space.zeros(g.inChannels);
+      const xAt = this.#space.place(x), wAt = this.#space.place(w);
+      const packed = this.#space.alloc(panels * this.#k.NR * depth);
+      const y = out ?? this.#space.alloc(positions * g.outChannels);
+      const scratch = this.#space.alloc(this.#k.NR * this.threads);
       this.#exports.pack_panels(wAt, depth, g.outChannels, g.outChannels, 1, packed);
       const after = epilogue ? this.#epilogue(epilogue) : 0;
       this.#run(
@@ -372,7 +257,7 @@ export class NativeKernels {
           work: positions * depth * g.outChannels,
         },
       );
-      return this.#view(y, positions * g.outChannels);
+      return this.#space.view(y, positions * g.outChannels);
     });
   }
 
@@ -392,55 +277,57 @@ export class NativeKernels {
     const size = g.batch * g.outHeight * g.outWidth * g.inChannels;
     const activation = ACTIVATIONS.indexOf(epilogue?.activation ?? "linear");
     if (epilogue?.activation === "leakyrelu") throw new Error("depthwise: no leaky relu epilogue");
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
-      const xAt = this.#place(x), wAt = this.#place(w);
-      const bias = epilogue?.bias === undefined ? 0 : this.#place(epilogue.bias);
-      const y = out ?? this.#alloc(size);
+      const xAt = this.#space.place(x), wAt = this.#space.place(w);
+      const bias = epilogue?.bias === undefined ? 0 : this.#space.place(epilogue.bias);
+      const y = out ?? this.#space.alloc(size);
       this.#run("depthwise_forward", [geo, xAt, wAt, bias, activation, y], g.batch * g.outHeight, {
         work: DEPTHWISE_COST * size * g.filterHeight * g.filterWidth,
       });
-      return this.#view(y, size);
+      return this.#space.view(y, size);
     });
   }
 
   /** dx [N, H, W, C] of a depthwise convolution from dy [N, Hₒ, Wₒ, C] and w; `out` and the result as for {@linkcode conv2d}. */
   depthwiseInputGrad(dy: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const size = g.batch * g.inHeight * g.inWidth * g.inChannels;
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
-      const dyAt = this.#place(dy), wAt = this.#place(w);
-      const dx = out ?? this.#alloc(size);
+      const dyAt = this.#space.place(dy), wAt = this.#space.place(w);
+      const dx = out ?? this.#space.alloc(size);
       this.#run("depthwise_input_grad", [geo, dyAt, wAt, dx], g.batch * g.inHeight, {
         work: DEPTHWISE_COST * size * g.filterHeight * g.filterWidth,
       });
-      return this.#view(dx, size);
+      return this.#space.view(dx, size);
     });
   }
 
   /** dw [kh, kw, C, 1] of a depthwise convolution from x and dy; `out` and the result as for {@linkcode conv2d}. */
   depthwiseFilterGrad(x: Operand, dy: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const size = g.filterHeight * g.filterWidth * g.inChannels;
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
-      const xAt = this.#place(x), dyAt = this.#place(dy);
-      const dw = out ?? this.#alloc(size);
+      const xAt = this.#space.place(x), dyAt = this.#space.place(dy);
+      const dw = out ?? this.#space.alloc(size);
       this.#run(
         "depthwise_filter_grad",
         [geo, xAt, dyAt, dw],
         Math.ceil(g.inChannels / this.#k.DW_CHANNEL_BLOCK),
         { work: DEPTHWISE_COST * g.batch * g.outHeight * g.outWidth * size },
       );
-      return this.#view(dw, size);
+      return this.#space.view(dw, size);
     });
   }
 
   /** dz = dy where 0 < y < 6, else 0 (relu6's gradient from its output y), over `size` values. */
   relu6Grad(y: Operand, dy: Operand, size: number, out?: number): Float32Array {
-    return this.#job(() => {
-      const yAt = this.#place(y), dyAt = this.#place(dy), dz = out ?? this.#alloc(size);
+    return this.#space.job(() => {
+      const yAt = this.#space.place(y),
+        dyAt = this.#space.place(dy),
+        dz = out ?? this.#space.alloc(size);
       this.#runElements("relu6_grad_blocks", [yAt, dyAt, dz, size], size);
-      return this.#view(dz, size);
+      return this.#space.view(dz, size);
     });
   }
 
@@ -448,15 +335,15 @@ export class NativeKernels {
   conv2dInputGrad(dy: Operand, w: Operand, g: NativeConvGeometry, out?: number): Float32Array {
     const taps = g.filterHeight * g.filterWidth;
     const size = g.batch * g.inHeight * g.inWidth * g.inChannels;
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
-      const zero = this.#zeros(g.outChannels);
-      const dyAt = this.#place(dy), wAt = this.#place(w);
-      const packed = this.#alloc(
+      const zero = this.#space.zeros(g.outChannels);
+      const dyAt = this.#space.place(dy), wAt = this.#space.place(w);
+      const packed = this.#space.alloc(
         Math.ceil(g.inChannels / this.#k.NR) * this.#k.NR * taps * g.outChannels,
       );
-      const dx = out ?? this.#alloc(size);
-      const scratch = this.#alloc(this.#k.NR * this.threads);
+      const dx = out ?? this.#space.alloc(size);
+      const scratch = this.#space.alloc(this.#k.NR * this.threads);
       this.#exports.pack_transposed_filter(wAt, taps, g.inChannels, g.outChannels, packed);
       const tiles = this.#exports.input_grad_tiles(geo);
       const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * g.outChannels;
@@ -465,7 +352,7 @@ export class NativeKernels {
         stride: 4 * this.#k.NR,
         work,
       });
-      return this.#view(dx, size);
+      return this.#space.view(dx, size);
     });
   }
 
@@ -474,43 +361,47 @@ export class NativeKernels {
     const positions = g.batch * g.outHeight * g.outWidth;
     const taps = g.filterHeight * g.filterWidth;
     const depth = taps * g.inChannels;
-    return this.#job(() => {
+    return this.#space.job(() => {
       const geo = this.#geometry(g);
       const items = this.#exports.filter_grad_items(geo);
-      const xAt = this.#place(x), dyAt = this.#place(dy);
-      const dyPacked = this.#alloc(Math.ceil(g.outChannels / this.#k.MR) * this.#k.MR * positions);
-      const dwt = this.#alloc(g.outChannels * depth);
-      const dw = out ?? this.#alloc(g.outChannels * depth);
+      const xAt = this.#space.place(x), dyAt = this.#space.place(dy);
+      const dyPacked = this.#space.alloc(
+        Math.ceil(g.outChannels / this.#k.MR) * this.#k.MR * positions,
+      );
+      const dwt = this.#space.alloc(g.outChannels * depth);
+      const dw = out ?? this.#space.alloc(g.outChannels * depth);
       // No output position (a filter wider than the padded input): no term.
-      if (positions === 0) return this.#view(dw, g.outChannels * depth).fill(0);
-      const scratch = this.#alloc(this.#k.KC * this.#k.NR * Math.min(this.threads, items));
+      if (positions === 0) return this.#space.view(dw, g.outChannels * depth).fill(0);
+      const scratch = this.#space.alloc(this.#k.KC * this.#k.NR * Math.min(this.threads, items));
       this.#exports.pack_columns(dyAt, positions, g.outChannels, dyPacked);
       this.#run("conv_filter_grad", [geo, dyPacked, xAt, dwt], items, {
         scratch,
         stride: 4 * this.#k.KC * this.#k.NR,
         work: positions * depth * g.outChannels,
+        // Each thread reuses its input blocks over all its items: fixed shares.
+        fixedShares: true,
       });
       this.#exports.transpose(dwt, g.outChannels, depth, dw);
-      return this.#view(dw, g.outChannels * depth);
+      return this.#space.view(dw, g.outChannels * depth);
     });
   }
 
   /** exp(x), elementwise, for `size` values; `out` and the result as for {@linkcode conv2d}. */
   exp(x: Operand, size: number, out?: number): Float32Array {
-    return this.#job(() => {
-      const xAt = this.#place(x), y = out ?? this.#alloc(size);
-      this.#runElements("exp_blocks", [xAt, y, size, this.#place(EXP_CONSTANTS)], size);
-      return this.#view(y, size);
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x), y = out ?? this.#space.alloc(size);
+      this.#runElements("exp_blocks", [xAt, y, size, this.#space.place(EXP_CONSTANTS)], size);
+      return this.#space.view(y, size);
     });
   }
 
   /** x where x ≥ 0, else α·x; `out` and the result as for {@linkcode conv2d}. */
   leakyRelu(x: Operand, size: number, alpha: number, out?: number): Float32Array {
-    return this.#job(() => {
-      const xAt = this.#place(x), y = out ?? this.#alloc(size);
-      const alphaAt = this.#place(Float32Array.of(alpha));
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x), y = out ?? this.#space.alloc(size);
+      const alphaAt = this.#space.place(Float32Array.of(alpha));
       this.#runElements("leaky_relu_blocks", [xAt, y, size, alphaAt], size);
-      return this.#view(y, size);
+      return this.#space.view(y, size);
     });
   }
 
@@ -527,11 +418,20 @@ export class NativeKernels {
     nanPropagates: boolean,
     out?: number,
   ): Float32Array {
-    return this.#job(() => {
-      const xAt = this.#place(x), dyAt = this.#place(dy), y = out ?? this.#alloc(size);
-      const args = [xAt, dyAt, y, size, this.#place(Float32Array.of(alpha)), nanPropagates ? 1 : 0];
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x),
+        dyAt = this.#space.place(dy),
+        y = out ?? this.#space.alloc(size);
+      const args = [
+        xAt,
+        dyAt,
+        y,
+        size,
+        this.#space.place(Float32Array.of(alpha)),
+        nanPropagates ? 1 : 0,
+      ];
       this.#runElements("activation_grad_blocks", args, size);
-      return this.#view(y, size);
+      return this.#space.view(y, size);
     });
   }
 
@@ -551,19 +451,20 @@ export class NativeKernels {
     betas: { b1: number; b2: number; eps: number },
     out?: { update: number; mu: number; nu: number },
   ): { update: Float32Array; mu: Float32Array; nu: Float32Array } {
-    return this.#job(() => {
-      const gAt = this.#place(g), mAt = this.#place(m), vAt = this.#place(v);
-      const c1At = this.#place(c1), c2At = this.#place(c2);
+    return this.#space.job(() => {
+      const gAt = this.#space.place(g), mAt = this.#space.place(m), vAt = this.#space.place(v);
+      const c1At = this.#space.place(c1), c2At = this.#space.place(c2);
       const { b1, b2, eps } = betas;
-      const scalars = this.#place(Float32Array.of(b1, 1 - b1, b2, 1 - b2, eps));
-      const update = out?.update ?? this.#alloc(size), mu = out?.mu ?? this.#alloc(size);
-      const nu = out?.nu ?? this.#alloc(size);
+      const scalars = this.#space.place(Float32Array.of(b1, 1 - b1, b2, 1 - b2, eps));
+      const update = out?.update ?? this.#space.alloc(size),
+        mu = out?.mu ?? this.#space.alloc(size);
+      const nu = out?.nu ?? this.#space.alloc(size);
       const args = [gAt, mAt, vAt, scalars, c1At, c2At, update, mu, nu, size];
       this.#runElements("adam_blocks", args, size);
       return {
-        update: this.#view(update, size),
-        mu: this.#view(mu, size),
-        nu: this.#view(nu, size),
+        update: this.#space.view(update, size),
+        mu: this.#space.view(mu, size),
+        nu: this.#space.view(nu, size),
       };
     });
   }
@@ -582,19 +483,22 @@ export class NativeKernels {
     eps: number,
     out?: { y: number; xhat: number; rstd: number },
   ): { y: Float32Array; xhat: Float32Array; rstd: Float32Array } {
-    return this.#job(() => {
-      const xAt = this.#place(x), gAt = this.#place(gamma), bAt = this.#place(beta);
-      const epsAt = this.#place(Float32Array.of(eps));
-      const y = out?.y ?? this.#alloc(rows * cols), xhat = out?.xhat ?? this.#alloc(rows * cols);
-      const rstd = out?.rstd ?? this.#alloc(cols);
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x),
+        gAt = this.#space.place(gamma),
+        bAt = this.#space.place(beta);
+      const epsAt = this.#space.place(Float32Array.of(eps));
+      const y = out?.y ?? this.#space.alloc(rows * cols),
+        xhat = out?.xhat ?? this.#space.alloc(rows * cols);
+      const rstd = out?.rstd ?? this.#space.alloc(cols);
       const args = [xAt, gAt, bAt, epsAt, y, xhat, rstd, rows, cols];
       this.#run("batch_norm_blocks", args, Math.ceil(cols / this.#k.NORM_BLOCK), {
         work: 16 * rows * cols,
       });
       return {
-        y: this.#view(y, rows * cols),
-        xhat: this.#view(xhat, rows * cols),
-        rstd: this.#view(rstd, cols),
+        y: this.#space.view(y, rows * cols),
+        xhat: this.#space.view(xhat, rows * cols),
+        rstd: this.#space.view(rstd, cols),
       };
     });
   }
@@ -613,19 +517,22 @@ export class NativeKernels {
     cols: number,
     out?: { dx: number; dgamma: number; dbeta: number },
   ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-    return this.#job(() => {
-      const dyAt = this.#place(dy), xhatAt = this.#place(xhat), rAt = this.#place(rstd);
-      const gAt = this.#place(gamma);
-      const dx = out?.dx ?? this.#alloc(rows * cols), dgamma = out?.dgamma ?? this.#alloc(cols);
-      const dbeta = out?.dbeta ?? this.#alloc(cols);
+    return this.#space.job(() => {
+      const dyAt = this.#space.place(dy),
+        xhatAt = this.#space.place(xhat),
+        rAt = this.#space.place(rstd);
+      const gAt = this.#space.place(gamma);
+      const dx = out?.dx ?? this.#space.alloc(rows * cols),
+        dgamma = out?.dgamma ?? this.#space.alloc(cols);
+      const dbeta = out?.dbeta ?? this.#space.alloc(cols);
       const args = [dyAt, xhatAt, rAt, gAt, dx, dgamma, dbeta, rows, cols];
       this.#run("batch_norm_grad_blocks", args, Math.ceil(cols / this.#k.NORM_BLOCK), {
         work: 16 * rows * cols,
       });
       return {
-        dx: this.#view(dx, rows * cols),
-        dgamma: this.#view(dgamma, cols),
-        dbeta: this.#view(dbeta, cols),
+        dx: this.#space.view(dx, rows * cols),
+        dgamma: this.#space.view(dgamma, cols),
+        dbeta: this.#space.view(dbeta, cols),
       };
     });
   }
@@ -635,8 +542,10 @@ export class NativeKernels {
    * (`bScalar`); written at `out` or into the engine's memory.
    */
   greater(a: Operand, b: Operand, size: number, bScalar: boolean, out?: number): Uint8Array {
-    return this.#job(() => {
-      const aAt = this.#place(a), bAt = this.#place(b), y = out ?? this.#alloc(size / 4);
+    return this.#space.job(() => {
+      const aAt = this.#space.place(a),
+        bAt = this.#space.place(b),
+        y = out ?? this.#space.alloc(size / 4);
       this.#runElements("greater_blocks", [aAt, bAt, bScalar ? 0 : 1, y, size], size);
       return new Uint8Array(this.#memory.buffer, y, size);
     });
@@ -644,11 +553,13 @@ export class NativeKernels {
 
   /** condition ? a : b elementwise (bytes, floats, floats); `out` and the result as for {@linkcode conv2d}. */
   select(condition: Operand, a: Operand, b: Operand, size: number, out?: number): Float32Array {
-    return this.#job(() => {
-      const cAt = this.#place(condition), aAt = this.#place(a), bAt = this.#place(b);
-      const y = out ?? this.#alloc(size);
+    return this.#space.job(() => {
+      const cAt = this.#space.place(condition),
+        aAt = this.#space.place(a),
+        bAt = this.#space.place(b);
+      const y = out ?? this.#space.alloc(size);
       this.#runElements("select_blocks", [cAt, aAt, bAt, y, size], size);
-      return this.#view(y, size);
+      return this.#space.view(y, size);
     });
   }
 
@@ -658,15 +569,17 @@ export class NativeKernels {
    * and the result as for {@linkcode conv2d}.
    */
   sumRows(x: Operand, rows: number, cols: number, mean = false, out?: number): Float32Array {
-    return this.#job(() => {
-      const xAt = this.#place(x), acc = this.#alloc(2 * cols), y = out ?? this.#alloc(cols);
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x),
+        acc = this.#space.alloc(2 * cols),
+        y = out ?? this.#space.alloc(cols);
       this.#run(
         "sum_rows_blocks",
         [xAt, rows, cols, mean ? 1 : 0, acc, y],
         Math.ceil(cols / this.#k.COLUMN_BLOCK),
         { work: 8 * rows * cols },
       );
-      return this.#view(y, cols);
+      return this.#space.view(y, cols);
     });
   }
 
@@ -677,8 +590,10 @@ export class NativeKernels {
    */
   maxPoolGrad(x: Operand, dy: Operand, g: PoolGeometry, out?: number): Float32Array {
     const size = g.batch * g.inHeight * g.inWidth * g.channels;
-    return this.#job(() => {
-      const xAt = this.#place(x), dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
+    return this.#space.job(() => {
+      const xAt = this.#space.place(x),
+        dyAt = this.#space.place(dy),
+        dx = out ?? this.#space.alloc(size);
       const args = [
         xAt,
         dyAt,
@@ -699,7 +614,7 @@ export class NativeKernels {
         dx,
       ];
       this.#run("max_pool_grad_images", args, g.batch, { work: 8 * size });
-      return this.#view(dx, size);
+      return this.#space.view(dx, size);
     });
   }
 
@@ -720,15 +635,15 @@ export class NativeKernels {
   ): Float32Array {
     const [batch, outHeight, outWidth, channels] = dyShape;
     const size = batch * inHeight * inWidth * channels;
-    return this.#job(() => {
-      const dyAt = this.#place(dy), dx = out ?? this.#alloc(size);
-      const ratios = this.#alloc(4);
+    return this.#space.job(() => {
+      const dyAt = this.#space.place(dy), dx = out ?? this.#space.alloc(size);
+      const ratios = this.#space.alloc(4);
       new Float64Array(this.#memory.buffer, ratios, 2).set(ratio);
       const args = [dyAt, batch, outHeight, outWidth, channels, inHeight, inWidth, ratios];
       this.#run("resize_bilinear_grad_images", [...args, halfPixelCenters ? 1 : 0, dx], batch, {
         work: 8 * batch * outHeight * outWidth * channels,
       });
-      return this.#view(dx, size);
+      return this.#space.view(dx, size);
     });
   }
 
@@ -738,15 +653,15 @@ export class NativeKernels {
    * {@linkcode conv2d}.
    */
   softmaxRows(z: Operand, rows: number, classes: number, out?: number): Float32Array {
-    return this.#job(() => {
-      const zAt = this.#place(z), p = out ?? this.#alloc(rows * classes);
+    return this.#space.job(() => {
+      const zAt = this.#space.place(z), p = out ?? this.#space.alloc(rows * classes);
       this.#runRows(
         "softmax_rows",
-        [zAt, p, rows, classes, this.#place(EXP_CONSTANTS)],
+        [zAt, p, rows, classes, this.#space.place(EXP_CONSTANTS)],
         rows,
         classes,
       );
-      return this.#view(p, rows * classes);
+      return this.#space.view(p, rows * classes);
     });
   }
 
@@ -762,10 +677,12 @@ export class NativeKernels {
     classes: number,
     out?: number,
   ): Float32Array {
-    return this.#job(() => {
-      const pAt = this.#place(p), dpAt = this.#place(dp), dz = out ?? this.#alloc(rows * classes);
+    return this.#space.job(() => {
+      const pAt = this.#space.place(p),
+        dpAt = this.#space.place(dp),
+        dz = out ?? this.#space.alloc(rows * classes);
       this.#runRows("softmax_rows_grad", [pAt, dpAt, dz, rows, classes], rows, classes);
-      return this.#view(dz, rows * classes);
+      return this.#space.view(dz, rows * classes);
     });
   }
 
@@ -782,12 +699,13 @@ export class NativeKernels {
     classes: number,
     out?: { loss: number; stats: number },
   ): { loss: Float32Array; stats: Float32Array } {
-    return this.#job(() => {
-      const zAt = this.#place(z), labelsAt = this.#place(labels);
-      const loss = out?.loss ?? this.#alloc(rows), stats = out?.stats ?? this.#alloc(2 * rows);
-      const args = [zAt, labelsAt, loss, stats, rows, classes, this.#place(EXP_CONSTANTS)];
+    return this.#space.job(() => {
+      const zAt = this.#space.place(z), labelsAt = this.#space.place(labels);
+      const loss = out?.loss ?? this.#space.alloc(rows),
+        stats = out?.stats ?? this.#space.alloc(2 * rows);
+      const args = [zAt, labelsAt, loss, stats, rows, classes, this.#space.place(EXP_CONSTANTS)];
       this.#runRows("sparse_xent_rows", args, rows, classes);
-      return { loss: this.#view(loss, rows), stats: this.#view(stats, 2 * rows) };
+      return { loss: this.#space.view(loss, rows), stats: this.#space.view(stats, 2 * rows) };
     });
   }
 
@@ -806,93 +724,42 @@ export class NativeKernels {
     classes: number,
     out?: number,
   ): Float32Array {
-    return this.#job(() => {
-      const zAt = this.#place(z), labelsAt = this.#place(labels);
-      const statsAt = this.#place(stats), dlossAt = this.#place(dloss);
-      const dz = out ?? this.#alloc(rows * classes);
-      const args = [zAt, labelsAt, statsAt, dlossAt, dz, rows, classes, this.#place(EXP_CONSTANTS)];
+    return this.#space.job(() => {
+      const zAt = this.#space.place(z), labelsAt = this.#space.place(labels);
+      const statsAt = this.#space.place(stats), dlossAt = this.#space.place(dloss);
+      const dz = out ?? this.#space.alloc(rows * classes);
+      const args = [
+        zAt,
+        labelsAt,
+        statsAt,
+        dlossAt,
+        dz,
+        rows,
+        classes,
+        this.#space.place(EXP_CONSTANTS),
+      ];
       this.#runRows("sparse_xent_rows_grad", args, rows, classes);
-      return this.#view(dz, rows * classes);
+      return this.#space.view(dz, rows * classes);
     });
   }
 
   /** Jobs so far that were split over more than the calling thread. */
   get sharedJobs(): number {
-    return this.#sharedJobs;
-  }
-
-  /** Runs one job from an empty workspace, with a larger one if it fills up. */
-  #job<T>(body: () => T): T {
-    for (;;) {
-      this.#top = this.#workspace;
-      try {
-        return body();
-      } catch (error) {
-        if (error !== WORKSPACE_FULL) throw error;
-        this.#growWorkspace(2 * (this.#workspaceEnd - this.#workspace));
-      }
-    }
-  }
-
-  #growWorkspace(bytes: number): void {
-    const heap = this.heap!;
-    // free() takes what malloc() returned, not the aligned start.
-    if (this.#workspaceBlock) heap.free(this.#workspaceBlock);
-    const at = heap.malloc(bytes + 64);
-    if (!at) throw new Error(`tfjs's wasm heap has no room for ${bytes} bytes of workspace`);
-    this.#workspaceBlock = at;
-    this.#workspace = align(at, 64);
-    this.#workspaceEnd = at + bytes + 64;
-  }
-
-  /** Reserves `floats` floats (64-byte aligned) and returns their byte offset. */
-  #alloc(floats: number): number {
-    const at = this.#top;
-    this.#top = align(at + 4 * floats, 64);
-    if (this.heap) {
-      if (this.#top > this.#workspaceEnd) throw WORKSPACE_FULL;
-      return at;
-    }
-    const needed = Math.ceil(this.#top / PAGE) - this.#memory.buffer.byteLength / PAGE;
-    if (needed > 0) {
-      if (this.#top > MAX_PAGES * PAGE) {
-        throw new Error(
-          `a kernel needs ${(this.#top / 2 ** 20).toFixed(0)} MiB of workspace, over the ` +
-            `${MAX_PAGES * PAGE / 2 ** 30} GiB of the kernels' own memory`,
-        );
-      }
-      this.#memory.grow(needed);
-    }
-    return at;
-  }
-
-  /** The offset of an operand, copying values in first. */
-  #place(operand: Operand): number {
-    if (!(operand instanceof Float32Array || operand instanceof Uint8Array)) return operand.at;
-    const at = this.#alloc(operand.byteLength / 4);
-    const bytes = new Uint8Array(operand.buffer, operand.byteOffset, operand.byteLength);
-    new Uint8Array(this.#memory.buffer, at, operand.byteLength).set(bytes);
-    return at;
+    return this.#pool.sharedJobs;
   }
 
   // Epilogue in conv.c: bias offset (0: none), activation, α.
   #epilogue(e: ConvEpilogue): number {
-    const bias = e.bias === undefined ? 0 : this.#place(e.bias);
-    const at = this.#alloc(3);
+    const bias = e.bias === undefined ? 0 : this.#space.place(e.bias);
+    const at = this.#space.alloc(3);
     const activation = ACTIVATIONS.indexOf(e.activation ?? "linear");
     new Int32Array(this.#memory.buffer, at, 2).set([bias, activation]);
     new Float32Array(this.#memory.buffer, at + 8, 1)[0] = e.alpha ?? 0;
     return at;
   }
 
-  #zeros(floats: number): number {
-    const at = this.#alloc(floats);
-    this.#view(at, floats).fill(0);
-    return at;
-  }
-
   #geometry(g: NativeConvGeometry): number {
-    const at = this.#alloc(16);
+    const at = this.#space.alloc(16);
     new Int32Array(this.#memory.buffer, at, 15).set([
       g.batch,
       g.inHeight,
@@ -913,10 +780,6 @@ export class NativeKernels {
     return at;
   }
 
-  #view(at: number, floats: number): Float32Array {
-    return new Float32Array(this.#memory.buffer, at, floats);
-  }
-
   /** Runs an elementwise driver over blocks of `size` elements, split over the pool. */
   #runElements(driver: Driver, args: number[], size: number): void {
     // Waking a worker pays off from about 2¹⁸ elements (a memory-bound pass).
@@ -932,82 +795,8 @@ export class NativeKernels {
     this.#run(driver, args, Math.ceil(rows / this.#k.ROW_BLOCK), { work: 32 * rows * classes });
   }
 
-  /**
-   * Runs a driver over `items` work items, split over the pool: threads take
-   * chunks of items as they finish the last (a core slowed by another
-   * program gets less), or, for the filter gradient, whose threads each
-   * reuse their input blocks over all their items, fixed shares.
-   */
-  #run(
-    driver: Driver,
-    args: number[],
-    items: number,
-    options: { scratch?: number; stride?: number; work: number },
-  ): void {
-    const { scratch = 0, stride = 0 } = options;
-    const index = driverIndex().get(driver);
-    if (index === undefined) throw new Error(`the kernel module exports no ${driver}`);
-    const sharers = options.work < THREADED_WORK ? 1 : Math.min(this.threads, items);
-    if (sharers > 1) this.#startWorkers();
-    const ctrl = this.#control;
-    const chunk = sharers > 1 && driver !== "conv_filter_grad"
-      ? Math.ceil(items / (CHUNKS_PER_THREAD * sharers))
-      : 0;
-    if (sharers > 1) {
-      this.#sharedJobs++;
-      ctrl[FN] = index;
-      ctrl[SHARERS] = sharers;
-      ctrl[ITEMS] = items;
-      ctrl[NARGS] = args.length;
-      ctrl[SCRATCH] = scratch;
-      ctrl[SCRATCH_STRIDE] = stride;
-      ctrl[CHUNK] = chunk;
-      ctrl[NEXT] = 0;
-      ctrl.set(args, ARGS);
-      Atomics.store(ctrl, DONE, 0);
-      Atomics.add(ctrl, SEQ, 1);
-      Atomics.notify(ctrl, SEQ);
-    }
-    const run = this.#exports[driver];
-    if (chunk > 0) {
-      for (let at; (at = Atomics.add(ctrl, NEXT, 1) * chunk) < items;) {
-        run(...args, scratch, at, Math.min(items, at + chunk));
-      }
-    } else {
-      const end = Math.floor(items / sharers);
-      if (end > 0) run(...args, scratch, 0, end);
-    }
-    if (sharers > 1) {
-      for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < this.#workers.length; spin++);
-      for (let done; (done = Atomics.load(ctrl, DONE)) < this.#workers.length;) {
-        if (Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out") {
-          throw new Error("a kernel thread did not answer within 60 s");
-        }
-      }
-      if (Atomics.exchange(ctrl, FAILED, 0)) throw new Error("a kernel thread failed");
-    }
+  /** Runs a driver over `items` work items on the pool (see `ThreadPool.run`). */
+  #run(driver: Driver, args: number[], items: number, options: JobOptions): void {
+    this.#pool.run(driver, this.#exports[driver], args, items, options);
   }
-
-  #startWorkers(): void {
-    if (this.#workers.length > 0) return;
-    for (let id = 1; id < this.threads; id++) {
-      const worker = new workerThreads.Worker(WORKER_URL, {
-        workerData: {
-          module: wasmModule(),
-          memory: this.#memory,
-          control: this.#control.buffer,
-          id,
-          stackTop: this.#stacks + (id + 1) * STACK,
-          names: [...driverIndex().keys()],
-        },
-      });
-      // Idle workers must not keep a finished program alive.
-      worker.unref();
-      this.#workers.push(worker);
-    }
-  }
-}
-
-function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
 }
