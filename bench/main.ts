@@ -42,6 +42,14 @@ import { median, oneDecimal, summarise } from "./stats.ts";
 import { measureTrainingMemory, type MemoryReport, type Quarter } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
+import {
+  lossAgreement,
+  type PortResult,
+  timePort,
+  timeTorch,
+  type Timing,
+  type TrainingStep,
+} from "./torch.ts";
 
 const COMMAND = {
   usage: `deno task bench [flags]
@@ -168,15 +176,6 @@ run.`,
   },
 } as const satisfies CommandSpec;
 
-/** A training step timed against its PyTorch port (`torch_steps.py --step port`). */
-interface TrainingStep {
-  name: string;
-  title: string;
-  port: string;
-  /** `deno task train` flags that make the step. */
-  args: string[];
-}
-
 const TRAINING_STEPS: readonly TrainingStep[] = [
   { name: "cdga", title: "default training step (CDGA)", port: "cdga", args: [] },
   {
@@ -186,16 +185,6 @@ const TRAINING_STEPS: readonly TrainingStep[] = [
     args: ["--backbone", "mobilenetv2", "--norm", "frozen", "--method", "sourceOnly"],
   },
 ];
-
-interface Timing {
-  impl: string;
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  lossFirst: number;
-  lossLast: number;
-  detail: string;
-}
 
 function parse() {
   const values = readCommand(COMMAND, Deno.args);
@@ -296,130 +285,6 @@ async function timeReference(
   };
 }
 
-/**
- * Runs a PyTorch script with `args` and returns the JSON object it prints on
- * its last line, or why it could not.
- */
-async function runTorchScript(
-  options: Options,
-  script: string,
-  args: string[],
-): Promise<Record<string, unknown> | string> {
-  const python = options.python;
-  try {
-    await Deno.stat(script);
-  } catch {
-    return `no PyTorch script at ${script}`;
-  }
-  let probe;
-  try {
-    probe = await new Deno.Command(python, { args: ["-c", "import torch"], stderr: "null" })
-      .output();
-  } catch {
-    return `${python} not found`;
-  }
-  if (!probe.success) return `${python} cannot import torch (apt-get install python3-torch)`;
-  const run = await new Deno.Command(python, {
-    args: [script, ...args, ...(options.torchDevice === "cuda" ? ["--device", "cuda"] : [])],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!run.success) {
-    return `PyTorch run failed: ${new TextDecoder().decode(run.stderr).trim().split("\n").pop()}`;
-  }
-  const lines = new TextDecoder().decode(run.stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-/** A PyTorch script's printed timing as a table row. */
-function torchTiming(result: Record<string, unknown>, impl: string, note = ""): Timing {
-  const r = result as {
-    medianMs: number;
-    minMs: number;
-    maxMs: number;
-    lossFirst: number;
-    lossLast: number;
-    version: string;
-    device?: string;
-    gpu?: string;
-    threads: number;
-  };
-  return {
-    impl,
-    medianMs: r.medianMs,
-    minMs: r.minMs,
-    maxMs: r.maxMs,
-    lossFirst: r.lossFirst,
-    lossLast: r.lossLast,
-    detail: `torch ${r.version}, ${
-      r.device === "cuda" ? r.gpu ?? "CUDA" : `${r.threads} threads`
-    }${note}`,
-  };
-}
-
-async function timeTorch(options: Options): Promise<Timing | string> {
-  const result = await runTorchScript(options, options.torch, [
-    "--threads",
-    String(options.threads),
-    "--steps",
-    String(options.steps),
-    "--warmup",
-    String(options.warmup),
-    "--batch",
-    String(options.batch),
-    "--size",
-    String(options.size),
-  ]);
-  if (typeof result === "string") return result;
-  return torchTiming(result, `pytorch-${result.device ?? "cpu"}`);
-}
-
-/** What a port printed: its timing, parameter counts and first two steps' losses. */
-interface PortResult {
-  timing: Timing;
-  counts: { total: number; trainable: number };
-  firstStep: Record<string, number>;
-  secondStep: Record<string, number>;
-}
-
-async function timePort(
-  options: Options,
-  step: TrainingStep,
-  exportDir: string,
-): Promise<PortResult | string> {
-  const result = await runTorchScript(options, options.ports, [
-    "--step",
-    step.port,
-    "--export",
-    exportDir,
-    "--threads",
-    String(options.threads),
-    "--steps",
-    String(options.trainSteps),
-    "--warmup",
-    String(options.warmup),
-  ]);
-  if (typeof result === "string") return result;
-  return {
-    // The port repeats its one batch: its last loss is not comparable with ours.
-    timing: torchTiming(result, `pytorch-${result.device} (port)`, ", the first batch repeated"),
-    counts: result.counts as PortResult["counts"],
-    firstStep: result.firstStep as Record<string, number>,
-    secondStep: result.secondStep as Record<string, number>,
-  };
-}
-
-/** "seg 2.1963615 / 2.1963615, …; largest difference 4.1e-7" for the losses both sides report. */
-function lossAgreement(ours: Record<string, number>, port: Record<string, number>): {
-  text: string;
-  largest: number;
-} {
-  const names = Object.keys(port).filter((name) => name in ours);
-  const largest = Math.max(...names.map((name) => Math.abs(ours[name] - port[name])));
-  const pairs = names.map((name) => `${name} ${ours[name].toFixed(7)} / ${port[name].toFixed(7)}`);
-  return { text: `${pairs.join(", ")}; largest difference ${largest.toExponential(1)}`, largest };
-}
-
 function printProfile(title: string, profile: Profile) {
   const total = profile.reduce((s, [, ms]) => s + ms, 0);
   const calls = profile.reduce((s, [, , n]) => s + n, 0);
@@ -458,6 +323,74 @@ interface StepReport {
   notes: string[];
 }
 
+/** Starts a backend with the bench's kernel settings. */
+function startBackend(backend: "wasm" | "webgpu" | "cpu", options: Options): Promise<BackendInfo> {
+  return useBackend(backend, { threads: options.wasmThreads, nativeKernels: !options.tfjsKernels });
+}
+
+/**
+ * The rounds of one training step: the port (until it cannot run), then
+ * ours on each backend; the last round profiles ours. A live tensor count
+ * that moves during a run is recorded in `leaks`.
+ */
+async function timeRounds(
+  spec: TrainingStep,
+  options: Options,
+  backends: ("wasm" | "webgpu" | "cpu")[],
+  out: { dir: string; noTorch: boolean; profiles: Record<string, Profile>; leaks: string[] },
+): Promise<{ portRounds: PortResult[]; ourRounds: Map<string, Timing[]> }> {
+  const portRounds: PortResult[] = [];
+  const ourRounds = new Map<string, Timing[]>();
+  let portSkipped = out.noTorch;
+  for (let round = 1; round <= options.rounds; round++) {
+    if (!portSkipped) {
+      console.log(`round ${round}: ${spec.title}, PyTorch port …`);
+      const result = await timePort(options, spec, out.dir);
+      if (typeof result === "string") {
+        console.log(`PyTorch port: skipped (${result})`);
+        portSkipped = true;
+      } else portRounds.push(result);
+    }
+    for (const backend of backends) {
+      const info = await startBackend(backend, options);
+      console.log(`round ${round}: ${spec.title}, ${backend} …`);
+      const last = round === options.rounds;
+      const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
+        steps: options.trainSteps,
+        warmup: options.warmup,
+        profile: last && !options.noProfile,
+        args: spec.args,
+      });
+      const row = { impl: `tfjs-${info.name}`, ...timing, detail: `${detail}; ${info.detail}` };
+      ourRounds.set(backend, [...(ourRounds.get(backend) ?? []), row]);
+      if (!steady(tensorCounts)) {
+        out.leaks.push(`${spec.title} on ${backend}: ${[...new Set(tensorCounts)]}`);
+      }
+      if (profile) out.profiles[`${spec.title} on tfjs-${info.name}`] = profile;
+    }
+  }
+  return { portRounds, ourRounds };
+}
+
+/** The agreement of ours and the port: parameter counts and the first two steps' losses. */
+function portNotes(
+  exported: Awaited<ReturnType<typeof exportFirstStep>>,
+  port: PortResult,
+): string[] {
+  const same = port.counts.total === exported.counts.total &&
+    port.counts.trainable === exported.counts.trainable;
+  const first = lossAgreement(exported.metrics, port.firstStep);
+  const second = lossAgreement(exported.second, port.secondStep);
+  return [
+    `parameters: ours ${exported.counts.total} (${exported.counts.trainable} trained), ` +
+    `port ${port.counts.total} (${port.counts.trainable} trained): ` +
+    (same ? "equal" : "DIFFERENT"),
+    `first step from the same weights and batch, ours / port: ${first.text} ` +
+    `(${first.largest <= 1e-4 ? "≤ 1e-4" : "MORE THAN 1e-4"})`,
+    `second step, same batch, after each side's own update: ${second.text}`,
+  ];
+}
+
 async function timeTrainingSteps(
   spec: TrainingStep,
   options: Options,
@@ -466,67 +399,25 @@ async function timeTrainingSteps(
   profiles: Record<string, Profile>,
   leaks: string[],
 ): Promise<StepReport> {
-  const start = (backend: "wasm" | "webgpu" | "cpu") =>
-    useBackend(backend, { threads: options.wasmThreads, nativeKernels: !options.tfjsKernels });
-  await start(backends[0]);
+  await startBackend(backends[0], options);
   const dir = await Deno.makeTempDir({ prefix: `uda-bench-${spec.name}-` });
   try {
     console.log(`${spec.title}: exporting our initial weights and first batch to the port …`);
     const exported = await exportFirstStep(spec.args, dir);
-    const portRounds: PortResult[] = [];
-    const ourRounds = new Map<string, Timing[]>();
-    let portSkipped = noTorch;
-    for (let round = 1; round <= options.rounds; round++) {
-      if (!portSkipped) {
-        console.log(`round ${round}: ${spec.title}, PyTorch port …`);
-        const result = await timePort(options, spec, dir);
-        if (typeof result === "string") {
-          console.log(`PyTorch port: skipped (${result})`);
-          portSkipped = true;
-        } else portRounds.push(result);
-      }
-      for (const backend of backends) {
-        const info = await start(backend);
-        console.log(`round ${round}: ${spec.title}, ${backend} …`);
-        const last = round === options.rounds;
-        const { tensorCounts, profile, detail, ...timing } = await timeTrainingStep({
-          steps: options.trainSteps,
-          warmup: options.warmup,
-          profile: last && !options.noProfile,
-          args: spec.args,
-        });
-        const row = { impl: `tfjs-${info.name}`, ...timing, detail: `${detail}; ${info.detail}` };
-        ourRounds.set(backend, [...(ourRounds.get(backend) ?? []), row]);
-        if (!steady(tensorCounts)) {
-          leaks.push(`${spec.title} on ${backend}: ${[...new Set(tensorCounts)]}`);
-        }
-        if (profile) profiles[`${spec.title} on tfjs-${info.name}`] = profile;
-      }
-    }
+    const { portRounds, ourRounds } = await timeRounds(spec, options, backends, {
+      dir,
+      noTorch,
+      profiles,
+      leaks,
+    });
     const port = portRounds.length > 0 ? combineRounds(portRounds.map((r) => r.timing)) : undefined;
     const ratios = [...ourRounds.values()].map((rounds) =>
       portRounds.length === rounds.length
         ? rounds.map((t, i) => oneDecimal(t.medianMs / portRounds[i].timing.medianMs))
         : []
     );
-    const notes: string[] = [];
     const portResult = portRounds[0];
-    if (portResult) {
-      const same = portResult.counts.total === exported.counts.total &&
-        portResult.counts.trainable === exported.counts.trainable;
-      notes.push(
-        `parameters: ours ${exported.counts.total} (${exported.counts.trainable} trained), ` +
-          `port ${portResult.counts.total} (${portResult.counts.trainable} trained): ` +
-          (same ? "equal" : "DIFFERENT"),
-      );
-      const first = lossAgreement(exported.metrics, portResult.firstStep);
-      const second = lossAgreement(exported.second, portResult.secondStep);
-      notes.push(
-        `first step from the same weights and batch, ours / port: ${first.text} ` +
-          `(${first.largest <= 1e-4 ? "≤ 1e-4" : "MORE THAN 1e-4"})`,
-      );
-      notes.push(`second step, same batch, after each side's own update: ${second.text}`);
-    }
+    const notes = portResult ? portNotes(exported, portResult) : [];
     return {
       title: spec.title,
       ours: [...ourRounds.values()].map(combineRounds),

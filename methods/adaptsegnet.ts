@@ -27,7 +27,6 @@ import {
 import { adversarialLoss, discriminatorAccuracy } from "../losses/adversarial.ts";
 import type { MethodConfig } from "./config.ts";
 import {
-  type DiscParams,
   type DiscriminatorInputs,
   discSize,
   type GeneratorContext,
@@ -57,7 +56,7 @@ export function outputSpaceAdversarial(
     weight?: (config: MethodConfig) => number;
     defaults?: MethodDefinition["defaults"];
   },
-): MethodDefinition {
+): MethodDefinition<PatchDiscriminatorParams> {
   return {
     label,
     plotted: ["adv"],
@@ -67,7 +66,7 @@ export function outputSpaceAdversarial(
     initParts: (k, config) => ({
       disc: initPatchDiscriminator(k, { inChannels: config.seg.classes, width: config.disc.width }),
     }),
-    generator(context: GeneratorContext): GeneratorTerms {
+    generator(context: GeneratorContext<PatchDiscriminatorParams>): GeneratorTerms {
       const { config, batch, source, target } = context;
       const [, inH, inW] = batch.source.images.shape;
       const [, h, w] = target!.logits.shape;
@@ -75,7 +74,7 @@ export function outputSpaceAdversarial(
       const targetView = view(resize(target!.logits, size));
       // G wants D to take the target for the source (label 1).
       const adv = adversarialLoss(
-        applyPatchDiscriminator(context.disc as PatchDiscriminatorParams, targetView),
+        applyPatchDiscriminator(context.disc!, targetView),
         1,
         { kind: config.disc.kind },
       );
@@ -102,13 +101,12 @@ export function outputSpaceAdversarial(
  */
 export function patchDiscriminatorObjective(
   config: MethodConfig,
-  disc: DiscParams,
+  disc: PatchDiscriminatorParams,
   inputs: DiscriminatorInputs,
 ): { loss: Tensor; metrics: Record<string, Tensor> } {
   const kind = config.disc.kind;
-  const d = disc as PatchDiscriminatorParams;
-  const ls = applyPatchDiscriminator(d, inputs.source);
-  const lt = applyPatchDiscriminator(d, inputs.target);
+  const ls = applyPatchDiscriminator(disc, inputs.source);
+  const lt = applyPatchDiscriminator(disc, inputs.target);
   const loss = tf.add(adversarialLoss(ls, 1, { kind }), adversarialLoss(lt, 0, { kind }));
   const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
   return { loss, metrics: { discAccuracy: accuracy } };
@@ -119,7 +117,7 @@ export function patchDiscriminatorObjective(
  * sweep chose 0.03 with D on the input resolution, and the design-space
  * round after it moved λ_adv to 0.05 (`docs/tuning.md`).
  */
-export const adaptSegNet: MethodDefinition = outputSpaceAdversarial(
+export const adaptSegNet: MethodDefinition<PatchDiscriminatorParams> = outputSpaceAdversarial(
   (logits) => tf.softmax(logits),
   { label: "AdaptSegNet", defaults: { lambdas: { adv: 0.05 } } },
 );

@@ -20,6 +20,7 @@
 import { tf } from "../lib/tf.ts";
 import { meanEntropy, selfInformation } from "../losses/entropy.ts";
 import type { MethodDefinition } from "./method.ts";
+import type { PatchDiscriminatorParams } from "../model/discriminator.ts";
 import { outputSpaceAdversarial } from "./adaptsegnet.ts";
 
 /** MinEnt: entropy minimisation on the target. */
@@ -36,7 +37,7 @@ export const minEnt: MethodDefinition = {
 };
 
 /** AdvEnt: adversarial alignment of self-information maps, weighted by `lambdas.advEnt`. */
-export const advEnt: MethodDefinition = outputSpaceAdversarial(
+export const advEnt: MethodDefinition<PatchDiscriminatorParams> = outputSpaceAdversarial(
   selfInformation,
   { label: "ADVENT (AdvEnt)", weight: (config) => config.lambdas.advEnt },
 );

@@ -70,7 +70,6 @@ import { groupBalance, groupUsage, usageBalance } from "../losses/group_balance.
 import { classEquivalenceWeights, pseudoLabels } from "../losses/class_equivalence.ts";
 import type { MethodConfig } from "./config.ts";
 import {
-  type DiscParams,
   type DiscriminatorInputs,
   discSize,
   downsampleLabels,
@@ -261,11 +260,11 @@ function classEquivalenceCells(
  * undefined where the configuration has none.
  */
 function globalTerm(
-  context: GeneratorContext,
+  context: GeneratorContext<CdgaDiscParams>,
   inputSize: [number, number],
 ): { adv: Tensor; source: Tensor; target: Tensor } | undefined {
   const { config } = context;
-  const globalD = (context.disc as CdgaDiscParams).global;
+  const globalD = context.disc!.global;
   if (config.global === "none" || !globalD) return undefined;
   const source = context.source!, target = context.target!;
   const [, h, w] = target.logits.shape;
@@ -288,7 +287,7 @@ function globalTerm(
  * group-level terms: its best variant of the design space over three seeds
  * ([extension]; `global: "none"` is the paper's reading; `docs/tuning.md`).
  */
-export const cdga: MethodDefinition = {
+export const cdga: MethodDefinition<CdgaDiscParams> = {
   label: "CDGA",
   plotted: ["adv", "sc", "orth", "bal", "globalAdv"],
   defaults: { discResolution: "output" },
@@ -311,7 +310,7 @@ export const cdga: MethodDefinition = {
     }
     return { group: initGrouping(kc, groupingConfig(config)), disc };
   },
-  generator(context: GeneratorContext): GeneratorTerms {
+  generator(context: GeneratorContext<CdgaDiscParams>): GeneratorTerms {
     const { config, batch } = context;
     const source = context.source!, target = context.target!;
     const group = context.params.group!;
@@ -342,7 +341,7 @@ export const cdga: MethodDefinition = {
     const targetInputs = groupInputs(up(at), signal(target.logits), stacked);
     const discConfig = groupDiscriminatorConfig(config);
     const targetLogits = applyGroupDiscriminator(
-      context.disc as GroupDiscriminatorParams,
+      context.disc!,
       targetInputs,
       discConfig,
     );
@@ -383,18 +382,17 @@ export const cdga: MethodDefinition = {
     }
     return { loss: tf.addN(terms), metrics, disc };
   },
-  discriminator(config: MethodConfig, disc: DiscParams, inputs: DiscriminatorInputs) {
+  discriminator(config: MethodConfig, disc: CdgaDiscParams, inputs: DiscriminatorInputs) {
     const kind = config.disc.kind;
-    const d = disc as GroupDiscriminatorParams;
     const discConfig = groupDiscriminatorConfig(config);
-    const ls = applyGroupDiscriminator(d, inputs.source, discConfig);
-    const lt = applyGroupDiscriminator(d, inputs.target, discConfig);
+    const ls = applyGroupDiscriminator(disc, inputs.source, discConfig);
+    const lt = applyGroupDiscriminator(disc, inputs.target, discConfig);
     let loss = tf.add(
       groupAdversarialLoss(ls, 1, { kind, weights: inputs.sourceWeights }),
       groupAdversarialLoss(lt, 0, { kind, weights: inputs.targetWeights }),
     );
     const accuracy = withoutGradient((a, b) => discriminatorAccuracy(a, b, kind), ls, lt);
-    const globalD = (disc as CdgaDiscParams).global;
+    const globalD = disc.global;
     if (globalD && inputs.globalSource && inputs.globalTarget) {
       const gs = applyPatchDiscriminator(globalD, inputs.globalSource);
       const gt = applyPatchDiscriminator(globalD, inputs.globalTarget);

@@ -83,14 +83,14 @@ export type DiscriminatorInputs = {
   globalTarget?: Tensor;
 };
 
-/** What G's objective is handed. */
-export interface GeneratorContext {
+/** What G's objective is handed; `D` is the method's discriminator's parameters. */
+export interface GeneratorContext<D extends DiscParams = DiscParams> {
   /** The resolved configuration. */
   config: MethodConfig;
   /** G (and C) as trained in this step. */
   params: { seg: DeepLabParams; group?: GroupingParams };
   /** D, held constant for this objective. */
-  disc?: DiscParams;
+  disc?: D;
   /** The batch. */
   batch: Batch;
   /** G on the source images, where the method reads them. */
@@ -114,8 +114,11 @@ export interface GeneratorTerms {
  * know of it. One value of this type in a file of its own, plus its line in
  * `METHOD_DEFINITIONS` (`methods/registry.ts`), is a new method: `METHODS`,
  * `--method`, `--also`, the table labels and the loss chart come from there.
+ * `D` is the type of its discriminator's parameters, so that its objectives
+ * take them as it made them (a definition over its own `D` is assignable to
+ * the registry's `MethodDefinition`: its objectives are methods).
  */
-export interface MethodDefinition {
+export interface MethodDefinition<D extends DiscParams = DiscParams> {
   /** Its name in tables and reports. */
   label: string;
   /** The metrics of `generator` that the loss chart of `plot.svg` draws beside L_seg. */
@@ -135,13 +138,13 @@ export interface MethodDefinition {
   /** Whose labels L_seg uses: the source's, or the target's (the oracle). */
   supervision: "source" | "target";
   /** C and D, where the method has them. */
-  initParts(k: Key, config: MethodConfig): { group?: GroupingParams; disc?: DiscParams };
+  initParts(k: Key, config: MethodConfig): { group?: GroupingParams; disc?: D };
   /** G's (and C's) extra terms. */
-  generator(context: GeneratorContext): GeneratorTerms;
+  generator(context: GeneratorContext<D>): GeneratorTerms;
   /** D's objective on detached inputs (methods with a D). */
   discriminator?(
     config: MethodConfig,
-    disc: DiscParams,
+    disc: D,
     inputs: DiscriminatorInputs,
   ): { loss: Tensor; metrics: Record<string, Tensor> };
 }

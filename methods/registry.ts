@@ -19,8 +19,7 @@ import { advEnt, minEnt } from "./advent.ts";
 import { cdga } from "./cdga.ts";
 import { oracle } from "./oracle.ts";
 
-/** The definition of each method, in the order `METHODS` and `--help` list them. */
-export const METHOD_DEFINITIONS = {
+const DEFINITIONS = {
   sourceOnly,
   adaptSegNet,
   minEnt,
@@ -30,4 +29,11 @@ export const METHOD_DEFINITIONS = {
 } as const satisfies Record<string, MethodDefinition>;
 
 /** A training method's name. */
-export type Method = keyof typeof METHOD_DEFINITIONS;
+export type Method = keyof typeof DEFINITIONS;
+
+/**
+ * The definition of each method, in the order `METHODS` and `--help` list
+ * them (each seen as a `MethodDefinition`: its own discriminator type stays
+ * inside its file).
+ */
+export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = DEFINITIONS;

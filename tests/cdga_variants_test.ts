@@ -4,7 +4,8 @@ import { key } from "../lib/random.ts";
 import { dispose, flatten, type Tree } from "../lib/tree.ts";
 import { type Batch, makeTrainer } from "../methods/step.ts";
 import type { MethodConfigInput } from "../methods/config.ts";
-import { cdga, groupingConfig } from "../methods/cdga.ts";
+import { groupingConfig } from "../methods/cdga.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { resize } from "../methods/method.ts";
 import { applyDeepLab } from "../model/deeplab.ts";
 import { applyGrouping } from "../model/grouping.ts";
@@ -148,7 +149,7 @@ Deno.test("CDGA's group-level entropy signal: D sees A_k ⊙ (−P log P) at its
       tf.slice(x, [from, 0, 0, 0], [2, ...x.shape.slice(1)]);
     const source = { logits: half(both.logits, 0), feature: half(both.feature, 0) };
     const target = { logits: half(both.logits, 2), feature: half(both.feature, 2) };
-    const terms = cdga.generator({
+    const terms = METHOD_DEFINITIONS.cdga.generator({
       config: trainer.config,
       params: { seg: params.seg, group: params.group },
       disc: params.disc,
