@@ -192,6 +192,7 @@ export {
   type Method,
   type MethodConfig,
   type MethodConfigInput,
+  type MethodDefaults,
   methodDefaults,
   METHODS,
   type OptimConfig,

@@ -19,21 +19,30 @@ import { advEnt, minEnt } from "./advent.ts";
 import { cdga } from "./cdga.ts";
 import { oracle } from "./oracle.ts";
 
-const DEFINITIONS = {
+/**
+ * A training method's name: one per entry of {@linkcode METHOD_DEFINITIONS}
+ * (the compiler holds the two to each other: a name without a definition,
+ * or a definition without a name, does not compile).
+ */
+export type Method = "sourceOnly" | "adaptSegNet" | "minEnt" | "advEnt" | "cdga" | "oracle";
+
+/**
+ * The definition of each method, in the order `METHODS` and `--help` list
+ * them (each seen as a `MethodDefinition`: its own discriminator type stays
+ * inside its file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { METHOD_DEFINITIONS } from "./registry.ts";
+ * assert.equal(METHOD_DEFINITIONS.advEnt.label, "ADVENT (AdvEnt)");
+ * ```
+ */
+export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = {
   sourceOnly,
   adaptSegNet,
   minEnt,
   advEnt,
   cdga,
   oracle,
-} as const satisfies Record<string, MethodDefinition>;
-
-/** A training method's name. */
-export type Method = keyof typeof DEFINITIONS;
-
-/**
- * The definition of each method, in the order `METHODS` and `--help` list
- * them (each seen as a `MethodDefinition`: its own discriminator type stays
- * inside its file).
- */
-export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = DEFINITIONS;
+};
