@@ -92,28 +92,35 @@ export function methodConfig(
   };
 }
 
+/**
+ * The flags that set a field each method has its own value of: λ_adv
+ * (AdaptSegNet's and CDGA's; no other objective reads it) and where D looks.
+ */
+const OWN_FLAGS: Partial<
+  Record<Method, {
+    adv?: "lambdaAdv" | "lambdaAdvCdga";
+    discResolution: "discResolution" | "adventDiscResolution" | "cdgaDiscResolution";
+  }>
+> = {
+  adaptSegNet: { adv: "lambdaAdv", discResolution: "discResolution" },
+  advEnt: { discResolution: "adventDiscResolution" },
+  cdga: { adv: "lambdaAdvCdga", discResolution: "cdgaDiscResolution" },
+};
+
 function methodOptions(o: Options, method: Method, classes: number): MethodConfigInput {
+  const own = OWN_FLAGS[method];
   return {
     method,
     seg: segConfig(o, classes),
     groups: o.groups,
     disc: { width: o.discWidth, mode: o.discMode },
-    discResolution: method === "advEnt"
-      ? o.adventDiscResolution
-      : method === "cdga"
-      ? o.cdgaDiscResolution
-      : o.discResolution,
+    discResolution: o[own?.discResolution ?? "discResolution"],
     global: o.cdgaGlobal,
     globalDiscResolution: o.cdgaGlobalDiscResolution,
     groupSignal: o.groupSignal,
     pseudoLabelThreshold: o.pseudoLabelThreshold,
     lambdas: {
-      // λ_adv is AdaptSegNet's and CDGA's (each its own flag); no other objective reads it.
-      ...(method === "cdga"
-        ? { adv: o.lambdaAdvCdga }
-        : method === "adaptSegNet"
-        ? { adv: o.lambdaAdv }
-        : {}),
+      ...(own?.adv ? { adv: o[own.adv] } : {}),
       global: o.lambdaCdgaGlobal,
       advEnt: o.lambdaAdvEnt,
       sc: o.lambdaSc,
