@@ -24,7 +24,13 @@ import { runTraining } from "./cli/job.ts";
 import { phaseLabel } from "./cli/phases.ts";
 import { exists } from "./cli/run_folder.ts";
 import { Interrupted } from "./cli/run_folder.ts";
-import { formatInterval, formatSummary, pairedInterval, summarise } from "./eval/statistics.ts";
+import {
+  formatInterval,
+  formatSigned,
+  formatSummary,
+  pairedInterval,
+  summarise,
+} from "./eval/statistics.ts";
 
 const DEFAULT_METHODS = "adaptSegNet,advEnt,minEnt,cdga.pixel,cdga.class";
 
@@ -192,7 +198,7 @@ try {
     paired[label] = { against: best, mean: d.mean, low: d.low, high: d.high };
     return [
       `- ${label} − ${best}: ${formatInterval(d)} points (per seed: ${
-        a.map((v, i) => (v - b[i]).toFixed(1)).join(", ")
+        a.map((v, i) => formatSigned(v - b[i])).join(", ")
       })`,
     ];
   });

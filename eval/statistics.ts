@@ -151,6 +151,20 @@ export function formatSummary(values: readonly number[], digits = 1): string {
  * ```
  */
 export function formatInterval(d: Interval, digits = 1): string {
-  const f = (v: number) => `${v < 0 ? "−" : "+"}${Math.abs(v).toFixed(digits)}`;
+  const f = (v: number) => formatSigned(v, digits);
   return d.n < 2 ? f(d.mean) : `${f(d.mean)} [${f(d.low)}, ${f(d.high)}]`;
+}
+
+/**
+ * A difference with its sign, a typographic minus for negatives (`−0.4`, `+0.9`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSigned } from "./statistics.ts";
+ * assert.deepEqual([formatSigned(-0.44), formatSigned(0.9)], ["−0.4", "+0.9"]);
+ * ```
+ */
+export function formatSigned(v: number, digits = 1): string {
+  return `${v < 0 ? "−" : "+"}${Math.abs(v).toFixed(digits)}`;
 }
