@@ -36,10 +36,9 @@ import {
   MAX_SOFTMAX_CLASSES,
   type NativeConvGeometry,
   NativeKernels,
-  type Operand,
   type PoolGeometry,
-  type SharedHeap,
 } from "./native/engine.ts";
+import type { Operand, SharedHeap } from "./native/workspace.ts";
 import { convInfo } from "./conv_backprop.ts";
 import {
   ADAM,

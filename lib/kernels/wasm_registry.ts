@@ -33,7 +33,7 @@ import {
   SPARSE_SOFTMAX_CROSS_ENTROPY,
   SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
 } from "./fused.ts";
-import type { SharedHeap } from "./native/engine.ts";
+import type { SharedHeap } from "./native/workspace.ts";
 import { markHalfPixelResizeGrad } from "./resize_gradient.ts";
 import {
   COMPOSED_KERNELS,

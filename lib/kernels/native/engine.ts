@@ -33,8 +33,6 @@ import { kernelModule } from "./kernel_module.ts";
 import { checkThreads, type JobOptions, MAX_THREADS, STACK, ThreadPool } from "./thread_pool.ts";
 import { align, MAX_PAGES, type Operand, PAGE, type SharedHeap, Workspace } from "./workspace.ts";
 
-export type { Operand, SharedHeap };
-
 /** The shape of one NHWC convolution with an HWIO filter. */
 export interface NativeConvGeometry {
   readonly batch: number;
