@@ -17,7 +17,7 @@ import { type Key, key as rootKey, split } from "../lib/random.ts";
 import type { DeepLabConfig } from "../model/deeplab.ts";
 import type { ResNetDepth } from "../model/resnet.ts";
 import type { Method, MethodConfigInput } from "../methods/config.ts";
-import type { Options } from "./options.ts";
+import { methodOptionValues, type Options } from "./options.ts";
 
 /**
  * Every stream of randomness of a run, from its seed: G's (and C's and D's)
@@ -140,5 +140,6 @@ function methodOptions(o: Options, method: Method, classes: number): MethodConfi
       steps: o.warmupSteps + o.steps,
       trainNormAffine: o.norm === "batch",
     },
+    options: methodOptionValues(o, method),
   };
 }

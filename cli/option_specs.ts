@@ -29,28 +29,16 @@ import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { DATASETS } from "../data/registry.ts";
 import { MAX_IMAGE_PIXELS } from "../data/image_io.ts";
 import { RESNET_VARIANTS } from "../model/resnet.ts";
+import type { OptionSpec } from "../lib/option_spec.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 
-/** An option's kind: how its flag's text is read. */
-export type Kind = "string" | "number" | "integer" | "boolean";
-
-/** One option: its kind, default, help and checks. */
-export interface OptionSpec {
-  kind: Kind;
-  default: string | number | boolean | undefined;
-  help: string;
-  choices?: readonly string[];
-  min?: number;
-  max?: number;
-  /** Not settable from --config (a run-control flag). */
-  flagOnly?: boolean;
-}
+export type { OptionSpec };
 
 /** The recipes' names (`--recipe`). */
 export const RECIPE_NAMES = ["short", "equal-budget", "pre-sweep", "published", "v1"] as const;
 
 const CDGA = methodDefaults("cdga");
 
-/** Every option, with its default and help. */
 /** Methods, phases and schedule. */
 const RUN_SHAPE_OPTIONS = {
   recipe: {
@@ -503,28 +491,36 @@ const RUN_OPTIONS = {
 } as const satisfies Record<string, OptionSpec>;
 
 /**
- * The sections of `deno task train --help`, by concern, each with its options.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { OPTION_SECTIONS } from "./options.ts";
- * assert.ok(OPTION_SECTIONS.some((s) => s.title === "Data" && "dataset" in s.options));
- * ```
+ * The sections of each method's own settings (its definition's `options`):
+ * one per method that has some, after the shared method settings. A name
+ * that another option already has is refused here, when the module loads.
  */
-export const OPTION_SECTIONS: readonly { title: string; options: Record<string, OptionSpec> }[] = [
-  { title: "Methods, phases and schedule", options: RUN_SHAPE_OPTIONS },
-  { title: "Data", options: DATA_OPTIONS },
-  { title: "Model (G)", options: MODEL_OPTIONS },
-  { title: "Method settings (C, D and the loss weights)", options: METHOD_OPTIONS },
-  { title: "Optimisers", options: OPTIMISER_OPTIONS },
-  { title: "Backend", options: BACKEND_OPTIONS },
-  { title: "Run control and output", options: RUN_OPTIONS },
-];
+function methodOwnSections(
+  shared: Readonly<Record<string, OptionSpec>>,
+): { title: string; options: Readonly<Record<string, OptionSpec>> }[] {
+  const taken = new Map(Object.keys(shared).map((name) => [name, "a shared option"]));
+  const sections = [];
+  for (const [method, definition] of Object.entries(METHOD_DEFINITIONS)) {
+    const options = definition.options ?? {};
+    for (const name of Object.keys(options)) {
+      if (taken.has(name)) {
+        throw new Error(
+          `methods: ${method}'s option ${JSON.stringify(name)} clashes with ${taken.get(name)}`,
+        );
+      }
+      taken.set(name, `${method}'s`);
+    }
+    if (Object.keys(options).length) {
+      sections.push({ title: `${definition.label}'s own settings`, options });
+    }
+  }
+  return sections;
+}
 
 /**
- * Every option of `deno task train` (and of `--config` files): kind,
- * default, help and checks, in the order of {@linkcode OPTION_SECTIONS}.
+ * Every option of `deno task train` (and of `--config` files) that every run
+ * has: kind, default, help and checks. The type of the parsed options
+ * (`Options`) is read from it.
  */
 export const OPTIONS = {
   ...RUN_SHAPE_OPTIONS,
@@ -535,3 +531,43 @@ export const OPTIONS = {
   ...BACKEND_OPTIONS,
   ...RUN_OPTIONS,
 } as const;
+
+/**
+ * The sections of `deno task train --help`, by concern, each with its
+ * options; each method's own settings in a section of their own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OPTION_SECTIONS } from "./options.ts";
+ * assert.ok(OPTION_SECTIONS.some((s) => s.title === "Data" && "dataset" in s.options));
+ * ```
+ */
+export const OPTION_SECTIONS: readonly {
+  title: string;
+  options: Readonly<Record<string, OptionSpec>>;
+}[] = [
+  { title: "Methods, phases and schedule", options: RUN_SHAPE_OPTIONS },
+  { title: "Data", options: DATA_OPTIONS },
+  { title: "Model (G)", options: MODEL_OPTIONS },
+  { title: "Method settings (C, D and the loss weights)", options: METHOD_OPTIONS },
+  ...methodOwnSections(OPTIONS),
+  { title: "Optimisers", options: OPTIMISER_OPTIONS },
+  { title: "Backend", options: BACKEND_OPTIONS },
+  { title: "Run control and output", options: RUN_OPTIONS },
+];
+
+/**
+ * Every option by name, each method's own settings among them: what the
+ * parser, `--config`, stored options and resume checks read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OPTION_SPECS } from "./option_specs.ts";
+ * assert.equal(OPTION_SPECS.seed.kind, "integer");
+ * ```
+ */
+export const OPTION_SPECS: Readonly<Record<string, OptionSpec>> = Object.fromEntries(
+  OPTION_SECTIONS.flatMap((section) => Object.entries(section.options)),
+);

@@ -16,9 +16,23 @@
 import { commandHelp, type FlagSpec } from "./command.ts";
 import { parseCommandArgs } from "./arguments.ts";
 import { FOLDER_LAYOUT } from "../data/folder.ts";
-import { OPTION_SECTIONS, OPTIONS, type OptionSpec, RECIPE_NAMES } from "./option_specs.ts";
+import {
+  OPTION_SECTIONS,
+  OPTION_SPECS,
+  OPTIONS,
+  type OptionSpec,
+  RECIPE_NAMES,
+} from "./option_specs.ts";
+import {
+  checkOption as check,
+  kebabCase as kebab,
+  type OptionValue,
+  type ValueOfSpec,
+} from "../lib/option_spec.ts";
+import type { Method } from "../methods/config.ts";
+import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 
-export { OPTION_SECTIONS, OPTIONS, RECIPE_NAMES };
+export { OPTION_SECTIONS, OPTION_SPECS, OPTIONS, RECIPE_NAMES };
 
 /**
  * Named recipes: values that replace the defaults of the options they name
@@ -101,65 +115,35 @@ export const RECIPES = {
 } as const satisfies Record<typeof RECIPE_NAMES[number], Partial<Options>>;
 
 type Specs = typeof OPTIONS;
-// A string option with choices takes the union of its choices (the tuples beside the
-// types they name: METHODS, RESNET_VARIANTS, …), so no caller casts.
-type ValueOf<S extends OptionSpec> = S["kind"] extends "boolean" ? boolean
-  : S["kind"] extends "string" ? (S extends { choices: readonly (infer C)[] } ? C : string)
-  : number;
 
-/** The resolved options. */
+/**
+ * The resolved options. Each method's own settings (its definition's
+ * `options`) are there too, under their names, outside this type: a method
+ * reads them from its configuration (`methodOptionValues` hands them on).
+ */
 export type Options = {
   -readonly [K in keyof Specs]:
-    | ValueOf<Specs[K]>
+    | ValueOfSpec<Specs[K]>
     | (Specs[K]["default"] extends undefined ? undefined : never);
 };
 
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-function check(
-  name: string,
-  spec: OptionSpec,
-  value: unknown,
-  where: string,
-  typed = false,
-): string | number | boolean {
-  const fail = (why: string): never => {
-    throw new Error(`${where}: ${name} ${why}`);
-  };
-  let v = value;
-  // Flags are text and are read as their option's type; JSON values must have it already.
-  if (typed && spec.kind !== "string" && typeof v === "string") {
-    fail(
-      `must be ${spec.kind === "boolean" ? "true or false" : "a number"} (not in quotes), got ${
-        JSON.stringify(value)
-      }`,
-    );
+/**
+ * The values of `method`'s own settings in parsed options, by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { methodOptionValues, parseOptions } from "./options.ts";
+ * assert.deepEqual(methodOptionValues(await parseOptions([]), "adaptSegNet"), {});
+ * ```
+ */
+export function methodOptionValues(options: Options, method: Method): Record<string, OptionValue> {
+  const all: Readonly<Record<string, unknown>> = options;
+  const out: Record<string, OptionValue> = {};
+  for (const name of Object.keys(METHOD_DEFINITIONS[method].options ?? {})) {
+    out[name] = all[name] as OptionValue;
   }
-  if (spec.kind === "boolean") {
-    if (typeof v === "string") v = v === "true" ? true : v === "false" ? false : v;
-    if (typeof v !== "boolean") fail(`must be true or false, got ${JSON.stringify(value)}`);
-    return v as boolean;
-  }
-  if (spec.kind === "number" || spec.kind === "integer") {
-    if (typeof v === "string" && v.trim() !== "") v = Number(v);
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      fail(`must be a number, got ${JSON.stringify(value)}`);
-    }
-    if (spec.kind === "integer" && !Number.isInteger(v)) {
-      fail(`must be an integer, got ${JSON.stringify(value)}`);
-    }
-    if (spec.min !== undefined && (v as number) < spec.min) fail(`must be ≥ ${spec.min}, got ${v}`);
-    if (spec.max !== undefined && (v as number) > spec.max) fail(`must be ≤ ${spec.max}, got ${v}`);
-    if (spec.choices && !spec.choices.includes(String(v))) {
-      fail(`must be one of ${spec.choices.join(", ")}, got ${v}`);
-    }
-    return v as number;
-  }
-  if (typeof v !== "string") fail(`must be a string, got ${JSON.stringify(value)}`);
-  if (spec.choices && !spec.choices.includes(v as string)) {
-    fail(`must be one of ${spec.choices.join(", ")}, got ${JSON.stringify(v)}`);
-  }
-  return v as string;
+  return out;
 }
 
 /**
@@ -297,7 +281,7 @@ function checkTogether(options: Record<string, unknown>): void {
  * ```
  */
 export async function parseOptions(args: string[]): Promise<Options> {
-  const specs = OPTIONS as Record<string, OptionSpec>;
+  const specs = OPTION_SPECS;
   const fromFlags = readFlags(args, specs);
   const configPath = fromFlags.config as string | undefined;
   const fromFile = configPath ? await readConfigFile(configPath, specs) : {};
@@ -405,7 +389,7 @@ export function optionsFromStored(original: Record<string, unknown>, where: stri
       }; this version of uda-seg reads 1 to ${OPTIONS_VERSION}`,
     );
   }
-  const specs = OPTIONS as Record<string, OptionSpec>;
+  const specs = OPTION_SPECS;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(stored)) {
     if (key === "optionsVersion" || key === "classes") continue;

@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { OPTIONS, upgradeStoredOptions } from "./options.ts";
+import { OPTION_SPECS, upgradeStoredOptions } from "./options.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 
 const LOCK = "run.lock";
@@ -134,7 +134,7 @@ export function resumeDifferences(
   given: Record<string, unknown>,
 ): string[] {
   const defaults: Record<string, unknown> = Object.fromEntries(
-    Object.entries(OPTIONS).map(([k, v]) => [k, v.default]),
+    Object.entries(OPTION_SPECS).map(([k, v]) => [k, v.default]),
   );
   const out: string[] = [];
   const keys = new Set([...Object.keys(stored), ...Object.keys(given)]);

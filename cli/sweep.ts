@@ -22,7 +22,8 @@
  * @module
  */
 import { METHODS } from "../methods/config.ts";
-import { OPTIONS } from "./options.ts";
+import { OPTION_SPECS } from "./options.ts";
+import { kebabCase as kebab } from "../lib/option_spec.ts";
 import { formatInterval, formatSummary, pairedInterval, summarise } from "../eval/statistics.ts";
 
 /** One configuration of a grid: a name, its method, and its flags as arguments. */
@@ -54,7 +55,6 @@ export interface Grid {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 // Flags the sweep itself sets on every run: a grid may not move them.
 const RESERVED = new Set([
   "method",
@@ -76,7 +76,7 @@ function flagArgs(
   flags: Record<string, unknown>,
   where: string,
 ): { args: string[]; flags: Record<string, string | number | boolean> } {
-  const specs = OPTIONS as Record<string, { kind: string }>;
+  const specs = OPTION_SPECS;
   const args: string[] = [];
   const kept: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(flags)) {

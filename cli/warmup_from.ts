@@ -19,7 +19,7 @@
  */
 import { DataError } from "../data/image_io.ts";
 import { type Checkpoint, loadCheckpoint } from "../io/checkpoint.ts";
-import { OPTIONS, type Options } from "./options.ts";
+import { OPTION_SPECS, type Options } from "./options.ts";
 
 /** The options a warm-up's result depends on (the rest only shape later phases). */
 export const WARMUP_OPTIONS = [
@@ -70,7 +70,7 @@ export function warmupDifferences(
   stored: Record<string, unknown>,
   given: Record<string, unknown>,
 ): string[] {
-  const defaults = OPTIONS as Record<string, { default: unknown }>;
+  const defaults = OPTION_SPECS;
   const out: string[] = [];
   for (const name of WARMUP_OPTIONS) {
     const before = name in stored ? stored[name] : defaults[name].default;

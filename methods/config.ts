@@ -23,6 +23,7 @@ import { GROUP_DISCRIMINATOR_MODES, type GroupDiscriminatorMode } from "../model
 import type { AdversarialKind } from "../losses/adversarial.ts";
 import { CONSISTENCY_DISTANCES, type ConsistencyDistance } from "../losses/semantic_consistency.ts";
 import { type Method, METHOD_DEFINITIONS } from "./registry.ts";
+import { type OptionValue, resolveOptions } from "../lib/option_spec.ts";
 
 /**
  * The training methods: the source-only lower bound, the adaptation methods,
@@ -212,11 +213,16 @@ export interface MethodConfig {
   groupingLossesTrain: typeof GROUPING_LOSSES_TRAIN[number];
   /** Optimizers. */
   optim: OptimConfig;
+  /**
+   * The method's own settings (its definition's `options`), by name, checked
+   * and with their defaults filled in; empty for a method that has none.
+   */
+  options: Readonly<Record<string, OptionValue>>;
 }
 
 /** A partial configuration: `method` and `seg.classes` are required. */
 export type MethodConfigInput =
-  & Partial<Omit<MethodConfig, "lambdas" | "optim" | "grouping" | "disc" | "seg">>
+  & Partial<Omit<MethodConfig, "lambdas" | "optim" | "grouping" | "disc" | "seg" | "options">>
   & {
     method: Method;
     seg: DeepLabConfig;
@@ -224,6 +230,7 @@ export type MethodConfigInput =
     optim?: Partial<OptimConfig>;
     grouping?: Partial<MethodConfig["grouping"]>;
     disc?: Partial<MethodConfig["disc"]>;
+    options?: Readonly<Record<string, unknown>>;
   };
 
 /** AdvEnt's adversarial weight, λ_adv^AdvEnt (chosen by the sweep; `docs/tuning.md`). */
@@ -315,6 +322,7 @@ export function methodDefaults(method: Method): Omit<MethodConfig, "seg" | "meth
     pseudoLabelThreshold: DEFAULTS.pseudoLabelThreshold,
     groupingLossesTrain: DEFAULTS.groupingLossesTrain,
     optim: { ...DEFAULTS.optim, discBetas: [...DEFAULTS.optim.discBetas] },
+    options: resolveOptions(METHOD_DEFINITIONS[method].options ?? {}, {}, `config: ${method}`),
   };
 }
 
@@ -392,6 +400,11 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     pseudoLabelThreshold: input.pseudoLabelThreshold ?? d.pseudoLabelThreshold,
     groupingLossesTrain: input.groupingLossesTrain ?? d.groupingLossesTrain,
     optim: { ...d.optim, ...input.optim },
+    options: resolveOptions(
+      METHOD_DEFINITIONS[input.method].options ?? {},
+      input.options ?? {},
+      `config: ${input.method}`,
+    ),
   };
   checkSeg(config.seg);
   check(

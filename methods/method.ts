@@ -23,6 +23,7 @@ import type { DeepLabParams } from "../model/deeplab.ts";
 import type { GroupingParams } from "../model/grouping.ts";
 import type { GroupDiscriminatorParams, PatchDiscriminatorParams } from "../model/discriminator.ts";
 import type { MethodConfig, MethodConfigInput, MethodDefaults } from "./config.ts";
+import type { OptionSpec, OptionValue, ValuesOfSpecs } from "../lib/option_spec.ts";
 
 /**
  * One training batch: labelled source images and target images; target
@@ -111,9 +112,10 @@ export interface GeneratorTerms {
 
 /**
  * A training method: everything the step, the jobs and the reports need to
- * know of it. One value of this type in a file of its own, plus its line in
- * `METHOD_DEFINITIONS` (`methods/registry.ts`), is a new method: `METHODS`,
- * `--method`, `--also`, the table labels and the loss chart come from there.
+ * know of it. One value of this type in a file of its own, plus its line in the
+ * registry (`methods/registry.ts`), is a new method: `METHODS`, `--method`,
+ * `--also`, the flags of its own settings, the table labels and the loss
+ * chart come from there.
  * `D` is the type of its discriminator's parameters, so that its objectives
  * take them as it made them (a definition over its own `D` is assignable to
  * the registry's `MethodDefinition`: its objectives are methods).
@@ -125,6 +127,14 @@ export interface MethodDefinition<D extends DiscParams = DiscParams> {
   plotted: readonly string[];
   /** What its defaults change from the shared ones (`methodDefaults`). */
   defaults?: MethodDefaults;
+  /**
+   * Its own settings, each with its kind, default, help and checks: they
+   * become flags of `deno task train` (a `--help` section of their own) and
+   * keys of `--config` files, and reach its objectives, resolved and
+   * checked, as `config.options` (`ownOptions` reads them typed). A name
+   * must not be taken by another option.
+   */
+  options?: Readonly<Record<string, OptionSpec>>;
   /**
    * Named variants a phase may ask for (`--also cdga.pixel`): what the label
    * adds and the settings the variant changes.
@@ -201,4 +211,34 @@ export function discSize(
   output: [number, number],
 ): [number, number] {
   return where === "input" ? input : output;
+}
+
+/**
+ * A method's own settings from its resolved configuration, typed by their
+ * specs (the `options` of its definition): a number option reads as a
+ * number, a string option with choices as the union of its choices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ownOptions } from "./method.ts";
+ * const specs = { lambdaX: { kind: "number", default: 0.1, help: "" } } as const;
+ * const config = { method: "minEnt", options: { lambdaX: 0.2 } } as const;
+ * const { lambdaX } = ownOptions(config, specs); // a number
+ * assert.equal(lambdaX * 10, 2);
+ * ```
+ */
+export function ownOptions<S extends Readonly<Record<string, OptionSpec>>>(
+  config: Pick<MethodConfig, "method" | "options">,
+  specs: S,
+): ValuesOfSpecs<S> {
+  const out: Record<string, OptionValue> = {};
+  for (const name of Object.keys(specs)) {
+    const value = config.options[name];
+    if (value === undefined) {
+      throw new Error(`config: ${config.method} has no value of its option ${name}`);
+    }
+    out[name] = value;
+  }
+  return out as ValuesOfSpecs<S>;
 }

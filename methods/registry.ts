@@ -20,11 +20,20 @@ import { cdga } from "./cdga.ts";
 import { oracle } from "./oracle.ts";
 
 /**
- * A training method's name: one per entry of {@linkcode METHOD_DEFINITIONS}
- * (the compiler holds the two to each other: a name without a definition,
- * or a definition without a name, does not compile).
+ * Every method's definition, in the order `METHODS` and `--help` list them:
+ * a new method is its file and one line here.
  */
-export type Method = "sourceOnly" | "adaptSegNet" | "minEnt" | "advEnt" | "cdga" | "oracle";
+const DEFINITIONS = {
+  sourceOnly,
+  adaptSegNet,
+  minEnt,
+  advEnt,
+  cdga,
+  oracle,
+} satisfies Readonly<Record<string, MethodDefinition>>;
+
+/** A training method's name: a key of {@linkcode METHOD_DEFINITIONS}. */
+export type Method = keyof typeof DEFINITIONS;
 
 /**
  * The definition of each method, in the order `METHODS` and `--help` list
@@ -38,11 +47,4 @@ export type Method = "sourceOnly" | "adaptSegNet" | "minEnt" | "advEnt" | "cdga"
  * assert.equal(METHOD_DEFINITIONS.advEnt.label, "ADVENT (AdvEnt)");
  * ```
  */
-export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = {
-  sourceOnly,
-  adaptSegNet,
-  minEnt,
-  advEnt,
-  cdga,
-  oracle,
-};
+export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = DEFINITIONS;
