@@ -199,6 +199,7 @@ export {
   resolveConfig,
   SEG_OPTIMIZERS,
 } from "./methods/config.ts";
+export { METHOD_DEFINITIONS, REGISTERED_METHODS } from "./methods/registry.ts";
 export {
   type AdversarialMetrics,
   type BaseMetrics,
@@ -218,8 +219,16 @@ export {
   type GeneratorContext,
   type GeneratorTerms,
   type MethodDefinition,
+  ownOptions,
   type Predictions,
 } from "./methods/method.ts";
+export {
+  type OptionKind,
+  type OptionSpec,
+  type OptionValue,
+  type ValueOfSpec,
+  type ValuesOfSpecs,
+} from "./lib/option_spec.ts";
 
 // Prediction, evaluation, files.
 export { gapClosed } from "./eval/table.ts";

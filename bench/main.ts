@@ -29,7 +29,8 @@
  *
  * @module
  */
-import { commandHelp, type CommandSpec, readCommand } from "../cli/command.ts";
+import { commandHelp } from "../cli/command.ts";
+import { BENCH_COMMAND, type BenchOptions as Options, parseBenchOptions } from "./options.ts";
 import { tf } from "../lib/tf.ts";
 import { type BackendInfo, probeWebGpu, useBackend } from "../lib/backend.ts";
 import { key, split } from "../lib/random.ts";
@@ -39,8 +40,9 @@ import { initReference, makeReferenceStep, referenceBatch } from "../model/refer
 import { timeTrainingStep } from "./training_step.ts";
 import { exportFirstStep } from "./step_export.ts";
 import { median, oneDecimal, summarise } from "./stats.ts";
-import { measureTrainingMemory, type MemoryReport, type Quarter } from "./memory.ts";
+import { measureTrainingMemory, type MemoryReport } from "./memory.ts";
 import { type Profile, profileOf } from "./profile.ts";
+import { printMemory, printProfile, printTable } from "./tables.ts";
 import { loadDigitsBenchmark } from "../data/digits.ts";
 import {
   lossAgreement,
@@ -50,202 +52,6 @@ import {
   type Timing,
   type TrainingStep,
 } from "./torch.ts";
-
-const COMMAND = {
-  usage: `deno task bench [flags]
-
-Times the reference training step (model/reference_net.ts; PyTorch's version
-of it with --torch), the default CDGA training step and the DeepLab MobileNetV2 step on
-our backends, PyTorch's reference step and the PyTorch ports of the two
-training steps (bench/torch_steps.py, started from our weights and batch) when
-/usr/bin/python3 can import torch, and the memory of a long default training
-run.`,
-  flags: {
-    backends: {
-      kind: "string",
-      value: "LIST",
-      help: "comma-separated among wasm, webgpu, cpu (default: wasm,\n" +
-        "plus webgpu when a hardware adapter exists)",
-    },
-    steps: {
-      kind: "integer",
-      value: "N",
-      help: "timed reference steps per backend and round",
-      min: 1,
-      default: 12,
-    },
-    rounds: {
-      kind: "integer",
-      value: "N",
-      help: "rounds of PyTorch's reference step then ours, back to back; the\n" +
-        "ratio is the median of the rounds' ratios",
-      min: 1,
-      default: 3,
-    },
-    warmup: { kind: "integer", value: "N", help: "untimed steps first", min: 0, default: 2 },
-    batch: {
-      kind: "integer",
-      value: "N",
-      help: "reference step: images per step",
-      min: 1,
-      default: 2,
-    },
-    size: { kind: "integer", value: "N", help: "reference step: image side", min: 8, default: 128 },
-    "train-steps": {
-      kind: "integer",
-      value: "N",
-      help: "timed steps of each training step (CDGA, MobileNetV2) per\n" +
-        "backend and round (0 skips them)",
-      min: 0,
-      default: 10,
-    },
-    "only-steps": {
-      kind: "string",
-      value: "LIST",
-      help: "comma-separated among cdga, mobilenetv2: the training steps\n" +
-        "timed (default both)",
-    },
-    threads: { kind: "integer", value: "N", help: "PyTorch threads", min: 1, default: 2 },
-    "wasm-threads": {
-      kind: "integer",
-      value: "N",
-      help: "wasm threads: our kernels' (or XNNPACK's with --tfjs-kernels);\n" +
-        "default: the logical cores, at most 8",
-      min: 1,
-    },
-    "tfjs-kernels": {
-      kind: "boolean",
-      help: "wasm: tfjs's own kernels (XNNPACK's convolutions, threaded)\ninstead of ours",
-    },
-    "memory-steps": {
-      kind: "integer",
-      value: "N",
-      help: "steps of the memory run (0 skips)",
-      min: 0,
-      default: 2000,
-    },
-    "memory-early": {
-      kind: "integer",
-      value: "N",
-      help: "the early step it is compared with (default 200; 1000 with --soak)",
-      min: 1,
-    },
-    soak: {
-      kind: "integer",
-      value: "N",
-      help: "soak mode: only the memory run, N default CDGA steps (20000\n" +
-        "is the soak the docs quote); resident memory, live tensors\n" +
-        "and step time over the steps, with their slopes",
-      min: 2,
-    },
-    "soak-minutes": {
-      kind: "number",
-      value: "M",
-      help: "stop the memory run after M minutes (SIGINT) and report the\n" +
-        "steps it did: a soak for as long as it is given",
-    },
-    torch: {
-      kind: "string",
-      value: "PATH",
-      help: "PyTorch's reference step script (default: the team's copy beside\n" +
-        "the repository, ../shared/bench/torch_reference_step.py; PyTorch's\n" +
-        "timings are skipped when it is absent)",
-    },
-    ports: {
-      kind: "string",
-      value: "PATH",
-      help: "the PyTorch ports of the training steps (default bench/torch_steps.py)",
-    },
-    "torch-device": {
-      kind: "string",
-      value: "D",
-      help: "cpu or cuda (cuda needs a script that takes\n" +
-        "--device, such as bench/device/torch_step.py)",
-      choices: ["cpu", "cuda"],
-      default: "cpu",
-    },
-    python: {
-      kind: "string",
-      value: "PATH",
-      help: "the Python that runs it",
-      default: "/usr/bin/python3",
-    },
-    "no-torch": { kind: "boolean", help: "skip PyTorch" },
-    "no-profile": { kind: "boolean", help: "skip the per-kernel profiles" },
-    json: { kind: "string", value: "FILE", help: "also write the results as JSON" },
-  },
-} as const satisfies CommandSpec;
-
-const TRAINING_STEPS: readonly TrainingStep[] = [
-  { name: "cdga", title: "default training step (CDGA)", port: "cdga", args: [] },
-  {
-    name: "mobilenetv2",
-    title: "DeepLab MobileNetV2 step (frozen batch norm, source only)",
-    port: "deeplab-mobilenetv2",
-    args: ["--backbone", "mobilenetv2", "--norm", "frozen", "--method", "sourceOnly"],
-  },
-];
-
-function parse() {
-  const values = readCommand(COMMAND, Deno.args);
-  if (values === "help") return { help: true as const };
-  const backends = values.backends?.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const b of backends ?? []) {
-    if (!["wasm", "webgpu", "cpu"].includes(b)) {
-      throw new Error(`--backends: unknown backend ${JSON.stringify(b)} (wasm, webgpu, cpu)`);
-    }
-  }
-  const onlySteps = values["only-steps"]?.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of onlySteps ?? []) {
-    if (!TRAINING_STEPS.some((t) => t.name === name)) {
-      throw new Error(
-        `--only-steps: unknown step ${JSON.stringify(name)} (${
-          TRAINING_STEPS.map((t) => t.name).join(", ")
-        })`,
-      );
-    }
-  }
-  const soak = values.soak;
-  const soakMinutes = values["soak-minutes"];
-  if (soakMinutes !== undefined && !(soakMinutes > 0)) {
-    throw new Error(`--soak-minutes must be a positive number, got ${soakMinutes}`);
-  }
-  const memorySteps = soak ?? values["memory-steps"];
-  const memoryEarly = values["memory-early"] ?? (soak ? Math.min(1000, Math.floor(soak / 2)) : 200);
-  if (memorySteps > 0 && memoryEarly >= memorySteps) {
-    throw new Error(
-      `--memory-early (${memoryEarly}) must be below --memory-steps (${memorySteps})`,
-    );
-  }
-  return {
-    help: false as const,
-    backends: backends as ("wasm" | "webgpu" | "cpu")[] | undefined,
-    steps: values.steps,
-    rounds: values.rounds,
-    warmup: values.warmup,
-    batch: values.batch,
-    size: values.size,
-    trainSteps: values["train-steps"],
-    trainingSteps: TRAINING_STEPS.filter((t) => !onlySteps || onlySteps.includes(t.name)),
-    threads: values.threads,
-    wasmThreads: values["wasm-threads"],
-    memorySteps,
-    memoryEarly,
-    soak,
-    soakMinutes,
-    torch: values.torch ??
-      new URL("../../shared/bench/torch_reference_step.py", import.meta.url).pathname,
-    ports: values.ports ?? new URL("./torch_steps.py", import.meta.url).pathname,
-    torchDevice: values["torch-device"] as "cpu" | "cuda",
-    python: values.python,
-    noTorch: values["no-torch"],
-    noProfile: values["no-profile"],
-    tfjsKernels: values["tfjs-kernels"],
-    json: values.json,
-  };
-}
-
-type Options = Exclude<ReturnType<typeof parse>, { help: true }>;
 
 async function timeReference(
   info: BackendInfo,
@@ -283,17 +89,6 @@ async function timeReference(
     profile,
     tensorCounts,
   };
-}
-
-function printProfile(title: string, profile: Profile) {
-  const total = profile.reduce((s, [, ms]) => s + ms, 0);
-  const calls = profile.reduce((s, [, , n]) => s + n, 0);
-  console.log(
-    `\nper-kernel profile of one ${title} (kernel time ${oneDecimal(total)} ms, ${calls} kernels):`,
-  );
-  for (const [name, ms, n] of profile.slice(0, 15)) {
-    console.log(`  ${name.padEnd(28)} ${String(ms).padStart(7)} ms  ${n} calls`);
-  }
 }
 
 const steady = (counts: number[]) => new Set(counts).size === 1;
@@ -509,27 +304,6 @@ async function timeSceneGeneration(): Promise<Record<string, number>> {
   return sceneMs;
 }
 
-/** Prints one timing table, with the ratio to PyTorch round by round where there are rounds. */
-function printTable(title: string, rows: Timing[], against?: Timing, roundRatios?: number[][]) {
-  console.log(`\n${title}\n`);
-  console.log(
-    "| implementation | median ms/step | min | max | × PyTorch | loss first → last | detail |",
-  );
-  console.log("|---|---|---|---|---|---|---|");
-  for (const [i, t] of rows.entries()) {
-    const perRound = roundRatios?.[i] ?? [];
-    const ratio = perRound.length > 0
-      ? `${median(perRound).toFixed(1)} (rounds: ${perRound.join(", ")})`
-      : against
-      ? (t.medianMs / against.medianMs).toFixed(1)
-      : "–";
-    console.log(
-      `| ${t.impl} | ${t.medianMs} | ${t.minMs} | ${t.maxMs} | ${ratio} | ` +
-        `${t.lossFirst.toFixed(4)} → ${t.lossLast.toFixed(4)} | ${t.detail} |`,
-    );
-  }
-}
-
 /** Prints the bench's tables and notes, and writes them as JSON where `--json` asks. */
 async function printResults(options: Options, results: {
   torchRounds: Timing[];
@@ -596,9 +370,9 @@ async function printResults(options: Options, results: {
 }
 
 async function main() {
-  const options = parse();
+  const options = parseBenchOptions(Deno.args);
   if (options.help) {
-    console.log(commandHelp(COMMAND));
+    console.log(commandHelp(BENCH_COMMAND));
     return;
   }
   if (options.soak) {
@@ -669,36 +443,6 @@ async function main() {
 }
 
 /** Prints a memory (or soak) run's report: memory, live tensors and step time over the steps. */
-function printMemory(memory: MemoryReport): void {
-  const { early, last } = memory;
-  const verdict = Math.abs(memory.growth) <= 0.1 ? "within 10%" : "MORE THAN 10%";
-  const quarters = (list: Quarter[]) =>
-    list.map((q) => `${q.from}–${q.to}: ${q.min} / ${q.median} / ${q.max}`).join("; ");
-  console.log(
-    `\nmemory of a ${last.step}-step default training run (${memory.seconds} s` +
-      (memory.stoppedAt ? `, stopped by the time limit at step ${memory.stoppedAt}` : "") +
-      `; ${memory.command}):\n` +
-      `  peak resident memory: ${early.peakRssMb} MiB at step ${early.step}, ` +
-      `${last.peakRssMb} MiB at step ${last.step} (${
-        (100 * memory.growth).toFixed(1)
-      }%, ${verdict})\n` +
-      `  resident memory by quarter of the steps from ${early.step} on (lowest / median / highest MiB): ` +
-      quarters(memory.quarters) +
-      `\n  its trend (least squares): ${memory.slopeMbPer1000.toFixed(1)} MiB per 1,000 steps\n` +
-      `  resident now: ${early.rssMb} → ${last.rssMb} MiB; live tensors from step ${early.step} on: ` +
-      (memory.tensorRange[0] === memory.tensorRange[1]
-        ? `constant at ${memory.tensorRange[0]}`
-        : `${memory.tensorRange[0]}–${memory.tensorRange[1]} (NOT constant)`) +
-      (memory.stepTime
-        ? `\n  step time by quarter (lowest / median / highest ms): ${
-          quarters(memory.stepTime.quarters)
-        }\n  its trend (least squares): ${
-          memory.stepTime.slopeMsPer1000.toFixed(2)
-        } ms per 1,000 steps`
-        : ""),
-  );
-}
-
 try {
   await main();
 } catch (error) {

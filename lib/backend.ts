@@ -127,7 +127,7 @@ export interface BackendOptions {
   /**
    * The wasm backend's convolutions, their gradients and its slowest
    * elementwise kernels on our kernels (fused multiply-add convolutions on
-   * their own thread pool; `kernels/native_adapters.ts`), with tfjs's
+   * their own thread pool; `kernels/families/`), with tfjs's
    * single-threaded build for the rest. False: tfjs's kernels, XNNPACK's
    * convolutions on its thread pool, gradients built from them. Default true.
    */

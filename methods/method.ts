@@ -221,7 +221,7 @@ export function discSize(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ownOptions } from "./method.ts";
+ * import { ownOptions } from "../mod.ts";
  * const specs = { lambdaX: { kind: "number", default: 0.1, help: "" } } as const;
  * const config = { method: "minEnt", options: { lambdaX: 0.2 } } as const;
  * const { lambdaX } = ownOptions(config, specs); // a number

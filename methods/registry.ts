@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { METHOD_DEFINITIONS } from "./registry.ts";
+ * import { METHOD_DEFINITIONS } from "../mod.ts";
  * assert.deepEqual(Object.keys(METHOD_DEFINITIONS).length, 6);
  * assert.equal(METHOD_DEFINITIONS.cdga.label, "CDGA");
  * ```
@@ -20,10 +20,19 @@ import { cdga } from "./cdga.ts";
 import { oracle } from "./oracle.ts";
 
 /**
- * Every method's definition, in the order `METHODS` and `--help` list them:
- * a new method is its file and one line here.
+ * Every method's definition, in the order `METHODS` and `--help` list them,
+ * each at its own type: a new method is its file and one line here.
+ * {@linkcode METHOD_DEFINITIONS} is the same list seen as plain
+ * `MethodDefinition`s, for code that handles any method.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REGISTERED_METHODS } from "../mod.ts";
+ * assert.equal(Object.keys(REGISTERED_METHODS)[0], "sourceOnly");
+ * ```
  */
-const DEFINITIONS = {
+export const REGISTERED_METHODS = {
   sourceOnly,
   adaptSegNet,
   minEnt,
@@ -33,7 +42,7 @@ const DEFINITIONS = {
 } satisfies Readonly<Record<string, MethodDefinition>>;
 
 /** A training method's name: a key of {@linkcode METHOD_DEFINITIONS}. */
-export type Method = keyof typeof DEFINITIONS;
+export type Method = keyof typeof REGISTERED_METHODS;
 
 /**
  * The definition of each method, in the order `METHODS` and `--help` list
@@ -43,8 +52,8 @@ export type Method = keyof typeof DEFINITIONS;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { METHOD_DEFINITIONS } from "./registry.ts";
+ * import { METHOD_DEFINITIONS } from "../mod.ts";
  * assert.equal(METHOD_DEFINITIONS.advEnt.label, "ADVENT (AdvEnt)");
  * ```
  */
-export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = DEFINITIONS;
+export const METHOD_DEFINITIONS: Readonly<Record<Method, MethodDefinition>> = REGISTERED_METHODS;

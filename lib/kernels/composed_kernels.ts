@@ -4,8 +4,8 @@
  * backend's own forward kernels (XNNPACK convolutions, transposes, pads)
  * called directly, never through the cpu backend, and kernels that replace
  * tfjs's where those are wrong or slow. They run where our native kernels
- * (`native_adapters.ts`) are off or decline a call; `wasm_registry.ts` says which
- * kernel falls back to which.
+ * (`families/`) are off or decline a call; each kernel's spec there says
+ * which it falls back to.
  *
  * Composed: Conv2DBackpropFilter (missing), Conv2DBackpropInput (replaces
  * a naive loop), DepthwiseConv2dNativeBackpropFilter and

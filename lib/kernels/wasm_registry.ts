@@ -1,12 +1,14 @@
 /**
- * Every kernel this library puts on tfjs's wasm backend, one entry each: the
- * kernel's name, its inputs, our native kernel for it
- * (`native_adapters.ts`), and what runs where ours is off or declines a call
- * (tfjs's own kernel, a composed one of `composed_kernels.ts`, or nothing: a
- * fused kernel then does not exist, and its callers compose it from tfjs's
- * operations). The table drives both registration ({@linkcode registerWasmKernels},
- * once the backend starts) and dispatch ({@linkcode useOurKernels}), so adding
- * a kernel is one entry here.
+ * Every kernel this library puts on tfjs's wasm backend: the list of the
+ * kernel families (`families/`, one file each, where every kernel is its
+ * engine call, its adapter and its spec: name, inputs, the module drivers it
+ * runs, our native kernel and what runs where ours is off or declines a call
+ * — tfjs's own kernel, a composed one of `composed_kernels.ts`, or nothing:
+ * a fused kernel then does not exist, and its callers compose it from
+ * tfjs's operations). The list drives both registration
+ * ({@linkcode registerWasmKernels}, once the backend starts) and dispatch
+ * ({@linkcode useOurKernels}), so adding a kernel is one spec in its
+ * family's file.
  *
  * @example Which kernels run our native code first
  * ```ts
@@ -20,68 +22,23 @@
  */
 import { tf } from "../tf.ts";
 import { markDilationAwareBackend } from "./dilated_gradients.ts";
-import {
-  ADAM,
-  BATCH_NORM,
-  BATCH_NORM_GRAD,
-  CONV_BIAS_ACTIVATION,
-  DEPTHWISE_BIAS_ACTIVATION,
-  LEAKY_RELU_GRAD,
-  RELU6_GRAD,
-  RELU_GRAD,
-  SOFTMAX_GRAD,
-  SPARSE_SOFTMAX_CROSS_ENTROPY,
-  SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
-} from "./fused.ts";
 import type { SharedHeap } from "./native/workspace.ts";
 import { markHalfPixelResizeGrad } from "./resize_gradient.ts";
-import {
-  COMPOSED_KERNELS,
-  type ComposedKernel,
-  type TfjsKernel,
-  withExplicitSamePadding,
-} from "./composed_kernels.ts";
-import {
-  NATIVE_KERNELS,
-  nativeKernelThreads,
-  type OurKernel,
-  startEngine,
-  type WasmHeap,
-} from "./native_adapters.ts";
+import { type TfjsKernel, withExplicitSamePadding } from "./composed_kernels.ts";
+import { nativeKernelThreads, startEngine } from "./native_adapters.ts";
+import type { WasmHeap, WasmKernel } from "./kernel_spec.ts";
+import { CONVOLUTION_KERNELS } from "./families/convolution.ts";
+import { ELEMENTWISE_KERNELS } from "./families/elementwise.ts";
+import { ROW_KERNELS } from "./families/rows.ts";
+import { NORMALISATION_KERNELS } from "./families/normalisation.ts";
+import { RESAMPLING_KERNELS } from "./families/resampling.ts";
+import { COMPOSED_ONLY_KERNELS } from "./families/composed.ts";
 
-/**
- * What runs where our native kernel is off or declines a call: `"tfjs"`,
- * tfjs's own kernel of that name; `"none"`, nothing (the kernel is
- * registered only while ours are on); or a composed kernel.
- */
-export type Fallback = "tfjs" | "none" | ComposedKernel;
-
-/** One kernel on the wasm backend. */
-export interface WasmKernel {
-  /** The kernel's name: tfjs's, or a fused kernel's of `fused.ts`. */
-  readonly name: string;
-  /** Its inputs by name, as the kernel receives them. */
-  readonly inputs: readonly string[];
-  /**
-   * The exports of our kernel module (`native/*.c`) its native kernel runs:
-   * the driver that splits the work, and the packing helpers it calls.
-   */
-  readonly drivers: readonly string[];
-  /** Our native kernel, tried first while our kernels are on. */
-  readonly native?: OurKernel;
-  /** What runs otherwise. */
-  readonly fallback: Fallback;
-  /**
-   * tfjs's kernel gets "same" padding as explicit amounts (XNNPACK pads
-   * strided "same" convolutions unlike TensorFlow): a convolution's or a
-   * depthwise convolution's.
-   */
-  readonly explicitSamePadding?: "conv2d" | "depthwise";
-}
+export type { Fallback, WasmKernel } from "./kernel_spec.ts";
 
 /**
  * The table: every kernel {@linkcode registerWasmKernels} and
- * {@linkcode useOurKernels} put on the wasm backend.
+ * {@linkcode useOurKernels} put on the wasm backend, family by family.
  *
  * @example
  * ```ts
@@ -92,240 +49,12 @@ export interface WasmKernel {
  * ```
  */
 export const WASM_KERNELS: readonly WasmKernel[] = [
-  {
-    name: "Conv2D",
-    drivers: ["conv_forward", "pack_panels"],
-    inputs: ["x", "filter"],
-    native: NATIVE_KERNELS.Conv2D,
-    fallback: "tfjs",
-    explicitSamePadding: "conv2d",
-  },
-  {
-    name: "FusedConv2D",
-    drivers: [],
-    inputs: ["x", "filter", "bias", "preluActivationWeights"],
-    fallback: "tfjs",
-    explicitSamePadding: "conv2d",
-  },
-  {
-    name: "DepthwiseConv2dNative",
-    drivers: ["depthwise_forward"],
-    inputs: ["x", "filter"],
-    native: NATIVE_KERNELS.DepthwiseConv2dNative,
-    fallback: "tfjs",
-    explicitSamePadding: "depthwise",
-  },
-  {
-    name: "FusedDepthwiseConv2D",
-    drivers: [],
-    inputs: ["x", "filter", "bias", "preluActivationWeights"],
-    fallback: "tfjs",
-    explicitSamePadding: "depthwise",
-  },
-  {
-    name: "Conv2DBackpropFilter",
-    drivers: ["conv_filter_grad", "pack_columns", "filter_grad_items", "transpose"],
-    inputs: ["x", "dy"],
-    native: NATIVE_KERNELS.Conv2DBackpropFilter,
-    fallback: COMPOSED_KERNELS.Conv2DBackpropFilter,
-  },
-  {
-    name: "Conv2DBackpropInput",
-    drivers: ["conv_input_grad", "pack_transposed_filter", "input_grad_tiles"],
-    inputs: ["dy", "filter"],
-    native: NATIVE_KERNELS.Conv2DBackpropInput,
-    fallback: COMPOSED_KERNELS.Conv2DBackpropInput,
-  },
-  {
-    name: "DepthwiseConv2dNativeBackpropFilter",
-    drivers: ["depthwise_filter_grad"],
-    inputs: ["x", "dy"],
-    native: NATIVE_KERNELS.DepthwiseConv2dNativeBackpropFilter,
-    fallback: COMPOSED_KERNELS.DepthwiseConv2dNativeBackpropFilter,
-  },
-  {
-    name: "DepthwiseConv2dNativeBackpropInput",
-    drivers: ["depthwise_input_grad"],
-    inputs: ["dy", "filter"],
-    native: NATIVE_KERNELS.DepthwiseConv2dNativeBackpropInput,
-    fallback: COMPOSED_KERNELS.DepthwiseConv2dNativeBackpropInput,
-  },
-  {
-    name: "Exp",
-    drivers: ["exp_blocks"],
-    inputs: ["x"],
-    native: NATIVE_KERNELS.Exp,
-    fallback: "tfjs",
-  },
-  {
-    name: "LeakyRelu",
-    drivers: ["leaky_relu_blocks"],
-    inputs: ["x"],
-    native: NATIVE_KERNELS.LeakyRelu,
-    fallback: "tfjs",
-  },
-  {
-    name: "Greater",
-    drivers: ["greater_blocks"],
-    inputs: ["a", "b"],
-    native: NATIVE_KERNELS.Greater,
-    fallback: "tfjs",
-  },
-  {
-    name: "Select",
-    drivers: ["select_blocks"],
-    inputs: ["condition", "t", "e"],
-    native: NATIVE_KERNELS.Select,
-    fallback: "tfjs",
-  },
-  {
-    name: "Sum",
-    drivers: ["sum_rows_blocks"],
-    inputs: ["x"],
-    native: NATIVE_KERNELS.Sum,
-    fallback: "tfjs",
-  },
-  {
-    name: "Mean",
-    drivers: ["sum_rows_blocks"],
-    inputs: ["x"],
-    native: NATIVE_KERNELS.Mean,
-    fallback: "tfjs",
-  },
-  {
-    name: "MaxPoolGrad",
-    drivers: ["max_pool_grad_images"],
-    inputs: ["dy", "input", "output"],
-    native: NATIVE_KERNELS.MaxPoolGrad,
-    fallback: "tfjs",
-  },
-  {
-    name: "ResizeBilinearGrad",
-    drivers: ["resize_bilinear_grad_images"],
-    inputs: ["dy", "images"],
-    native: NATIVE_KERNELS.ResizeBilinearGrad,
-    fallback: "tfjs",
-  },
-  {
-    name: "Softmax",
-    drivers: ["softmax_rows"],
-    inputs: ["logits"],
-    native: NATIVE_KERNELS.Softmax,
-    fallback: "tfjs",
-  },
-  {
-    name: "UnsortedSegmentSum",
-    drivers: [],
-    inputs: ["x", "segmentIds"],
-    fallback: COMPOSED_KERNELS.UnsortedSegmentSum,
-  },
-  {
-    name: "OneHot",
-    drivers: [],
-    inputs: ["indices"],
-    fallback: COMPOSED_KERNELS.OneHot,
-  },
-  {
-    name: "Reverse",
-    drivers: [],
-    inputs: ["x"],
-    fallback: COMPOSED_KERNELS.Reverse,
-  },
-  {
-    name: "Slice",
-    drivers: [],
-    inputs: ["x"],
-    fallback: COMPOSED_KERNELS.Slice,
-  },
-  {
-    name: "SplitV",
-    drivers: [],
-    inputs: ["x"],
-    fallback: COMPOSED_KERNELS.SplitV,
-  },
-  {
-    name: "Identity",
-    drivers: [],
-    inputs: ["x"],
-    fallback: COMPOSED_KERNELS.Identity,
-  },
-  {
-    name: SOFTMAX_GRAD,
-    drivers: ["softmax_rows_grad"],
-    inputs: ["p", "dp"],
-    native: NATIVE_KERNELS[SOFTMAX_GRAD],
-    fallback: "none",
-  },
-  {
-    name: ADAM,
-    drivers: ["adam_blocks"],
-    inputs: ["g", "m", "v", "correction1", "correction2"],
-    native: NATIVE_KERNELS[ADAM],
-    fallback: "none",
-  },
-  {
-    name: BATCH_NORM,
-    drivers: ["batch_norm_blocks"],
-    inputs: ["x", "gamma", "beta"],
-    native: NATIVE_KERNELS[BATCH_NORM],
-    fallback: "none",
-  },
-  {
-    name: BATCH_NORM_GRAD,
-    drivers: ["batch_norm_grad_blocks"],
-    inputs: ["dy", "xhat", "rstd", "gamma"],
-    native: NATIVE_KERNELS[BATCH_NORM_GRAD],
-    fallback: "none",
-  },
-  {
-    name: CONV_BIAS_ACTIVATION,
-    drivers: ["conv_forward", "pack_panels"],
-    inputs: ["x", "filter", "bias"],
-    native: NATIVE_KERNELS[CONV_BIAS_ACTIVATION],
-    fallback: "none",
-  },
-  {
-    name: DEPTHWISE_BIAS_ACTIVATION,
-    drivers: ["depthwise_forward"],
-    inputs: ["x", "filter", "bias"],
-    native: NATIVE_KERNELS[DEPTHWISE_BIAS_ACTIVATION],
-    fallback: "none",
-  },
-  {
-    name: RELU6_GRAD,
-    drivers: ["relu6_grad_blocks"],
-    inputs: ["y", "dy"],
-    native: NATIVE_KERNELS[RELU6_GRAD],
-    fallback: "none",
-  },
-  {
-    name: RELU_GRAD,
-    drivers: ["activation_grad_blocks"],
-    inputs: ["x", "dy"],
-    native: NATIVE_KERNELS[RELU_GRAD],
-    fallback: "none",
-  },
-  {
-    name: LEAKY_RELU_GRAD,
-    drivers: ["activation_grad_blocks"],
-    inputs: ["x", "dy"],
-    native: NATIVE_KERNELS[LEAKY_RELU_GRAD],
-    fallback: "none",
-  },
-  {
-    name: SPARSE_SOFTMAX_CROSS_ENTROPY,
-    drivers: ["sparse_xent_rows"],
-    inputs: ["logits", "labels"],
-    native: NATIVE_KERNELS[SPARSE_SOFTMAX_CROSS_ENTROPY],
-    fallback: "none",
-  },
-  {
-    name: SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD,
-    drivers: ["sparse_xent_rows_grad"],
-    inputs: ["logits", "labels", "stats", "dloss"],
-    native: NATIVE_KERNELS[SPARSE_SOFTMAX_CROSS_ENTROPY_GRAD],
-    fallback: "none",
-  },
+  ...CONVOLUTION_KERNELS,
+  ...ELEMENTWISE_KERNELS,
+  ...ROW_KERNELS,
+  ...NORMALISATION_KERNELS,
+  ...RESAMPLING_KERNELS,
+  ...COMPOSED_ONLY_KERNELS,
 ];
 
 /**
