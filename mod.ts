@@ -201,6 +201,12 @@ export {
 } from "./methods/config.ts";
 export { METHOD_DEFINITIONS, REGISTERED_METHODS } from "./methods/registry.ts";
 export {
+  discriminatorOptimizer,
+  frozenParameter,
+  headOptimizer,
+  segOptimizer,
+} from "./methods/optimizers.ts";
+export {
   type AdversarialMetrics,
   type BaseMetrics,
   type Batch,
@@ -220,6 +226,8 @@ export {
   type GeneratorTerms,
   type MethodDefinition,
   ownOptions,
+  type Parts,
+  type PartTraining,
   type Predictions,
 } from "./methods/method.ts";
 export {

@@ -98,8 +98,11 @@ for (const path of positionals) {
       const metricsAt = (z: tf.Tensor) =>
         definition.generator({
           config,
-          params: { seg: params.seg, ...(params.group ? { group: params.group } : {}) },
-          disc: params.disc,
+          params: {
+            seg: params.seg,
+            ...(params.group ? { group: params.group } : {}),
+            ...(params.disc ? { disc: params.disc } : {}),
+          },
           batch,
           source,
           target: { logits: z, feature: targetFeature },

@@ -30,7 +30,8 @@
 import { join } from "node:path";
 import { tf } from "../lib/tf.ts";
 import { dispose, flatten, type Tree } from "../lib/tree.ts";
-import { frozenParameter, readMetrics } from "../methods/step.ts";
+import { readMetrics } from "../methods/step.ts";
+import { frozenParameter } from "../methods/optimizers.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { stepSetup } from "./training_step.ts";
 

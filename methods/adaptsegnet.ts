@@ -26,6 +26,7 @@ import {
 } from "../model/discriminator.ts";
 import { adversarialLoss, discriminatorAccuracy } from "../losses/adversarial.ts";
 import type { MethodConfig } from "./config.ts";
+import { discriminatorOptimizer } from "./optimizers.ts";
 import {
   type DiscriminatorInputs,
   discSize,
@@ -56,17 +57,18 @@ export function outputSpaceAdversarial(
     weight?: (config: MethodConfig) => number;
     defaults?: MethodDefinition["defaults"];
   },
-): MethodDefinition<PatchDiscriminatorParams> {
+): MethodDefinition<OutputSpaceParts> {
   return {
     label,
     plotted: ["adv"],
     defaults,
     reads: { source: true, target: true },
     supervision: "source",
+    parts: { disc: { objective: "discriminator", optimizer: discriminatorOptimizer } },
     initParts: (k, config) => ({
       disc: initPatchDiscriminator(k, { inChannels: config.seg.classes, width: config.disc.width }),
     }),
-    generator(context: GeneratorContext<PatchDiscriminatorParams>): GeneratorTerms {
+    generator(context: GeneratorContext<OutputSpaceParts>): GeneratorTerms {
       const { config, batch, source, target } = context;
       const [, inH, inW] = batch.source.images.shape;
       const [, h, w] = target!.logits.shape;
@@ -74,7 +76,7 @@ export function outputSpaceAdversarial(
       const targetView = view(resize(target!.logits, size));
       // G wants D to take the target for the source (label 1).
       const adv = adversarialLoss(
-        applyPatchDiscriminator(context.disc!, targetView),
+        applyPatchDiscriminator(context.params.disc, targetView),
         1,
         { kind: config.disc.kind },
       );
@@ -87,9 +89,13 @@ export function outputSpaceAdversarial(
         },
       };
     },
-    discriminator: patchDiscriminatorObjective,
+    discriminator: (config, parts, inputs) =>
+      patchDiscriminatorObjective(config, parts.disc, inputs),
   };
 }
+
+/** The part an output-space adversarial method adds: D, a patch discriminator. */
+export type OutputSpaceParts = { disc: PatchDiscriminatorParams };
 
 /**
  * D's objective for one patch discriminator: source → 1, target → 0.
@@ -117,7 +123,7 @@ export function patchDiscriminatorObjective(
  * sweep chose 0.03 with D on the input resolution, and the design-space
  * round after it moved λ_adv to 0.05 (`docs/tuning.md`).
  */
-export const adaptSegNet: MethodDefinition<PatchDiscriminatorParams> = outputSpaceAdversarial(
+export const adaptSegNet: MethodDefinition<OutputSpaceParts> = outputSpaceAdversarial(
   (logits) => tf.softmax(logits),
   { label: "AdaptSegNet", defaults: { lambdas: { adv: 0.05 } } },
 );

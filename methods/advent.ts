@@ -20,8 +20,7 @@
 import { tf } from "../lib/tf.ts";
 import { meanEntropy, selfInformation } from "../losses/entropy.ts";
 import type { MethodDefinition } from "./method.ts";
-import type { PatchDiscriminatorParams } from "../model/discriminator.ts";
-import { outputSpaceAdversarial } from "./adaptsegnet.ts";
+import { outputSpaceAdversarial, type OutputSpaceParts } from "./adaptsegnet.ts";
 
 /** MinEnt: entropy minimisation on the target. */
 export const minEnt: MethodDefinition = {
@@ -37,7 +36,7 @@ export const minEnt: MethodDefinition = {
 };
 
 /** AdvEnt: adversarial alignment of self-information maps, weighted by `lambdas.advEnt`. */
-export const advEnt: MethodDefinition<PatchDiscriminatorParams> = outputSpaceAdversarial(
+export const advEnt: MethodDefinition<OutputSpaceParts> = outputSpaceAdversarial(
   selfInformation,
   { label: "ADVENT (AdvEnt)", weight: (config) => config.lambdas.advEnt },
 );

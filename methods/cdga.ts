@@ -40,9 +40,15 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { split } from "../lib/random.ts";
+import { discriminatorOptimizer, headOptimizer } from "./optimizers.ts";
 import { stopGradient, withoutGradient } from "../lib/grad.ts";
 import { deepLabFeatureChannels } from "../model/deeplab.ts";
-import { applyGrouping, type GroupingConfig, initGrouping } from "../model/grouping.ts";
+import {
+  applyGrouping,
+  type GroupingConfig,
+  type GroupingParams,
+  initGrouping,
+} from "../model/grouping.ts";
 import {
   applyGroupDiscriminator,
   applyPatchDiscriminator,
@@ -197,6 +203,9 @@ export function cellWeights(assignments: Tensor, evidence: Tensor, grid: [number
  */
 export type CdgaDiscParams = GroupDiscriminatorParams & { global?: PatchDiscriminatorParams };
 
+/** CDGA's parts beside G: the grouping network C (trained with G) and its discriminators. */
+export type CdgaParts = { group: GroupingParams; disc: CdgaDiscParams };
+
 /** The view of the logits that the global term's D_g sees. */
 function globalView(config: MethodConfig): (logits: Tensor) => Tensor {
   return config.global === "advEnt" ? selfInformation : (logits) => tf.softmax(logits);
@@ -260,11 +269,11 @@ function classEquivalenceCells(
  * undefined where the configuration has none.
  */
 function globalTerm(
-  context: GeneratorContext<CdgaDiscParams>,
+  context: GeneratorContext<CdgaParts>,
   inputSize: [number, number],
 ): { adv: Tensor; source: Tensor; target: Tensor } | undefined {
   const { config } = context;
-  const globalD = context.disc!.global;
+  const globalD = context.params.disc.global;
   if (config.global === "none" || !globalD) return undefined;
   const source = context.source!, target = context.target!;
   const [, h, w] = target.logits.shape;
@@ -287,7 +296,7 @@ function globalTerm(
  * group-level terms: its best variant of the design space over three seeds
  * ([extension]; `global: "none"` is the paper's reading; `docs/tuning.md`).
  */
-export const cdga: MethodDefinition<CdgaDiscParams> = {
+export const cdga: MethodDefinition<CdgaParts> = {
   label: "CDGA",
   plotted: ["adv", "sc", "orth", "bal", "globalAdv"],
   defaults: { discResolution: "output" },
@@ -298,6 +307,10 @@ export const cdga: MethodDefinition<CdgaDiscParams> = {
   },
   reads: { source: true, target: true, sameSize: true },
   supervision: "source",
+  parts: {
+    group: { objective: "generator", optimizer: headOptimizer },
+    disc: { objective: "discriminator", optimizer: discriminatorOptimizer },
+  },
   initParts(k, config) {
     const withGlobal = config.global !== "none";
     const [kc, kd, kg] = split(k, withGlobal ? 3 : 2);
@@ -310,10 +323,10 @@ export const cdga: MethodDefinition<CdgaDiscParams> = {
     }
     return { group: initGrouping(kc, groupingConfig(config)), disc };
   },
-  generator(context: GeneratorContext<CdgaDiscParams>): GeneratorTerms {
+  generator(context: GeneratorContext<CdgaParts>): GeneratorTerms {
     const { config, batch } = context;
     const source = context.source!, target = context.target!;
-    const group = context.params.group!;
+    const group = context.params.group;
     const classes = config.seg.classes;
     const grouping = groupingConfig(config);
     const labels = batch.source.labels;
@@ -341,7 +354,7 @@ export const cdga: MethodDefinition<CdgaDiscParams> = {
     const targetInputs = groupInputs(up(at), signal(target.logits), stacked);
     const discConfig = groupDiscriminatorConfig(config);
     const targetLogits = applyGroupDiscriminator(
-      context.disc!,
+      context.params.disc,
       targetInputs,
       discConfig,
     );
@@ -382,7 +395,7 @@ export const cdga: MethodDefinition<CdgaDiscParams> = {
     }
     return { loss: tf.addN(terms), metrics, disc };
   },
-  discriminator(config: MethodConfig, disc: CdgaDiscParams, inputs: DiscriminatorInputs) {
+  discriminator(config: MethodConfig, { disc }: CdgaParts, inputs: DiscriminatorInputs) {
     const kind = config.disc.kind;
     const discConfig = groupDiscriminatorConfig(config);
     const ls = applyGroupDiscriminator(disc, inputs.source, discConfig);

@@ -24,6 +24,8 @@ import type { GroupingParams } from "../model/grouping.ts";
 import type { GroupDiscriminatorParams, PatchDiscriminatorParams } from "../model/discriminator.ts";
 import type { MethodConfig, MethodConfigInput, MethodDefaults } from "./config.ts";
 import type { OptionSpec, OptionValue, ValuesOfSpecs } from "../lib/option_spec.ts";
+import type { Tree } from "../lib/tree.ts";
+import type { GradientTransformation } from "../lib/optim/mod.ts";
 
 /**
  * One training batch: labelled source images and target images; target
@@ -49,12 +51,31 @@ export type DiscParams =
   | PatchDiscriminatorParams
   | (GroupDiscriminatorParams & { global?: PatchDiscriminatorParams });
 
-/** All trainable parameters. */
+/** The parts a method adds beside G, by name (CDGA's: `group`, C, and `disc`, D). */
+export type Parts = { readonly [part: string]: Tree };
+
+/**
+ * All trainable parameters: G (`seg`) and the method's parts, by name; the
+ * parts of this library's methods are typed by name for their readers.
+ */
 export type Params = {
   seg: DeepLabParams;
   group?: GroupingParams;
   disc?: DiscParams;
+  readonly [part: string]: Tree | undefined;
 };
+
+/**
+ * How a part beside G trains: which objective's gradient moves it, and with
+ * which optimiser (`methods/optimizers.ts` has the library's: the head's
+ * rule for parts trained with G, D's Adam).
+ */
+export interface PartTraining {
+  /** G's objective (the part trains with G, as C does) or D's (on detached inputs). */
+  objective: "generator" | "discriminator";
+  /** Its optimiser, from the configuration. */
+  optimizer(config: MethodConfig): GradientTransformation;
+}
 
 /** G's outputs on one domain's images. */
 export interface Predictions {
@@ -84,14 +105,15 @@ export type DiscriminatorInputs = {
   globalTarget?: Tensor;
 };
 
-/** What G's objective is handed; `D` is the method's discriminator's parameters. */
-export interface GeneratorContext<D extends DiscParams = DiscParams> {
+/** What G's objective is handed; `P` is the method's parts. */
+export interface GeneratorContext<P extends Parts = Parts> {
   /** The resolved configuration. */
   config: MethodConfig;
-  /** G (and C) as trained in this step. */
-  params: { seg: DeepLabParams; group?: GroupingParams };
-  /** D, held constant for this objective. */
-  disc?: D;
+  /**
+   * G and the method's parts: those G's objective trains (C) as trained in
+   * this step, those D's objective trains held constant.
+   */
+  params: { seg: DeepLabParams } & P;
   /** The batch. */
   batch: Batch;
   /** G on the source images, where the method reads them. */
@@ -116,11 +138,14 @@ export interface GeneratorTerms {
  * registry (`methods/registry.ts`), is a new method: `METHODS`, `--method`,
  * `--also`, the flags of its own settings, the table labels and the loss
  * chart come from there.
- * `D` is the type of its discriminator's parameters, so that its objectives
- * take them as it made them (a definition over its own `D` is assignable to
- * the registry's `MethodDefinition`: its objectives are methods).
+ * `P` is the type of its parts (a record of named trees beside G), so that
+ * its objectives take them as it made them, with no casts (a definition
+ * over its own `P` is assignable to the registry's `MethodDefinition`: its
+ * objectives are methods). Another part (a second
+ * discriminator, an auxiliary classifier) is one more entry of `initParts`
+ * and `parts`, in the method's file.
  */
-export interface MethodDefinition<D extends DiscParams = DiscParams> {
+export interface MethodDefinition<P extends Parts = Parts> {
   /** Its name in tables and reports. */
   label: string;
   /** The metrics of `generator` that the loss chart of `plot.svg` draws beside L_seg. */
@@ -147,14 +172,23 @@ export interface MethodDefinition<D extends DiscParams = DiscParams> {
   reads: { source: boolean; target: boolean; sameSize?: boolean };
   /** Whose labels L_seg uses: the source's, or the target's (the oracle). */
   supervision: "source" | "target";
-  /** C and D, where the method has them. */
-  initParts(k: Key, config: MethodConfig): { group?: GroupingParams; disc?: D };
-  /** G's (and C's) extra terms. */
-  generator(context: GeneratorContext<D>): GeneratorTerms;
-  /** D's objective on detached inputs (methods with a D). */
+  /**
+   * How each part it adds trains (by the part's name; `{}` for none): the
+   * step builds one optimiser per part from this (G's own is the step's).
+   */
+  parts?: { readonly [K in keyof P]: PartTraining };
+  /** Its parts beside G, initialised (C and D, where the method has them). */
+  initParts(k: Key, config: MethodConfig): P;
+  /** G's (and its parts') extra terms. */
+  generator(context: GeneratorContext<P>): GeneratorTerms;
+  /**
+   * D's objective on detached inputs (methods with a part trained by it),
+   * differentiated with respect to the parts whose `objective` is
+   * "discriminator"; the others are handed as they stood before the step.
+   */
   discriminator?(
     config: MethodConfig,
-    disc: D,
+    parts: P,
     inputs: DiscriminatorInputs,
   ): { loss: Tensor; metrics: Record<string, Tensor> };
 }

@@ -3,10 +3,14 @@
  *
  *     step(params, optState, batch) => [params, optState, metrics]
  *
- * with params `{ seg, group?, disc? }` (G, C, D as the method uses them) and
- * one optimizer state per part. Inside one call, G and C update on their
- * objective with D frozen, then D updates on the detached inputs of that same
- * forward pass (as AdaptSegNet's reference code does). Inputs are never
+ * with params `{ seg, ...parts }`: G and the parts the method adds (CDGA's
+ * C, `group`, and D, `disc`), and one optimizer state per part under the
+ * same names (one optimiser per part, Optax's multi_transform:
+ * `partition`). Inside one call, G and the parts its objective trains (C)
+ * update on that objective with D's parts frozen, then D's parts update on
+ * the detached inputs of that same forward pass (as AdaptSegNet's reference
+ * code does). Which objective trains a part, and with which optimiser, is
+ * the method's (its definition's `parts`). Inputs are never
  * mutated or disposed; every tensor made inside is freed except those
  * returned.
  *
@@ -46,18 +50,8 @@ import { split } from "../lib/random.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { finiteProbe, type Tree } from "../lib/tree.ts";
-import {
-  adam,
-  applyUpdates,
-  chain,
-  freezeWhere,
-  type GradientTransformation,
-  type OptState,
-  poly,
-  sgd,
-} from "../lib/optim/mod.ts";
+import { applyUpdates, type OptState, partition } from "../lib/optim/mod.ts";
 import { applyDeepLab, type DeepLabParams, initDeepLab } from "../model/deeplab.ts";
-import type { GroupingParams } from "../model/grouping.ts";
 import {
   type BatchStatistics,
   type RunningStatistics,
@@ -68,20 +62,21 @@ import { IGNORE_LABEL, segmentationCrossEntropy } from "../losses/cross_entropy.
 import { type Method, type MethodConfig, type MethodConfigInput, resolveConfig } from "./config.ts";
 import type {
   Batch,
-  DiscParams,
   DiscriminatorInputs,
   GeneratorContext,
   MethodDefinition,
   Params,
+  Parts,
   Predictions,
 } from "./method.ts";
 import { resize } from "./method.ts";
 import { METHOD_DEFINITIONS } from "./registry.ts";
+import { segOptimizer } from "./optimizers.ts";
 
 export type { Batch, Params } from "./method.ts";
 
-/** One optimizer state per part. */
-export type OptStates = { seg: OptState; group?: OptState; disc?: OptState };
+/** One optimizer state per part: G's (`seg`) and each of the method's parts', by name. */
+export type OptStates = { seg: OptState; readonly [part: string]: OptState | undefined };
 
 /**
  * Metrics of one step: scalar tensors; `groupUsage` [K] and `groupClasses`
@@ -155,60 +150,6 @@ export interface Trainer<M extends Method = Method> {
   read(metrics: Metrics): Promise<MetricsOf<M>>;
 }
 
-const isRunningStat = (path: string) => /(^|\/)(mean|variance)$/.test(path);
-const isNormAffine = (path: string) => /(^|\/)bn\d*\/(gamma|beta)$/.test(path);
-
-/**
- * Which of G's parameters (by tree path) the optimizer leaves as they are:
- * batch norm's running statistics, and its γ and β unless
- * `optim.trainNormAffine`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { frozenParameter } from "./step.ts";
- * const frozen = frozenParameter({ optim: { trainNormAffine: false } });
- * assert.deepEqual(frozen("backbone/stem/bn/gamma"), true);
- * assert.deepEqual(frozen("backbone/stem/conv/kernel"), false);
- * ```
- */
-export function frozenParameter(
-  config: { optim: { trainNormAffine: boolean } },
-): (path: string) => boolean {
-  return (path) => isRunningStat(path) || (!config.optim.trainNormAffine && isNormAffine(path));
-}
-
-function optimizers(config: MethodConfig) {
-  const o = config.optim;
-  const frozen = frozenParameter(config);
-  const useAdam = o.segOptimizer === "adam";
-  // Adam's β₂ as for D; SGD as AdaptSegNet's. Weight decay is L2 in both.
-  const segRule = (lr: number, lrMultipliers?: Record<string, number>) =>
-    useAdam
-      ? adam({
-        learningRate: poly(lr, o.steps, o.power),
-        weightDecay: o.weightDecay,
-        lrMultipliers,
-      })
-      : sgd({
-        learningRate: poly(lr, o.steps, o.power),
-        momentum: o.momentum,
-        weightDecay: o.weightDecay,
-        lrMultipliers,
-      });
-  const seg: GradientTransformation = chain(
-    segRule(o.segLr, { head: o.headMultiplier }),
-    freezeWhere(frozen),
-  );
-  const group: GradientTransformation = segRule(o.segLr * o.headMultiplier);
-  const disc: GradientTransformation = adam({
-    learningRate: poly(o.discLr, o.steps, o.power),
-    b1: o.discBetas[0],
-    b2: o.discBetas[1],
-  });
-  return { seg, group, disc };
-}
-
 /** What the generator's objective returns beside the loss. */
 type GeneratorAux = {
   scalars: Record<string, Tensor>;
@@ -248,12 +189,16 @@ function forward(
   };
 }
 
-/** G and C's objective: L_seg plus the method's terms; D's inputs and G's running statistics ride along. */
+/**
+ * The objective of G and the parts trained with it: L_seg plus the method's
+ * terms, the other parts held constant; D's inputs and G's running
+ * statistics ride along.
+ */
 function generatorTerms(
   config: MethodConfig,
   definition: MethodDefinition,
-  trainable: { seg: DeepLabParams; group?: GroupingParams },
-  disc: DiscParams | undefined,
+  trainable: { seg: DeepLabParams } & Parts,
+  held: Parts,
   batch: Batch,
 ) {
   const record: BatchStatistics = new Map();
@@ -266,7 +211,8 @@ function generatorTerms(
     resize(supervised.predictions.logits, [height, width]),
     supervised.labels,
   );
-  const context: GeneratorContext = { config, params: trainable, disc, batch, source, target };
+  const params = { ...held, ...trainable };
+  const context: GeneratorContext = { config, params, batch, source, target };
   const terms = definition.generator(context);
   const aux: GeneratorAux = {
     scalars: { seg, ...terms.metrics },
@@ -304,38 +250,48 @@ export function makeTrainer<M extends Method>(
 ): Trainer<M> {
   const config = resolveConfig(input);
   const definition = METHOD_DEFINITIONS[config.method];
-  const opt = optimizers(config);
-
-  const initOptState = (params: Params): OptStates => ({
-    seg: opt.seg.init(params.seg),
-    ...(params.group ? { group: opt.group.init(params.group) } : {}),
-    ...(params.disc ? { disc: opt.disc.init(params.disc as Tree) } : {}),
+  const partTraining = definition.parts ?? {};
+  const names = Object.keys(partTraining);
+  const trainedBy = (objective: "generator" | "discriminator") =>
+    names.filter((name) => partTraining[name].objective === objective);
+  const generatorParts = trainedBy("generator"), discriminatorParts = trainedBy("discriminator");
+  const optimizerOf = (name: string) => partTraining[name].optimizer(config);
+  // One optimiser per part (Optax's multi_transform): G's and its parts' on G's objective, D's parts' on D's.
+  const generatorOpt = partition({
+    seg: segOptimizer(config),
+    ...Object.fromEntries(generatorParts.map((name) => [name, optimizerOf(name)])),
   });
+  const discriminatorOpt = partition(
+    Object.fromEntries(discriminatorParts.map((name) => [name, optimizerOf(name)])),
+  );
+
+  const initOptState = (params: Params): OptStates => {
+    const generatorState = generatorOpt.init(trainableOf(params, generatorParts));
+    const discriminatorState = discriminatorOpt.init(partsOf(params, discriminatorParts));
+    return { seg: generatorState.seg, ...generatorState, ...discriminatorState };
+  };
 
   const init = (k: Key) => {
     const [ks, kp] = split(k, 2);
-    const params: Params = {
-      seg: initDeepLab(ks, config.seg),
-      ...definition.initParts(kp, config),
-    };
+    const parts = definition.initParts(kp, config);
+    const made = Object.keys(parts);
+    if (made.length !== names.length || made.some((name) => !names.includes(name))) {
+      throw new Error(
+        `${config.method}: initParts made the parts ${made.join(", ") || "none"}, ` +
+          `its definition's parts are ${names.join(", ") || "none"}`,
+      );
+    }
+    const params: Params = { seg: initDeepLab(ks, config.seg), ...parts };
     return { params, optState: initOptState(params) };
   };
 
-  const generatorObjective = (
-    trainable: { seg: DeepLabParams; group?: GroupingParams },
-    disc: DiscParams | undefined,
-    batch: Batch,
-  ) => generatorTerms(config, definition, trainable, disc, batch);
-
-  const discriminatorObjective = (disc: DiscParams, inputs: DiscriminatorInputs) =>
-    definition.discriminator!(config, disc, inputs);
-
-  const genGrad = valueAndGrad(generatorObjective);
+  const genGrad = valueAndGrad(
+    (trainable: { seg: DeepLabParams } & Parts, held: Parts, batch: Batch) =>
+      generatorTerms(config, definition, trainable, held, batch),
+  );
   const discGrad = valueAndGrad(
-    discriminatorObjective as (
-      d: Tree,
-      i: DiscriminatorInputs,
-    ) => { loss: Tensor; metrics: Record<string, Tensor> },
+    (trained: Parts, held: Parts, inputs: DiscriminatorInputs) =>
+      definition.discriminator!(config, { ...held, ...trained }, inputs),
   );
 
   // Label values are read back once, at the first step: a check on every step would stall the
@@ -346,27 +302,29 @@ export function makeTrainer<M extends Method>(
     tidy(() => {
       checkBatch(batch, definition, config.seg.classes, checkedLabels);
       checkedLabels = true;
-      const trainable = params.group
-        ? { seg: params.seg, group: params.group }
-        : { seg: params.seg };
-      const gen = genGrad(trainable, params.disc, batch);
+      const trainable = trainableOf(params, generatorParts);
+      const held = partsOf(params, discriminatorParts);
+      const gen = genGrad(trainable, held, batch);
       const aux = gen.metrics;
-      const [segUpdates, segState] = opt.seg.update(gen.grads.seg, optState.seg, params.seg);
-      const next: Params = {
-        seg: withRunningStatistics(applyUpdates(params.seg, segUpdates), aux.running),
-      };
-      const nextState: OptStates = { seg: segState };
-      if (params.group && optState.group) {
-        const [u, s] = opt.group.update(gen.grads.group!, optState.group, params.group);
-        next.group = applyUpdates(params.group, u);
-        nextState.group = s;
-      }
+      const [updates, generatorState] = generatorOpt.update(
+        gen.grads,
+        partsOf(optState, ["seg", ...generatorParts]),
+        trainable,
+      );
+      const moved = applyUpdates(trainable, updates);
+      let next: Params = { ...moved, seg: withRunningStatistics(moved.seg, aux.running) };
+      let nextState: OptStates = { seg: generatorState.seg, ...generatorState };
       const metrics: Metrics = { total: gen.value, ...aux.scalars };
-      if (params.disc && optState.disc && definition.discriminator) {
-        const d = discGrad(params.disc as Tree, aux.disc as DiscriminatorInputs);
-        const [u, s] = opt.disc.update(d.grads, optState.disc, params.disc as Tree);
-        next.disc = applyUpdates(params.disc as Tree, u as Tree) as DiscParams;
-        nextState.disc = s;
+      if (discriminatorParts.length > 0 && definition.discriminator) {
+        const others = partsOf(params, generatorParts);
+        const d = discGrad(held, others, aux.disc as DiscriminatorInputs);
+        const [u, s] = discriminatorOpt.update(
+          d.grads,
+          partsOf(optState, discriminatorParts),
+          held,
+        );
+        next = { ...next, ...applyUpdates(held, u) };
+        nextState = { ...nextState, ...s };
         metrics.disc = d.value;
         metrics.discAccuracy = d.metrics.discAccuracy;
       }
@@ -377,6 +335,25 @@ export function makeTrainer<M extends Method>(
 
   const read = async (metrics: Metrics) => (await readMetrics(metrics)) as unknown as MetricsOf<M>;
   return { config, init, initOptState, step, read };
+}
+
+/** The named parts of a record, each required (a part the method declared but did not make is named). */
+function partsOf<T extends Tree>(
+  record: { readonly [name: string]: T | undefined },
+  names: readonly string[],
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const name of names) {
+    const part = record[name];
+    if (part === undefined) throw new Error(`step: part "${name}" is missing`);
+    out[name] = part;
+  }
+  return out;
+}
+
+/** G and the parts trained with it. */
+function trainableOf(params: Params, names: readonly string[]): { seg: DeepLabParams } & Parts {
+  return { ...partsOf(params, names), seg: params.seg };
 }
 
 /**

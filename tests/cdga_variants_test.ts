@@ -151,8 +151,7 @@ Deno.test("CDGA's group-level entropy signal: D sees A_k ⊙ (−P log P) at its
     const target = { logits: half(both.logits, 2), feature: half(both.feature, 2) };
     const terms = METHOD_DEFINITIONS.cdga.generator({
       config: trainer.config,
-      params: { seg: params.seg, group: params.group },
-      disc: params.disc,
+      params: { seg: params.seg, group: params.group!, disc: params.disc! },
       batch: b,
       source,
       target,

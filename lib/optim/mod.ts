@@ -26,3 +26,4 @@ export * from "./transforms.ts";
 export * from "./flattened.ts";
 export * from "./aliases.ts";
 export * from "./schedule.ts";
+export * from "./partition.ts";
