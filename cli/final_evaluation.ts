@@ -143,7 +143,7 @@ async function scorePhase(run: RunContext, params: Params, label: string) {
  * phase's last steps.
  */
 function logStatistics(run: RunContext, phase: Phase): Omit<PhaseResult, "steps" | "groups"> {
-  const { o, classes, metrics } = run;
+  const { classes, metrics } = run;
   const history = metrics.recent(phase.name);
   const last = history.at(-1);
   const usage = history.filter((h) => Array.isArray(h.groupUsage)).at(-1)?.groupUsage as
@@ -155,12 +155,15 @@ function logStatistics(run: RunContext, phase: Phase): Omit<PhaseResult, "steps"
   const present = (m: number[], c: number) =>
     m.reduce((sum, v, i) => (i % classes === c ? sum + v : sum), 0) > 0.5;
   const groupClasses = makeUps.length > 0
-    ? Array.from({ length: o.groups }, (_, k) =>
-      Array.from({ length: classes }, (_, c) => {
-        const steps = makeUps.filter((m) => present(m, c));
-        return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
-          Math.max(1, steps.length);
-      }))
+    ? Array.from(
+      { length: makeUps[0].length / classes },
+      (_, k) =>
+        Array.from({ length: classes }, (_, c) => {
+          const steps = makeUps.filter((m) => present(m, c));
+          return steps.reduce((sum, m) => sum + m[k * classes + c], 0) /
+            Math.max(1, steps.length);
+        }),
+    )
     : undefined;
   return {
     groupUsage: usage,

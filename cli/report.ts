@@ -241,9 +241,14 @@ function styleOrder(rows: FinalEvaluation["rows"]): string[] {
 
 /** The charts of `plot.svg`: losses, the discriminators, CDGA's groups, target mIoU. */
 function plotCharts(run: RunContext, phases: Phase[]) {
-  const { o, data, classes, metrics, monitored } = run;
+  const { data, classes, metrics, monitored } = run;
   // A bounded sample of every phase's lines (a long run's log is not held whole).
   const kept = metrics.phases().flatMap((phase) => metrics.lines(phase));
+  // K, as the logged group usage has it (none without a grouping method).
+  const groups = Math.max(
+    0,
+    ...kept.map((h) => Array.isArray(h.groupUsage) ? h.groupUsage.length : 0),
+  );
   const byPhase = (metric: string) =>
     phases.map((p) => ({
       name: `${p.name} ${metric}`,
@@ -262,14 +267,14 @@ function plotCharts(run: RunContext, phases: Phase[]) {
     { title: "discriminator: accuracy on its batch", series: byPhase("discAccuracy") },
     {
       title: "group usage (CDGA)",
-      series: Array.from({ length: o.groups }, (_, g) => ({
+      series: Array.from({ length: groups }, (_, g) => ({
         name: `group ${g}`,
         points: kept.filter((h) => Array.isArray(h.groupUsage)).map((h) =>
           [h.global as number, (h.groupUsage as number[])[g]] as [number, number]
         ),
       })).filter((s) => s.points.length > 0),
     },
-    ...Array.from({ length: o.groups }, (_, g) => ({
+    ...Array.from({ length: groups }, (_, g) => ({
       title: `group ${g}: class make-up (share of each class's source pixels in this group)`,
       series: data.classes.names.map((className, c) => ({
         name: className,

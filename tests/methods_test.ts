@@ -272,3 +272,25 @@ Deno.test("class equivalence from exact evidence at D's resolution: every class 
   assertClose(await pooled.data(), Array(8).fill(0.25), 1e-6, "uniform pooling");
   tf.dispose([labels, assignments, evidence, weights, pooled]);
 });
+
+Deno.test("parts: each method's parts are its definition's, one optimiser state per part; own options are checked", () => {
+  const cdga = makeTrainer({
+    method: "cdga",
+    seg: { depth: 18, width: 0.125, classes: 3 },
+    groups: 2,
+    disc: { width: 4 },
+  });
+  const { params, optState } = cdga.init(key(0));
+  assert.deepEqual(Object.keys(params), ["seg", "group", "disc"]);
+  assert.deepEqual(Object.keys(optState), ["seg", "group", "disc"]);
+  dispose([params, optState]);
+  const oracle = makeTrainer({ method: "oracle", seg: { depth: 18, width: 0.125, classes: 3 } });
+  const bare = oracle.init(key(0));
+  assert.deepEqual([Object.keys(bare.params), Object.keys(bare.optState)], [["seg"], ["seg"]]);
+  dispose([bare.params, bare.optState]);
+  // A method without settings of its own refuses one, naming it.
+  assert.throws(
+    () => makeTrainer({ method: "cdga", seg: { classes: 3 }, options: { lambdaX: 1 } }),
+    /config: cdga: lambdaX is not one of its options \(none\)/,
+  );
+});
