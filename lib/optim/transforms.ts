@@ -15,7 +15,7 @@ import { tidy } from "../memory.ts";
 import { leaves, map, type Tree, zipMap } from "../tree.ts";
 import { asSchedule, type Schedule } from "./schedule.ts";
 import type { GradientTransformation } from "./transform.ts";
-import { ADAM, hasFusedKernel, runKernelOutputs } from "../kernels/fused.ts";
+import { adamMoments } from "../adam_moments.ts";
 
 function requireParams<P>(params: P | undefined, name: string): P {
   if (params === undefined) {
@@ -74,13 +74,9 @@ export function scaleByAdam(
         // 1 − βᵗ as −expm1(t·ln β): no cancellation in float32 when β ≈ 1.
         const correction1 = tf.neg(tf.expm1(tf.mul(count, Math.log(b1))));
         const correction2 = tf.neg(tf.expm1(tf.mul(count, Math.log(b2))));
-        // Per leaf [update, m′, v′]: one fused kernel where the backend has
-        // it (the same float32 arithmetic), else tfjs's kernels.
         const moments = new Map<string, Tensor[]>();
         const out = zipMap([updates, state.mu, state.nu], ([g, m, v], path) => {
-          const [update, m2, v2] = hasFusedKernel(ADAM) && g.dtype === "float32"
-            ? runKernelOutputs(ADAM, { g, m, v, correction1, correction2 }, { b1, b2, eps })
-            : composedAdam(g, m, v, correction1, correction2, [b1, b2, eps]);
+          const [update, m2, v2] = adamMoments(g, m, v, correction1, correction2, { b1, b2, eps });
           moments.set(path, [m2, v2]);
           return update;
         });
@@ -89,20 +85,6 @@ export function scaleByAdam(
         return [out as typeof updates, { count, mu, nu }];
       }),
   };
-}
-
-function composedAdam(
-  g: Tensor,
-  m: Tensor,
-  v: Tensor,
-  correction1: Tensor,
-  correction2: Tensor,
-  [b1, b2, eps]: [number, number, number],
-): Tensor[] {
-  const mu = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
-  const nu = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
-  const update = tf.div(tf.div(mu, correction1), tf.add(tf.sqrt(tf.div(nu, correction2)), eps));
-  return [update, mu, nu];
 }
 
 /** State of {@linkcode trace}. */
