@@ -17,7 +17,9 @@ STEP is one of:
   target together; the grouping network C; the shared group discriminator D
   at G's output resolution; class-balanced group distributions, semantic
   consistency, orthogonality, group balance and the class-equivalence weights
-  of the adversarial terms), one full step: G and C's update, then D's.
+  of the adversarial terms; AdaptSegNet's global term beside them, D_g on the
+  softmax at the input resolution, as the default has it), one full step: G
+  and C's update, then D's (D and D_g).
 
 DIR is what ``bench/step_export.ts`` wrote: our initial weights and first
 batch (``tensors.safetensors``) and our configuration and first-step losses
@@ -255,15 +257,30 @@ def group_inputs(a, p):
     return (a.transpose(0, 1)[:, :, None] * p[None]).reshape(k * n, p.shape[1], p.shape[2], p.shape[3])
 
 
-def patch_discriminator(P, x):
+def patch_discriminator(P, x, prefix="disc/nets/0"):
     i = 0
-    while P.has(f"disc/nets/0/layers/{i}/kernel"):
-        w, b = P[f"disc/nets/0/layers/{i}/kernel"], P[f"disc/nets/0/layers/{i}/bias"]
+    while P.has(f"{prefix}/layers/{i}/kernel"):
+        w, b = P[f"{prefix}/layers/{i}/kernel"], P[f"{prefix}/layers/{i}/bias"]
         x = conv_same(x, w, b, stride=2)
-        if P.has(f"disc/nets/0/layers/{i + 1}/kernel"):
+        if P.has(f"{prefix}/layers/{i + 1}/kernel"):
             x = F.leaky_relu(x, 0.2)
         i += 1
     return x
+
+
+def bce(logits, target):
+    """The mean binary cross-entropy of logits against a domain label (ours: BCE with logits)."""
+    return F.softplus(-logits if target == 1 else logits).mean()
+
+
+def global_views(config, ls_, lt_, input_size):
+    """AdaptSegNet's global term beside the group-level ones: D_g's views of P_s and P_t, or None."""
+    if config["global"] == "none":
+        return None
+    if config["global"] != "adaptSegNet":
+        raise SystemExit(f"torch_steps.py: the global term {config['global']!r} is not ported")
+    size = input_size if config["globalDiscResolution"] == "input" else tuple(lt_.shape[2:])
+    return torch.softmax(upsample(ls_, size), 1), torch.softmax(upsample(lt_, size), 1)
 
 
 def group_discriminator(P, inputs, k):
@@ -312,6 +329,8 @@ def one_hot(ids, classes):
 
 def cdga_losses(P, batch, config):
     classes, k = config["seg"]["classes"], config["groups"]
+    if config["discResolution"] != "output" or config["disc"]["mode"] != "shared":
+        raise SystemExit("torch_steps.py: the port has the shared group D at G's output resolution only")
     xs, ys, xt = batch
     n = xs.shape[0]
     logits, feature = deeplab(P, torch.cat([xs, xt]), config, training=True)
@@ -339,15 +358,27 @@ def cdga_losses(P, batch, config):
     adv = group_adversarial(target_logits, 1, target_weights)
     lam = config["lambdas"]
     total = seg + lam["adv"] * adv + lam["sc"] * sc + lam["orth"] * orth + lam["bal"] * bal
-    disc_inputs = (source_inputs.detach(), target_inputs.detach(), source_weights, target_weights)
-    return total, {"seg": seg, "adv": adv, "sc": sc, "orth": orth, "bal": bal, "total": total}, disc_inputs
+    metrics = {"seg": seg, "adv": adv, "sc": sc, "orth": orth, "bal": bal}
+    views = global_views(config, ls_, lt_, tuple(xs.shape[2:]))
+    if views is not None:
+        global_adv = bce(patch_discriminator(P, views[1], "disc/global"), 1)
+        total = total + lam["global"] * global_adv
+        metrics["globalAdv"] = global_adv
+        views = (views[0].detach(), views[1].detach())
+    metrics["total"] = total
+    disc_inputs = (source_inputs.detach(), target_inputs.detach(), source_weights, target_weights, views)
+    return total, metrics, disc_inputs
 
 
 def disc_loss(P, inputs, k):
-    source_inputs, target_inputs, source_weights, target_weights = inputs
+    source_inputs, target_inputs, source_weights, target_weights, views = inputs
     ls_ = group_discriminator(P, source_inputs, k)
     lt_ = group_discriminator(P, target_inputs, k)
-    return group_adversarial(ls_, 1, source_weights) + group_adversarial(lt_, 0, target_weights)
+    loss = group_adversarial(ls_, 1, source_weights) + group_adversarial(lt_, 0, target_weights)
+    if views is not None:
+        loss = loss + bce(patch_discriminator(P, views[0], "disc/global"), 1) + bce(
+            patch_discriminator(P, views[1], "disc/global"), 0)
+    return loss
 
 
 # --------------------------------------------------------------- the steps
