@@ -250,20 +250,8 @@ export function makeTrainer<M extends Method>(
 ): Trainer<M> {
   const config = resolveConfig(input);
   const definition = METHOD_DEFINITIONS[config.method];
-  const partTraining = definition.parts ?? {};
-  const names = Object.keys(partTraining);
-  const trainedBy = (objective: "generator" | "discriminator") =>
-    names.filter((name) => partTraining[name].objective === objective);
-  const generatorParts = trainedBy("generator"), discriminatorParts = trainedBy("discriminator");
-  const optimizerOf = (name: string) => partTraining[name].optimizer(config);
-  // One optimiser per part (Optax's multi_transform): G's and its parts' on G's objective, D's parts' on D's.
-  const generatorOpt = partition({
-    seg: segOptimizer(config),
-    ...Object.fromEntries(generatorParts.map((name) => [name, optimizerOf(name)])),
-  });
-  const discriminatorOpt = partition(
-    Object.fromEntries(discriminatorParts.map((name) => [name, optimizerOf(name)])),
-  );
+  const { names, generatorParts, discriminatorParts, generatorOpt, discriminatorOpt } =
+    partOptimizers(config, definition);
 
   const initOptState = (params: Params): OptStates => {
     const generatorState = generatorOpt.init(trainableOf(params, generatorParts));
@@ -335,6 +323,28 @@ export function makeTrainer<M extends Method>(
 
   const read = async (metrics: Metrics) => (await readMetrics(metrics)) as unknown as MetricsOf<M>;
   return { config, init, initOptState, step, read };
+}
+
+/**
+ * The method's parts by the objective that trains them, and one optimiser
+ * per part (Optax's multi_transform): G's and its parts' on G's objective,
+ * D's parts' on D's.
+ */
+function partOptimizers(config: MethodConfig, definition: MethodDefinition) {
+  const partTraining = definition.parts ?? {};
+  const names = Object.keys(partTraining);
+  const trainedBy = (objective: "generator" | "discriminator") =>
+    names.filter((name) => partTraining[name].objective === objective);
+  const generatorParts = trainedBy("generator"), discriminatorParts = trainedBy("discriminator");
+  const optimizerOf = (name: string) => partTraining[name].optimizer(config);
+  const generatorOpt = partition({
+    seg: segOptimizer(config),
+    ...Object.fromEntries(generatorParts.map((name) => [name, optimizerOf(name)])),
+  });
+  const discriminatorOpt = partition(
+    Object.fromEntries(discriminatorParts.map((name) => [name, optimizerOf(name)])),
+  );
+  return { names, generatorParts, discriminatorParts, generatorOpt, discriminatorOpt };
 }
 
 /** The named parts of a record, each required (a part the method declared but did not make is named). */
