@@ -6,31 +6,66 @@
  * time and memory do not depend on them. Also reports how many pixels the
  * tiled labels share with whole-image labels where both ran.
  *
- * Flags: `--sizes 1024x512,2048x1024,4096x4096`, `--tile 512`, `--overlap N`,
- * `--whole-up-to PIXELS` (whole-image runs only up to this many pixels;
- * default 2,097,152 = 2048×1024), `--backend wasm|cpu|webgpu`, `--json FILE`,
- * `--checkpoint FILE` (a trained G instead of random weights: the label
- * agreement then means something).
+ * Run `deno task bench:predict --help` for the flags.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { commandHelp, type CommandSpec, readCommand } from "../cli/command.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    sizes: { type: "string", default: "1024x512,2048x1024,4096x4096" },
-    tile: { type: "string", default: "512" },
-    overlap: { type: "string" },
-    "whole-up-to": { type: "string", default: String(2048 * 1024) },
-    backend: { type: "string", default: "wasm" },
-    json: { type: "string" },
-    child: { type: "string" },
-    labels: { type: "string" },
-    checkpoint: { type: "string" },
+const COMMAND = {
+  usage: `deno task bench:predict [flags]
+
+Times predicting one large image with the default G, tiled and whole, each
+size in a process of its own, with its peak resident memory.`,
+  flags: {
+    sizes: {
+      kind: "string",
+      value: "WxH,…",
+      default: "1024x512,2048x1024,4096x4096",
+      help: "the image sizes, comma-separated",
+    },
+    tile: { kind: "integer", value: "N", default: 512, min: 1, help: "the tile side" },
+    overlap: { kind: "integer", value: "N", min: 0, help: "pixels tiles overlap by" },
+    "whole-up-to": {
+      kind: "integer",
+      value: "PIXELS",
+      default: 2048 * 1024,
+      min: 0,
+      help: "whole-image runs only up to this many pixels",
+    },
+    backend: {
+      kind: "string",
+      value: "S",
+      default: "wasm",
+      choices: ["wasm", "cpu", "webgpu"],
+      help: "the tfjs backend",
+    },
+    json: { kind: "string", value: "FILE", help: "also write the rows as JSON" },
+    checkpoint: {
+      kind: "string",
+      value: "FILE",
+      help: "a trained G instead of random weights (the label agreement then means something)",
+    },
+    child: { kind: "string", value: "H,W,TILE", help: "(internal) one prediction in this process" },
+    labels: { kind: "string", value: "FILE", help: "(internal) where a child writes its labels" },
   },
-  strict: true,
-});
+} as const satisfies CommandSpec;
+
+function readFlags() {
+  try {
+    return readCommand(COMMAND, Deno.args);
+  } catch (error) {
+    console.error(`bench:predict: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+}
+
+const parsed = readFlags();
+if (parsed === "help") {
+  console.log(commandHelp(COMMAND));
+  Deno.exit(0);
+}
+const values = parsed;
 
 if (values.child) {
   // One prediction in this process: [H, W, tile (0: whole)].
@@ -60,7 +95,7 @@ if (values.child) {
   ) as import("../lib/tf.ts").Tensor4D;
   const before = residentMemory().peakRssMb;
   const start = performance.now();
-  const overlap = values.overlap === undefined ? undefined : Number(values.overlap);
+  const overlap = values.overlap;
   const { labels } = predict(params, config, image, tile ? { tile, overlap } : {});
   const data = await labels.data();
   const seconds = (performance.now() - start) / 1000;
@@ -69,8 +104,8 @@ if (values.child) {
   Deno.exit(0);
 }
 
-const tile = Number(values.tile);
-const wholeUpTo = Number(values["whole-up-to"]);
+const tile = values.tile;
+const wholeUpTo = values["whole-up-to"];
 const rows: Record<string, unknown>[] = [];
 const self = new URL(import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "uda-bench-predict-" });
@@ -86,10 +121,10 @@ const run = async (h: number, w: number, t: number) => {
       "--child",
       `${h},${w},${t}`,
       "--backend",
-      values.backend!,
+      values.backend,
       "--labels",
       labels,
-      ...(values.overlap ? ["--overlap", values.overlap] : []),
+      ...(values.overlap !== undefined ? ["--overlap", String(values.overlap)] : []),
       ...(values.checkpoint ? ["--checkpoint", values.checkpoint] : []),
     ],
     stderr: "inherit",
@@ -102,7 +137,7 @@ console.log(
   `| image | tiled (${tile}) s | tiled peak RSS MB | whole s | whole peak RSS MB | same label |`,
 );
 console.log("|---|---:|---:|---:|---:|---:|");
-for (const size of values.sizes!.split(",")) {
+for (const size of values.sizes.split(",")) {
   const [w, h] = size.split("x").map(Number);
   const tiled = await run(h, w, tile);
   const whole = h * w <= wholeUpTo ? await run(h, w, 0) : undefined;
