@@ -4,7 +4,7 @@ import { ConfusionMatrix, evaluate } from "../eval/metrics.ts";
 import { gapClosed, iouJson, iouTable, summaryTable } from "../eval/table.ts";
 import { strideOracle } from "../eval/stride_oracle.ts";
 import { CITYSCAPES_CLASSES, PROTOCOLS } from "../data/labels.ts";
-import { MAX_CHART_POINTS, svgDocument } from "../cli/report.ts";
+import { MAX_CHART_POINTS, svgDocument } from "../cli/svg_chart.ts";
 
 const mapArb = fc.integer({ min: 2, max: 6 }).chain((c) =>
   fc.record({
