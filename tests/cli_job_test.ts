@@ -10,8 +10,6 @@ const TINY = [...TINY_MODEL, ...TINY_SCENES, "--test-samples", "6"];
 /** The default run's phases: the warm-up, then source only, the strongest baseline, CDGA, the oracle. */
 const DEFAULT_PHASES = ["warmup", "sourceOnly", "adaptSegNet", "cdga", "oracle"];
 
-// ------------------------------------------------------------------- options
-
 Deno.test("a run killed with SIGKILL and resumed ends bit-identical to an uninterrupted run", async () => {
   const out = await Deno.makeTempDir({ prefix: "uda-resume-" });
   const job = [

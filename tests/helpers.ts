@@ -12,6 +12,20 @@ export async function values(t: tf.Tensor): Promise<Float32Array> {
   return new Float32Array(await t.data());
 }
 
+/** Runs `f` on cpu and on wasm (our kernels) and returns both results' values (wasm left on). */
+export async function onBoth(
+  f: () => tf.Tensor,
+): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
+  const out: Record<string, Float32Array> = {};
+  for (const backend of ["cpu", "wasm"] as const) {
+    await on(backend);
+    const y = f();
+    out[backend] = new Float32Array(await y.data());
+    y.dispose();
+  }
+  return { cpu: out.cpu, wasm: out.wasm };
+}
+
 /** max |a − b| / max(max |b|, floor): the relative error of a against b. */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} against ${b.length}`);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
-import { assertClose, on } from "./helpers.ts";
+import { assertClose, on, onBoth } from "./helpers.ts";
 import { nativeKernelThreads } from "../lib/kernels/native_adapters.ts";
 import { NativeKernels } from "../lib/kernels/native/engine.ts";
 import {
@@ -12,18 +12,6 @@ import {
   sparseSoftmaxCrossEntropyGrad,
 } from "../lib/kernels/families/rows.ts";
 await on("wasm");
-
-/** Runs `f` on cpu and on wasm (our kernels) and returns both results' values. */
-async function onBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
-  const out: Record<string, Float32Array> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
-    await on(backend);
-    const y = f();
-    out[backend] = new Float32Array(await y.data());
-    y.dispose();
-  }
-  return { cpu: out.cpu, wasm: out.wasm };
-}
 
 // At least 4096 elements: below that tfjs's own elementwise kernels run.
 const shapeArb = fc.tuple(

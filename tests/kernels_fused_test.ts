@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
-import { assertClose, on } from "./helpers.ts";
+import { assertClose, on, onBoth } from "./helpers.ts";
 import { checkCase, geometry as referenceGeometry } from "./conv_reference.ts";
 import {
   nativeKernelSetting,
@@ -24,18 +24,6 @@ import { conv2dBiasActivation } from "../lib/conv2d_bias_activation.ts";
 import { scaleByAdam } from "../lib/optim/transforms.ts";
 import { batchNorm } from "../model/layers.ts";
 await on("wasm");
-
-/** Runs `f` on cpu and on wasm (our kernels) and returns both results' values. */
-async function onBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
-  const out: Record<string, Float32Array> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
-    await on(backend);
-    const y = f();
-    out[backend] = new Float32Array(await y.data());
-    y.dispose();
-  }
-  return { cpu: out.cpu, wasm: out.wasm };
-}
 
 /**
  * y = f(x, w, b) and the gradients of Σ y·sin(ramp) with respect to x, w and

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { key, normal, split } from "../lib/random.ts";
-import { on } from "./helpers.ts";
+import { on, onBoth } from "./helpers.ts";
 import { caseArb, checkCase } from "./conv_reference.ts";
 import { nativeKernelSetting, nativeKernelThreads } from "../lib/kernels/native_adapters.ts";
 import { useOurKernels } from "../lib/kernels/wasm_registry.ts";
@@ -17,18 +17,6 @@ import { maxPoolGrad, resizeBilinearGrad } from "../lib/kernels/families/resampl
 import { sumRows } from "../lib/kernels/families/rows.ts";
 import { KERNELS_WASM_BASE64 } from "../lib/kernels/native/kernels_wasm.ts";
 await on("wasm");
-
-/** Runs `f` on cpu and on wasm (our kernels) and returns both results' values. */
-async function onBoth(f: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
-  const out: Record<string, Float32Array> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
-    await on(backend);
-    const y = f();
-    out[backend] = new Float32Array(await y.data());
-    y.dispose();
-  }
-  return { cpu: out.cpu, wasm: out.wasm };
-}
 
 Deno.test("wasm conv2d: values and gradients match cpu (and float64) on random geometry", async () => {
   await fc.assert(

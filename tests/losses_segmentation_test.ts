@@ -5,28 +5,17 @@ import { on } from "./helpers.ts";
 import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
 import { adversarialLoss, groupAdversarialLoss } from "../losses/adversarial.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
-import { type ConsistencyDistance, semanticConsistency } from "../losses/semantic_consistency.ts";
+import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
 import { groupBalance } from "../losses/group_balance.ts";
 import { classEquivalenceWeights } from "../losses/class_equivalence.ts";
 import { meanEntropy, selfInformation } from "../losses/entropy.ts";
 import { sparseSoftmaxCrossEntropy } from "../lib/sparse_softmax_cross_entropy.ts";
+import { close, DISTANCES, oneHot, scalar } from "./loss_helpers.ts";
 await on("cpu");
 
 // ---------------------------------------------------------------- helpers
 
-const scalar = (f: () => tf.Tensor) => {
-  const t = tf.tidy(f);
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
-const close = (a: number, b: number, tol = 1e-5) =>
-  Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
-
-const asMap = (rows: number[][]) => tf.tensor4d(rows.flat(), [1, 1, rows.length, rows[0].length]);
-const oneHot = (ids: number[], c: number) =>
-  asMap(ids.map((id) => Array.from({ length: c }, (_, j) => (j === id ? 1 : 0))));
 /** Central finite difference of f along a random direction vs the gradient. */
 function checkGradient(
   f: (x: tf.Tensor) => tf.Tensor,
@@ -55,10 +44,6 @@ function checkGradient(
     `finite difference ${numeric} vs gradient ${analytic}`,
   );
 }
-
-const DISTANCES: ConsistencyDistance[] = ["l1", "l2", "js"];
-
-// ------------------------------------------------------ semantic consistency
 
 Deno.test("cross-entropy: ignored pixels change nothing; uniform logits give log C", () => {
   fc.assert(

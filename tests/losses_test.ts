@@ -3,22 +3,14 @@ import fc from "fast-check";
 import { tf } from "../lib/tf.ts";
 import { on } from "./helpers.ts";
 import { groupClassDistributions } from "../losses/group_distribution.ts";
-import { type ConsistencyDistance, semanticConsistency } from "../losses/semantic_consistency.ts";
+import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
 import { groupBalance, groupUsage } from "../losses/group_balance.ts";
 import { classEquivalenceWeights } from "../losses/class_equivalence.ts";
+import { asMap, close, DISTANCES, oneHot, scalar } from "./loss_helpers.ts";
 await on("cpu");
 
 // ---------------------------------------------------------------- helpers
-
-const scalar = (f: () => tf.Tensor) => {
-  const t = tf.tidy(f);
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
-const close = (a: number, b: number, tol = 1e-5) =>
-  Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 
 /** Rows of positive weights normalised to sum 1: M pixels × K. */
 const simplexRows = (m: number, k: number) =>
@@ -43,9 +35,6 @@ const sizesArb = fc.record({
   c: fc.integer({ min: 2, max: 6 }),
 });
 
-const asMap = (rows: number[][]) => tf.tensor4d(rows.flat(), [1, 1, rows.length, rows[0].length]);
-const oneHot = (ids: number[], c: number) =>
-  asMap(ids.map((id) => Array.from({ length: c }, (_, j) => (j === id ? 1 : 0))));
 const qOf = (a: number[][], ids: number[], c: number) =>
   tf.tidy(() => groupClassDistributions(asMap(a), oneHot(ids, c)));
 
@@ -55,8 +44,6 @@ function permute<T>(xs: T[], order: number[]): T[] {
 const permutationArb = (n: number) =>
   fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
     .map((keys) => keys.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i));
-
-const DISTANCES: ConsistencyDistance[] = ["l1", "l2", "js"];
 
 // ------------------------------------------------------ semantic consistency
 
