@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import { OPTION_SPECS, upgradeStoredOptions } from "./options.ts";
+import { kebabCase } from "../lib/option_spec.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 
 const LOCK = "run.lock";
@@ -143,7 +144,7 @@ export function resumeDifferences(
     const before = k in stored ? stored[k] : defaults[k];
     const after = k in given ? given[k] : defaults[k];
     if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null)) {
-      const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      const flag = `--${kebabCase(k)}`;
       out.push(
         `${flag}: the run has ${JSON.stringify(before ?? null)}, given ${
           JSON.stringify(after ?? null)

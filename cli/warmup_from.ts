@@ -20,6 +20,7 @@
 import { DataError } from "../data/image_io.ts";
 import { type Checkpoint, loadCheckpoint } from "../io/checkpoint.ts";
 import { OPTION_SPECS, type Options } from "./options.ts";
+import { kebabCase } from "../lib/option_spec.ts";
 
 /** The options a warm-up's result depends on (the rest only shape later phases). */
 export const WARMUP_OPTIONS = [
@@ -76,7 +77,7 @@ export function warmupDifferences(
     const before = name in stored ? stored[name] : defaults[name].default;
     const after = name in given ? given[name] : defaults[name].default;
     if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null)) {
-      const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      const flag = `--${kebabCase(name)}`;
       out.push(
         `${flag}: the warm-up has ${JSON.stringify(before ?? null)}, this run ${
           JSON.stringify(after ?? null)
