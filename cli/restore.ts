@@ -11,25 +11,38 @@ import { makeTrainer } from "../methods/step.ts";
 import type { Method } from "../methods/config.ts";
 import { DataError } from "../data/image_io.ts";
 import { type ClassTable, tableFromJsonValue } from "../data/labels.ts";
-import { loadCheckpoint, restoreTree } from "../io/checkpoint.ts";
+import { type Checkpoint, loadCheckpoint, restoreTree } from "../io/checkpoint.ts";
 import { type Options, optionsFromStored } from "./options.ts";
 import { methodConfig, segConfig } from "./config.ts";
+
+/** What {@linkcode segFromCheckpoint} restores. */
+export interface RestoredSeg {
+  seg: DeepLabParams;
+  config: DeepLabConfig;
+  options: Options;
+  phase: string;
+  /** The class table, where the checkpoint carries it (this version's do). */
+  classes?: ClassTable;
+}
 
 /** G, its configuration and the run's options, from a checkpoint file. */
 export async function segFromCheckpoint(
   path: string,
   classes: (o: Options, carried?: ClassTable) => Promise<number>,
-): Promise<
-  {
-    seg: DeepLabParams;
-    config: DeepLabConfig;
-    options: Options;
-    phase: string;
-    /** The class table, where the checkpoint carries it (this version's do). */
-    classes?: ClassTable;
-  }
-> {
-  const checkpoint = await loadCheckpoint(path);
+): Promise<RestoredSeg> {
+  return await segFromDecoded(await loadCheckpoint(path), path, classes);
+}
+
+/**
+ * {@linkcode segFromCheckpoint} on a checkpoint already read and decoded
+ * (`decodeCheckpoint`): a page fetches its bytes instead of reading a file.
+ * `path` names it in errors.
+ */
+export async function segFromDecoded(
+  checkpoint: Checkpoint,
+  path: string,
+  classes: (o: Options, carried?: ClassTable) => Promise<number>,
+): Promise<RestoredSeg> {
   const stored = checkpoint.config as Partial<Options> | undefined;
   if (!stored || typeof stored !== "object" || !stored.dataset) {
     throw new DataError(path, "the checkpoint carries no run configuration");

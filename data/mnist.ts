@@ -67,6 +67,9 @@ export function parseIdx(bytes: Uint8Array, dimensions: number, path: string) {
 export const MNIST_DIR_VARIABLE = "UDA_MNIST_DIR";
 
 async function mnistFolder(): Promise<URL> {
+  // In a browser (this library bundled for a page, as `deno task demo`
+  // serves it) the four files are fetched from beside the script.
+  if (!("Deno" in globalThis)) return new URL("./mnist/", import.meta.url);
   let override: string | undefined;
   try {
     override = Deno.env.get(MNIST_DIR_VARIABLE);
@@ -82,7 +85,10 @@ async function loadSplit(folder: URL, prefix: "train" | "t10k"): Promise<MnistSp
   const read = async (name: string) => {
     const url = new URL(name, folder);
     try {
-      return { bytes: await Deno.readFile(url), path: url.pathname };
+      if (url.protocol === "file:") return { bytes: await Deno.readFile(url), path: url.pathname };
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+      return { bytes: new Uint8Array(await response.arrayBuffer()), path: url.href };
     } catch (error) {
       throw new DataError(url.pathname, `cannot read MNIST (${(error as Error).message})`);
     }

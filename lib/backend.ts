@@ -35,6 +35,7 @@ import {
   threadedWasmMemory,
 } from "./threaded_wasm/threads.ts";
 import { nativeKernelsSupported } from "./kernels/native/engine.ts";
+import { activeEngine } from "./kernels/native_adapters.ts";
 import { registerWebGpuKernels } from "./kernels/webgpu_kernels.ts";
 
 /** A backend a user can ask for. */
@@ -132,7 +133,18 @@ export interface BackendOptions {
    * convolutions on its thread pool, gradients built from them. Default true.
    */
   readonly nativeKernels?: boolean;
+  /**
+   * Where a browser fetches tfjs's `.wasm` files from: a URL prefix ending
+   * in `/` (`tfjs-backend-wasm`'s `setWasmPaths`). Default: tfjs's own
+   * resolution, beside its script. Deno reads them from the npm cache or
+   * node_modules and ignores this.
+   */
+  readonly wasmFiles?: string;
 }
+
+// Deno, or a browser (or a browser's worker): what differs is how tfjs's
+// threaded build starts and where a missing permission can be named.
+const IN_DENO = "Deno" in globalThis;
 
 /**
  * The wasm thread count used when none is asked for: logical cores, at most 8.
@@ -151,13 +163,16 @@ export function defaultWasmThreads(): number {
 let wasmThreads = 0;
 
 /**
- * Our kernels on `threads` threads, in tfjs's heap where it is shared memory;
- * false where they cannot run.
- */
-/** Starts our kernels; returns why they could not start (tfjs's own kernels then run), or undefined. */
+ * Starts our kernels on `threads` threads, in tfjs's heap where it is shared
+ * memory; returns why they could not start (tfjs's own kernels then run), or undefined. */
 function startOurKernels(threads: number): string | undefined {
-  const memory = threadedWasmMemory();
   const wasm = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+  // Under Deno the heap is caught as tfjs hands it to its threads; a browser's
+  // build exposes it.
+  const exposed = wasm.wasmMemory?.buffer instanceof SharedArrayBuffer
+    ? wasm.wasmMemory
+    : undefined;
+  const memory = threadedWasmMemory() ?? exposed;
   const heap = memory && {
     memory,
     malloc: (bytes: number) => wasm._malloc(bytes),
@@ -172,7 +187,25 @@ function startOurKernels(threads: number): string | undefined {
   }
 }
 
+/**
+ * Starts our kernels and, in a browser, their threads before the first job:
+ * a worker there starts only once its creator's event loop turns, which a
+ * kernel waiting synchronously for it would never let happen.
+ */
+async function startOurKernelThreads(threads: number): Promise<string | undefined> {
+  const failure = startOurKernels(threads);
+  if (failure !== undefined || IN_DENO) return failure;
+  try {
+    await activeEngine()?.startThreads();
+    return undefined;
+  } catch (error) {
+    useOurKernels(0);
+    return (error as Error).message ?? String(error);
+  }
+}
+
 interface EmscriptenHeap {
+  wasmMemory?: WebAssembly.Memory;
   _malloc(bytes: number): number;
   _free(at: number): void;
 }
@@ -180,7 +213,8 @@ interface EmscriptenHeap {
 async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   const threads = options.threads ?? defaultWasmThreads();
   checkWasmThreads(threads);
-  await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+  const wasmBackend = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+  if (!IN_DENO && options.wasmFiles) wasmBackend.setWasmPaths(options.wasmFiles);
   registerWasmKernels();
   const ours = options.nativeKernels !== false && nativeKernelsSupported();
   // With our kernels on their own threads, XNNPACK keeps one: its pool's
@@ -196,6 +230,12 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
     if (!threaded) {
       started = await tf.setBackend("wasm");
       if (wasmThreads === 0) wasmThreads = 1;
+    } else if (!IN_DENO) {
+      // A browser starts the threaded build itself where the page is
+      // cross-origin isolated (shared memory), the SIMD build elsewhere.
+      wasmBackend.setThreadsCount(xnnpackThreads);
+      started = await tf.setBackend("wasm");
+      wasmThreads = wasmBackend.getThreadsCount();
     } else {
       wasmThreads = await startThreadedWasm(xnnpackThreads);
       started = true;
@@ -206,8 +246,8 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
   if (!started || tf.getBackend() !== "wasm") {
     // tfjs reads its .wasm files from Deno's npm cache (or node_modules): without read
     // permission there, say which permission is missing rather than tfjs's abort.
-    const read = await Deno.permissions.query({ name: "read" });
-    if (read.state !== "granted") {
+    const read = IN_DENO ? await Deno.permissions.query({ name: "read" }) : undefined;
+    if (read && read.state !== "granted") {
       throw new Error(
         "the wasm backend could not start: it needs read permission on tfjs's .wasm files, " +
           "in Deno's npm cache (`deno info` names it: --allow-read=<npm cache>) or node_modules",
@@ -221,7 +261,7 @@ async function startWasm(options: BackendOptions): Promise<BackendInfo> {
       }`,
     );
   }
-  const ourFailure = ours ? startOurKernels(threads) : undefined;
+  const ourFailure = ours ? await startOurKernelThreads(threads) : undefined;
   const native = ours && ourFailure === undefined;
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const plural = (n: number) => `${n} ${n === 1 ? "thread" : "threads"}`;

@@ -31,12 +31,10 @@
  *
  * @module
  */
-import workerThreads from "node:worker_threads";
-import os from "node:os";
 import { tf } from "../tf.ts";
 import { PTHREAD_WORKER_SOURCE } from "./pthread_worker.ts";
 
-type NodeWorkerClass = typeof workerThreads.Worker;
+type NodeWorkerClass = typeof import("node:worker_threads").Worker;
 
 // A data: URL: node:worker_threads in Deno takes file: and data: URLs only,
 // and this module may have been imported from https.
@@ -195,6 +193,10 @@ export function checkWasmThreads(threads: number): void {
  */
 export async function startThreadedWasm(threads: number): Promise<number> {
   checkWasmThreads(threads);
+  // Imported here, not at the top: a browser has neither, and tfjs starts
+  // its threaded build there on its own (`lib/backend.ts`).
+  const { default: workerThreads } = await import("node:worker_threads");
+  const { default: os } = await import("node:os");
   const wasm = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
   wasm.setThreadsCount(threads);

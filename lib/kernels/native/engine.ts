@@ -11,7 +11,8 @@
  * memory and its allocator), the kernels work in it: operands are offsets of
  * tensors where they lie, stacks and workspace come from tfjs's `malloc`.
  * Without, they have a memory of their own, and operands are copied in and
- * results out. Threads are `node:worker_threads` workers, each with its own
+ * results out. Threads are workers (`node:worker_threads` under Deno, Web
+ * Workers in a browser), each with its own
  * instance of the module and its own stack in that memory; the calling
  * thread takes its share of every job and waits for the others (polling
  * briefly, then with `Atomics.wait`), so a kernel call stays synchronous, as
@@ -281,6 +282,14 @@ export class NativeKernels {
     this.run(driver, args, Math.ceil(rows / this.constants.ROW_BLOCK), {
       work: 32 * rows * classes,
     });
+  }
+
+  /**
+   * Starts the pool's workers now and settles once they wait for jobs (see
+   * `ThreadPool.start`): needed before the first job in a browser.
+   */
+  async startThreads(): Promise<void> {
+    await this.#pool.start();
   }
 
   /** Runs a driver over `items` work items on the pool (see `ThreadPool.run`). */

@@ -1,5 +1,6 @@
 /**
- * The kernels' thread pool: `node:worker_threads` workers, each with its own
+ * The kernels' thread pool: workers (`node:worker_threads` under Deno, Web
+ * Workers in a browser), each with its own
  * instance of the kernel module and its own stack in the one shared memory,
  * woken through a block of control words. The calling thread takes its
  * share of every job and waits for the others (polling briefly, then with
@@ -19,7 +20,6 @@
  *
  * @module
  */
-import * as workerThreads from "node:worker_threads";
 import { driverIndex, kernelModule } from "./kernel_module.ts";
 
 /** Bytes of each thread's stack. */
@@ -51,40 +51,104 @@ const SEQ = 0,
 // 7–20% faster in ten alternating runs against sleeping at once.
 const SPINS = 25_000;
 
-const WORKER_SOURCE = `
-import { workerData } from "node:worker_threads";
-const { module, memory, control, id, stackTop, names } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-instance.exports.__stack_pointer.value = stackTop;
-const fns = names.map((name) => instance.exports[name]);
-const ctrl = new Int32Array(control);
-let seen = 0;
-for (;;) {
-  for (let spin = 0; spin < ${SPINS} && Atomics.load(ctrl, ${SEQ}) === seen; spin++);
-  Atomics.wait(ctrl, ${SEQ}, seen);
-  seen = Atomics.load(ctrl, ${SEQ});
-  try {
-    const sharers = ctrl[${SHARERS}], items = ctrl[${ITEMS}], chunk = ctrl[${CHUNK}];
-    const fn = fns[ctrl[${FN}]], scratch = ctrl[${SCRATCH}] + id * ctrl[${SCRATCH_STRIDE}];
-    const args = Array.from(ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${NARGS}]));
-    if (chunk > 0) {
-      for (let at; (at = Atomics.add(ctrl, ${NEXT}, 1) * chunk) < items;) {
-        fn(...args, scratch, at, Math.min(items, at + chunk));
+// The loop every kernel thread runs on the data it is given; the two hosts
+// below differ only in how that data arrives.
+const SERVE = `
+function serve({ module, memory, control, id, stackTop, names }) {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  instance.exports.__stack_pointer.value = stackTop;
+  const fns = names.map((name) => instance.exports[name]);
+  const ctrl = new Int32Array(control);
+  let seen = 0;
+  for (;;) {
+    for (let spin = 0; spin < ${SPINS} && Atomics.load(ctrl, ${SEQ}) === seen; spin++);
+    Atomics.wait(ctrl, ${SEQ}, seen);
+    seen = Atomics.load(ctrl, ${SEQ});
+    try {
+      const sharers = ctrl[${SHARERS}], items = ctrl[${ITEMS}], chunk = ctrl[${CHUNK}];
+      const fn = fns[ctrl[${FN}]], scratch = ctrl[${SCRATCH}] + id * ctrl[${SCRATCH_STRIDE}];
+      const args = Array.from(ctrl.subarray(${ARGS}, ${ARGS} + ctrl[${NARGS}]));
+      if (chunk > 0) {
+        for (let at; (at = Atomics.add(ctrl, ${NEXT}, 1) * chunk) < items;) {
+          fn(...args, scratch, at, Math.min(items, at + chunk));
+        }
+      } else if (id < sharers) {
+        const begin = Math.floor((id * items) / sharers), end = Math.floor(((id + 1) * items) / sharers);
+        if (begin < end) fn(...args, scratch, begin, end);
       }
-    } else if (id < sharers) {
-      const begin = Math.floor((id * items) / sharers), end = Math.floor(((id + 1) * items) / sharers);
-      if (begin < end) fn(...args, scratch, begin, end);
+    } catch {
+      Atomics.store(ctrl, ${FAILED}, 1);
     }
-  } catch {
-    Atomics.store(ctrl, ${FAILED}, 1);
+    Atomics.add(ctrl, ${DONE}, 1);
+    Atomics.notify(ctrl, ${DONE});
   }
-  Atomics.add(ctrl, ${DONE}, 1);
-  Atomics.notify(ctrl, ${DONE});
 }
 `;
-// node:worker_threads in Deno takes file: and data: URLs only, and this module
-// may have been imported over https.
-const WORKER_URL = new URL(`data:text/javascript;base64,${btoa(WORKER_SOURCE)}`);
+
+// Under Deno: a node:worker_threads worker, which can be unref'd (an idle
+// pool must not keep a finished program alive; Deno's web workers cannot
+// be). node:worker_threads in Deno takes file: and data: URLs only, and this
+// module may have been imported over https.
+const NODE_WORKER_URL = new URL(
+  `data:text/javascript;base64,${
+    btoa(`import { workerData, parentPort } from "node:worker_threads";
+${SERVE}
+parentPort.postMessage("ready");
+serve(workerData);`)
+  }`,
+);
+
+// In a browser: a module Web Worker from a blob: URL, its data by message.
+const WEB_WORKER_SOURCE = `${SERVE}
+self.onmessage = ({ data }) => {
+  self.onmessage = null;
+  self.postMessage("ready");
+  serve(data);
+};`;
+
+// Loaded only under Deno: a browser has no node:worker_threads, and the
+// specifier must not reach a bundle's static imports.
+const nodeWorkers: typeof import("node:worker_threads") | undefined = "Deno" in globalThis
+  ? await import("node:worker_threads")
+  : undefined;
+
+/** What a kernel thread is started with. */
+interface ThreadData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  id: number;
+  stackTop: number;
+  names: string[];
+}
+
+/** A started kernel thread: settles once it has instantiated the module and waits for jobs. */
+type KernelThread = Promise<void>;
+
+function startKernelThread(data: ThreadData): KernelThread {
+  if (nodeWorkers) {
+    const worker = new nodeWorkers.Worker(NODE_WORKER_URL, { workerData: data });
+    worker.unref();
+    return new Promise((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.once("error", reject);
+    });
+  }
+  if (typeof Worker !== "function") {
+    throw new Error("kernel threads need node:worker_threads (Deno) or Web Workers (a browser)");
+  }
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  URL.revokeObjectURL(url);
+  worker.postMessage(data);
+  return new Promise((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`a kernel thread could not start: ${event.message}`));
+    };
+  });
+}
 
 // Chunks per thread when threads take work as they go.
 const CHUNKS_PER_THREAD = 8;
@@ -136,7 +200,7 @@ export class ThreadPool {
   readonly #control = new Int32Array(new SharedArrayBuffer(4 * 32));
   // Thread i's stack is [stacks + i·STACK, + STACK); thread 0's is the caller's.
   readonly #stacks: number;
-  #workers: workerThreads.Worker[] = [];
+  #workers: KernelThread[] = [];
   #sharedJobs = 0;
 
   /**
@@ -227,22 +291,29 @@ export class ThreadPool {
     if (Atomics.exchange(ctrl, FAILED, 0)) throw new Error("a kernel thread failed");
   }
 
+  /**
+   * Starts the workers now, not on the first job that needs them, and
+   * settles once every one of them waits for jobs. Where the calling thread
+   * cannot run a job before its workers have started (a browser's worker
+   * starts only when its creator's event loop turns), await this before the
+   * first job.
+   */
+  async start(): Promise<void> {
+    this.#startWorkers();
+    await Promise.all(this.#workers);
+  }
+
   #startWorkers(): void {
     if (this.#workers.length > 0) return;
     for (let id = 1; id < this.threads; id++) {
-      const worker = new workerThreads.Worker(WORKER_URL, {
-        workerData: {
-          module: kernelModule(),
-          memory: this.#memory,
-          control: this.#control.buffer,
-          id,
-          stackTop: this.#stacks + (id + 1) * STACK,
-          names: [...driverIndex().keys()],
-        },
-      });
-      // Idle workers must not keep a finished program alive.
-      worker.unref();
-      this.#workers.push(worker);
+      this.#workers.push(startKernelThread({
+        module: kernelModule(),
+        memory: this.#memory,
+        control: this.#control.buffer as SharedArrayBuffer,
+        id,
+        stackTop: this.#stacks + (id + 1) * STACK,
+        names: [...driverIndex().keys()],
+      }));
     }
   }
 }
