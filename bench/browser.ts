@@ -83,7 +83,12 @@ async function deno(checkpointPath: string, steps: number): Promise<Row> {
   const options = optionsFromStored(checkpoint.config as Record<string, unknown>, checkpointPath);
   const data = await openData(options, runKeys(options.seed).data);
   const config = segConfig(options, data.classes.names.length);
-  const seg = restoreTree(checkpoint, "params/seg", initDeepLab(random.key(0), config), checkpointPath);
+  const seg = restoreTree(
+    checkpoint,
+    "params/seg",
+    initDeepLab(random.key(0), config),
+    checkpointPath,
+  );
   const predictions: number[] = [];
   for (let i = 0; i < 5; i++) {
     const scene = await data.test.get(i);
