@@ -66,25 +66,37 @@ function showError(message: string) {
   $("error").textContent = message;
 }
 
-async function webGpuAdapter(): Promise<boolean> {
+/** The browser's WebGPU adapter: none, a software one (SwiftShader and the like), or hardware. */
+async function webGpuAdapter(): Promise<"none" | "software" | "hardware"> {
   const gpu = (navigator as { gpu?: GPU }).gpu;
-  return !!gpu && (await gpu.requestAdapter().catch(() => null)) !== null;
+  const adapter = gpu && await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return "none";
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const text = `${info.vendor} ${info.architecture} ${info.description}`;
+  return info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(text)
+    ? "software"
+    : "hardware";
 }
 
+/**
+ * The backend the page runs: `?backend=` where the browser offers it,
+ * else WebGPU on a hardware adapter and threaded wasm otherwise (a software
+ * adapter is slower than wasm, as the library's `auto` also decides).
+ */
 async function chooseBackend(): Promise<PageBackend> {
   const select = $<HTMLSelectElement>("backend");
+  const adapter = await webGpuAdapter();
   const offered: PageBackend[] = [
-    ...(await webGpuAdapter() ? ["webgpu" as const] : []),
+    ...(adapter !== "none" ? ["webgpu" as const] : []),
     "wasm",
     "cpu",
   ];
-  for (const name of offered) {
-    select.add(new Option(name === "wasm" ? "wasm (threaded, our kernels)" : name, name));
-  }
+  const label = { webgpu: `webgpu (${adapter})`, wasm: "wasm (threaded, our kernels)", cpu: "cpu" };
+  for (const name of offered) select.add(new Option(label[name], name));
   const asked = params.get("backend") as PageBackend | null;
   const chosen = asked && offered.includes(asked)
     ? asked
-    : offered.includes("webgpu")
+    : adapter === "hardware"
     ? "webgpu"
     : "wasm";
   select.value = chosen;
@@ -292,7 +304,9 @@ function wire() {
     $<HTMLButtonElement>("download").disabled = false;
     chart(state.progress);
     $("step-ms").textContent = `step ${p.step}: ${p.ms.toFixed(0)} ms`;
-    if (p.prediction) show(p.prediction);
+    // The refreshed prediction is of the image shown: its ground truth stays.
+    const truth = state.prediction?.truth;
+    if (p.prediction) show({ ...p.prediction, ...(truth ? { truth } : {}) });
   });
 }
 
