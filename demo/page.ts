@@ -234,12 +234,27 @@ function chart(progress: Progress[]) {
   }
 }
 
+/** A JPEG (or any format the browser reads), decoded by the browser, its long side at most 512 px. */
+async function browserDecoded(file: File): Promise<RgbImage> {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, 512 / Math.max(bitmap.width, bitmap.height));
+  const [width, height] = [Math.round(bitmap.width * scale), Math.round(bitmap.height * scale)];
+  const context = new OffscreenCanvas(width, height).getContext("2d")!;
+  context.drawImage(bitmap, 0, 0, width, height);
+  const rgba = context.getImageData(0, 0, width, height).data;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
+  return { width, height, rgb };
+}
+
 async function predictFile(file: File) {
   const bytes = new Uint8Array(await file.arrayBuffer());
   state.lastFile = { bytes, name: file.name };
+  // PNGs go to the library's own decoder, as `deno task predict` reads them (same pixels, same labels).
+  const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const prediction = await request<Predicted>({
     kind: "predict",
-    image: { bytes, name: file.name },
+    image: png ? { bytes, name: file.name } : await browserDecoded(file),
   });
   show(prediction);
   state.userImages.push(prediction.image);

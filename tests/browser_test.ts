@@ -185,6 +185,18 @@ Deno.test({
             assert.deepEqual(predicted.shape, deno.logitsShape);
             const worst = Math.max(...predicted.logits.map((v, i) => Math.abs(v - deno.logits[i])));
             assert.ok(worst <= TOLERANCE, `${backend}: logits differ by ${worst}`);
+            if (backend === "wasm") {
+              // The same file chosen through the page's file input: the picture it draws.
+              const input = await page.$("#file");
+              await (input as unknown as { uploadFile(path: string): Promise<void> })
+                .uploadFile(join(dir, "in", "scene.png"));
+              await page.waitForFunction("globalThis.demo.state.userImages.length === 1");
+              const shown = await page.evaluate(() => [
+                ...(globalThis as unknown as { demo: { state: { prediction: Predicted } } }).demo
+                  .state.prediction.labels,
+              ]);
+              assert.deepEqual(shown, [...cliLabels]);
+            }
             assert.deepEqual(errors, []);
             await page.close();
           },
