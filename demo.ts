@@ -17,8 +17,7 @@ const COMMAND = {
     checkpoint: {
       kind: "string",
       value: "FILE",
-      help: "the checkpoint the page loads (default: the default run's CDGA,\n" +
-        DEFAULT_CHECKPOINT + ")",
+      help: "the checkpoint the page loads: any run's .ckpt (default: the default\nrun's CDGA)",
       default: DEFAULT_CHECKPOINT,
     },
     port: {

@@ -166,24 +166,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const bundles = await bundle(bundleDir);
   const served = routes(bundleDir);
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: options.port,
-    onListen: resolve,
-  }, async (request) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/checkpoint.ckpt") {
-      return new Response(checkpoint as Uint8Array<ArrayBuffer>, {
-        headers: { ...HEADERS, "Content-Type": "application/octet-stream" },
-      });
-    }
-    const name = path === "/" ? "index.html" : path.slice(path.lastIndexOf("/") + 1);
-    const folder = served[path.slice(0, path.lastIndexOf("/") + 1)];
-    if (!folder || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
-      return new Response("not found\n", { status: 404, headers: HEADERS });
-    }
-    return await fileResponse(join(folder, name));
-  });
+  let server: Deno.HttpServer;
+  try {
+    server = serve(options.port, resolve, served, checkpoint);
+  } catch (error) {
+    await Deno.remove(bundleDir, { recursive: true });
+    throw new Error(`cannot listen on 127.0.0.1:${options.port}: ${(error as Error).message}`);
+  }
   const address = await listening;
   const url = `http://127.0.0.1:${address.port}/`;
   options.log?.(
@@ -198,6 +187,33 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await Deno.remove(bundleDir, { recursive: true });
     },
   };
+}
+
+/** Serves the page, its scripts, the checkpoint and the library's data files. */
+function serve(
+  port: number,
+  onListen: (address: Deno.NetAddr) => void,
+  served: Record<string, string>,
+  checkpoint: Uint8Array,
+): Deno.HttpServer {
+  return Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    onListen,
+  }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/checkpoint.ckpt") {
+      return new Response(checkpoint as Uint8Array<ArrayBuffer>, {
+        headers: { ...HEADERS, "Content-Type": "application/octet-stream" },
+      });
+    }
+    const name = path === "/" ? "index.html" : path.slice(path.lastIndexOf("/") + 1);
+    const folder = served[path.slice(0, path.lastIndexOf("/") + 1)];
+    if (!folder || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
+      return new Response("not found\n", { status: 404, headers: HEADERS });
+    }
+    return await fileResponse(join(folder, name));
+  });
 }
 
 function kib(bytes: number | undefined): string {
