@@ -128,10 +128,11 @@ type KernelThread = Promise<void>;
 function startKernelThread(data: ThreadData): KernelThread {
   if (nodeWorkers) {
     const worker = new nodeWorkers.Worker(NODE_WORKER_URL, { workerData: data });
-    worker.unref();
+    // Held until it reports ready (so that awaiting that keeps the program
+    // alive), then released: an idle pool must not keep a finished program alive.
     return new Promise((resolve, reject) => {
-      worker.once("message", () => resolve());
-      worker.once("error", reject);
+      worker.once("message", () => (worker.unref(), resolve()));
+      worker.once("error", (error) => (worker.unref(), reject(error)));
     });
   }
   if (typeof Worker !== "function") {
@@ -297,6 +298,17 @@ export class ThreadPool {
    * cannot run a job before its workers have started (a browser's worker
    * starts only when its creator's event loop turns), await this before the
    * first job.
+   *
+   * @example Two threads, started and waiting
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { kernelModule } from "./kernel_module.ts";
+   * import { ThreadPool } from "./thread_pool.ts";
+   * const memory = new WebAssembly.Memory({ initial: 17, maximum: 32, shared: true });
+   * const pool = new ThreadPool(2, memory, 65536);
+   * await pool.start(); // settles once the worker has instantiated the module
+   * assert.ok(kernelModule() instanceof WebAssembly.Module);
+   * ```
    */
   async start(): Promise<void> {
     this.#startWorkers();
