@@ -164,7 +164,7 @@ function svgElement(name: string, attributes: Record<string, string | number>): 
 }
 
 function chart(progress: Progress[]) {
-  const svg = $("chart") as unknown as SVGSVGElement;
+  const svg = document.querySelector<SVGSVGElement>("#chart")!;
   const [width, height, pad] = [520, 200, 24];
   const values = SERIES.flatMap(([key]) =>
     progress.map((p) => p.metrics[key]).filter((v) => typeof v === "number") as number[]
@@ -206,7 +206,7 @@ function chart(progress: Progress[]) {
   axis.textContent = `step ${last}; top ${top.toFixed(2)}`;
   svg.replaceChildren(...children, axis);
   const usage = progress.at(-1)?.metrics.groupUsage;
-  const groups = $("groups") as unknown as SVGSVGElement;
+  const groups = document.querySelector<SVGSVGElement>("#groups")!;
   if (Array.isArray(usage)) {
     const bar = (280 - 20) / usage.length;
     groups.replaceChildren(
