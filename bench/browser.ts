@@ -3,7 +3,8 @@
  * speed in headless Chromium, per backend (threaded wasm with our kernels,
  * WebGPU where Chromium has an adapter, cpu), beside Deno's on the same
  * machine: page load (navigation to the first prediction drawn), the bytes
- * the page downloads, the time of one prediction and of one CDGA step (the
+ * the page downloads by then (counted by the demo's server, the page's only
+ * source), the time of one prediction and of one CDGA step (the
  * median of steps 2 … N; the first compiles shaders and grows memory).
  *
  * @module
@@ -119,10 +120,7 @@ async function main() {
   try {
     for (const backend of ["wasm", "webgpu", "cpu"]) {
       const page = await browser.newPage();
-      let bytes = 0;
-      const cdp = await page.createCDPSession();
-      await cdp.send("Network.enable");
-      cdp.on("Network.loadingFinished", (e) => (bytes += e.encodedDataLength));
+      const servedBefore = demo.bytesServed();
       const began = performance.now();
       await page.goto(`${demo.url}?backend=${backend}`);
       await page.waitForFunction(
@@ -130,6 +128,7 @@ async function main() {
         { timeout: 600_000 },
       );
       const load = performance.now() - began;
+      const bytes = demo.bytesServed() - servedBefore;
       const status = await page.$eval("#backend-status", (e) => e.textContent ?? "");
       if (!status.startsWith(`running on ${backend}`)) {
         console.log(`${backend}: not run (${await page.$eval("#error", (e) => e.textContent)})`);

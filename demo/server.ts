@@ -41,6 +41,8 @@ export interface Demo {
   url: string;
   /** The bytes of each bundled script, by name. */
   bundles: Record<string, number>;
+  /** Bytes of response bodies served so far (what pages downloaded from it). */
+  bytesServed(): number;
   /** Stops serving. */
   shutdown(): Promise<void>;
 }
@@ -149,7 +151,9 @@ async function fileResponse(path: string): Promise<Response> {
   try {
     const body = await Deno.readFile(path);
     const type = TYPES[path.slice(path.lastIndexOf("."))] ?? "application/octet-stream";
-    return new Response(body, { headers: { ...HEADERS, "Content-Type": type } });
+    return new Response(body, {
+      headers: { ...HEADERS, "Content-Type": type, "Content-Length": String(body.length) },
+    });
   } catch {
     return new Response("not found\n", { status: 404, headers: HEADERS });
   }
@@ -167,8 +171,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const served = routes(bundleDir);
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
+  const counter = { bytes: 0 };
   try {
-    server = serve(options.port, resolve, served, checkpoint);
+    server = serve(options.port, resolve, served, checkpoint, counter);
   } catch (error) {
     await Deno.remove(bundleDir, { recursive: true });
     throw new Error(`cannot listen on 127.0.0.1:${options.port}: ${(error as Error).message}`);
@@ -182,6 +187,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   return {
     url,
     bundles,
+    bytesServed: () => counter.bytes,
     async shutdown() {
       await server.shutdown();
       await Deno.remove(bundleDir, { recursive: true });
@@ -195,6 +201,7 @@ function serve(
   onListen: (address: Deno.NetAddr) => void,
   served: Record<string, string>,
   checkpoint: Uint8Array,
+  counter: { bytes: number },
 ): Deno.HttpServer {
   return Deno.serve({
     hostname: "127.0.0.1",
@@ -203,6 +210,7 @@ function serve(
   }, async (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/checkpoint.ckpt") {
+      counter.bytes += checkpoint.length;
       return new Response(checkpoint as Uint8Array<ArrayBuffer>, {
         headers: { ...HEADERS, "Content-Type": "application/octet-stream" },
       });
@@ -212,7 +220,9 @@ function serve(
     if (!folder || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
       return new Response("not found\n", { status: 404, headers: HEADERS });
     }
-    return await fileResponse(join(folder, name));
+    const response = await fileResponse(join(folder, name));
+    counter.bytes += Number(response.headers.get("Content-Length") ?? 0);
+    return response;
   });
 }
 
