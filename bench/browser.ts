@@ -31,6 +31,14 @@ const COMMAND = {
       default: "runs/cdga-digits-seed0/checkpoints/cdga.ckpt",
     },
     steps: { kind: "integer", value: "N", help: "CDGA steps per backend", min: 2, default: 6 },
+    "webgpu-steps": {
+      kind: "integer",
+      value: "N",
+      help:
+        "CDGA steps on WebGPU (0: none; SwiftShader takes minutes per step of the default model)",
+      min: 0,
+      default: 0,
+    },
     chromium: { kind: "string", value: "PATH", help: "Chromium", default: "/usr/bin/chromium" },
   },
 } as const satisfies CommandSpec;
@@ -115,6 +123,7 @@ async function main() {
     executablePath: values.chromium,
     headless: true,
     args: ["--no-sandbox", "--enable-unsafe-webgpu"],
+    protocolTimeout: 0,
   });
   const rows: Row[] = [];
   try {
@@ -136,7 +145,8 @@ async function main() {
         continue;
       }
       // tfjs's cpu backend takes minutes per training step (its convolution gradients).
-      const { predictions, stepMs } = await inPage(page, values.steps, backend !== "cpu");
+      const steps = backend === "webgpu" ? values["webgpu-steps"] : values.steps;
+      const { predictions, stepMs } = await inPage(page, steps, backend !== "cpu" && steps > 1);
       rows.push({
         where: `page, ${status.replace("running on ", "")}`,
         load,
