@@ -15,11 +15,10 @@ import { startDemo } from "../demo/server.ts";
 import { predictImage } from "../demo/worker_predict.ts";
 import { AdaptSession } from "../demo/adapt.ts";
 import { decodeCheckpoint } from "../io/checkpoint.ts";
-import { optionsFromStored } from "../cli/options.ts";
-import { runKeys, segConfig } from "../cli/config.ts";
-import { normalisationOf, openData } from "../data/plan.ts";
-import { restoreTree } from "../io/checkpoint.ts";
-import { initDeepLab, random, useBackend } from "../mod.ts";
+import { runKeys } from "../cli/config.ts";
+import { segFromDecoded } from "../cli/restore.ts";
+import { classesOf, normalisationOf, openData } from "../data/plan.ts";
+import { useBackend } from "../mod.ts";
 
 const COMMAND = {
   usage: "deno task bench:browser [--checkpoint FILE] [--steps N] [--chromium PATH]",
@@ -89,15 +88,12 @@ async function inPage(page: Page, steps: number, withSteps: boolean) {
 async function deno(checkpointPath: string, steps: number): Promise<Row> {
   const info = await useBackend("wasm");
   const checkpoint = await decodeCheckpoint(await Deno.readFile(checkpointPath), checkpointPath);
-  const options = optionsFromStored(checkpoint.config as Record<string, unknown>, checkpointPath);
-  const data = await openData(options, runKeys(options.seed).data);
-  const config = segConfig(options, data.classes.names.length);
-  const seg = restoreTree(
+  const { seg, config, options } = await segFromDecoded(
     checkpoint,
-    "params/seg",
-    initDeepLab(random.key(0), config),
     checkpointPath,
+    async (o, c) => (c ?? await classesOf(o)).names.length,
   );
+  const data = await openData(options, runKeys(options.seed).data);
   const predictions: number[] = [];
   for (let i = 0; i < 5; i++) {
     const scene = await data.test.get(i);

@@ -13,6 +13,7 @@ import { decodeCheckpoint, disposeAll, useBackend } from "../mod.ts";
 import { type RestoredSeg, segFromDecoded } from "../cli/restore.ts";
 import { classesOf, type DataPlan, normalisationOf, openData } from "../data/plan.ts";
 import { decodeImage, toRgb } from "../data/image_io.ts";
+import type { ClassTable } from "../data/labels.ts";
 import { runKeys } from "../cli/config.ts";
 import { AdaptSession } from "./adapt.ts";
 import { predictImage } from "./worker_predict.ts";
@@ -50,8 +51,11 @@ async function load(url: string): Promise<Loaded> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
+  // The class table: the checkpoint's own, or (older checkpoints) its data set's, read once.
+  let table: ClassTable | undefined;
   const restored = await segFromDecoded(await decodeCheckpoint(bytes, url), url, async (o, c) => {
-    return c ? c.names.length : (await classesOf(o)).names.length;
+    table = c ?? await classesOf(o);
+    return table.names.length;
   });
   if (state.checkpoint) disposeAll(state.checkpoint.restored.seg);
   state.session?.dispose();
@@ -62,12 +66,11 @@ async function load(url: string): Promise<Loaded> {
   // The benchmark's scenes are a pure function of a key: the page draws its own.
   state.data = scenes ? openData(options, runKeys(options.seed).data) : undefined;
   state.data?.catch(() => {}); // awaited (and reported) where used
-  const table = restored.classes ?? await classesOf(options);
   return {
     phase: restored.phase,
     dataset: options.dataset,
-    classes: [...table.names],
-    palette: table.palette.map((c) => [c[0], c[1], c[2]]),
+    classes: [...table!.names],
+    palette: table!.palette.map((c) => [c[0], c[1], c[2]]),
     scenes,
     ms: performance.now() - began,
   };
