@@ -15,7 +15,7 @@
  * @module
  */
 import { checkOutputFile } from "./cli/arguments.ts";
-import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import { type CommandSpec, runCommand } from "./cli/command.ts";
 import { tf } from "./lib/tf.ts";
 import { key } from "./lib/random.ts";
 import { flatten } from "./lib/tree.ts";
@@ -82,12 +82,7 @@ const COMMAND = {
   },
 } as const satisfies CommandSpec;
 
-try {
-  const values = readCommand(COMMAND, Deno.args);
-  if (values === "help") {
-    console.log(commandHelp(COMMAND));
-    Deno.exit(0);
-  }
+await runCommand("convert", COMMAND, async (values) => {
   await checkOutputFile(values.output, "--output");
   const variant = values.from as "caffe" | "torchvision";
   const classes = values.classes;
@@ -151,7 +146,4 @@ try {
     `train with: --backbone resnet --depth ${depth} --width ${width} --resnet-variant ${variant} ` +
       `--aspp-rates ${rates.join(",")} --norm frozen --init-from ${values.output}`,
   );
-} catch (error) {
-  console.error(`convert: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+});

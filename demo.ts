@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import { type CommandSpec, runCommand } from "./cli/command.ts";
 import { startDemo } from "./demo/server.ts";
 
 /** The default run's CDGA checkpoint (`deno task train` with no flags). */
@@ -34,15 +34,7 @@ page draws the benchmark's own scenes for digits and letters checkpoints; for
 any checkpoint it segments images you drop on it. Ctrl-C stops the server.`,
 } as const satisfies CommandSpec;
 
-try {
-  const values = readCommand(COMMAND, Deno.args);
-  if (values === "help") {
-    console.log(commandHelp(COMMAND));
-    Deno.exit(0);
-  }
+await runCommand("demo", COMMAND, async (values) => {
   if (values.port > 65535) throw new Error(`--port must be at most 65535, got ${values.port}`);
   await startDemo({ checkpoint: values.checkpoint, port: values.port, log: console.log });
-} catch (error) {
-  console.error(`demo: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+});

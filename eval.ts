@@ -7,13 +7,7 @@
  * @module
  */
 import { checkOutputFile } from "./cli/arguments.ts";
-import {
-  BACKEND_FLAG,
-  CHECKPOINT_FLAG,
-  commandHelp,
-  type CommandSpec,
-  readCommand,
-} from "./cli/command.ts";
+import { BACKEND_FLAG, CHECKPOINT_FLAG, type CommandSpec, runCommand } from "./cli/command.ts";
 import { type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
 import { evaluateSeg } from "./eval/segmentation.ts";
@@ -50,12 +44,7 @@ const COMMAND = {
   },
 } as const satisfies CommandSpec;
 
-try {
-  const values = readCommand(COMMAND, Deno.args);
-  if (values === "help") {
-    console.log(commandHelp(COMMAND));
-    Deno.exit(0);
-  }
+await runCommand("eval", COMMAND, async (values) => {
   const samples = values.samples;
   if (values.json) await checkOutputFile(values.json, "--json");
   await useBackend(values.backend as BackendChoice);
@@ -106,7 +95,4 @@ try {
     );
   }
   dispose(seg);
-} catch (error) {
-  console.error(`eval: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+});

@@ -17,7 +17,7 @@
  */
 import { join } from "node:path";
 import { key } from "./lib/random.ts";
-import { commandHelp, type CommandSpec, readCommand } from "./cli/command.ts";
+import { type CommandSpec, runCommand } from "./cli/command.ts";
 import { digitsDataset } from "./data/datasets.ts";
 import { type DigitsSplit, loadDigitsBenchmark } from "./data/digits.ts";
 import { encodePng } from "./data/image_io.ts";
@@ -114,12 +114,7 @@ async function writeSplit(
 }
 
 if (import.meta.main) {
-  try {
-    const values = readCommand(COMMAND, Deno.args);
-    if (values === "help") {
-      console.log(commandHelp(COMMAND));
-      Deno.exit(0);
-    }
+  await runCommand("export-folder", COMMAND, async (values) => {
     const sizes = {
       source: values.source,
       target: values.target,
@@ -168,8 +163,5 @@ if (import.meta.main) {
       `${out}: ${values.glyphs}, source/train ${sizes.source}, target/train ${sizes.target}, ` +
         `target/val ${sizes.val}, target/eval ${sizes.eval} scenes (seed ${seed})`,
     );
-  } catch (error) {
-    console.error(`export-folder: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
+  });
 }

@@ -8,13 +8,7 @@
  */
 import { join } from "node:path";
 import { makeOutputFolder } from "./cli/arguments.ts";
-import {
-  BACKEND_FLAG,
-  CHECKPOINT_FLAG,
-  commandHelp,
-  type CommandSpec,
-  readCommand,
-} from "./cli/command.ts";
+import { BACKEND_FLAG, CHECKPOINT_FLAG, type CommandSpec, runCommand } from "./cli/command.ts";
 import { tf } from "./lib/tf.ts";
 import { type BackendChoice, useBackend } from "./lib/backend.ts";
 import { dispose } from "./lib/tree.ts";
@@ -75,12 +69,7 @@ palette come from the checkpoint (or, for checkpoints of earlier versions,
 from the run's data set).`,
 } as const satisfies CommandSpec;
 
-try {
-  const values = readCommand(COMMAND, Deno.args);
-  if (values === "help") {
-    console.log(commandHelp(COMMAND));
-    Deno.exit(0);
-  }
+await runCommand("predict", COMMAND, async (values) => {
   const maxPixels = values["max-image-pixels"];
   const tile = values.tile;
   if (!(tile === 0 || (tile >= 16 && tile % 8 === 0))) {
@@ -193,7 +182,4 @@ try {
     );
   }
   dispose(seg);
-} catch (error) {
-  console.error(`predict: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+});

@@ -1,11 +1,13 @@
 /**
  * The flag machinery of the smaller commands (`eval`, `predict`, `convert`,
- * `export-folder`): each declares its flags once, as {@linkcode FlagSpec}s,
+ * `export-folder`, `demo`): each declares its flags once, as {@linkcode FlagSpec}s,
  * and gets from that declaration the parsing (`node:util`'s `parseArgs`
  * through {@linkcode parseCommandArgs}, so a negative number is a value), the
  * checks of kind, range and choices with messages that name the flag and the
  * value, typed values, and its `--help` text. A check that involves more than
  * one flag, or a value's form beyond these, stays in the command.
+ * {@linkcode runCommand} is the entry point they share (help, errors, exit
+ * status).
  *
  * @example
  * ```ts
@@ -234,4 +236,57 @@ export function splitOwnFlags(
     }
   }
   return { own, passed };
+}
+
+/** How {@linkcode runCommand} reaches the outside world (tests replace it). */
+export interface CommandIo {
+  /** The command line's arguments (default `Deno.args`). */
+  args?: readonly string[];
+  /** Ends the process with a status (default `Deno.exit`). */
+  exit?: (status: number) => void;
+  /** Prints the help (default `console.log`). */
+  log?: (line: string) => void;
+  /** Prints an error (default `console.error`). */
+  error?: (line: string) => void;
+}
+
+/**
+ * The shared shape of a small command's entry point: parses the flags by the
+ * spec, prints the help for `--help`, runs `body` with the checked values, and
+ * on any error (a bad flag or one `body` throws) prints `NAME: message` and
+ * ends with status 1. Exiting rather than returning matters: a command that
+ * started kernel threads would otherwise be kept alive by them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runCommand } from "./command.ts";
+ * const spec = { usage: "deno task x --n N", flags: { n: { kind: "integer", value: "N", help: "n", min: 1 } } } as const;
+ * const errors: string[] = [], statuses: number[] = [], seen: unknown[] = [];
+ * const io = { error: (line: string) => errors.push(line), exit: (s: number) => statuses.push(s) };
+ * await runCommand("x", spec, (values) => void seen.push(values.n), { ...io, args: ["--n", "3"] });
+ * await runCommand("x", spec, () => {}, { ...io, args: ["--n", "0"] });
+ * assert.deepEqual(seen, [3]);
+ * assert.deepEqual(statuses, [1]);
+ * assert.match(errors[0], /^x: --n must be a positive integer, got 0/);
+ * ```
+ */
+export async function runCommand<C extends CommandSpec>(
+  name: string,
+  spec: C,
+  body: (values: CommandValues<C["flags"]>) => Promise<void> | void,
+  io: CommandIo = {},
+): Promise<void> {
+  const { args = Deno.args, exit = Deno.exit, log = console.log, error = console.error } = io;
+  try {
+    const values = readCommand(spec, args);
+    if (values === "help") {
+      log(commandHelp(spec));
+      return;
+    }
+    await body(values);
+  } catch (cause) {
+    error(`${name}: ${(cause as Error).message}`);
+    exit(1);
+  }
 }
