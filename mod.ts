@@ -217,6 +217,7 @@ export {
   type OptStates,
   type Params,
   readMetrics,
+  stepProblem,
   type Trainer,
 } from "./methods/step.ts";
 export {

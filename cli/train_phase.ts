@@ -25,12 +25,13 @@ import {
   type OptStates,
   type Params,
   readMetrics,
+  stepProblem,
 } from "../methods/step.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import type { Dataset } from "../data/datasets.ts";
 import type { DataPlan } from "../data/plan.ts";
 import { tableToJson } from "../data/labels.ts";
-import { type Batch, batches } from "../data/stream.ts";
+import { type Batch, trainingBatches } from "../data/stream.ts";
 import { loadMobileNetV2Weights } from "../model/pretrained.ts";
 import { evaluateSeg } from "../eval/segmentation.ts";
 import { type Checkpoint, loadCheckpoint, restoreTree, saveCheckpoint } from "../io/checkpoint.ts";
@@ -250,14 +251,9 @@ function phaseStreams(run: RunContext, phase: Phase, step: number) {
   const definition = METHOD_DEFINITIONS[phase.method];
   const supervisedByTarget = definition.supervision === "target";
   const stream = (dataset: Dataset, k: Key) =>
-    batches(dataset, {
+    trainingBatches(dataset, data, {
       key: k,
       batchSize: o.batch,
-      shuffle: data.shuffle,
-      crop: data.crop,
-      scale: data.scale,
-      flip: data.flip,
-      normalise: data.normalise,
       start: (phase.offset + step) * o.batch,
       batches: phase.steps - step,
     });
@@ -288,18 +284,11 @@ function stepBatch(s: Batch | undefined, t: Batch | undefined, supervisedByTarge
  */
 async function readStep(metrics: Parameters<typeof readMetrics>[0]) {
   const values = await readMetrics(metrics);
-  const stateCheck = values.stateCheck;
+  const problem = stepProblem(values);
   delete values.stateCheck;
   // metrics.jsonl keeps K × C make-ups flat, row by row, as runs have always stored them.
   if (Array.isArray(values.groupClasses)) values.groupClasses = values.groupClasses.flat();
-  const flat = values as Record<string, number | number[]>;
-  const bad = Object.entries(flat).find(([, v]) => [v].flat(2).some((x) => !Number.isFinite(x)));
-  const problem = bad
-    ? `loss '${bad[0]}' is ${bad[1]}`
-    : stateCheck !== undefined && !Number.isFinite(stateCheck as number)
-    ? "the updated parameters or optimizer state hold non-finite values"
-    : undefined;
-  return { values: flat, problem };
+  return { values: values as Record<string, number | number[]>, problem };
 }
 
 /** Writes the phase's checkpoint, with the options and the class list beside the weights. */

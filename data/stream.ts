@@ -293,3 +293,36 @@ export async function* batches(dataset: Dataset, options: StreamOptions): AsyncG
     };
   }
 }
+
+/** What of a data plan says how its training batches are drawn. */
+export interface TrainingDraw {
+  /** Shuffled order. */
+  shuffle: boolean;
+  /** Random crop [height, width], if any. */
+  crop?: [number, number];
+  /** Random rescaling range, if any. */
+  scale?: [number, number];
+  /** Random horizontal flips. */
+  flip: boolean;
+  /** How images are scaled for G. */
+  normalise: Normalisation;
+}
+
+/**
+ * The training batches of a data set as a plan draws them (its order,
+ * augmentations and normalisation), so that every trainer of a run (the CLI's
+ * phases, the page's live adaptation) reads the same batches.
+ *
+ * @example
+ * ```ts ignore
+ * const sources = trainingBatches(plan.source, plan, { key: keys.source, batchSize: 8 });
+ * ```
+ */
+export function trainingBatches(
+  dataset: Dataset,
+  draw: TrainingDraw,
+  options: Pick<StreamOptions, "key" | "batchSize" | "start" | "batches">,
+): AsyncGenerator<Batch> {
+  const { shuffle, crop, scale, flip, normalise } = draw;
+  return batches(dataset, { ...options, shuffle, crop, scale, flip, normalise });
+}

@@ -28,6 +28,7 @@ import {
   readMetrics,
   replace,
   restoreTree,
+  stepProblem,
   tf,
   type Trainer,
 } from "../mod.ts";
@@ -35,7 +36,7 @@ import { type Options, optionsFromStored } from "../cli/options.ts";
 import { methodConfig, runKeys, segConfig } from "../cli/config.ts";
 import type { RestoredSeg } from "../cli/restore.ts";
 import type { DataPlan } from "../data/plan.ts";
-import { type Batch, batches } from "../data/stream.ts";
+import { type Batch, trainingBatches } from "../data/stream.ts";
 import { predictImage } from "./worker_predict.ts";
 import type { Progress, RgbImage } from "./protocol.ts";
 
@@ -81,15 +82,7 @@ export class AdaptSession {
     this.#optState = state.optState;
     const keys = runKeys(options.seed);
     const stream = (dataset: DataPlan["source"], key: typeof keys.source) =>
-      batches(dataset, {
-        key,
-        batchSize: options.batch,
-        shuffle: data.shuffle,
-        crop: data.crop,
-        scale: data.scale,
-        flip: data.flip,
-        normalise: data.normalise,
-      });
+      trainingBatches(dataset, data, { key, batchSize: options.batch });
     this.#sources = stream(data.source, keys.source);
     this.#targets = stream(data.target, keys.target);
   }
@@ -204,12 +197,10 @@ export class AdaptSession {
     });
     const values = await readMetrics(metrics);
     tf.dispose([s.images, s.labels!, ...(t ? [t.images] : [])]);
-    const bad = Object.entries(values).find(([, v]) =>
-      [v].flat(2).some((x) => !Number.isFinite(x))
-    );
-    if (bad) {
+    const problem = stepProblem(values);
+    if (problem) {
       replace([params, optState, metrics], []);
-      throw new Error(`step ${this.#step + 1}: loss '${bad[0]}' is not finite; nothing of it kept`);
+      throw new Error(`step ${this.#step + 1}: ${problem}; nothing of it kept`);
     }
     [this.#params, this.#optState] = replace([this.#params, this.#optState, metrics], [
       params,

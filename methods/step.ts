@@ -390,6 +390,34 @@ export async function readMetrics(
   return out;
 }
 
+/**
+ * Why a step must not be kept, if so: a non-finite metric (named, with its
+ * value) or, through `stateCheck`, non-finite updated parameters or optimizer
+ * state. `values` is {@linkcode readMetrics}' output for the step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stepProblem } from "../mod.ts";
+ * assert.equal(stepProblem({ seg: 0.5, stateCheck: 0 }), undefined);
+ * assert.equal(stepProblem({ seg: NaN, stateCheck: 0 }), "loss 'seg' is NaN");
+ * assert.equal(stepProblem({ groupUsage: [0.5, Infinity] }), "loss 'groupUsage' is 0.5,Infinity");
+ * ```
+ */
+export function stepProblem(
+  values: Readonly<Record<string, number | number[] | number[][]>>,
+): string | undefined {
+  const bad = Object.entries(values).find(([name, v]) =>
+    name !== "stateCheck" && [v].flat(2).some((x) => !Number.isFinite(x))
+  );
+  if (bad) return `loss '${bad[0]}' is ${bad[1]}`;
+  const stateCheck = values.stateCheck;
+  if (stateCheck !== undefined && !Number.isFinite(stateCheck as number)) {
+    return "the updated parameters or optimizer state hold non-finite values";
+  }
+  return undefined;
+}
+
 /** The smallest and largest label other than the ignore id (a synchronous read: once per trainer). */
 function labelRange(labels: Tensor): [number, number] {
   return tf.tidy(() => {
