@@ -25,7 +25,14 @@ import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 export type { OptionSpec };
 
 /** The recipes' names (`--recipe`). */
-export const RECIPE_NAMES = ["short", "equal-budget", "pre-sweep", "published", "v1"] as const;
+export const RECIPE_NAMES = [
+  "short",
+  "design-space",
+  "equal-budget",
+  "pre-sweep",
+  "published",
+  "v1",
+] as const;
 
 const CDGA = methodDefaults("cdga");
 
@@ -36,7 +43,7 @@ const RUN_SHAPE_OPTIONS = {
     default: "short",
     choices: RECIPE_NAMES,
     help:
-      "a named set of defaults: short (the library's, tuned for short runs on CPUs), equal-budget (the short recipe as the equal-budget sweep left it, before the design-space rounds), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
+      "a named set of defaults: short (the library's, tuned for short runs on CPUs), design-space (the short recipe before the grouping losses moved to 0.03: λ_sc = λ_orth = λ_bal = 0.1, the 5-seed tables' earlier CDGA), equal-budget (the short recipe as the equal-budget sweep left it, before the design-space rounds), pre-sweep (the short recipe before the equal-budget sweep), published (AdaptSegNet's protocol), v1 (this project's earlier defaults); explicit flags win",
   },
   method: {
     kind: "string",

@@ -39,7 +39,9 @@ export { OPTION_SECTIONS, OPTION_SPECS, OPTIONS, RECIPE_NAMES };
  * (a flag or config key given explicitly still wins). The defaults are the
  * library's (`methods/config.ts`, `methodDefaults`): the short schedule with
  * each method's adversarial settings chosen by the equal-budget sweep and
- * the design-space round after it; that is `short`. `equal-budget` is the
+ * the design-space rounds after it; that is `short`. `design-space` is the
+ * short recipe before CDGA's grouping losses moved from 0.1 to 0.03
+ * (λ_sc = λ_orth = λ_bal; every older recipe keeps 0.1). `equal-budget` is the
  * short recipe as the equal-budget sweep left it (AdaptSegNet's λ_adv 0.03,
  * CDGA's global term at λ_global 0.01 on G's output). `pre-sweep` is the short recipe as it stood
  * before the sweep (the values the sweep's grids were written against). `published` is
@@ -52,12 +54,23 @@ export { OPTION_SECTIONS, OPTION_SPECS, OPTIONS, RECIPE_NAMES };
  */
 export const RECIPES = {
   short: {},
+  "design-space": {
+    lambdaSc: 0.1,
+    lambdaOrth: 0.1,
+    lambdaBal: 0.1,
+  },
   "equal-budget": {
+    lambdaSc: 0.1,
+    lambdaOrth: 0.1,
+    lambdaBal: 0.1,
     lambdaAdv: 0.03,
     lambdaCdgaGlobal: 0.01,
     cdgaGlobalDiscResolution: "output",
   },
   "pre-sweep": {
+    lambdaSc: 0.1,
+    lambdaOrth: 0.1,
+    lambdaBal: 0.1,
     segOptimizer: "adam",
     segLr: 1e-3,
     headMultiplier: 1,
@@ -76,6 +89,9 @@ export const RECIPES = {
     groupDistribution: "class",
   },
   published: {
+    lambdaSc: 0.1,
+    lambdaOrth: 0.1,
+    lambdaBal: 0.1,
     segOptimizer: "sgd",
     segLr: 2.5e-4,
     headMultiplier: 10,
@@ -93,6 +109,9 @@ export const RECIPES = {
     cdgaGlobalDiscResolution: "input",
   },
   v1: {
+    lambdaSc: 0.1,
+    lambdaOrth: 0.1,
+    lambdaBal: 0.1,
     warmupSteps: 300,
     steps: 400,
     segOptimizer: "adam",

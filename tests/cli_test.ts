@@ -132,6 +132,20 @@ Deno.test("recipes replace defaults, explicit flags win; phases name variants an
     ],
     [0.03, "input"],
   );
+  // CDGA's grouping losses at 0.03; every recipe written before that change keeps 0.1.
+  const groupingOf = async (args: string[]) => {
+    const lambdas = methodConfig(await parseOptions(args), "cdga", 11).lambdas;
+    return [lambdas?.sc, lambdas?.orth, lambdas?.bal];
+  };
+  assert.deepEqual(await groupingOf([]), [0.03, 0.03, 0.03]);
+  for (const recipe of ["design-space", "equal-budget", "pre-sweep", "published", "v1"]) {
+    assert.deepEqual(await groupingOf(["--recipe", recipe]), [0.1, 0.1, 0.1], recipe);
+  }
+  assert.deepEqual(await groupingOf(["--recipe", "design-space", "--lambda-orth", "0.2"]), [
+    0.1,
+    0.2,
+    0.1,
+  ]);
   // The equal-budget recipe keeps CDGA's global term as that sweep chose it.
   const equalBudget = methodConfig(await parseOptions(["--recipe", "equal-budget"]), "cdga", 11);
   assert.deepEqual([equalBudget.lambdas?.global, equalBudget.globalDiscResolution], [
