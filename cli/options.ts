@@ -34,6 +34,9 @@ import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 
 export { OPTION_SECTIONS, OPTION_SPECS, OPTIONS, RECIPE_NAMES };
 
+/** CDGA's grouping-loss weights before they moved to 0.03: every recipe older than that keeps them. */
+const GROUPING_LOSSES_AT_0_1 = { lambdaSc: 0.1, lambdaOrth: 0.1, lambdaBal: 0.1 } as const;
+
 /**
  * Named recipes: values that replace the defaults of the options they name
  * (a flag or config key given explicitly still wins). The defaults are the
@@ -54,23 +57,15 @@ export { OPTION_SECTIONS, OPTION_SPECS, OPTIONS, RECIPE_NAMES };
  */
 export const RECIPES = {
   short: {},
-  "design-space": {
-    lambdaSc: 0.1,
-    lambdaOrth: 0.1,
-    lambdaBal: 0.1,
-  },
+  "design-space": GROUPING_LOSSES_AT_0_1,
   "equal-budget": {
-    lambdaSc: 0.1,
-    lambdaOrth: 0.1,
-    lambdaBal: 0.1,
+    ...GROUPING_LOSSES_AT_0_1,
     lambdaAdv: 0.03,
     lambdaCdgaGlobal: 0.01,
     cdgaGlobalDiscResolution: "output",
   },
   "pre-sweep": {
-    lambdaSc: 0.1,
-    lambdaOrth: 0.1,
-    lambdaBal: 0.1,
+    ...GROUPING_LOSSES_AT_0_1,
     segOptimizer: "adam",
     segLr: 1e-3,
     headMultiplier: 1,
@@ -89,9 +84,7 @@ export const RECIPES = {
     groupDistribution: "class",
   },
   published: {
-    lambdaSc: 0.1,
-    lambdaOrth: 0.1,
-    lambdaBal: 0.1,
+    ...GROUPING_LOSSES_AT_0_1,
     segOptimizer: "sgd",
     segLr: 2.5e-4,
     headMultiplier: 10,
@@ -109,9 +102,7 @@ export const RECIPES = {
     cdgaGlobalDiscResolution: "input",
   },
   v1: {
-    lambdaSc: 0.1,
-    lambdaOrth: 0.1,
-    lambdaBal: 0.1,
+    ...GROUPING_LOSSES_AT_0_1,
     warmupSteps: 300,
     steps: 400,
     segOptimizer: "adam",
