@@ -82,8 +82,71 @@ import {
   type GeneratorContext,
   type GeneratorTerms,
   type MethodDefinition,
+  ownOptions,
   resize,
 } from "./method.ts";
+
+/**
+ * CDGA's own settings (`deno task train` flags, `--config` keys,
+ * `config.options` in the library).
+ */
+const CDGA_OPTIONS = {
+  groupSkipClasses: {
+    kind: "string",
+    default: "none",
+    help:
+      "CDGA [extension]: class ids, comma-separated, whose pixels (source labels, target predictions) the group-level D never sees and that carry no class-equivalence weight, so their alignment is left to the global term (e.g. 0, the embedded benchmarks' background); none: every class",
+  },
+} as const;
+
+/**
+ * The class ids of `groupSkipClasses`, checked against the class count: an
+ * error names the option and the bad entry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { skippedClasses } from "./cdga.ts";
+ * assert.deepEqual(skippedClasses("0, 3", 11), [0, 3]);
+ * assert.deepEqual(skippedClasses("none", 11), []);
+ * assert.throws(() => skippedClasses("11", 11), /groupSkipClasses: 11 is not a class id/);
+ * ```
+ */
+export function skippedClasses(text: string, classes: number): number[] {
+  const trimmed = text.trim();
+  if (trimmed === "none" || trimmed === "") return [];
+  const ids = trimmed.split(",").map((part) => {
+    const entry = part.trim();
+    const id = /^\d+$/.test(entry) ? Number(entry) : NaN;
+    if (!(id >= 0 && id < classes)) {
+      throw new Error(
+        `config: cdga's option groupSkipClasses: ${JSON.stringify(entry)} is not a class id (0 … ${
+          classes - 1
+        }) in ${JSON.stringify(text)}`,
+      );
+    }
+    return id;
+  });
+  if (new Set(ids).size !== ids.length) {
+    throw new Error(
+      `config: cdga's option groupSkipClasses repeats a class in ${JSON.stringify(text)}`,
+    );
+  }
+  if (ids.length === classes) {
+    throw new Error(
+      `config: cdga's option groupSkipClasses skips every class (${JSON.stringify(text)})`,
+    );
+  }
+  return ids;
+}
+
+/** The mask [C] that keeps the classes `config` does not skip (undefined: all kept). */
+function keptClassMask(config: MethodConfig): Tensor | undefined {
+  const classes = config.seg.classes;
+  const skipped = skippedClasses(ownOptions(config, CDGA_OPTIONS).groupSkipClasses, classes);
+  if (!skipped.length) return undefined;
+  return tf.tensor1d(Array.from({ length: classes }, (_, c) => (skipped.includes(c) ? 0 : 1)));
+}
 
 /**
  * C's configuration from the method's.
@@ -237,6 +300,32 @@ function groupDistributions(
 }
 
 /**
+ * Hides the pixels of skipped classes (source labels, target predictions at
+ * D's input size) from the group-level D: each domain's signal times a
+ * detached [N, h, w, 1] mask of kept pixels; the identity where none is skipped.
+ */
+function hiddenPixels(
+  config: MethodConfig,
+  labels: Tensor,
+  pt: Tensor,
+  size: [number, number],
+): { source: (signal: Tensor) => Tensor; target: (signal: Tensor) => Tensor } {
+  const mask = keptClassMask(config);
+  if (!mask) return { source: (x) => x, target: (x) => x };
+  const keptPixels = (evidence: Tensor) => tf.sum(tf.mul(evidence, mask), -1, true);
+  const classes = config.seg.classes;
+  const sourceKept = withoutGradient(
+    (l) => keptPixels(oneHotLabels(downsampleLabels(l, size), classes)),
+    labels,
+  );
+  const targetKept = withoutGradient((p) => keptPixels(pseudoLabels(resize(p, size))), pt);
+  return {
+    source: (signal) => tf.mul(signal, sourceKept),
+    target: (signal) => tf.mul(signal, targetKept),
+  };
+}
+
+/**
  * The class-equivalence weights of D's output cells for both domains, from
  * the target's pseudo-labels and the source labels at D's input size:
  * constants, computed from comparisons and not trained through.
@@ -250,13 +339,16 @@ function classEquivalenceCells(
   const grid = targetLogits.shape.slice(2, 4) as [number, number];
   const threshold = config.pseudoLabelThreshold, classes = config.seg.classes;
   const up = (x: Tensor) => resize(x, size);
+  // A skipped class's pixels carry no evidence, so they weigh nothing in any group.
+  const mask = keptClassMask(config);
+  const kept = (evidence: Tensor) => (mask ? tf.mul(evidence, mask) : evidence);
   const targetWeights = withoutGradient(
-    (a, p) => cellWeights(a, pseudoLabels(up(p), threshold), grid),
+    (a, p) => cellWeights(a, kept(pseudoLabels(up(p), threshold)), grid),
     inputs.at,
     inputs.pt,
   );
   const sourceWeights = withoutGradient(
-    (a, l) => cellWeights(a, oneHotLabels(downsampleLabels(l, size), classes), grid),
+    (a, l) => cellWeights(a, kept(oneHotLabels(downsampleLabels(l, size), classes)), grid),
     inputs.as,
     inputs.labels,
   );
@@ -305,6 +397,7 @@ export const cdga: MethodDefinition<CdgaParts> = {
     class: { label: "class-balanced groups", overrides: { groupDistribution: "class" } },
     GC: { label: "grouping losses train G and C", overrides: { groupingLossesTrain: "G+C" } },
   },
+  options: CDGA_OPTIONS,
   reads: { source: true, target: true, sameSize: true },
   supervision: "source",
   parts: {
@@ -312,6 +405,16 @@ export const cdga: MethodDefinition<CdgaParts> = {
     disc: { objective: "discriminator", optimizer: discriminatorOptimizer },
   },
   initParts(k, config) {
+    // Checked here, before any step, since the check needs the class count.
+    const skipped = skippedClasses(
+      ownOptions(config, CDGA_OPTIONS).groupSkipClasses,
+      config.seg.classes,
+    );
+    if (skipped.length && !config.classEquivalence) {
+      throw new Error(
+        "config: cdga's option groupSkipClasses acts through the class-equivalence weights; it needs classEquivalence on",
+      );
+    }
     const withGlobal = config.global !== "none";
     const [kc, kd, kg] = split(k, withGlobal ? 3 : 2);
     const disc: CdgaDiscParams = initGroupDiscriminator(kd, groupDiscriminatorConfig(config));
@@ -350,8 +453,9 @@ export const cdga: MethodDefinition<CdgaParts> = {
       ? (logits: Tensor) => selfInformation(up(logits))
       : (logits: Tensor) => up(tf.softmax(logits));
     const stacked = config.disc.mode === "stacked";
-    const sourceInputs = groupInputs(up(as), signal(source.logits), stacked);
-    const targetInputs = groupInputs(up(at), signal(target.logits), stacked);
+    const hidden = hiddenPixels(config, labels, pt, size);
+    const sourceInputs = groupInputs(up(as), hidden.source(signal(source.logits)), stacked);
+    const targetInputs = groupInputs(up(at), hidden.target(signal(target.logits)), stacked);
     const discConfig = groupDiscriminatorConfig(config);
     const targetLogits = applyGroupDiscriminator(
       context.params.disc,

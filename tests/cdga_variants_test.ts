@@ -172,3 +172,45 @@ Deno.test("CDGA's group-level entropy signal: D sees A_k ⊙ (−P log P) at its
   assertClose(await actual.data(), await expected.data(), 1e-5, "group entropy maps");
   dispose([params, b, expected, actual] as Tree[]);
 });
+
+Deno.test("CDGA's skipped classes: hidden from the group D only, never from the grouping losses", async () => {
+  const run = (groupSkipClasses: string) => {
+    const trainer = makeTrainer({ method: "cdga", ...SMALL, options: { groupSkipClasses } });
+    const { params, optState } = trainer.init(key(4));
+    const first = trainer.step(params, optState, batch(4));
+    const second = trainer.step(first[0], first[1], batch(5));
+    return { params, optState, first, second };
+  };
+  const all = run("none"), skipping = run("1, 2");
+  const metric = async (out: typeof all.first, name: string) => (await out[2][name].data())[0];
+  // The first step: same grouping losses (C sees the same), different D inputs, so D moves otherwise.
+  for (const name of ["sc", "orth", "bal", "globalAdv"]) {
+    assert.equal(await metric(skipping.first, name), await metric(all.first, name), name);
+  }
+  const group = (r: typeof all) => leaves((r.first[0].disc as Record<string, unknown>).nets);
+  const moved = group(skipping).some(([path, t], i) =>
+    path === group(all)[i][0] && !tf.util.arraysEqual(t.dataSync(), group(all)[i][1].dataSync())
+  );
+  assert.ok(moved, "the group D's update ignores the skipped pixels");
+  // Then L_adv, through the moved D, differs and stays finite.
+  const adv = await metric(skipping.second, "adv");
+  assert.ok(Number.isFinite(adv), `adv ${adv}`);
+  assert.notEqual(adv, await metric(all.second, "adv"));
+  for (const r of [all, skipping]) {
+    dispose([r.params, r.optState, ...r.first, ...r.second] as Tree[]);
+  }
+});
+
+Deno.test("CDGA's skipped classes: a bad list is refused before any step, naming the option", () => {
+  const make = (groupSkipClasses: string, classEquivalence = true) =>
+    makeTrainer({ method: "cdga", ...SMALL, classEquivalence, options: { groupSkipClasses } })
+      .init(key(0));
+  assert.throws(() => make("3"), /groupSkipClasses: "3" is not a class id \(0 … 2\)/);
+  assert.throws(() => make("0,x"), /groupSkipClasses: "x" is not a class id/);
+  assert.throws(() => make("1,1"), /groupSkipClasses repeats a class/);
+  assert.throws(() => make("0,1,2"), /groupSkipClasses skips every class/);
+  assert.throws(
+    () => make("0", false),
+    /groupSkipClasses acts through the class-equivalence weights/,
+  );
+});
