@@ -81,7 +81,9 @@ async function ensureRun(out: string, name: string, args: string[]): Promise<Sum
     }
     return await readSummary(runDir);
   }
-  if (await exists(join(runDir, "checkpoints"))) options.resume = true;
+  // Resumed where a checkpoint is, started where none is, whether or not the
+  // sweep was given --resume (an interruption's message advises it).
+  options.resume = await exists(join(runDir, "checkpoints"));
   await runTraining(options);
   return await readSummary(runDir);
 }

@@ -172,6 +172,12 @@ Deno.test("deno task sweep: a shared warm-up per seed, validation only, resumabl
   assert.equal(again.code, 0, again.err);
   assert.doesNotMatch(again.out, /run folder:/);
   assert.equal(await Deno.readTextFile(join(out, "sweep", "sweep.md")), table);
+  // --resume, as an interruption's message advises, starts a configuration that never began.
+  await Deno.remove(join(out, "sweep", "cdga-tiny-seed0"), { recursive: true });
+  const resumed = await runDeno([...args, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /run folder: .*cdga-tiny-seed0/);
+  assert.equal(await Deno.readTextFile(join(out, "sweep", "sweep.md")), table);
   // A configuration whose flags changed since it ran is refused by name.
   await write(0.02);
   const changed = await runDeno(args);
