@@ -22,6 +22,7 @@ import {
 import { splitChanges, withFileSizes } from "../data/splits.ts";
 import { DataError } from "../data/image_io.ts";
 import { methodConfig, runKeys } from "./config.ts";
+import { resolveConfig } from "../methods/config.ts";
 import { makeTrainer } from "../methods/step.ts";
 import { restoreTree } from "../io/checkpoint.ts";
 import { loadWarmup } from "./warmup_from.ts";
@@ -318,6 +319,10 @@ export async function runTraining(
   // process may have started the run in between).
   await checkRunState(o, runDir, checkpoints);
   const phases = trainablePhases(o, data, log);
+  // Every phase's settings, checked against the data's class count before anything runs.
+  for (const phase of phases) {
+    resolveConfig(methodConfig(o, phase.method, classes, phase.overrides));
+  }
   await checkData(data, log);
   const resolved = storedForm(o);
   // On a resume the run's config.json changes only with the first checkpoint under accepted changes.

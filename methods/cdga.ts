@@ -404,8 +404,7 @@ export const cdga: MethodDefinition<CdgaParts> = {
     group: { objective: "generator", optimizer: headOptimizer },
     disc: { objective: "discriminator", optimizer: discriminatorOptimizer },
   },
-  initParts(k, config) {
-    // Checked here, before any step, since the check needs the class count.
+  check(config) {
     const skipped = skippedClasses(
       ownOptions(config, CDGA_OPTIONS).groupSkipClasses,
       config.seg.classes,
@@ -415,6 +414,8 @@ export const cdga: MethodDefinition<CdgaParts> = {
         "config: cdga's option groupSkipClasses acts through the class-equivalence weights; it needs classEquivalence on",
       );
     }
+  },
+  initParts(k, config) {
     const withGlobal = config.global !== "none";
     const [kc, kd, kg] = split(k, withGlobal ? 3 : 2);
     const disc: CdgaDiscParams = initGroupDiscriminator(kd, groupDiscriminatorConfig(config));

@@ -451,5 +451,6 @@ export function resolveConfig(input: MethodConfigInput): MethodConfig {
     `optim.momentum must be in [0, 1)`,
   );
   check(config.optim.weightDecay >= 0, `optim.weightDecay must be ≥ 0`);
+  METHOD_DEFINITIONS[config.method].check?.(config);
   return config;
 }

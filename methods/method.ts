@@ -161,6 +161,12 @@ export interface MethodDefinition<P extends Parts = Parts> {
    */
   options?: Readonly<Record<string, OptionSpec>>;
   /**
+   * Checks of its own settings that need the rest of the configuration (the
+   * class count, another setting): `resolveConfig` runs it, so a bad value is
+   * refused before anything trains; an error names the option.
+   */
+  check?(config: MethodConfig): void;
+  /**
    * Named variants a phase may ask for (`--also cdga.pixel`): what the label
    * adds and the settings the variant changes.
    */

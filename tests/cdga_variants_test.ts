@@ -201,10 +201,9 @@ Deno.test("CDGA's skipped classes: hidden from the group D only, never from the 
   }
 });
 
-Deno.test("CDGA's skipped classes: a bad list is refused before any step, naming the option", () => {
+Deno.test("CDGA's skipped classes: a bad list is refused with the configuration, naming the option", () => {
   const make = (groupSkipClasses: string, classEquivalence = true) =>
-    makeTrainer({ method: "cdga", ...SMALL, classEquivalence, options: { groupSkipClasses } })
-      .init(key(0));
+    makeTrainer({ method: "cdga", ...SMALL, classEquivalence, options: { groupSkipClasses } });
   assert.throws(() => make("3"), /groupSkipClasses: "3" is not a class id \(0 … 2\)/);
   assert.throws(() => make("0,x"), /groupSkipClasses: "x" is not a class id/);
   assert.throws(() => make("1,1"), /groupSkipClasses repeats a class/);

@@ -288,9 +288,13 @@ Deno.test("parts: each method's parts are its definition's, one optimiser state 
   const bare = oracle.init(key(0));
   assert.deepEqual([Object.keys(bare.params), Object.keys(bare.optState)], [["seg"], ["seg"]]);
   dispose([bare.params, bare.optState]);
-  // A method without settings of its own refuses one, naming it.
+  // A setting a method does not have is refused, naming it and the ones it has.
+  assert.throws(
+    () => makeTrainer({ method: "adaptSegNet", seg: { classes: 3 }, options: { lambdaX: 1 } }),
+    /config: adaptSegNet: lambdaX is not one of its options \(none\)/,
+  );
   assert.throws(
     () => makeTrainer({ method: "cdga", seg: { classes: 3 }, options: { lambdaX: 1 } }),
-    /config: cdga: lambdaX is not one of its options \(none\)/,
+    /config: cdga: lambdaX is not one of its options \(groupSkipClasses\)/,
   );
 });

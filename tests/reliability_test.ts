@@ -220,6 +220,25 @@ Deno.test("a start refused late leaves no folder behind; bad flags and paths get
   assert.equal(scale.code, 1);
   assert.doesNotMatch(scale.err, /Uncaught| {4}at /);
   await assert.rejects(() => Deno.stat(join(out, "s")), Deno.errors.NotFound);
+  // A method setting that only the data's class count makes wrong: refused before any phase.
+  const skip = await runDeno([
+    "train.ts",
+    ...TINY,
+    "--warmup-steps",
+    "2",
+    "--also",
+    "cdga",
+    "--group-skip-classes",
+    "11",
+    "--out",
+    out,
+    "--name",
+    "k",
+  ]);
+  assert.equal(skip.code, 1);
+  assert.match(skip.err, /groupSkipClasses: "11" is not a class id \(0 … 10\)/);
+  assert.doesNotMatch(skip.out, /step\/s/);
+  await assert.rejects(() => Deno.stat(join(out, "k")), Deno.errors.NotFound);
   const init = await runDeno([
     "train.ts",
     ...TINY,
