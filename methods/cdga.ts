@@ -109,7 +109,7 @@ const CDGA_OPTIONS = {
  * import { skippedClasses } from "./cdga.ts";
  * assert.deepEqual(skippedClasses("0, 3", 11), [0, 3]);
  * assert.deepEqual(skippedClasses("none", 11), []);
- * assert.throws(() => skippedClasses("11", 11), /groupSkipClasses: 11 is not a class id/);
+ * assert.throws(() => skippedClasses("11", 11), /groupSkipClasses: "11" is not a class id/);
  * ```
  */
 export function skippedClasses(text: string, classes: number): number[] {
