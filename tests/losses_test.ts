@@ -186,6 +186,58 @@ Deno.test("orthogonality is 0 exactly when the groups' class supports are disjoi
   );
 });
 
+// Why no λ_orth separates duplicate groups (docs/method.md, "Where CDGA
+// stands", item 3): two groups that hold one and the same class alone are a
+// local minimum of L_orth. Its gradient on their rows is 0 along that class
+// (the cosine of parallel rows moves only at second order) and ≥ 0 along every
+// other class (mass moved there can only add overlap with the other groups).
+Deno.test("orthogonality: two groups holding the same single class are a local minimum", () => {
+  fc.assert(
+    fc.property(
+      fc.record({ k: fc.integer({ min: 2, max: 5 }), c: fc.integer({ min: 2, max: 6 }) }).chain((
+        { k, c },
+      ) =>
+        fc.record({
+          k: fc.constant(k),
+          c: fc.constant(c),
+          shared: fc.nat(c - 1),
+          scales: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
+            minLength: 2,
+            maxLength: 2,
+          }),
+          others: fc.array(
+            fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: c, maxLength: c }),
+            { minLength: k - 2, maxLength: k - 2 },
+          ),
+        })
+      ),
+      ({ k, c, shared, scales, others }) => {
+        const q = [
+          ...scales.map((s) => Array.from({ length: c }, (_, x) => (x === shared ? s : 0))),
+          ...others.map((row) => row.map((v, x) => (x === shared ? 0 : v))),
+        ];
+        const t = tf.tensor2d(q, [k, c]);
+        const gradient = tf.grad((x: tf.Tensor) => orthogonality(x))(t);
+        const rows = gradient.arraySync() as number[][];
+        tf.dispose([t, gradient]);
+        for (const g of [0, 1]) {
+          const scale = 1 / scales[g];
+          assert.ok(
+            Math.abs(rows[g][shared]) < 1e-3 * scale,
+            `group ${g}: gradient ${rows[g][shared]} along its own class`,
+          );
+          for (let x = 0; x < c; x++) {
+            if (x !== shared) {
+              assert.ok(rows[g][x] >= -1e-6, `group ${g}: ${rows[g][x]} along ${x}`);
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 // ------------------------------------------------------------- group balance
 
 Deno.test("group balance is ≥ 0 and 0 exactly when groups are used equally", () => {
