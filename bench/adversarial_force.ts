@@ -22,7 +22,8 @@ import { parseArgs } from "node:util";
 import { tf } from "../lib/tf.ts";
 import { useBackend } from "../lib/backend.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
-import { makeTrainer, type Params } from "../methods/step.ts";
+import { makeTrainer, type OptStates, type Params } from "../methods/step.ts";
+import { updateCount } from "../lib/optim/mod.ts";
 import type { Method } from "../methods/config.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { applyDeepLab } from "../model/deeplab.ts";
@@ -61,6 +62,14 @@ for (const path of positionals) {
   const config = trainer.config;
   const fresh = trainer.init(runKeys(options.seed).init);
   const params: Params = restoreTree(checkpoint, "params", fresh.params as Tree, path) as Params;
+  // The optimizer states only for their update counts (a ramped term is weighed as it was trained).
+  const optState = restoreTree(checkpoint, "opt", fresh.optState as Tree, path) as OptStates;
+  const counts = Object.fromEntries(
+    Object.entries(optState).flatMap(([part, state]) => {
+      const count = state === undefined ? undefined : updateCount(state);
+      return count ? [[part, count]] : [];
+    }),
+  );
   dispose([fresh.params, fresh.optState]);
   const lambda = method === "advEnt" ? config.lambdas.advEnt : config.lambdas.adv;
   const globalLambda = method === "cdga" && config.global !== "none"
@@ -106,6 +115,7 @@ for (const path of positionals) {
           batch,
           source,
           target: { logits: z, feature: targetFeature },
+          updateCounts: counts,
         }).metrics as Record<string, tf.Tensor>;
       const z = half(both.logits, n);
       // Per pixel: the L2 norm over classes; then the mean over pixels.
@@ -146,6 +156,6 @@ for (const path of positionals) {
         ? ""
         : `; with the global term (λ_global ${globalLambda}): ${totalForce.toExponential(3)}`),
   );
-  dispose(params as Tree);
+  dispose([params as Tree, optState as Tree]);
 }
 console.log(JSON.stringify(rows));

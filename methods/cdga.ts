@@ -38,7 +38,7 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../lib/tf.ts";
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 import { split } from "../lib/random.ts";
 import { discriminatorOptimizer, headOptimizer } from "./optimizers.ts";
 import { stopGradient, withoutGradient } from "../lib/grad.ts";
@@ -97,7 +97,40 @@ const CDGA_OPTIONS = {
     help:
       "CDGA [extension]: class ids, comma-separated, whose pixels (source labels, target predictions) the group-level D never sees and that carry no class-equivalence weight, so their alignment is left to the global term (e.g. 0, the embedded benchmarks' background); none: every class",
   },
+  groupRampSteps: {
+    kind: "integer",
+    default: 0,
+    min: 0,
+    help:
+      "CDGA [extension]: the group-level adversarial term's weight rises linearly to λ_adv^CDGA over the grouping network's first N updates of the phase (λ·min(1, (t+1)/N)), so that G feels it only once the groups have formed; the grouping losses, D and the global term run at full weight throughout; 0: full weight from the first step",
+  },
 } as const;
+
+/**
+ * The group-level adversarial term's ramp at a step: min(1, (t + 1)/N) for
+ * the grouping network's update count t and N = `groupRampSteps` (1 where N
+ * is 0). A scalar tensor, never differentiated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { groupRamp } from "./cdga.ts";
+ * assert.equal(groupRamp(tf.scalar(49), 200).dataSync()[0], 0.25);
+ * assert.equal(groupRamp(tf.scalar(500), 200).dataSync()[0], 1);
+ * assert.equal(groupRamp(undefined, 0).dataSync()[0], 1);
+ * assert.throws(() => groupRamp(undefined, 200), /groupRampSteps needs/);
+ * ```
+ */
+export function groupRamp(count: Scalar | undefined, steps: number): Scalar {
+  if (steps === 0) return tf.scalar(1);
+  if (count === undefined) {
+    throw new Error(
+      "cdga: groupRampSteps needs the grouping network's update count, and its optimizer keeps none",
+    );
+  }
+  return tf.minimum(tf.div(tf.add(count, 1), steps), 1) as Scalar;
+}
 
 /**
  * The class ids of `groupSkipClasses`, checked against the class count: an
@@ -477,8 +510,12 @@ export const cdga: MethodDefinition<CdgaParts> = {
       target: stopGradient(targetInputs),
       ...(sourceWeights ? { sourceWeights, targetWeights } : {}),
     };
+    const rampSteps = ownOptions(config, CDGA_OPTIONS).groupRampSteps;
+    const advWeight = rampSteps === 0
+      ? lambda.adv
+      : tf.mul(groupRamp(context.updateCounts.group, rampSteps), lambda.adv);
     const terms = [
-      tf.mul(adv, lambda.adv),
+      tf.mul(adv, advWeight),
       tf.mul(sc, lambda.sc),
       tf.mul(orth, lambda.orth),
       tf.mul(bal, lambda.bal),

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../lib/tf.ts";
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 import type { Key } from "../lib/random.ts";
 import type { DeepLabParams } from "../model/deeplab.ts";
 import type { GroupingParams } from "../model/grouping.ts";
@@ -120,6 +120,13 @@ export interface GeneratorContext<P extends Parts = Parts> {
   source?: Predictions;
   /** G on the target images, where the method reads them. */
   target?: Predictions;
+  /**
+   * Updates each part has had before this step (its optimizer's count, a
+   * scalar), by part name: `seg` counts G's updates since its warm-up began,
+   * a method's own parts those of this phase (they start with it). Read-only,
+   * never differentiated; a part whose optimizer keeps no count is absent.
+   */
+  updateCounts: Readonly<Record<string, Scalar>>;
 }
 
 /** A method's terms of G's objective, beyond L_seg. */

@@ -44,13 +44,13 @@
  *
  * @module
  */
-import { type Tensor, tf } from "../lib/tf.ts";
+import { type Scalar, type Tensor, tf } from "../lib/tf.ts";
 import type { Key } from "../lib/random.ts";
 import { split } from "../lib/random.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { finiteProbe, type Tree } from "../lib/tree.ts";
-import { applyUpdates, type OptState, partition } from "../lib/optim/mod.ts";
+import { applyUpdates, type OptState, partition, updateCount } from "../lib/optim/mod.ts";
 import { applyDeepLab, type DeepLabParams, initDeepLab } from "../model/deeplab.ts";
 import {
   type BatchStatistics,
@@ -150,6 +150,16 @@ export interface Trainer<M extends Method = Method> {
   read(metrics: Metrics): Promise<MetricsOf<M>>;
 }
 
+/** Each part's update count (its optimizer state's own tensor), where its optimizer keeps one. */
+function countsOf(optState: OptStates): Record<string, Scalar> {
+  const counts: Record<string, Scalar> = {};
+  for (const [name, state] of Object.entries(optState)) {
+    const count = state === undefined ? undefined : updateCount(state);
+    if (count) counts[name] = count;
+  }
+  return counts;
+}
+
 /** What the generator's objective returns beside the loss. */
 type GeneratorAux = {
   scalars: Record<string, Tensor>;
@@ -200,6 +210,7 @@ function generatorTerms(
   trainable: { seg: DeepLabParams } & Parts,
   held: Parts,
   batch: Batch,
+  updateCounts: Readonly<Record<string, Scalar>>,
 ) {
   const record: BatchStatistics = new Map();
   const { source, target } = forward(config, definition, trainable.seg, batch, record);
@@ -212,7 +223,7 @@ function generatorTerms(
     supervised.labels,
   );
   const params = { ...held, ...trainable };
-  const context: GeneratorContext = { config, params, batch, source, target };
+  const context: GeneratorContext = { config, params, batch, source, target, updateCounts };
   const terms = definition.generator(context);
   const aux: GeneratorAux = {
     scalars: { seg, ...terms.metrics },
@@ -274,8 +285,12 @@ export function makeTrainer<M extends Method>(
   };
 
   const genGrad = valueAndGrad(
-    (trainable: { seg: DeepLabParams } & Parts, held: Parts, batch: Batch) =>
-      generatorTerms(config, definition, trainable, held, batch),
+    (
+      trainable: { seg: DeepLabParams } & Parts,
+      held: Parts,
+      batch: Batch,
+      updateCounts: Readonly<Record<string, Scalar>>,
+    ) => generatorTerms(config, definition, trainable, held, batch, updateCounts),
   );
   const discGrad = valueAndGrad(
     (trained: Parts, held: Parts, inputs: DiscriminatorInputs) =>
@@ -292,7 +307,7 @@ export function makeTrainer<M extends Method>(
       checkedLabels = true;
       const trainable = trainableOf(params, generatorParts);
       const held = partsOf(params, discriminatorParts);
-      const gen = genGrad(trainable, held, batch);
+      const gen = genGrad(trainable, held, batch, countsOf(optState));
       const aux = gen.metrics;
       const [updates, generatorState] = generatorOpt.update(
         gen.grads,

@@ -155,6 +155,7 @@ Deno.test("CDGA's group-level entropy signal: D sees A_k ⊙ (−P log P) at its
       batch: b,
       source,
       target,
+      updateCounts: {},
     });
     const a = applyGrouping(
       params.group!,
@@ -212,4 +213,41 @@ Deno.test("CDGA's skipped classes: a bad list is refused with the configuration,
     () => make("0", false),
     /groupSkipClasses acts through the class-equivalence weights/,
   );
+});
+
+Deno.test("CDGA's group ramp: the group-level adversarial weight is λ·(t+1)/N at the grouping network's t-th update", async () => {
+  const lambda = 0.5;
+  const make = (groupRampSteps: number) =>
+    makeTrainer({
+      method: "cdga",
+      ...SMALL,
+      lambdas: { adv: lambda },
+      options: { groupRampSteps },
+    });
+  const full = make(0), ramped = make(4), one = make(1);
+  const { params, optState } = full.init(key(6));
+  const value = async (out: ReturnType<typeof full.step>, name: string) =>
+    (await out[2][name].data())[0];
+  // The objective differs by λ·L_adv·(ramp − 1), the same L_adv (same parameters) in both.
+  const check = async (p: typeof params, s: typeof optState, b: Batch, ramp: number) => {
+    const a = full.step(p, s, b), r = ramped.step(p, s, b);
+    const adv = await value(a, "adv");
+    assert.equal(await value(r, "adv"), adv);
+    const gap = (await value(r, "total")) - (await value(a, "total"));
+    assert.ok(adv > 0.01, `adv ${adv}`);
+    assertClose([gap], [lambda * adv * (ramp - 1)], 1e-3, `ramp ${ramp}`);
+    return [a, r] as const;
+  };
+  const [a0, r0] = await check(params, optState, batch(6), 1 / 4);
+  // After one update of the grouping network (t = 1), the weight is 2/4 of λ: its own count,
+  // not G's (here G's state is put back to 0 updates; in a job it counts the warm-up's too).
+  const [a1, r1] = await check(r0[0], { ...r0[1], seg: optState.seg }, batch(7), 2 / 4);
+  // N = 1 is full weight from the first step: the very same update.
+  const o = one.step(params, optState, batch(6));
+  assert.deepEqual(
+    leaves(o[0]).map(([, t]) => Array.from(t.dataSync())),
+    leaves(a0[0]).map(([, t]) => Array.from(t.dataSync())),
+  );
+  dispose([params, optState, ...a0, ...r0, ...a1, ...r1, ...o] as Tree[]);
+  assert.throws(() => make(-1), /groupRampSteps/);
 });

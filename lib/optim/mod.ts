@@ -27,3 +27,4 @@ export * from "./flattened.ts";
 export * from "./aliases.ts";
 export * from "./schedule.ts";
 export * from "./partition.ts";
+export * from "./update_count.ts";
