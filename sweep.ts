@@ -29,6 +29,7 @@ import {
   sweepTable,
 } from "./cli/sweep.ts";
 import { writeFileAtomic } from "./data/files.ts";
+import { wrapProse } from "./cli/markdown.ts";
 
 interface SummaryRow {
   phase: string;
@@ -202,10 +203,12 @@ try {
   const results = aggregateSweep(scores, bounds, names);
   const table = sweepTable(results, bounds, names);
   const text = [
-    `Validation target mIoU (%) of each configuration in ${own.grid}, from the same warm-up per ` +
-    `benchmark and seed; mean ± sd (min–max) over seeds, and the paired gain over source only ` +
-    `with its 95% t-interval. Configurations of a method are ranked by the mean over benchmarks. ` +
-    `No test split is scored. Runs: ${out}/.`,
+    wrapProse(
+      `Validation target mIoU (%) of each configuration in ${own.grid}, from the same warm-up per ` +
+        `benchmark and seed; mean ± sd (min–max) over seeds, and the paired gain over source only ` +
+        `with its 95% t-interval. Configurations of a method are ranked by the mean over ` +
+        `benchmarks. No test split is scored. Runs: ${out}/.`,
+    ),
     "",
     table,
     "",
@@ -214,7 +217,9 @@ try {
   await writeFileAtomic(join(out, "sweep.md"), encoder.encode(text));
   await writeFileAtomic(
     join(out, "sweep.json"),
-    encoder.encode(JSON.stringify({ grid: own.grid, seeds, scores, bounds, results }, null, 2)),
+    encoder.encode(
+      JSON.stringify({ grid: own.grid, seeds, scores, bounds, results }, null, 2) + "\n",
+    ),
   );
   console.log("\n" + text);
   console.log(`written: ${join(out, "sweep.md")}`);

@@ -25,6 +25,7 @@ import { METHODS } from "../methods/config.ts";
 import { OPTION_SPECS } from "./options.ts";
 import { kebabCase as kebab } from "../lib/option_spec.ts";
 import { formatInterval, formatSummary, pairedInterval, summarise } from "../eval/statistics.ts";
+import { type Alignment, markdownTable } from "./markdown.ts";
 
 /** One configuration of a grid: a name, its method, and its flags as arguments. */
 export interface Configuration {
@@ -253,9 +254,10 @@ export function aggregateSweep(
 }
 
 /**
- * The sweep's table (Markdown): one row per configuration, grouped by
- * method and ranked by score within it; per benchmark the validation mIoU
- * over seeds and the paired gain over source only; the bounds first.
+ * The sweep's table (Markdown, aligned as `deno fmt` writes it): one row per
+ * configuration, grouped by method and ranked by score within it; per
+ * benchmark the validation mIoU over seeds and the paired gain over source
+ * only; the bounds first.
  *
  * @example
  * ```ts
@@ -267,7 +269,7 @@ export function aggregateSweep(
  *   ["digits"],
  * );
  * const text = sweepTable(results, [{ benchmark: "digits", seed: 0, sourceOnly: 10, oracle: 30 }], ["digits"]);
- * assert.ok(text.includes("| a | cdga | 20.0 ± 0.0 (20.0–20.0) | +10.0 | 20.0 |"));
+ * assert.ok(text.includes("| a             | cdga   |  20.0 ± 0.0 (20.0–20.0) |"));
  * ```
  */
 export function sweepTable(
@@ -281,10 +283,7 @@ export function sweepTable(
     ...benchmarks.flatMap((b) => [`${b}: validation mIoU`, `${b}: gain over source only`]),
     "mean over benchmarks",
   ];
-  const lines = [
-    `| ${header.join(" | ")} |`,
-    `|---|---|${header.slice(2).map(() => "---:").join("|")}|`,
-  ];
+  const rows: string[][] = [];
   const boundRow = (label: string, pick: (b: SweepBounds) => number | undefined) => {
     const cells = benchmarks.flatMap((benchmark) => {
       const values = bounds.filter((b) => b.benchmark === benchmark).map(pick)
@@ -297,14 +296,14 @@ export function sweepTable(
       )
     ).filter((v) => v.length > 0).map((v) => summarise(v).mean);
     const mean = means.length ? (means.reduce((a, b) => a + b, 0) / means.length).toFixed(1) : "–";
-    lines.push(`| ${label} | – | ${cells.join(" | ")} | ${mean} |`);
+    rows.push([label, "–", ...cells, mean]);
   };
   boundRow("source only", (b) => b.sourceOnly);
   boundRow("target oracle", (b) => b.oracle);
   const methods = [...new Set(results.map((r) => r.method))];
   for (const method of methods) {
-    const rows = results.filter((r) => r.method === method).sort((a, b) => b.score - a.score);
-    for (const r of rows) {
+    const ranked = results.filter((r) => r.method === method).sort((a, b) => b.score - a.score);
+    for (const r of ranked) {
       const cells = benchmarks.flatMap((benchmark) => {
         const p = r.perBenchmark[benchmark];
         if (!p || p.values.length === 0) return ["–", "–"];
@@ -314,12 +313,14 @@ export function sweepTable(
           : formatInterval(pairedInterval(gains, gains.map(() => 0)));
         return [formatSummary(p.values), gain];
       });
-      lines.push(
-        `| ${r.configuration} | ${r.method} | ${cells.join(" | ")} | ${
-          Number.isFinite(r.score) ? r.score.toFixed(1) : "–"
-        } |`,
-      );
+      rows.push([
+        r.configuration,
+        r.method,
+        ...cells,
+        Number.isFinite(r.score) ? r.score.toFixed(1) : "–",
+      ]);
     }
   }
-  return lines.join("\n");
+  const align = header.map((_, i): Alignment => (i < 2 ? "left" : "right"));
+  return markdownTable(header, rows, align);
 }

@@ -118,7 +118,7 @@ Deno.test("sweep grids: options by name, reserved and unknown ones refused; aggr
   );
   assert.deepEqual(results[0].perBenchmark.x.gain, [10, 8]);
   assert.deepEqual(results[0].score, 25.5);
-  assert.match(sweepTable(results, [], ["x", "y"]), /\| a \| cdga \| 21\.0 ± 1\.4/);
+  assert.match(sweepTable(results, [], ["x", "y"]), /\| a +\| cdga +\| +21\.0 ± 1\.4/);
   assert.deepEqual(warmupDifferences({ seed: 0, lambdaAdv: 1 }, { seed: 0, lambdaAdv: 2 }), []);
 });
 
@@ -157,8 +157,20 @@ Deno.test("deno task sweep: a shared warm-up per seed, validation only, resumabl
   assert.match(first.out, /warmup: from .*bounds-tiny-seed0\/checkpoints\/warmup\.ckpt/);
   const table = await Deno.readTextFile(join(out, "sweep", "sweep.md"));
   for (const row of ["source only", "target oracle", "asn", "cdga"]) {
-    assert.match(table, new RegExp(`\\| ${row} \\|`));
+    assert.match(table, new RegExp(`\\| ${row} +\\|`));
   }
+  // Written as deno fmt writes them (the project's line width), so they can be committed as is.
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--check", "--line-width=100", "sweep.md", "sweep.json"],
+    cwd: join(out, "sweep"),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    fmt.code,
+    0,
+    new TextDecoder().decode(fmt.stderr) + new TextDecoder().decode(fmt.stdout),
+  );
   // Only the validation split is scored, and the runs share one warm-up.
   const report = JSON.parse(
     await Deno.readTextFile(join(out, "sweep", "cdga-tiny-seed0", "report.json")),
