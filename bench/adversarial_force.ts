@@ -23,7 +23,7 @@ import { tf } from "../lib/tf.ts";
 import { useBackend } from "../lib/backend.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { makeTrainer, type OptStates, type Params } from "../methods/step.ts";
-import { updateCount } from "../lib/optim/mod.ts";
+import { partUpdateCounts } from "../lib/optim/mod.ts";
 import type { Method } from "../methods/config.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import { applyDeepLab } from "../model/deeplab.ts";
@@ -64,12 +64,7 @@ for (const path of positionals) {
   const params: Params = restoreTree(checkpoint, "params", fresh.params as Tree, path) as Params;
   // The optimizer states only for their update counts (a ramped term is weighed as it was trained).
   const optState = restoreTree(checkpoint, "opt", fresh.optState as Tree, path) as OptStates;
-  const counts = Object.fromEntries(
-    Object.entries(optState).flatMap(([part, state]) => {
-      const count = state === undefined ? undefined : updateCount(state);
-      return count ? [[part, count]] : [];
-    }),
-  );
+  const counts = partUpdateCounts(optState);
   dispose([fresh.params, fresh.optState]);
   const lambda = method === "advEnt" ? config.lambdas.advEnt : config.lambdas.adv;
   const globalLambda = method === "cdga" && config.global !== "none"

@@ -50,7 +50,7 @@ import { split } from "../lib/random.ts";
 import { valueAndGrad } from "../lib/grad.ts";
 import { tidy } from "../lib/memory.ts";
 import { finiteProbe, type Tree } from "../lib/tree.ts";
-import { applyUpdates, type OptState, partition, updateCount } from "../lib/optim/mod.ts";
+import { applyUpdates, type OptState, partition, partUpdateCounts } from "../lib/optim/mod.ts";
 import { applyDeepLab, type DeepLabParams, initDeepLab } from "../model/deeplab.ts";
 import {
   type BatchStatistics,
@@ -148,16 +148,6 @@ export interface Trainer<M extends Method = Method> {
    * every backend works). Read them before `replace` releases the tensors.
    */
   read(metrics: Metrics): Promise<MetricsOf<M>>;
-}
-
-/** Each part's update count (its optimizer state's own tensor), where its optimizer keeps one. */
-function countsOf(optState: OptStates): Record<string, Scalar> {
-  const counts: Record<string, Scalar> = {};
-  for (const [name, state] of Object.entries(optState)) {
-    const count = state === undefined ? undefined : updateCount(state);
-    if (count) counts[name] = count;
-  }
-  return counts;
 }
 
 /** What the generator's objective returns beside the loss. */
@@ -307,7 +297,7 @@ export function makeTrainer<M extends Method>(
       checkedLabels = true;
       const trainable = trainableOf(params, generatorParts);
       const held = partsOf(params, discriminatorParts);
-      const gen = genGrad(trainable, held, batch, countsOf(optState));
+      const gen = genGrad(trainable, held, batch, partUpdateCounts(optState));
       const aux = gen.metrics;
       const [updates, generatorState] = generatorOpt.update(
         gen.grads,

@@ -41,3 +41,28 @@ export function updateCount(state: OptState): Scalar | undefined {
   const found = flatten(state).find(([path, leaf]) => /(^|\/)count$/.test(path) && leaf.rank === 0);
   return found?.[1] as Scalar | undefined;
 }
+
+/**
+ * The update count of each part of a partitioned state (one optimizer state
+ * per named part, as {@linkcode partition} keeps them), by part name; a part
+ * whose optimizer keeps no count is left out. The tensors are the states' own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adam, partUpdateCounts, tf, tree } from "../../mod.ts";
+ * const state = { net: adam({ learningRate: 0.1 }).init({ w: tf.scalar(1) }) };
+ * assert.deepEqual(Object.keys(partUpdateCounts(state)), ["net"]);
+ * tree.dispose(state);
+ * ```
+ */
+export function partUpdateCounts(
+  states: { readonly [part: string]: OptState | undefined },
+): Record<string, Scalar> {
+  const counts: Record<string, Scalar> = {};
+  for (const [part, state] of Object.entries(states)) {
+    const count = state === undefined ? undefined : updateCount(state);
+    if (count) counts[part] = count;
+  }
+  return counts;
+}
