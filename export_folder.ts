@@ -19,13 +19,14 @@ import { join } from "node:path";
 import { key } from "./lib/random.ts";
 import { type CommandSpec, runCommand } from "./cli/command.ts";
 import { digitsDataset } from "./data/datasets.ts";
-import { type DigitsSplit, loadDigitsBenchmark } from "./data/digits.ts";
+import { type DigitsSplit, loadDigitsBenchmark, type TargetShift } from "./data/digits.ts";
 import { encodePng } from "./data/image_io.ts";
 import { writeFileAtomic } from "./data/files.ts";
 import { digitsTable } from "./data/labels.ts";
 
 const COMMAND = {
-  usage: `deno task export-folder --out DIR [--glyphs digits|letters] [--source N] [--target N]
+  usage: `deno task export-folder --out DIR [--glyphs digits|letters]
+                          [--target-shift per-image|per-class] [--source N] [--target N]
                           [--val N] [--eval N] [--seed S] [--no-target-labels]
                           [--canvas N] [--digit-scale-min X] [--digit-scale-max X]
                           [--digits-min N] [--digits-max N]`,
@@ -42,6 +43,13 @@ const COMMAND = {
       help: "digits (MNIST) or letters (A–J from fonts)",
       choices: ["digits", "letters"],
       default: "digits",
+    },
+    "target-shift": {
+      kind: "string",
+      value: "S",
+      help: "per-image (each scene one sub-style) or per-class (each class group its own look)",
+      choices: ["per-image", "per-class"],
+      default: "per-image",
     },
     source: { kind: "integer", value: "N", help: "source training scenes", min: 1, default: 2000 },
     target: { kind: "integer", value: "N", help: "target training scenes", min: 1, default: 2000 },
@@ -133,6 +141,7 @@ if (import.meta.main) {
       size: values.canvas,
       scale,
       digits: [values["digits-min"], values["digits-max"]] as [number, number],
+      shift: values["target-shift"] as TargetShift,
     };
     try {
       await Deno.stat(values.out);
@@ -160,7 +169,9 @@ if (import.meta.main) {
     await writeSplit(join(out, "target/val"), scenes("val", "target", sizes.val), true);
     await writeSplit(join(out, "target/eval"), scenes("eval", "target", sizes.eval), true);
     console.log(
-      `${out}: ${values.glyphs}, source/train ${sizes.source}, target/train ${sizes.target}, ` +
+      `${out}: ${values.glyphs} (${
+        values["target-shift"]
+      } shift), source/train ${sizes.source}, target/train ${sizes.target}, ` +
         `target/val ${sizes.val}, target/eval ${sizes.eval} scenes (seed ${seed})`,
     );
   });

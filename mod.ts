@@ -176,6 +176,8 @@ export {
   semanticConsistency,
 } from "./losses/semantic_consistency.ts";
 export { orthogonality } from "./losses/orthogonality.ts";
+export { gramOrthogonality } from "./losses/gram_orthogonality.ts";
+export { sinkhornOrthogonality } from "./losses/sinkhorn_orthogonality.ts";
 export { groupBalance, groupUsage, usageBalance } from "./losses/group_balance.ts";
 export { classEquivalenceWeights, pseudoLabels } from "./losses/class_equivalence.ts";
 export { meanEntropy, selfInformation } from "./losses/entropy.ts";

@@ -21,7 +21,16 @@ import type { TableRow } from "../eval/table.ts";
 import { methodConfig, segConfig } from "./config.ts";
 import { resolveConfig } from "../methods/config.ts";
 import { groupingConfig } from "../methods/cdga.ts";
-import { classShares, groupAgreement, groupMass, styleShares } from "../eval/group_diagnostics.ts";
+import {
+  classShares,
+  groupAgreement,
+  type GroupDistinctness,
+  groupDistinctness,
+  groupMass,
+  shiftGroupAgreement,
+  styleShares,
+} from "../eval/group_diagnostics.ts";
+import { shiftGroupOf } from "../data/digits.ts";
 import { type Phase, phaseLabel } from "./phases.ts";
 import { Interrupted } from "./run_folder.ts";
 import { RECENT_LINES } from "./metrics_log.ts";
@@ -42,6 +51,13 @@ export interface GroupDiagnostics {
   targetStyleShares: Record<string, number[]>;
   /** [K]: ‖q_k^s − q_k^t‖₁ of class-balanced group distributions from true labels (0 … 2). */
   agreement: number[];
+  /** Used and distinct groups, and the duplicate pairs, on each domain. */
+  distinctness: { target: GroupDistinctness; source: GroupDistinctness };
+  /**
+   * Where the target shifts per class group (`--target-shift per-class`): the
+   * adjusted Rand index of the classes' groups against the shift groups.
+   */
+  shiftAgreement?: { target: number; source: number };
 }
 
 /** A phase's statistics from its metrics log. */
@@ -195,13 +211,29 @@ async function groupDiagnostics(
     groupMass(params.seg, params.group!, config, grouping, dataset, options);
   const t = await mass(targetLabelled);
   const s = await mass(data.sourceTest);
+  const targetClassShares = classShares(t.classMass);
+  const sourceClassShares = classShares(s.classMass);
+  const perClassShift = o.dataset === "digits" && o.targetShift === "per-class";
+  const reference = Array.from({ length: classes }, (_, c) => shiftGroupOf(c));
   return {
     target: targetLabelled.description,
     source: data.sourceTest.description,
-    targetClassShares: classShares(t.classMass),
-    sourceClassShares: classShares(s.classMass),
+    targetClassShares,
+    sourceClassShares,
     targetStyleShares: styleShares(t.styleMass),
     agreement: groupAgreement(s, t),
+    distinctness: {
+      target: groupDistinctness(targetClassShares),
+      source: groupDistinctness(sourceClassShares),
+    },
+    ...(perClassShift
+      ? {
+        shiftAgreement: {
+          target: shiftGroupAgreement(targetClassShares, reference),
+          source: shiftGroupAgreement(sourceClassShares, reference),
+        },
+      }
+      : {}),
   };
 }
 

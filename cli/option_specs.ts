@@ -160,6 +160,13 @@ const DATA_OPTIONS = {
     help:
       "digits benchmark: MNIST's digits, or the letters A–J rendered from fonts (other glyphs; test fonts unseen in training)",
   },
+  targetShift: {
+    kind: "string",
+    default: "per-image",
+    choices: ["per-image", "per-class"],
+    help:
+      "digits benchmark: how the target departs from the source: per-image (each scene one sub-style, every class alike) or per-class (three class groups, each its own stroke appearance on the same photographs)",
+  },
   canvas: { kind: "integer", default: 64, min: 32, help: "digits benchmark canvas side" },
   digitScaleMin: {
     kind: "number",

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { TARGET_STYLES } from "../data/digits.ts";
 import { panelSvg } from "../data/visualize.ts";
 import { gapClosed, iouJson, iouTable, type SummaryRow, summaryTable } from "../eval/table.ts";
-import type { FinalEvaluation } from "./final_evaluation.ts";
+import type { FinalEvaluation, GroupDiagnostics } from "./final_evaluation.ts";
+import { DUPLICATE_DISTANCE } from "../eval/group_diagnostics.ts";
 import { type Phase, phaseLabel } from "./phases.ts";
 import type { RunContext } from "./train_phase.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
@@ -191,9 +192,34 @@ function groupSections(results: FinalEvaluation["results"], names: readonly stri
       `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
       ...g.agreement.map((_, k) => `| ${row(k).join(" | ")} |`),
       "",
+      ...distinctnessLines(g),
     ].join("\n");
   });
   return [...makeUp, ...diagnostics];
+}
+
+/** The groups' distinct count, duplicate pairs and, where known, their match with the shift groups. */
+function distinctnessLines(g: GroupDiagnostics): string[] {
+  if (!g.distinctness) return []; // a report.json written before the count existed
+  const domain = (name: string, d: GroupDiagnostics["distinctness"]["target"]) =>
+    `${name} ${d.distinct} distinct of ${d.used} used (duplicates: ${
+      d.duplicates.length ? d.duplicates.map(([k, l]) => `${k}–${l}`).join(", ") : "none"
+    })`;
+  const lines = [
+    `Distinct groups (class distributions within ${DUPLICATE_DISTANCE} in L1 count as one): ` +
+    `${domain("target", g.distinctness.target)}; ${domain("source", g.distinctness.source)}.`,
+  ];
+  if (g.shiftAgreement) {
+    lines.push(
+      "",
+      `The groups against the target's shift groups (each class to the group holding most of its ` +
+        `pixels; adjusted Rand index over the glyph classes, 1 = the same partition, 0 = chance): ` +
+        `target ${g.shiftAgreement.target.toFixed(2)}, source ${
+          g.shiftAgreement.source.toFixed(2)
+        }.`,
+    );
+  }
+  return [...lines, ""];
 }
 
 /** Each discriminator's loss and accuracy at the last step, one line per phase. */

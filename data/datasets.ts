@@ -328,7 +328,9 @@ export function digitsDataset(
     throw new Error(`digits: a data set needs a positive length, got ${where.length}`);
   }
   return {
-    description: `${bench.glyphs} ${where.split} ${where.domain}`,
+    description: `${bench.glyphs} ${where.split} ${where.domain}${
+      where.domain === "target" && options.shift === "per-class" ? " (per-class shift)" : ""
+    }`,
     length: where.length,
     classes: digitsTable(bench.glyphs),
     get(index) {

@@ -15,6 +15,19 @@
  *   - `lowcontrast`: a dim, washed-out photo with faint digits, sensor noise
  *     (Gaussian, σ = 16) and a 3×3 blur.
  *
+ * With `shift: "per-class"` the target shifts **per class** instead of per
+ * scene: the ten glyph classes fall into three shift groups
+ * ({@linkcode SHIFT_GROUPS}: glyphs 0, 3, 6, 9; 1, 4, 7; 2, 5, 8), and on the
+ * same photographs (lifted off black: 48 + 0.8 × photo) each group's strokes
+ * have their own appearance
+ * ({@linkcode SHIFT_APPEARANCES}): `dark` (strokes darken the photo),
+ * `textured` (each channel |photo − digit|, so the stroke shows the inverted
+ * photograph) and `tinted` (strokes of a saturated colour drawn per glyph,
+ * with sensor noise). Every scene then mixes appearances, and a class's
+ * appearance follows its group, not the scene: the case where aligning the
+ * target as one distribution mixes classes up (CDGA's premise). Such scenes
+ * carry no sub-style.
+ *
  * With `glyphs: "letters"` the glyphs are the letters A–J rendered from fonts
  * (`data/glyphs.ts`; training, validation and test glyphs come from
  * disjoint fonts) instead of MNIST's digits: other glyphs, the same scenes.
@@ -53,6 +66,51 @@ export const TARGET_STYLES = ["mnistm", "inverted", "lowcontrast"] as const;
 /** A target sub-style. */
 export type TargetStyle = typeof TARGET_STYLES[number];
 
+/**
+ * How the target domain departs from the source: `per-image` (every scene
+ * one sub-style from {@linkcode TARGET_STYLES}, every class alike) or
+ * `per-class` (each class group of {@linkcode SHIFT_GROUPS} its own
+ * appearance, {@linkcode SHIFT_APPEARANCES}).
+ */
+export const TARGET_SHIFTS = ["per-image", "per-class"] as const;
+
+/** A target shift. */
+export type TargetShift = typeof TARGET_SHIFTS[number];
+
+/**
+ * The shift groups of `shift: "per-class"`, as glyph indices (digit d or the
+ * d-th letter; class id d + 1). Chosen across the shapes that a source model
+ * confuses (0 with 6, 3 with 5, 4 with 9 sit in different groups), so that a
+ * grouping by source appearance alone does not find them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SHIFT_GROUPS } from "./digits.ts";
+ * assert.deepEqual(SHIFT_GROUPS.flat().sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+ * ```
+ */
+export const SHIFT_GROUPS: readonly (readonly number[])[] = [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]];
+
+/** The target appearance of each shift group (same order as {@linkcode SHIFT_GROUPS}). */
+export const SHIFT_APPEARANCES = ["dark", "textured", "tinted"] as const;
+
+/**
+ * The shift group of a class id under `shift: "per-class"` (the background,
+ * class 0, has none: −1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shiftGroupOf } from "./digits.ts";
+ * assert.deepEqual([0, 1, 2, 3, 4].map(shiftGroupOf), [-1, 0, 1, 2, 0]);
+ * ```
+ */
+export function shiftGroupOf(classId: number): number {
+  if (classId < 1 || classId > 10) return -1;
+  return SHIFT_GROUPS.findIndex((g) => g.includes(classId - 1));
+}
+
 /** Scene options. */
 export interface DigitsOptions {
   /** Canvas side in pixels (default 64). */
@@ -61,8 +119,10 @@ export interface DigitsOptions {
   digits?: [number, number];
   /** Digit scale range relative to 28 px (default [0.9, 1.4]). */
   scale?: [number, number];
-  /** The sub-styles to draw from (default all three). */
+  /** The sub-styles to draw from (default all three; `per-image` only). */
   styles?: readonly TargetStyle[];
+  /** How the target departs from the source (default `per-image`). */
+  shift?: TargetShift;
 }
 
 /** One scene. */
@@ -73,7 +133,7 @@ export interface Scene {
   image: Uint8Array;
   /** Class ids 0 … 10, row-major. */
   label: Uint8Array;
-  /** The target sub-style; undefined for source scenes. */
+  /** The target sub-style; undefined for source scenes and per-class targets. */
   style?: TargetStyle;
 }
 
@@ -122,6 +182,10 @@ function validate(options: DigitsOptions) {
   const digits = options.digits ?? [2, 4];
   const scale = options.scale ?? [0.9, 1.4];
   const styles = options.styles ?? TARGET_STYLES;
+  const shift = options.shift ?? "per-image";
+  if (!TARGET_SHIFTS.includes(shift)) {
+    throw new Error(`digits: shift must be one of ${TARGET_SHIFTS.join(", ")}, got ${shift}`);
+  }
   if (!Number.isInteger(size) || size < 32) {
     throw new Error(`digits: size must be an integer ≥ 32, got ${size}`);
   }
@@ -136,18 +200,24 @@ function validate(options: DigitsOptions) {
   if (styles.length === 0 || styles.some((s) => !TARGET_STYLES.includes(s))) {
     throw new Error(`digits: styles must be among ${TARGET_STYLES.join(", ")}, got [${styles}]`);
   }
-  return { size, digits, scale, styles };
+  return { size, digits, scale, styles, shift };
 }
 
-/** Draws the digits; returns stroke intensities and labels. */
+/**
+ * Draws the digits; returns stroke intensities, labels, and each pixel's
+ * owner: the index (1-based) of the glyph whose ink is strongest there (0:
+ * no ink), so that a per-class appearance also covers a stroke's soft edge.
+ */
 function drawDigits(
   k: Key,
   mnist: MnistSplit,
   o: ReturnType<typeof validate>,
-): { ink: Uint8Array; label: Uint8Array } {
+): { ink: Uint8Array; label: Uint8Array; owner: Uint8Array; classes: number[] } {
   const { size } = o;
   const ink = new Uint8Array(size * size);
   const label = new Uint8Array(size * size);
+  const owner = new Uint8Array(size * size);
+  const classes: number[] = [];
   const [countKey, digitsKey] = splitKey(k);
   const n = randomInt(countKey, o.digits[0], o.digits[1] + 1);
   const keys = splitKey(digitsKey, n);
@@ -157,6 +227,7 @@ function drawDigits(
     const side = Math.round(28 * (o.scale[0] + (o.scale[1] - o.scale[0]) * scaleU));
     const x0 = Math.floor(xU * (size - side + 1)), y0 = Math.floor(yU * (size - side + 1));
     const cls = mnist.labels[index] + 1;
+    classes.push(cls);
     const offset = index * 28 * 28;
     for (let y = 0; y < side; y++) {
       const sy = Math.min(27, Math.floor(((y + 0.5) * 28) / side));
@@ -164,12 +235,15 @@ function drawDigits(
         const sx = Math.min(27, Math.floor(((x + 0.5) * 28) / side));
         const v = mnist.images[offset + sy * 28 + sx];
         const at = (y0 + y) * size + x0 + x;
-        if (v > ink[at]) ink[at] = v;
+        if (v > ink[at]) {
+          ink[at] = v;
+          owner[at] = classes.length;
+        }
         if (v > 127) label[at] = cls;
       }
     }
   }
-  return { ink, label };
+  return { ink, label, owner, classes };
 }
 
 function cropPhoto(k: Key, photos: Photo[], size: number): Uint8Array {
@@ -224,6 +298,54 @@ function stylise(k: Key, style: TargetStyle, ink: Uint8Array, crop: Uint8Array, 
 }
 
 /**
+ * A per-class target scene: the photograph as background, each glyph's
+ * strokes drawn in its shift group's appearance (see the module's doc).
+ */
+function styliseByClass(
+  k: Key,
+  drawn: { ink: Uint8Array; owner: Uint8Array; classes: number[] },
+  crop: Uint8Array,
+  size: number,
+): Uint8Array {
+  const [tintKey, noiseKey] = splitKey(k);
+  // A saturated colour per glyph: the tinted group is multi-modal within a class too.
+  const hues = uniformValues(tintKey, Math.max(1, drawn.classes.length));
+  const tints = Array.from(hues, (h) => saturatedColour(h));
+  const noise = normalValues(noiseKey, size * size * 3, { stddev: 24 });
+  const image = new Uint8Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) {
+    const glyph = drawn.owner[i] - 1;
+    const a = drawn.ink[i] / 255;
+    const group = glyph >= 0 ? shiftGroupOf(drawn.classes[glyph]) : -1;
+    for (let c = 0; c < 3; c++) {
+      // Lifted off black, so that dark strokes show on a dark photograph too.
+      const photo = 48 + 0.8 * crop[i * 3 + c];
+      let v = photo;
+      if (group === 0) v = photo * (1 - 0.85 * a);
+      else if (group === 1) v = Math.abs(photo - drawn.ink[i]);
+      else if (group === 2) v = (1 - a) * photo + a * (tints[glyph][c] + noise[i * 3 + c]);
+      image[i * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+    }
+  }
+  return image;
+}
+
+/** A fully saturated, bright RGB colour of hue h ∈ [0, 1). */
+function saturatedColour(h: number): [number, number, number] {
+  const sector = Math.floor(h * 6) % 6, f = h * 6 - Math.floor(h * 6);
+  const up = Math.round(255 * f), down = 255 - up;
+  const table: [number, number, number][] = [
+    [255, up, 0],
+    [down, 255, 0],
+    [0, 255, up],
+    [0, down, 255],
+    [up, 0, 255],
+    [255, 0, down],
+  ];
+  return table[sector];
+}
+
+/**
  * Loads MNIST and the photographs once; scenes are then generated on demand.
  *
  * @example
@@ -272,16 +394,20 @@ export async function loadDigitsBenchmark(
       const sceneKey = foldIn(foldIn(k, stream), index);
       const [digitKey, styleKey, cropKey, noiseKey] = splitKey(sceneKey, 4);
       const digits = digitsOf[where.split];
-      const { ink, label } = drawDigits(digitKey, digits, o);
+      const drawn = drawDigits(digitKey, digits, o);
+      const { ink, label } = drawn;
       const base = { width: o.size, height: o.size, label };
       if (where.domain === "source") {
         const image = new Uint8Array(o.size * o.size * 3);
         for (let i = 0; i < ink.length; i++) image.fill(ink[i], i * 3, i * 3 + 3);
         return { ...base, image };
       }
-      const style = o.styles[randomInt(styleKey, 0, o.styles.length)];
       const photos = where.split === "eval" ? evalPhotos : trainPhotos;
       const crop = cropPhoto(cropKey, photos, o.size);
+      if (o.shift === "per-class") {
+        return { ...base, image: styliseByClass(noiseKey, drawn, crop, o.size) };
+      }
+      const style = o.styles[randomInt(styleKey, 0, o.styles.length)];
       return { ...base, image: stylise(noiseKey, style, ink, crop, o.size), style };
     },
   };

@@ -22,6 +22,7 @@ async function openDigits({ o }: PlanContext, k: Key) {
     size: o.canvas,
     scale: [o.digitScaleMin, o.digitScaleMax] as [number, number],
     digits: [o.digitsMin, o.digitsMax] as [number, number],
+    shift: o.targetShift ?? "per-image",
   };
   const huge = 2 ** 31 - 1;
   const length = o.testSamples ?? DIGITS_TEST_SAMPLES;

@@ -75,6 +75,8 @@ export interface DataOptions {
   resnetVariant?: string;
   crop: number;
   glyphs: "digits" | "letters";
+  /** The digits benchmark's target shift (default "per-image"). */
+  targetShift?: "per-image" | "per-class";
   canvas: number;
   digitScaleMin: number;
   digitScaleMax: number;

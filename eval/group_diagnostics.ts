@@ -28,7 +28,12 @@
  */
 import { tf } from "../lib/tf.ts";
 import { applyDeepLab, type DeepLabConfig, type DeepLabParams } from "../model/deeplab.ts";
-import { applyGrouping, type GroupingConfig, type GroupingParams } from "../model/grouping.ts";
+import {
+  applyGrouping,
+  cellAppearance,
+  type GroupingConfig,
+  type GroupingParams,
+} from "../model/grouping.ts";
 import type { Dataset } from "../data/datasets.ts";
 import { type Normalisation, normalise } from "../data/stream.ts";
 import { yieldToEventLoop } from "./segmentation.ts";
@@ -76,7 +81,10 @@ export async function groupMass(
     const [assignments, labels] = tf.tidy(() => {
       const image = tf.tensor4d(normalise(sample.image, options.normalise), [1, h, w, 3]);
       const { logits, feature } = applyDeepLab(seg, image, segConfig);
-      const a = applyGrouping(group, { probs: tf.softmax(logits), feature }, grouping);
+      const appearance = (grouping.appearanceChannels ?? 0) > 0
+        ? cellAppearance(image, [logits.shape[1]!, logits.shape[2]!])
+        : undefined;
+      const a = applyGrouping(group, { probs: tf.softmax(logits), feature, appearance }, grouping);
       const [, oh, ow] = a.shape;
       const label = tf.tensor4d(Float32Array.from(sample.label!), [1, h, w, 1]);
       const small = tf.image.resizeNearestNeighbor(label, [oh!, ow!], false, true);
@@ -168,4 +176,124 @@ export function groupAgreement(source: GroupMass, target: GroupMass): number[] {
     const qs = distribution(row), qt = distribution(mt[k]);
     return qs.reduce((sum, v, c) => sum + Math.abs(v - qt[c]), 0);
   });
+}
+
+/** Distances below which two groups' class distributions count as the same (L1, of 2). */
+export const DUPLICATE_DISTANCE = 0.5;
+
+/** Total class share (Σ_c m_k[c], in classes) below which a group counts as empty. */
+export const EMPTY_GROUP_SHARE = 0.01;
+
+/** How many distinct groups a grouping has, and which pairs duplicate each other. */
+export interface GroupDistinctness {
+  /** Groups holding at least {@linkcode EMPTY_GROUP_SHARE} of the classes' pixels in all. */
+  used: number;
+  /** Groups once duplicates are merged (connected components of the duplicate pairs). */
+  distinct: number;
+  /** Pairs [k, l], k < l, of used groups within {@linkcode DUPLICATE_DISTANCE} of each other. */
+  duplicates: [number, number][];
+}
+
+/**
+ * Distinct groups and duplicate pairs from class shares m [K][C] (each
+ * class's pixels over groups, {@linkcode classShares}): group k's class
+ * distribution is its row normalised over classes (every class weighing the
+ * same, as L_orth's class-balanced q_k), and two used groups whose
+ * distributions are within {@linkcode DUPLICATE_DISTANCE} in L1 are
+ * duplicates.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupDistinctness } from "./group_diagnostics.ts";
+ * // Groups 0 and 1 each hold half of class 0; group 2 holds class 1; group 3 nothing.
+ * const shares = [[0.5, 0], [0.5, 0], [0, 1], [0, 0]];
+ * assert.deepEqual(groupDistinctness(shares), { used: 3, distinct: 2, duplicates: [[0, 1]] });
+ * ```
+ */
+export function groupDistinctness(shares: readonly (readonly number[])[]): GroupDistinctness {
+  const totals = shares.map((row) => row.reduce((a, b) => a + b, 0));
+  const used = shares.map((_, k) => k).filter((k) => totals[k] >= EMPTY_GROUP_SHARE);
+  const q = shares.map((row, k) => row.map((v) => (totals[k] > 0 ? v / totals[k] : 0)));
+  const duplicates: [number, number][] = [];
+  const root = shares.map((_, k) => k);
+  const find = (k: number): number => (root[k] === k ? k : (root[k] = find(root[k])));
+  for (const [i, k] of used.entries()) {
+    for (const l of used.slice(i + 1)) {
+      const distance = q[k].reduce((s, v, c) => s + Math.abs(v - q[l][c]), 0);
+      if (distance < DUPLICATE_DISTANCE) {
+        duplicates.push([k, l]);
+        root[find(l)] = find(k);
+      }
+    }
+  }
+  const distinct = new Set(used.map(find)).size;
+  return { used: used.length, distinct, duplicates };
+}
+
+/**
+ * The adjusted Rand index (Hubert & Arabie 1985) of two labellings of the
+ * same items: 1 for the same partition, about 0 for independent ones,
+ * negative below chance. Two partitions that are each a single cluster (or
+ * each all singletons) agree fully: 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { adjustedRandIndex } from "./group_diagnostics.ts";
+ * assert.equal(adjustedRandIndex([0, 0, 1, 1], [5, 5, 7, 7]), 1);
+ * assert.ok(adjustedRandIndex([0, 0, 1, 1], [0, 1, 0, 1]) < 0);
+ * assert.throws(() => adjustedRandIndex([0], [0, 1]), /same items/);
+ * ```
+ */
+export function adjustedRandIndex(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) {
+    throw new Error(
+      `adjustedRandIndex: two labellings of the same items, got ${a.length} and ${b.length}`,
+    );
+  }
+  const pairs = (n: number) => (n * (n - 1)) / 2;
+  const count = (labels: readonly number[]) => {
+    const m = new Map<number, number>();
+    for (const v of labels) m.set(v, (m.get(v) ?? 0) + 1);
+    return [...m.values()];
+  };
+  const joint = count(a.map((v, i) => v * 1_000_003 + b[i]));
+  const index = joint.reduce((s, n) => s + pairs(n), 0);
+  const sumA = count(a).reduce((s, n) => s + pairs(n), 0);
+  const sumB = count(b).reduce((s, n) => s + pairs(n), 0);
+  const expected = (sumA * sumB) / Math.max(pairs(a.length), 1);
+  const maximum = (sumA + sumB) / 2;
+  if (maximum === expected) return 1;
+  return (index - expected) / (maximum - expected);
+}
+
+/**
+ * How well the groups follow known class groups (on a benchmark whose
+ * target shifts per class group, the groups that share a shift): each class
+ * of `reference` (class id → its group, −1 for classes without one, such as
+ * the background) goes to the group holding most of its pixels, and the
+ * adjusted Rand index compares that partition of the classes with the
+ * reference's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shiftGroupAgreement } from "./group_diagnostics.ts";
+ * // Classes 1, 2 in group 0 and 3, 4 in group 1: the reference's partition exactly.
+ * const shares = [[1, 0.9, 0.8, 0, 0.1], [0, 0.1, 0.2, 1, 0.9]];
+ * assert.equal(shiftGroupAgreement(shares, [-1, 0, 0, 1, 1]), 1);
+ * ```
+ */
+export function shiftGroupAgreement(
+  shares: readonly (readonly number[])[],
+  reference: readonly number[],
+): number {
+  const classes = reference.map((g, c) => [g, c]).filter(([g]) => g >= 0).map(([, c]) => c);
+  const holder = classes.map((c) => {
+    let best = 0;
+    for (let k = 1; k < shares.length; k++) if (shares[k][c] > shares[best][c]) best = k;
+    return best;
+  });
+  return adjustedRandIndex(holder, classes.map((c) => reference[c]));
 }

@@ -44,7 +44,9 @@ import { discriminatorOptimizer, headOptimizer } from "./optimizers.ts";
 import { stopGradient, withoutGradient } from "../lib/grad.ts";
 import { deepLabFeatureChannels } from "../model/deeplab.ts";
 import {
+  APPEARANCE_CHANNELS,
   applyGrouping,
+  cellAppearance,
   type GroupingConfig,
   type GroupingParams,
   initGrouping,
@@ -72,6 +74,8 @@ import {
 } from "../losses/class_balanced_distribution.ts";
 import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
+import { gramOrthogonality } from "../losses/gram_orthogonality.ts";
+import { sinkhornOrthogonality } from "../losses/sinkhorn_orthogonality.ts";
 import { groupBalance, groupUsage, usageBalance } from "../losses/group_balance.ts";
 import { classEquivalenceWeights, pseudoLabels } from "../losses/class_equivalence.ts";
 import type { MethodConfig } from "./config.ts";
@@ -96,6 +100,19 @@ const CDGA_OPTIONS = {
     default: "none",
     help:
       "CDGA [extension]: class ids, comma-separated, whose pixels (source labels, target predictions) the group-level D never sees and that carry no class-equivalence weight, so their alignment is left to the global term (e.g. 0, the embedded benchmarks' background); none: every class",
+  },
+  orthogonality: {
+    kind: "string",
+    default: "cosine",
+    choices: ["cosine", "gram", "sinkhorn"],
+    help:
+      "CDGA: the form of L_orth: cosine (the reconstruction: mean cosine of the groups' class distributions; two groups holding one class are a local minimum of it), gram [extension] (mean squared dot product: separates such duplicates at first order) or sinkhorn [extension] (cross-entropy to SwAV-style balanced assignments of the classes to the groups)",
+  },
+  groupAppearance: {
+    kind: "boolean",
+    default: false,
+    help:
+      "CDGA [extension]: C also reads each output cell's appearance (the mean and standard deviation of the input's colour over the cell), where the domains differ, so that groups can follow how the target shifts and not only what the source classes look like",
   },
   groupRampSteps: {
     kind: "integer",
@@ -200,7 +217,15 @@ export function groupingConfig(config: MethodConfig): GroupingConfig {
     groups: config.groups,
     input: config.grouping.input,
     hidden: config.grouping.hidden,
+    appearanceChannels: ownOptions(config, CDGA_OPTIONS).groupAppearance ? APPEARANCE_CHANNELS : 0,
   };
+}
+
+/** L_orth of one domain in the form `orthogonality` names, from its q [K, C] and membership m [K, C]. */
+function orthogonalityOf(form: string, q: Tensor, membership: Tensor): Tensor {
+  if (form === "gram") return gramOrthogonality(q);
+  if (form === "sinkhorn") return sinkhornOrthogonality(membership);
+  return orthogonality(q);
 }
 
 /**
@@ -318,17 +343,18 @@ function groupDistributions(
   at: Tensor,
   ys: Tensor,
   pt: Tensor,
-): { qs: Tensor; qt: Tensor; bal: Tensor; membership: Tensor } {
+): { qs: Tensor; qt: Tensor; bal: Tensor; membership: Tensor; targetMembership: Tensor } {
   if (config.groupDistribution === "class") {
     const s = classBalancedDistributions(as, ys), t = classBalancedDistributions(at, pt);
     const bal = usageBalance(tf.div(tf.add(s.usage, t.usage), 2));
-    return { qs: s.q, qt: t.q, bal, membership: s.membership };
+    return { qs: s.q, qt: t.q, bal, membership: s.membership, targetMembership: t.membership };
   }
   return {
     qs: groupClassDistributions(as, ys),
     qt: groupClassDistributions(at, pt),
     bal: groupBalance([as, at]),
     membership: groupMembership(as, ys),
+    targetMembership: groupMembership(at, pt),
   };
 }
 
@@ -475,12 +501,33 @@ export const cdga: MethodDefinition<CdgaParts> = {
     // evidence are detached for them (the adversarial term still reaches G through P).
     const onlyC = config.groupingLossesTrain === "C";
     const forC = (t: Tensor) => (onlyC ? stopGradient(t) : t);
-    const as = applyGrouping(group, { probs: forC(ps), feature: forC(source.feature) }, grouping);
-    const at = applyGrouping(group, { probs: forC(pt), feature: forC(target.feature) }, grouping);
+    const seesAppearance = (grouping.appearanceChannels ?? 0) > 0;
+    const appearance = (images: Tensor) =>
+      seesAppearance ? stopGradient(cellAppearance(images, [h, w])) : undefined;
+    const as = applyGrouping(group, {
+      probs: forC(ps),
+      feature: forC(source.feature),
+      appearance: appearance(batch.source.images),
+    }, grouping);
+    const at = applyGrouping(group, {
+      probs: forC(pt),
+      feature: forC(target.feature),
+      appearance: appearance(batch.target!.images),
+    }, grouping);
     const ys = oneHotLabels(downsampleLabels(labels, [h, w]), classes);
-    const { qs, qt, bal, membership } = groupDistributions(config, as, at, ys, forC(pt));
+    const { qs, qt, bal, membership, targetMembership } = groupDistributions(
+      config,
+      as,
+      at,
+      ys,
+      forC(pt),
+    );
     const sc = semanticConsistency(qs, qt, config.consistency);
-    const orth = tf.add(orthogonality(qs), orthogonality(qt));
+    const form = ownOptions(config, CDGA_OPTIONS).orthogonality;
+    const orth = tf.add(
+      orthogonalityOf(form, qs, membership),
+      orthogonalityOf(form, qt, targetMembership),
+    );
     const up = (x: Tensor) => resize(x, size);
     // What D sees of each group: A_k ⊙ P, or A_k ⊙ I with I the self-information map.
     const signal = config.groupSignal === "entropy"

@@ -37,6 +37,8 @@ export interface GroupingConfig {
   input?: "probs+feature" | "probs";
   /** Hidden width (default 64). */
   hidden?: number;
+  /** Channels of the appearance input C also reads (default 0: none). */
+  appearanceChannels?: number;
 }
 
 /** C's parameters. */
@@ -72,7 +74,8 @@ export function initGrouping(k: Key, config: GroupingConfig): GroupingParams {
   validate(config);
   const hidden = config.hidden ?? 64;
   const inC = config.classes +
-    ((config.input ?? "probs+feature") === "probs" ? 0 : config.featureChannels);
+    ((config.input ?? "probs+feature") === "probs" ? 0 : config.featureChannels) +
+    (config.appearanceChannels ?? 0);
   const [k1, k2, k3] = split(k, 3);
   const norm = () => ({ gamma: tf.ones([hidden]), beta: tf.zeros([hidden]) });
   return {
@@ -100,13 +103,24 @@ export function initGrouping(k: Key, config: GroupingConfig): GroupingParams {
  */
 export function groupingLogits(
   p: GroupingParams,
-  input: { probs: Tensor; feature?: Tensor },
+  input: { probs: Tensor; feature?: Tensor; appearance?: Tensor },
   config: GroupingConfig,
 ): Tensor {
   validate(config);
   const useFeature = (config.input ?? "probs+feature") === "probs+feature";
   if (useFeature && !input.feature) throw new Error("grouping: this C reads the feature too");
-  const x = useFeature ? tf.concat([input.probs, input.feature!], -1) : input.probs;
+  const appearanceChannels = config.appearanceChannels ?? 0;
+  if (appearanceChannels > 0 && input.appearance?.shape[3] !== appearanceChannels) {
+    throw new Error(
+      `grouping: this C reads ${appearanceChannels} appearance channels, got ${
+        input.appearance ? input.appearance.shape[3] : "none"
+      }`,
+    );
+  }
+  const parts = [input.probs];
+  if (useFeature) parts.push(input.feature!);
+  if (appearanceChannels > 0) parts.push(input.appearance!);
+  const x = parts.length === 1 ? input.probs : tf.concat(parts, -1);
   let h = tf.relu(layerNorm(p.norm1, conv(p.conv1, x)));
   h = tf.relu(layerNorm(p.norm2, conv(p.conv2, h)));
   return conv(p.conv3, h);
@@ -129,8 +143,43 @@ export function groupingLogits(
  */
 export function applyGrouping(
   p: GroupingParams,
-  input: { probs: Tensor; feature?: Tensor },
+  input: { probs: Tensor; feature?: Tensor; appearance?: Tensor },
   config: GroupingConfig,
 ): Tensor {
   return tf.softmax(groupingLogits(p, input, config));
+}
+
+/** Channels of a cell's appearance: the mean and standard deviation of each colour channel. */
+export const APPEARANCE_CHANNELS = 6;
+
+/**
+ * Each output cell's appearance [N, h, w, 6]: the mean and standard
+ * deviation of the normalised input's colour over the cell, a constant.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { cellAppearance } from "./grouping.ts";
+ * const a = cellAppearance(tf.ones([1, 16, 16, 3]), [2, 2]);
+ * const cell = Array.from(a.dataSync().slice(0, 6), (v) => Math.round(v * 1e3) / 1e3);
+ * assert.deepEqual([a.shape, cell], [[1, 2, 2, 6], [1, 1, 1, 0, 0, 0]]);
+ * ```
+ */
+export function cellAppearance(images: Tensor, grid: [number, number]): Tensor {
+  return tf.tidy(() => {
+    const x = images;
+    const [, h, w] = x.shape;
+    const pool = (t: Tensor) => {
+      const fh = Math.ceil(h! / grid[0]), fw = Math.ceil(w! / grid[1]);
+      let pooled = tf.avgPool(t as tf.Tensor4D, [fh, fw], [fh, fw], "same");
+      if (pooled.shape[1] !== grid[0] || pooled.shape[2] !== grid[1]) {
+        pooled = tf.image.resizeBilinear(pooled, grid, false, true);
+      }
+      return pooled;
+    };
+    const mean = pool(x);
+    const variance = tf.relu(tf.sub(pool(tf.square(x)), tf.square(mean)));
+    return tf.concat([mean, tf.sqrt(tf.add(variance, 1e-12))], -1);
+  });
 }

@@ -251,3 +251,35 @@ Deno.test("CDGA's group ramp: the group-level adversarial weight is λ·(t+1)/N 
   dispose([params, optState, ...a0, ...r0, ...a1, ...r1, ...o] as Tree[]);
   assert.throws(() => make(-1), /groupRampSteps/);
 });
+
+Deno.test("CDGA's orthogonality forms and appearance input train: finite terms, the form changes L_orth alone", async () => {
+  const run = (options: Record<string, string | boolean>) => {
+    const trainer = makeTrainer({ method: "cdga", ...SMALL, groups: 3, options });
+    const { params, optState } = trainer.init(key(6));
+    const out = trainer.step(params, optState, batch(6));
+    return { params, optState, out };
+  };
+  const metric = async (r: ReturnType<typeof run>, name: string) =>
+    (await r.out[2][name].data())[0];
+  const cosine = run({}), gram = run({ orthogonality: "gram" });
+  const sinkhorn = run({ orthogonality: "sinkhorn" });
+  const appearance = run({ groupAppearance: true });
+  for (const r of [cosine, gram, sinkhorn, appearance]) {
+    for (const name of ["adv", "sc", "orth", "bal", "disc"]) {
+      assert.ok(Number.isFinite(await metric(r, name)), name);
+    }
+  }
+  // Same C, same data: only L_orth's value differs between the forms.
+  for (const r of [gram, sinkhorn]) {
+    assert.equal(await metric(r, "sc"), await metric(cosine, "sc"));
+    assert.notEqual(await metric(r, "orth"), await metric(cosine, "orth"));
+  }
+  // C reads 6 more channels with the appearance input, and its assignments differ.
+  const inChannels = (r: ReturnType<typeof run>) =>
+    (r.params.group as unknown as { conv1: { kernel: tf.Tensor } }).conv1.kernel.shape[2];
+  assert.equal(inChannels(appearance), inChannels(cosine)! + 6);
+  assert.notEqual(await metric(appearance, "sc"), await metric(cosine, "sc"));
+  for (const r of [cosine, gram, sinkhorn, appearance]) {
+    dispose([r.params, r.optState, ...r.out] as Tree[]);
+  }
+});

@@ -3,7 +3,13 @@ import { join } from "node:path";
 import { encode } from "fast-png";
 import { tf } from "../lib/tf.ts";
 import { key } from "../lib/random.ts";
-import { DIGITS_PHOTOS, loadDigitsBenchmark, TARGET_STYLES } from "../data/digits.ts";
+import {
+  DIGITS_PHOTOS,
+  loadDigitsBenchmark,
+  SHIFT_GROUPS,
+  shiftGroupOf,
+  TARGET_STYLES,
+} from "../data/digits.ts";
 import { LETTER_FONTS } from "../data/glyphs.ts";
 import { cityscapes, digitsDataset, gta5, synthia } from "../data/datasets.ts";
 import { folder } from "../data/folder.ts";
@@ -86,6 +92,57 @@ Deno.test("digits: the target is multi-modal and records its sub-style; sizes ar
     () =>
       bench.scene(key(0), 0, { split: "train", domain: "target" }, { styles: ["fog" as "mnistm"] }),
     /styles must be among/,
+  );
+});
+
+Deno.test("digits, per-class shift: the same scenes and labels, each class group its own stroke look", () => {
+  const perClass = { shift: "per-class" as const };
+  // Source scenes and labels do not depend on the target's shift.
+  for (const domain of ["source", "target"] as const) {
+    const a = bench.scene(key(3), 9, { split: "train", domain });
+    const b = bench.scene(key(3), 9, { split: "train", domain }, perClass);
+    assert.deepEqual(b.label, a.label);
+    if (domain === "source") assert.deepEqual(b.image, a.image);
+    else assert.notDeepEqual(b.image, a.image);
+  }
+  // Over many scenes, per group: the mean brightness of stroke pixels minus the scene's
+  // background, and their chroma (max − min channel). Dark strokes (group 0) sit well below the
+  // background and below the other groups; tinted ones (group 2) are the colourful ones.
+  const contrast = [0, 0, 0], chroma = [0, 0, 0], counts = [0, 0, 0];
+  const styles = new Set<string | undefined>();
+  for (let i = 0; i < 60; i++) {
+    const s = bench.scene(key(0), i, { split: "train", domain: "target" }, perClass);
+    styles.add(s.style);
+    let background = 0, n = 0;
+    for (let p = 0; p < s.label.length; p++) {
+      if (s.label[p] === 0) {
+        background += s.image[p * 3] + s.image[p * 3 + 1] + s.image[p * 3 + 2];
+        n++;
+      }
+    }
+    background /= 3 * n;
+    for (let p = 0; p < s.label.length; p++) {
+      const group = shiftGroupOf(s.label[p]);
+      if (group < 0) continue;
+      const rgb = [s.image[p * 3], s.image[p * 3 + 1], s.image[p * 3 + 2]];
+      contrast[group] += (rgb[0] + rgb[1] + rgb[2]) / 3 - background;
+      chroma[group] += Math.max(...rgb) - Math.min(...rgb);
+      counts[group]++;
+    }
+  }
+  const mean = contrast.map((v, g) => v / counts[g]);
+  const colour = chroma.map((v, g) => v / counts[g]);
+  assert.ok(counts.every((n) => n > 0), `stroke pixels per group ${counts}`);
+  assert.ok(mean[0] < -60 && mean[0] < Math.min(mean[1], mean[2]) - 30, `brightness ${mean}`);
+  assert.ok(colour[2] > 100 && colour[2] > 2 * Math.max(colour[0], colour[1]), `chroma ${colour}`);
+  assert.deepEqual([...styles], [undefined]);
+  assert.deepEqual(SHIFT_GROUPS.flat().sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.throws(
+    () =>
+      bench.scene(key(0), 0, { split: "train", domain: "target" }, {
+        shift: "per-pixel" as "per-class",
+      }),
+    /shift must be one of per-image, per-class/,
   );
 });
 

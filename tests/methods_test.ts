@@ -295,6 +295,6 @@ Deno.test("parts: each method's parts are its definition's, one optimiser state 
   );
   assert.throws(
     () => makeTrainer({ method: "cdga", seg: { classes: 3 }, options: { lambdaX: 1 } }),
-    /config: cdga: lambdaX is not one of its options \(groupSkipClasses, groupRampSteps\)/,
+    /config: cdga: lambdaX is not one of its options \(groupSkipClasses, orthogonality, groupAppearance, groupRampSteps\)/,
   );
 });
