@@ -209,13 +209,16 @@ function distinctnessLines(g: GroupDiagnostics): string[] {
     `Distinct groups (class distributions within ${DUPLICATE_DISTANCE} in L1 count as one): ` +
     `${domain("target", g.distinctness.target)}; ${domain("source", g.distinctness.source)}.`,
   ];
+  // With one distinct group, each class's holder is an argmax among near-equal shares: noise.
+  const ari = (value: number, d: GroupDiagnostics["distinctness"]["target"]) =>
+    d.distinct > 1 ? value.toFixed(2) : "– (one distinct group)";
   if (g.shiftAgreement) {
     lines.push(
       "",
       `The groups against the target's shift groups (each class to the group holding most of its ` +
         `pixels; adjusted Rand index over the glyph classes, 1 = the same partition, 0 = chance): ` +
-        `target ${g.shiftAgreement.target.toFixed(2)}, source ${
-          g.shiftAgreement.source.toFixed(2)
+        `target ${ari(g.shiftAgreement.target, g.distinctness.target)}, source ${
+          ari(g.shiftAgreement.source, g.distinctness.source)
         }.`,
     );
   }

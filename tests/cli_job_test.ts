@@ -232,3 +232,36 @@ Deno.test("the smaller commands' --help and checks come from their one flag decl
     assert.match(wrong.err, new RegExp(`--${flag} must be (an?|a positive|a non-negative) `));
   }
 });
+
+Deno.test("per-class target shift: a CDGA run's report counts distinct groups and scores them against the shift groups", async () => {
+  const out = await Deno.makeTempDir({ prefix: "uda-per-class-" });
+  const run = await runDeno([
+    "train.ts",
+    ...TINY,
+    "--target-shift",
+    "per-class",
+    "--warmup-steps",
+    "2",
+    "--steps",
+    "2",
+    "--also",
+    "",
+    "--no-oracle",
+    "--out",
+    out,
+    "--name",
+    "pc",
+  ]);
+  assert.equal(run.code, 0, run.err);
+  const report = await Deno.readTextFile(join(out, "pc", "report.md"));
+  assert.match(report, /per-class shift/);
+  assert.match(report, /Distinct groups \(.*\): target \d+ distinct of \d+ used \(duplicates: /);
+  assert.match(
+    report,
+    /against the target's shift groups .*: target (-?\d\.\d\d|– \(one distinct group\)), source/,
+  );
+  const json = JSON.parse(await Deno.readTextFile(join(out, "pc", "report.json")));
+  const text = JSON.stringify(json);
+  assert.match(text, /"distinctness":\{"target":\{"used":\d+,"distinct":\d+,"duplicates":/);
+  await Deno.remove(out, { recursive: true });
+});
