@@ -33,7 +33,9 @@ import {
 } from "../lib/optim/mod.ts";
 import { dispose, type Tree } from "../lib/tree.ts";
 import { segmentationCrossEntropy } from "../losses/cross_entropy.ts";
-import { type MethodConfigInput, resolveConfig } from "../methods/config.ts";
+import { type MethodConfig, type MethodConfigInput, resolveConfig } from "../methods/config.ts";
+import { groupingConfig } from "../methods/cdga.ts";
+import { applyGrouping, cellAppearance, type GroupingParams } from "../model/grouping.ts";
 import { METHOD_DEFINITIONS } from "../methods/registry.ts";
 import type { Batch } from "../methods/step.ts";
 
@@ -117,6 +119,12 @@ export interface ToyResult {
   miou: number;
   /** The share of target pixels predicted in the wrong shift group, %. */
   crossGroup: number;
+  /**
+   * Where the method has a grouping network: per group, its share of the
+   * held-out source and target pixels, and the share of its target pixels
+   * that belong to shift group X (%).
+   */
+  groups?: { source: number[]; target: number[]; targetX: number[] };
 }
 
 /**
@@ -211,6 +219,7 @@ export function trainToy(
   const test = toyBatch(key(10_000 + seed), "target", o, 16);
   const predicted = tf.tidy(() => tf.argMax(applyToyG(g, test.images).logits, -1));
   const p = predicted.dataSync(), y = test.labels.dataSync();
+  const groups = parts.group ? groupStatistics(parts.group, g, config, seed, o) : undefined;
   dispose([predicted, test, generatorParams(), gState, parts, dState ?? []] as unknown as Tree[]);
   let right = 0, cross = 0;
   const inter = new Array(CLASSES).fill(0), union = new Array(CLASSES).fill(0);
@@ -228,5 +237,47 @@ export function trainToy(
     accuracy: (100 * right) / y.length,
     miou: 100 * miou,
     crossGroup: (100 * cross) / y.length,
+    ...(groups ? { groups } : {}),
   };
+}
+
+/** Group shares on held-out maps of both domains, and the target groups' share of shift group X. */
+function groupStatistics(
+  group: Tree,
+  g: ToyG,
+  config: MethodConfig,
+  seed: number,
+  o: Required<ToyOptions>,
+): NonNullable<ToyResult["groups"]> {
+  const grouping = groupingConfig(config);
+  const k = grouping.groups;
+  const assign = (domain: "source" | "target") => {
+    const b = toyBatch(key(20_000 + seed), domain, o, 16);
+    const a = tf.tidy(() => {
+      const { logits, feature } = applyToyG(g, b.images);
+      const appearance = (grouping.appearanceChannels ?? 0) > 0
+        ? cellAppearance(b.images, [SIDE, SIDE])
+        : undefined;
+      return applyGrouping(
+        group as unknown as GroupingParams,
+        { probs: tf.softmax(logits), feature, appearance },
+        grouping,
+      );
+    });
+    const values = a.dataSync(), labels = b.labels.dataSync();
+    dispose([a, b] as unknown as Tree[]);
+    const share = new Array(k).fill(0), x = new Array(k).fill(0);
+    for (let i = 0; i < labels.length; i++) {
+      for (let j = 0; j < k; j++) {
+        share[j] += values[i * k + j];
+        if (labels[i] < 2) x[j] += values[i * k + j];
+      }
+    }
+    return {
+      share: share.map((v) => (100 * v) / labels.length),
+      x: x.map((v, j) => (share[j] > 0 ? (100 * v) / share[j] : 0)),
+    };
+  };
+  const source = assign("source"), target = assign("target");
+  return { source: source.share, target: target.share, targetX: target.x };
 }
