@@ -181,6 +181,12 @@ export async function openData(
       }
     }
   }
+  if ((o.targetShift ?? "per-image") !== "per-image" && o.dataset !== "digits") {
+    // A stranger's folder target is what its files are: the flag would change nothing.
+    throw new Error(
+      `--target-shift ${o.targetShift} applies to --dataset digits (the embedded benchmarks), not ${o.dataset}`,
+    );
+  }
   const crop: [number, number] | undefined = o.crop > 0 ? [o.crop, o.crop] : undefined;
   const splitKey = rootKey(o.splitSeed);
   const scored = (data: Dataset, role: number): Dataset => {

@@ -50,6 +50,10 @@ Deno.test("data sets: --dataset's choices are the registry's names, and the plan
     openData({ ...o, dataRoot: "/data" }, key(0)),
     /--data-root applies to --dataset folder, not digits/,
   );
+  await assert.rejects(
+    openData({ ...o, dataset: "folder", dataRoot: "/data", targetShift: "per-class" }, key(0)),
+    /--target-shift per-class applies to --dataset digits \(the embedded benchmarks\), not folder/,
+  );
 });
 
 // ------------------------------------------------------------ digits benchmark
