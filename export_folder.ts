@@ -19,7 +19,12 @@ import { join } from "node:path";
 import { key } from "./lib/random.ts";
 import { type CommandSpec, runCommand } from "./cli/command.ts";
 import { digitsDataset } from "./data/datasets.ts";
-import { type DigitsSplit, loadDigitsBenchmark, type TargetShift } from "./data/digits.ts";
+import {
+  type DigitsSplit,
+  loadDigitsBenchmark,
+  TARGET_SHIFTS,
+  type TargetShift,
+} from "./data/digits.ts";
 import { encodePng } from "./data/image_io.ts";
 import { writeFileAtomic } from "./data/files.ts";
 import { digitsTable } from "./data/labels.ts";
@@ -48,7 +53,7 @@ const COMMAND = {
       kind: "string",
       value: "S",
       help: "per-image (each scene one sub-style) or per-class (each class group its own look)",
-      choices: ["per-image", "per-class"],
+      choices: TARGET_SHIFTS,
       default: "per-image",
     },
     source: { kind: "integer", value: "N", help: "source training scenes", min: 1, default: 2000 },

@@ -17,6 +17,7 @@ import { NORM_MODES } from "../model/layers.ts";
 import { BACKEND_CHOICES } from "../lib/backend.ts";
 import { DATASETS } from "../data/registry.ts";
 import { MAX_IMAGE_PIXELS } from "../data/image_io.ts";
+import { TARGET_SHIFTS } from "../data/digits.ts";
 import { RESNET_VARIANTS } from "../model/resnet.ts";
 import { METHOD_OPTIONS } from "./method_options.ts";
 import type { OptionSpec } from "../lib/option_spec.ts";
@@ -163,7 +164,7 @@ const DATA_OPTIONS = {
   targetShift: {
     kind: "string",
     default: "per-image",
-    choices: ["per-image", "per-class"],
+    choices: TARGET_SHIFTS,
     help:
       "digits benchmark: how the target departs from the source: per-image (each scene one sub-style, every class alike) or per-class (three class groups, each its own stroke appearance on the same photographs)",
   },

@@ -200,7 +200,6 @@ function groupSections(results: FinalEvaluation["results"], names: readonly stri
 
 /** The groups' distinct count, duplicate pairs and, where known, their match with the shift groups. */
 function distinctnessLines(g: GroupDiagnostics): string[] {
-  if (!g.distinctness) return []; // a report.json written before the count existed
   const domain = (name: string, d: GroupDiagnostics["distinctness"]["target"]) =>
     `${name} ${d.distinct} distinct of ${d.used} used (duplicates: ${
       d.duplicates.length ? d.duplicates.map(([k, l]) => `${k}–${l}`).join(", ") : "none"

@@ -22,6 +22,7 @@
 import { foldIn, type Key, key as rootKey } from "../lib/random.ts";
 import { type Dataset, subset } from "./datasets.ts";
 import type { ClassTable } from "./labels.ts";
+import type { TargetShift } from "./digits.ts";
 import { DATASETS } from "./registry.ts";
 import { carve } from "./splits.ts";
 import type { Normalisation } from "./stream.ts";
@@ -76,7 +77,7 @@ export interface DataOptions {
   crop: number;
   glyphs: "digits" | "letters";
   /** The digits benchmark's target shift (default "per-image"). */
-  targetShift?: "per-image" | "per-class";
+  targetShift?: TargetShift;
   canvas: number;
   digitScaleMin: number;
   digitScaleMax: number;

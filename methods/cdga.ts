@@ -43,6 +43,7 @@ import { split } from "../lib/random.ts";
 import { discriminatorOptimizer, headOptimizer } from "./optimizers.ts";
 import { stopGradient, withoutGradient } from "../lib/grad.ts";
 import { deepLabFeatureChannels } from "../model/deeplab.ts";
+import { averageToGrid } from "../model/layers.ts";
 import {
   APPEARANCE_CHANNELS,
   applyGrouping,
@@ -221,10 +222,13 @@ export function groupingConfig(config: MethodConfig): GroupingConfig {
   };
 }
 
-/** L_orth of one domain in the form `orthogonality` names, from its q [K, C] and membership m [K, C]. */
-function orthogonalityOf(form: string, q: Tensor, membership: Tensor): Tensor {
+/**
+ * L_orth of one domain in the form `orthogonality` names, from its q [K, C]
+ * and, for the sinkhorn form alone, its membership m [K, C].
+ */
+function orthogonalityOf(form: string, q: Tensor, membership: () => Tensor): Tensor {
   if (form === "gram") return gramOrthogonality(q);
-  if (form === "sinkhorn") return sinkhornOrthogonality(membership);
+  if (form === "sinkhorn") return sinkhornOrthogonality(membership());
   return orthogonality(q);
 }
 
@@ -289,13 +293,7 @@ export function poolWeights(weights: Tensor, grid: [number, number]): Tensor {
     const fh = h / grid[0], fw = w / grid[1];
     pooled = tf.sum(tf.reshape(weights, [k * n, grid[0], fh, grid[1], fw]), [2, 4]);
   } else {
-    const flat = tf.reshape(weights, [k * n, h, w, 1]) as tf.Tensor4D;
-    const fh = Math.ceil(h / grid[0]), fw = Math.ceil(w / grid[1]);
-    let averaged = tf.avgPool(flat, [fh, fw], [fh, fw], "same");
-    if (averaged.shape[1] !== grid[0] || averaged.shape[2] !== grid[1]) {
-      averaged = tf.image.resizeBilinear(averaged, grid, false, true);
-    }
-    pooled = averaged;
+    pooled = averageToGrid(tf.reshape(weights, [k * n, h, w, 1]), grid);
   }
   const perGroup = tf.reshape(pooled, [k, n * grid[0] * grid[1]]);
   const normalised = tf.div(perGroup, tf.maximum(tf.sum(perGroup, 1, true), 1e-12));
@@ -343,18 +341,25 @@ function groupDistributions(
   at: Tensor,
   ys: Tensor,
   pt: Tensor,
-): { qs: Tensor; qt: Tensor; bal: Tensor; membership: Tensor; targetMembership: Tensor } {
+): { qs: Tensor; qt: Tensor; bal: Tensor; membership: Tensor; targetMembership: () => Tensor } {
   if (config.groupDistribution === "class") {
     const s = classBalancedDistributions(as, ys), t = classBalancedDistributions(at, pt);
     const bal = usageBalance(tf.div(tf.add(s.usage, t.usage), 2));
-    return { qs: s.q, qt: t.q, bal, membership: s.membership, targetMembership: t.membership };
+    return {
+      qs: s.q,
+      qt: t.q,
+      bal,
+      membership: s.membership,
+      targetMembership: () => t.membership,
+    };
   }
   return {
     qs: groupClassDistributions(as, ys),
     qt: groupClassDistributions(at, pt),
     bal: groupBalance([as, at]),
     membership: groupMembership(as, ys),
-    targetMembership: groupMembership(at, pt),
+    // Only the sinkhorn form reads it: not computed on every step otherwise.
+    targetMembership: () => groupMembership(at, pt),
   };
 }
 
@@ -523,10 +528,10 @@ export const cdga: MethodDefinition<CdgaParts> = {
       forC(pt),
     );
     const sc = semanticConsistency(qs, qt, config.consistency);
-    const form = ownOptions(config, CDGA_OPTIONS).orthogonality;
+    const own = ownOptions(config, CDGA_OPTIONS);
     const orth = tf.add(
-      orthogonalityOf(form, qs, membership),
-      orthogonalityOf(form, qt, targetMembership),
+      orthogonalityOf(own.orthogonality, qs, () => membership),
+      orthogonalityOf(own.orthogonality, qt, targetMembership),
     );
     const up = (x: Tensor) => resize(x, size);
     // What D sees of each group: A_k ⊙ P, or A_k ⊙ I with I the self-information map.
@@ -557,7 +562,7 @@ export const cdga: MethodDefinition<CdgaParts> = {
       target: stopGradient(targetInputs),
       ...(sourceWeights ? { sourceWeights, targetWeights } : {}),
     };
-    const rampSteps = ownOptions(config, CDGA_OPTIONS).groupRampSteps;
+    const rampSteps = own.groupRampSteps;
     const advWeight = rampSteps === 0
       ? lambda.adv
       : tf.mul(groupRamp(context.updateCounts.group, rampSteps), lambda.adv);

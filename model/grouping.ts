@@ -23,7 +23,14 @@
  */
 import { type Tensor, tf } from "../lib/tf.ts";
 import { type Key, split } from "../lib/random.ts";
-import { conv, type ConvParams, initConv, layerNorm, type LayerNormParams } from "./layers.ts";
+import {
+  averageToGrid,
+  conv,
+  type ConvParams,
+  initConv,
+  layerNorm,
+  type LayerNormParams,
+} from "./layers.ts";
 
 /** C's configuration. */
 export interface GroupingConfig {
@@ -168,18 +175,8 @@ export const APPEARANCE_CHANNELS = 6;
  */
 export function cellAppearance(images: Tensor, grid: [number, number]): Tensor {
   return tf.tidy(() => {
-    const x = images;
-    const [, h, w] = x.shape;
-    const pool = (t: Tensor) => {
-      const fh = Math.ceil(h! / grid[0]), fw = Math.ceil(w! / grid[1]);
-      let pooled = tf.avgPool(t as tf.Tensor4D, [fh, fw], [fh, fw], "same");
-      if (pooled.shape[1] !== grid[0] || pooled.shape[2] !== grid[1]) {
-        pooled = tf.image.resizeBilinear(pooled, grid, false, true);
-      }
-      return pooled;
-    };
-    const mean = pool(x);
-    const variance = tf.relu(tf.sub(pool(tf.square(x)), tf.square(mean)));
+    const mean = averageToGrid(images, grid);
+    const variance = tf.relu(tf.sub(averageToGrid(tf.square(images), grid), tf.square(mean)));
     return tf.concat([mean, tf.sqrt(tf.add(variance, 1e-12))], -1);
   });
 }

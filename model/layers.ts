@@ -344,3 +344,28 @@ export function withRunningStatistics<T>(params: T, statistics: RunningStatistic
   };
   return merge(params, statistics) as T;
 }
+
+/**
+ * Averages a map [N, H, W, C] down to `grid` cells: windows of ⌈H/h⌉ × ⌈W/w⌉
+ * ("same" padding), resized bilinearly where those windows do not land on
+ * the grid exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tf } from "../lib/tf.ts";
+ * import { averageToGrid } from "./layers.ts";
+ * const a = averageToGrid(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]), [1, 1]);
+ * assert.deepEqual([a.shape, a.dataSync()[0]], [[1, 1, 1, 1], 2.5]);
+ * ```
+ */
+export function averageToGrid(x: Tensor, grid: [number, number]): Tensor {
+  return tf.tidy(() => {
+    const [, h, w] = x.shape;
+    const fh = Math.ceil(h! / grid[0]), fw = Math.ceil(w! / grid[1]);
+    const averaged = tf.avgPool(x as tf.Tensor4D, [fh, fw], [fh, fw], "same");
+    return averaged.shape[1] === grid[0] && averaged.shape[2] === grid[1]
+      ? averaged
+      : tf.image.resizeBilinear(averaged, grid, false, true);
+  });
+}
