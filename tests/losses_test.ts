@@ -7,23 +7,20 @@ import { semanticConsistency } from "../losses/semantic_consistency.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
 import { groupBalance, groupUsage } from "../losses/group_balance.ts";
 import { classEquivalenceWeights } from "../losses/class_equivalence.ts";
-import { asMap, close, DISTANCES, oneHot, scalar } from "./loss_helpers.ts";
+import {
+  asMap,
+  close,
+  DISTANCES,
+  duplicateGroupsArb,
+  oneHot,
+  ownedSupportsArb,
+  permutationArb,
+  scalar,
+  simplexRows,
+} from "./loss_helpers.ts";
 await on("cpu");
 
 // ---------------------------------------------------------------- helpers
-
-/** Rows of positive weights normalised to sum 1: M pixels × K. */
-const simplexRows = (m: number, k: number) =>
-  fc.array(
-    fc.array(fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), {
-      minLength: k,
-      maxLength: k,
-    }),
-    {
-      minLength: m,
-      maxLength: m,
-    },
-  ).map((rows) => rows.map((r) => r.map((x) => x / r.reduce((a, b) => a + b, 0))));
 
 /** One domain's pixels: assignments A (M × K) and one-hot class ids (M). */
 const domainArb = (m: number, k: number, c: number) =>
@@ -41,9 +38,6 @@ const qOf = (a: number[][], ids: number[], c: number) =>
 function permute<T>(xs: T[], order: number[]): T[] {
   return order.map((i) => xs[i]);
 }
-const permutationArb = (n: number) =>
-  fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
-    .map((keys) => keys.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i));
 
 // ------------------------------------------------------ semantic consistency
 
@@ -154,34 +148,13 @@ Deno.test("orthogonality lies in [0, 1] and is invariant to group and pixel perm
 
 Deno.test("orthogonality is 0 exactly when the groups' class supports are disjoint", () => {
   fc.assert(
-    fc.property(
-      fc.integer({ min: 2, max: 4 }).chain((k) =>
-        fc.record({
-          k: fc.constant(k),
-          owner: fc.array(fc.nat(k - 1), { minLength: 6, maxLength: 6 }), // class → group
-          mass: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
-            minLength: 6,
-            maxLength: 6,
-          }),
-          overlap: fc.option(fc.record({ cls: fc.nat(5), group: fc.nat(k - 1) }), {
-            nil: undefined,
-          }),
-        })
-      ),
-      ({ k, owner, mass, overlap }) => {
-        const q = Array.from({ length: k }, (_, g) => owner.map((o, c) => (o === g ? mass[c] : 0)));
-        let shared = false;
-        if (overlap && owner[overlap.cls] !== overlap.group) {
-          q[overlap.group][overlap.cls] = 0.5;
-          shared = true;
-        }
-        const t = tf.tensor2d(q);
-        const v = scalar(() => orthogonality(t));
-        t.dispose();
-        if (shared) assert.ok(v > 1e-4, `overlapping supports give ${v}`);
-        else assert.ok(Math.abs(v) < 1e-6, `disjoint supports give ${v}`);
-      },
-    ),
+    fc.property(ownedSupportsArb, ({ q, shared }) => {
+      const t = tf.tensor2d(q);
+      const v = scalar(() => orthogonality(t));
+      t.dispose();
+      if (shared) assert.ok(v > 1e-4, `overlapping supports give ${v}`);
+      else assert.ok(Math.abs(v) < 1e-6, `disjoint supports give ${v}`);
+    }),
     { numRuns: 80 },
   );
 });
@@ -193,47 +166,24 @@ Deno.test("orthogonality is 0 exactly when the groups' class supports are disjoi
 // other class (mass moved there can only add overlap with the other groups).
 Deno.test("orthogonality: two groups holding the same single class are a local minimum", () => {
   fc.assert(
-    fc.property(
-      fc.record({ k: fc.integer({ min: 2, max: 5 }), c: fc.integer({ min: 2, max: 6 }) }).chain((
-        { k, c },
-      ) =>
-        fc.record({
-          k: fc.constant(k),
-          c: fc.constant(c),
-          shared: fc.nat(c - 1),
-          scales: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
-            minLength: 2,
-            maxLength: 2,
-          }),
-          others: fc.array(
-            fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: c, maxLength: c }),
-            { minLength: k - 2, maxLength: k - 2 },
-          ),
-        })
-      ),
-      ({ k, c, shared, scales, others }) => {
-        const q = [
-          ...scales.map((s) => Array.from({ length: c }, (_, x) => (x === shared ? s : 0))),
-          ...others.map((row) => row.map((v, x) => (x === shared ? 0 : v))),
-        ];
-        const t = tf.tensor2d(q, [k, c]);
-        const gradient = tf.grad((x: tf.Tensor) => orthogonality(x))(t);
-        const rows = gradient.arraySync() as number[][];
-        tf.dispose([t, gradient]);
-        for (const g of [0, 1]) {
-          const scale = 1 / scales[g];
-          assert.ok(
-            Math.abs(rows[g][shared]) < 1e-3 * scale,
-            `group ${g}: gradient ${rows[g][shared]} along its own class`,
-          );
-          for (let x = 0; x < c; x++) {
-            if (x !== shared) {
-              assert.ok(rows[g][x] >= -1e-6, `group ${g}: ${rows[g][x]} along ${x}`);
-            }
+    fc.property(duplicateGroupsArb, ({ k, c, shared, scales, q }) => {
+      const t = tf.tensor2d(q, [k, c]);
+      const gradient = tf.grad((x: tf.Tensor) => orthogonality(x))(t);
+      const rows = gradient.arraySync() as number[][];
+      tf.dispose([t, gradient]);
+      for (const g of [0, 1]) {
+        const scale = 1 / scales[g];
+        assert.ok(
+          Math.abs(rows[g][shared]) < 1e-3 * scale,
+          `group ${g}: gradient ${rows[g][shared]} along its own class`,
+        );
+        for (let x = 0; x < c; x++) {
+          if (x !== shared) {
+            assert.ok(rows[g][x] >= -1e-6, `group ${g}: ${rows[g][x]} along ${x}`);
           }
         }
-      },
-    ),
+      }
+    }),
     { numRuns: 60 },
   );
 });

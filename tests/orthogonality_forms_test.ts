@@ -10,21 +10,16 @@ import { groupClassDistributions } from "../losses/group_distribution.ts";
 import { orthogonality } from "../losses/orthogonality.ts";
 import { gramOrthogonality } from "../losses/gram_orthogonality.ts";
 import { sinkhornOrthogonality } from "../losses/sinkhorn_orthogonality.ts";
-import { asMap, oneHot, scalar } from "./loss_helpers.ts";
+import {
+  asMap,
+  duplicateGroupsArb,
+  oneHot,
+  ownedSupportsArb,
+  permutationArb,
+  scalar,
+  simplexRows,
+} from "./loss_helpers.ts";
 await on("cpu");
-
-const simplexRows = (m: number, k: number) =>
-  fc.array(
-    fc.array(fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), {
-      minLength: k,
-      maxLength: k,
-    }),
-    { minLength: m, maxLength: m },
-  ).map((rows) => rows.map((r) => r.map((x) => x / r.reduce((a, b) => a + b, 0))));
-
-const permutationArb = (n: number) =>
-  fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n })
-    .map((keys) => keys.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i));
 
 /** ∂L/∂q of a form at q [K, C]. */
 function gradientOf(form: (q: tf.Tensor) => tf.Scalar, q: number[][]): number[][] {
@@ -34,38 +29,6 @@ function gradientOf(form: (q: tf.Tensor) => tf.Scalar, q: number[][]): number[][
   tf.dispose([t, g]);
   return rows;
 }
-
-/**
- * Two groups (0 and 1) holding class `shared` alone, the rest holding other
- * classes: the configuration the cosine form cannot leave.
- */
-const duplicatesArb = fc.record({
-  k: fc.integer({ min: 2, max: 5 }),
-  c: fc.integer({ min: 2, max: 6 }),
-})
-  .chain(({ k, c }) =>
-    fc.record({
-      k: fc.constant(k),
-      c: fc.constant(c),
-      shared: fc.nat(c - 1),
-      scales: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
-        minLength: 2,
-        maxLength: 2,
-      }),
-      others: fc.array(
-        fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: c, maxLength: c }),
-        { minLength: k - 2, maxLength: k - 2 },
-      ),
-    })
-  ).map(({ k, c, shared, scales, others }) => ({
-    k,
-    c,
-    shared,
-    q: [
-      ...scales.map((s) => Array.from({ length: c }, (_, x) => (x === shared ? s : 0))),
-      ...others.map((row) => row.map((v, x) => (x === shared ? 0 : v))),
-    ],
-  }));
 
 /**
  * The steepest first-order change of a form when a duplicate group moves
@@ -109,39 +72,18 @@ Deno.test("gram orthogonality lies in [0, 1], is 0 exactly on disjoint supports,
   );
   // The cosine test's construction: each class owned by one group, and optionally one overlap.
   fc.assert(
-    fc.property(
-      fc.integer({ min: 2, max: 4 }).chain((k) =>
-        fc.record({
-          k: fc.constant(k),
-          owner: fc.array(fc.nat(k - 1), { minLength: 6, maxLength: 6 }),
-          mass: fc.array(fc.float({ min: Math.fround(0.1), max: 1, noNaN: true }), {
-            minLength: 6,
-            maxLength: 6,
-          }),
-          overlap: fc.option(fc.record({ cls: fc.nat(5), group: fc.nat(k - 1) }), {
-            nil: undefined,
-          }),
-        })
-      ),
-      ({ k, owner, mass, overlap }) => {
-        const q = Array.from({ length: k }, (_, g) => owner.map((o, c) => (o === g ? mass[c] : 0)));
-        let shared = false;
-        if (overlap && owner[overlap.cls] !== overlap.group) {
-          q[overlap.group][overlap.cls] = 0.5;
-          shared = true;
-        }
-        const v = scalar(() => gramOrthogonality(tf.tensor2d(q)));
-        if (shared) assert.ok(v > 1e-4, `overlapping supports give ${v}`);
-        else assert.equal(v, 0);
-      },
-    ),
+    fc.property(ownedSupportsArb, ({ q, shared }) => {
+      const v = scalar(() => gramOrthogonality(tf.tensor2d(q)));
+      if (shared) assert.ok(v > 1e-4, `overlapping supports give ${v}`);
+      else assert.equal(v, 0);
+    }),
     { numRuns: 80 },
   );
 });
 
 Deno.test("gram orthogonality: two groups holding the same single class are no stationary point (the cosine's are)", () => {
   fc.assert(
-    fc.property(duplicatesArb, ({ k, shared, q }) => {
+    fc.property(duplicateGroupsArb, ({ k, shared, q }) => {
       const gram = gradientOf(gramOrthogonality, q);
       const cosine = gradientOf(orthogonality, q);
       for (const g of [0, 1]) {
